@@ -1,0 +1,193 @@
+package engine
+
+/*
+#cgo pkg-config: libavutil
+#include <libavutil/frame.h>
+static int64_t ffrtmp_best_effort_ts(AVFrame *f) { return f->best_effort_timestamp; }
+*/
+import "C"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/asticode/go-astiav"
+)
+
+// decoder decodes one input stream and fans its frames out to the outputs that use them.
+type decoder struct {
+	media  string // "video" or "audio"
+	stream *astiav.Stream
+	cc     *astiav.CodecContext
+	name   string // decoder that runs
+	hw     string // device kind frames are decoded on, "" in software
+	in     chan *astiav.Packet
+	outs   []chan *sharedFrame
+	errs   int // decode errors tolerated so far
+	maxErr int
+
+	// onFrame is called with every decoded frame (progress accounting).
+	onFrame func(pts int64)
+}
+
+func newDecoder(media string, st *astiav.Stream, hw *hwDevice, maxErrors int) (*decoder, error) {
+	cp := st.CodecParameters()
+	codec := astiav.FindDecoder(cp.CodecID())
+	if codec == nil {
+		return nil, &Error{Kind: KindInput, Op: "open decoder", Subject: media,
+			Err: fmt.Errorf("no decoder for codec %s", cp.CodecID().Name())}
+	}
+	d := &decoder{media: media, stream: st, name: codec.Name(), in: make(chan *astiav.Packet, 16), maxErr: maxErrors}
+	if d.cc = astiav.AllocCodecContext(codec); d.cc == nil {
+		return nil, errors.New("allocate decoder context")
+	}
+	if err := cp.ToCodecContext(d.cc); err != nil {
+		d.close()
+		return nil, wrap(KindInput, "open decoder", codec.Name(), err)
+	}
+	d.cc.SetTimeBase(st.TimeBase())
+	d.cc.SetThreadCount(0)
+	// Corrupt data is an error the caller sees, not silently concealed pictures.
+	d.cc.SetErrorRecognitionFlags(astiav.NewErrorRecognitionFlags(astiav.ErrorRecognitionFlagExplode))
+	if hw != nil && media == "video" && supportsHW(codec, hw) {
+		d.cc.SetHardwareDeviceContext(hw.ctx)
+		want := hw.pixfmt
+		d.cc.SetPixelFormatCallback(func(pfs []astiav.PixelFormat) astiav.PixelFormat {
+			for _, p := range pfs {
+				if p == want {
+					return p
+				}
+			}
+			return pfs[0]
+		})
+		d.hw = hw.kind
+	}
+	if err := d.cc.Open(codec, nil); err != nil {
+		d.close()
+		return nil, wrap(KindInput, "open decoder", codec.Name(), err)
+	}
+	return d, nil
+}
+
+func supportsHW(c *astiav.Codec, hw *hwDevice) bool {
+	for _, cfg := range c.HardwareConfigs() {
+		if cfg.HardwareDeviceType() == hw.device &&
+			cfg.MethodFlags().Has(astiav.CodecHardwareConfigMethodFlagHwDeviceCtx) {
+			return true
+		}
+	}
+	return false
+}
+
+// run decodes until its packet queue closes, then flushes the decoder. It closes every
+// output queue when it returns.
+func (d *decoder) run(ctx context.Context, timed bool) error {
+	defer func() {
+		for _, o := range d.outs {
+			close(o)
+		}
+	}()
+	var spent time.Duration
+	for pkt := range d.in {
+		err := d.decode(ctx, pkt, timed, &spent)
+		pkt.Free()
+		if err != nil {
+			drain(d.in)
+			return err
+		}
+	}
+	return d.decode(ctx, nil, timed, &spent)
+}
+
+// decode sends one packet (nil flushes) and fans out every frame it yields.
+func (d *decoder) decode(ctx context.Context, pkt *astiav.Packet, timed bool, spent *time.Duration) error {
+	var t0 time.Time
+	if timed {
+		t0 = time.Now()
+	}
+	if err := d.cc.SendPacket(pkt); err != nil && !errors.Is(err, astiav.ErrEof) {
+		if err := d.tolerate(pkt, err); err != nil {
+			return err
+		}
+	}
+	for {
+		f := astiav.AllocFrame()
+		err := d.cc.ReceiveFrame(f)
+		if errors.Is(err, astiav.ErrEagain) || errors.Is(err, astiav.ErrEof) {
+			f.Free()
+			break
+		}
+		if err != nil {
+			f.Free()
+			if err := d.tolerate(pkt, err); err != nil {
+				return err
+			}
+			continue
+		}
+		// Decoders leave pts unset on some inputs; the best-effort timestamp is what ffmpeg
+		// uses too.
+		f.SetPts(int64(C.ffrtmp_best_effort_ts((*C.AVFrame)(f.UnsafePointer()))))
+		if timed {
+			*spent += time.Since(t0)
+		}
+		if d.onFrame != nil {
+			d.onFrame(f.Pts())
+		}
+		if len(d.outs) == 0 {
+			f.Free()
+		} else {
+			sf := newSharedFrame(f, len(d.outs), *spent)
+			for _, o := range d.outs {
+				select {
+				case o <- sf:
+				case <-ctx.Done():
+					sf.release()
+					return ctx.Err()
+				}
+			}
+		}
+		*spent = 0
+		if timed {
+			t0 = time.Now()
+		}
+	}
+	if timed {
+		*spent += time.Since(t0)
+	}
+	return nil
+}
+
+func (d *decoder) tolerate(pkt *astiav.Packet, err error) error {
+	d.errs++
+	if d.errs <= d.maxErr {
+		return nil
+	}
+	at := ""
+	if pkt != nil && pkt.Pts() != astiav.NoPtsValue {
+		at = fmt.Sprintf(" at %.2fs", float64(pkt.Pts())*d.stream.TimeBase().Float64())
+	}
+	msg := fmt.Errorf("corrupt %s data%s: %w", d.media, at, err)
+	if d.maxErr > 0 {
+		msg = fmt.Errorf("%d decode errors, more than input.max_decode_errors (%d); last: %w", d.errs, d.maxErr, msg)
+	}
+	return &Error{Kind: KindInput, Op: "decode", Subject: d.name, Err: msg}
+}
+
+func (d *decoder) close() {
+	if d.cc != nil {
+		// go-astiav keeps get_format callbacks in a map keyed by the C pointer and does not
+		// drop them on Free.
+		d.cc.SetPixelFormatCallback(nil)
+		d.cc.Free()
+		d.cc = nil
+	}
+}
+
+// drain frees whatever is left in a packet queue after a failure.
+func drain(ch <-chan *astiav.Packet) {
+	for p := range ch {
+		p.Free()
+	}
+}

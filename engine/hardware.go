@@ -1,0 +1,85 @@
+package engine
+
+import (
+	"fmt"
+
+	"github.com/asticode/go-astiav"
+)
+
+// hwKind is what the engine knows about one kind of hardware device.
+type hwKind struct {
+	device   astiav.HardwareDeviceType
+	pixfmt   astiav.PixelFormat // frames living on the device
+	scale    string             // the device's scaling filter
+	encoders map[string]bool    // encoders that take the device's frames
+	// uploadForEncoder: the device's encoders only take device frames (vaapi), so software
+	// frames are uploaded before them.
+	uploadForEncoder bool
+}
+
+var hwKinds = map[string]hwKind{
+	"cuda": {
+		device: astiav.HardwareDeviceTypeCUDA, pixfmt: astiav.PixelFormatCuda, scale: "scale_cuda",
+		encoders: map[string]bool{"h264_nvenc": true, "hevc_nvenc": true, "av1_nvenc": true},
+	},
+	"qsv": {
+		device: astiav.HardwareDeviceTypeQSV, pixfmt: astiav.PixelFormatQsv, scale: "scale_qsv",
+		encoders: map[string]bool{"h264_qsv": true, "hevc_qsv": true},
+	},
+	"vaapi": {
+		device: astiav.HardwareDeviceTypeVAAPI, pixfmt: astiav.PixelFormatVaapi, scale: "scale_vaapi",
+		encoders:         map[string]bool{"h264_vaapi": true, "hevc_vaapi": true},
+		uploadForEncoder: true,
+	},
+}
+
+// hardwareEncoderDevice returns the device kind a hardware encoder needs, "" for software.
+func hardwareEncoderDevice(codec string) string {
+	for name, k := range hwKinds {
+		if k.encoders[codec] {
+			return name
+		}
+	}
+	return ""
+}
+
+// hwDevice is an opened hardware device context.
+type hwDevice struct {
+	kind string
+	hwKind
+	ctx *astiav.HardwareDeviceContext
+}
+
+// openHardware opens the Spec's device. With mode none it returns nil. With auto, a device
+// that does not open is a fallback (nil device, reason); with require it is an error that
+// names the device and what needed it.
+func openHardware(h Hardware, needs string) (*hwDevice, string, error) {
+	if h.Mode == HardwareNone || h.Mode == "" {
+		return nil, "", nil
+	}
+	k := hwKinds[h.Device]
+	ctx, err := astiav.CreateHardwareDeviceContext(k.device, h.DeviceName, nil, 0)
+	if err != nil {
+		reason := fmt.Sprintf("no usable %s device%s: %v", h.Device, deviceLabel(h.DeviceName), err)
+		if h.Mode == HardwareRequire {
+			return nil, "", &Error{Kind: KindHardware, Op: "open hardware device", Subject: h.Device,
+				Err: fmt.Errorf("%s (needed for %s)", reason, needs)}
+		}
+		return nil, reason, nil
+	}
+	return &hwDevice{kind: h.Device, hwKind: k, ctx: ctx}, "", nil
+}
+
+func deviceLabel(name string) string {
+	if name == "" {
+		return ""
+	}
+	return " " + name
+}
+
+func (d *hwDevice) close() {
+	if d != nil && d.ctx != nil {
+		d.ctx.Free()
+		d.ctx = nil
+	}
+}

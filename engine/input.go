@@ -1,0 +1,174 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/asticode/go-astiav"
+)
+
+// input is an opened, probed input.
+type input struct {
+	fc *astiav.FormatContext
+	// ii must outlive fc: libav keeps a pointer into it (go-astiav v0.39 trap).
+	ii       *astiav.IOInterrupter
+	url      string // as the user named it, for messages
+	video    *astiav.Stream
+	audio    *astiav.Stream
+	duration time.Duration // 0 when unknown
+	network  bool
+}
+
+// isNetworkURL reports whether u is read over a network protocol (for rw_timeout and error
+// classification).
+func isNetworkURL(u string) bool {
+	for _, p := range []string{"http://", "https://", "rtmp://", "rtmps://", "tcp://", "udp://", "srt://", "rtsp://"} {
+		if strings.HasPrefix(strings.ToLower(u), p) {
+			return true
+		}
+	}
+	return false
+}
+
+// synthURL is the lavfi graph of a synthetic source.
+func synthURL(s *Synthetic) string {
+	v := fmt.Sprintf("testsrc2=size=%dx%d:rate=%s:duration=%s,format=yuv420p[out0]",
+		s.Width, s.Height, s.FPS, strconv.FormatFloat(s.Duration, 'f', -1, 64))
+	if s.NoAudio {
+		return v
+	}
+	return v + fmt.Sprintf(";sine=frequency=1000:sample_rate=48000:duration=%s,aformat=channel_layouts=stereo[out1]",
+		strconv.FormatFloat(s.Duration, 'f', -1, 64))
+}
+
+// openInput opens and probes in. The caller closes the result.
+func openInput(ctx context.Context, in Input) (_ *input, err error) {
+	i := &input{url: in.URL, ii: astiav.NewIOInterrupter()}
+	defer func() {
+		if err != nil {
+			i.close()
+		}
+	}()
+	stop := context.AfterFunc(ctx, i.ii.Interrupt)
+	defer stop()
+
+	url := in.URL
+	var ifmt *astiav.InputFormat
+	if in.Synthetic != nil {
+		url = synthURL(in.Synthetic)
+		i.url = fmt.Sprintf("synthetic %dx%d@%s %gs", in.Synthetic.Width, in.Synthetic.Height, in.Synthetic.FPS, in.Synthetic.Duration)
+		ifmt = astiav.FindInputFormat("lavfi")
+		if ifmt == nil {
+			return nil, wrap(KindInput, "open input", i.url, errors.New("this FFmpeg build has no lavfi input device"))
+		}
+	} else if in.Format != "" {
+		if ifmt = astiav.FindInputFormat(in.Format); ifmt == nil {
+			return nil, specErr("input.format", "unknown input format %q", in.Format)
+		}
+	}
+	url = strings.TrimPrefix(url, "file://")
+	i.network = isNetworkURL(url)
+
+	d := astiav.NewDictionary()
+	defer d.Free()
+	if i.network {
+		timeout := in.TimeoutSeconds
+		if timeout == 0 {
+			timeout = 10
+		}
+		_ = d.Set("rw_timeout", strconv.FormatInt(int64(timeout*1e6), 10), 0)
+	}
+	for k, v := range in.Options {
+		if err := d.Set(k, v, 0); err != nil {
+			return nil, specErr("input.options", "option %q: %v", k, err)
+		}
+	}
+
+	if i.fc = astiav.AllocFormatContext(); i.fc == nil {
+		return nil, errors.New("allocate format context")
+	}
+	i.fc.SetIOInterrupter(i.ii)
+	if err := i.fc.OpenInput(url, ifmt, d); err != nil {
+		// libav frees the context on failure.
+		i.fc = nil
+		return nil, i.classify(ctx, "open input", err)
+	}
+	if err := i.fc.FindStreamInfo(nil); err != nil {
+		return nil, i.classify(ctx, "probe input", err)
+	}
+	if s, _, err := i.fc.FindBestStream(astiav.MediaTypeVideo, -1, -1); err == nil {
+		i.video = s
+	}
+	related := -1
+	if i.video != nil {
+		related = i.video.Index()
+	}
+	if s, _, err := i.fc.FindBestStream(astiav.MediaTypeAudio, -1, related); err == nil {
+		i.audio = s
+	}
+	if i.video == nil && i.audio == nil {
+		return nil, wrap(KindInput, "open input", i.url, errors.New("no audio or video stream"))
+	}
+	if d := i.fc.Duration(); d > 0 {
+		i.duration = time.Duration(d) * time.Microsecond
+	} else if in.Synthetic != nil {
+		i.duration = time.Duration(in.Synthetic.Duration * float64(time.Second))
+	}
+	return i, nil
+}
+
+// classify turns a libav error on the input into an engine error of the right kind.
+func (i *input) classify(ctx context.Context, op string, err error) error {
+	if ctx.Err() != nil {
+		return &Error{Kind: KindCanceled, Op: op, Subject: i.url, Err: ctx.Err()}
+	}
+	kind := KindInput
+	if i.network && !errors.Is(err, astiav.ErrInvaliddata) {
+		kind = KindIO
+	}
+	return &Error{Kind: kind, Op: op, Subject: i.url, Err: err}
+}
+
+func (i *input) close() {
+	if i.fc != nil {
+		i.fc.CloseInput()
+		i.fc.Free()
+		i.fc = nil
+	}
+	if i.ii != nil {
+		i.ii.Free()
+		i.ii = nil
+	}
+}
+
+// frameRate is the stream's nominal frame rate, 25 when the container does not say.
+func frameRate(fc *astiav.FormatContext, s *astiav.Stream) astiav.Rational {
+	if r := s.AvgFrameRate(); r.Num() > 0 && r.Den() > 0 {
+		return r
+	}
+	if r := fc.GuessFrameRate(s, nil); r.Num() > 0 && r.Den() > 0 {
+		return r
+	}
+	return astiav.NewRational(25, 1)
+}
+
+// info describes the input for a Result.
+func (i *input) info() InputInfo {
+	info := InputInfo{URL: i.url, Duration: i.duration}
+	if f := i.fc.InputFormat(); f != nil {
+		info.Format = f.Name()
+	}
+	if i.video != nil {
+		cp := i.video.CodecParameters()
+		info.VideoCodec, info.Width, info.Height = cp.CodecID().Name(), cp.Width(), cp.Height()
+		info.FPS = frameRate(i.fc, i.video).Float64()
+	}
+	if i.audio != nil {
+		info.AudioCodec = i.audio.CodecParameters().CodecID().Name()
+	}
+	return info
+}

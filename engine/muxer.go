@@ -1,0 +1,322 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync/atomic"
+
+	"github.com/asticode/go-astiav"
+)
+
+// muxMsg is what an output's stages send its muxer: a stream's codec parameters once its
+// encoder opened, a packet (in time base tb), or that a stream ended.
+type muxMsg struct {
+	stream int
+	params *astiav.CodecParameters
+	pkt    *astiav.Packet
+	tb     astiav.Rational
+	done   bool
+}
+
+// muxer writes one output. Files are written under a temporary name and renamed into place
+// only when the run succeeds; HLS renditions are built in a temporary folder.
+type muxer struct {
+	out     *Output
+	fc      *astiav.FormatContext
+	pb      *astiav.IOContext
+	ii      *astiav.IOInterrupter // must outlive fc and pb
+	streams []*astiav.Stream
+	in      chan muxMsg
+
+	path     string // where libav writes (temporary for files)
+	final    string // where the output ends up
+	playlist string // hls: final media playlist path
+	bytes    atomic.Int64
+	firstPkt map[int][]byte // first packet of each stream (codec strings for HLS)
+	wrote    bool
+	closed   bool
+}
+
+// newMuxer allocates the output context and opens its target, so an unwritable target
+// fails the run before any decoding.
+func newMuxer(ctx context.Context, o *Output) (_ *muxer, err error) {
+	m := &muxer{out: o, ii: astiav.NewIOInterrupter(), in: make(chan muxMsg, 64), firstPkt: map[int][]byte{}}
+	defer func() {
+		if err != nil {
+			m.close(false)
+		}
+	}()
+	stop := context.AfterFunc(ctx, m.ii.Interrupt)
+	defer stop()
+
+	format, url := o.Container, o.Target
+	switch o.Container {
+	case "mkv":
+		format = "matroska"
+	case "null":
+		url = ""
+	case "hls":
+		dir := strings.TrimPrefix(o.Target, "file://")
+		m.final = filepath.Join(dir, o.Name)
+		m.playlist = filepath.Join(m.final, "index.m3u8")
+		m.path = m.final
+		if !o.isLive() {
+			m.path = filepath.Join(dir, "."+o.Name+".partial-"+randSuffix())
+		}
+		if err := os.MkdirAll(m.path, 0o755); err != nil {
+			return nil, &Error{Kind: KindOutput, Op: "create output folder", Subject: o.Name, Err: err}
+		}
+		url = filepath.Join(m.path, "index.m3u8")
+	}
+	if o.Container != "hls" && o.Container != "null" && !isNetworkURL(url) {
+		m.final = strings.TrimPrefix(url, "file://")
+		m.path = m.final + ".partial-" + randSuffix()
+		url = m.path
+		if dir := filepath.Dir(m.final); dir != "" {
+			if err := os.MkdirAll(dir, 0o755); err != nil {
+				return nil, &Error{Kind: KindOutput, Op: "create output folder", Subject: o.Name, Err: err}
+			}
+		}
+	}
+	if m.fc, err = astiav.AllocOutputFormatContext(nil, format, url); err != nil || m.fc == nil {
+		return nil, &Error{Kind: KindOutput, Op: "create muxer", Subject: o.Name, Err: fmt.Errorf("%s: %v", format, err)}
+	}
+	m.fc.SetIOInterrupter(m.ii)
+	if !m.fc.OutputFormat().Flags().Has(astiav.IOFormatFlagNofile) {
+		if m.pb, err = astiav.OpenIOContext(url, astiav.NewIOContextFlags(astiav.IOContextFlagWrite), m.ii, nil); err != nil {
+			kind := KindOutput
+			if isNetworkURL(url) {
+				kind = KindIO
+			}
+			return nil, &Error{Kind: kind, Op: "open output", Subject: o.Name, Err: fmt.Errorf("%s: %w", o.Target, err)}
+		}
+		m.fc.SetPb(m.pb)
+	}
+	return m, nil
+}
+
+func randSuffix() string {
+	b := make([]byte, 4)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+func (o *Output) isLive() bool { return o.HLS != nil && o.HLS.PlaylistSize > 0 }
+
+// addStream adds an output stream; copy streams get their parameters from the input now.
+func (m *muxer) addStream(from *astiav.CodecParameters) (int, error) {
+	st := m.fc.NewStream(nil)
+	if st == nil {
+		return 0, errors.New("allocate output stream")
+	}
+	if from != nil {
+		if err := from.Copy(st.CodecParameters()); err != nil {
+			return 0, err
+		}
+		st.CodecParameters().SetCodecTag(0)
+	}
+	m.streams = append(m.streams, st)
+	return len(m.streams) - 1, nil
+}
+
+// headerOptions are the muxer options for WriteHeader.
+func (m *muxer) headerOptions() map[string]string {
+	opts := map[string]string{}
+	if m.out.Container == "hls" {
+		h := m.out.HLS
+		opts["hls_time"] = strconv.FormatFloat(h.SegmentSeconds, 'f', -1, 64)
+		opts["hls_list_size"] = strconv.Itoa(h.PlaylistSize)
+		opts["hls_segment_filename"] = filepath.Join(m.path, "seg_%05d.ts")
+		opts["hls_flags"] = "independent_segments"
+		if !m.out.isLive() {
+			opts["hls_playlist_type"] = "vod"
+		} else {
+			opts["hls_flags"] += "+delete_segments"
+		}
+	}
+	for k, v := range m.out.Options {
+		opts[k] = v
+	}
+	return opts
+}
+
+// run writes packets until every stream ended. copyStreams are streams whose parameters were
+// set at creation.
+func (m *muxer) run(ctx context.Context, copyStreams map[int]bool) error {
+	open := make([]bool, len(m.streams))
+	done := make([]bool, len(m.streams))
+	nopen, ndone := 0, 0
+	for i := range open {
+		if copyStreams[i] {
+			open[i] = true
+			nopen++
+		}
+	}
+	var pending []muxMsg
+	defer func() {
+		for _, p := range pending {
+			p.pkt.Free()
+		}
+	}()
+	for ndone < len(m.streams) {
+		var msg muxMsg
+		select {
+		case msg = <-m.in:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		switch {
+		case msg.params != nil:
+			err := msg.params.Copy(m.streams[msg.stream].CodecParameters())
+			msg.params.Free()
+			if err != nil {
+				return &Error{Kind: KindOutput, Op: "set stream parameters", Subject: m.out.Name, Err: err}
+			}
+			if !open[msg.stream] {
+				open[msg.stream] = true
+				nopen++
+			}
+		case msg.done:
+			if !done[msg.stream] {
+				done[msg.stream] = true
+				ndone++
+			}
+		case msg.pkt != nil:
+			if m.wrote {
+				if err := m.write(msg); err != nil {
+					return err
+				}
+			} else {
+				pending = append(pending, msg)
+			}
+		}
+		if !m.wrote && nopen == len(m.streams) {
+			if err := m.writeHeader(); err != nil {
+				return err
+			}
+			for len(pending) > 0 {
+				p := pending[0]
+				pending = pending[1:]
+				if err := m.write(p); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	if !m.wrote {
+		return &Error{Kind: KindInput, Op: "write output", Subject: m.out.Name, Err: errors.New("the input produced no frames for it")}
+	}
+	if err := m.fc.WriteTrailer(); err != nil {
+		return m.writeErr("finish output", err)
+	}
+	return nil
+}
+
+func (m *muxer) writeHeader() error {
+	d := astiav.NewDictionary()
+	defer d.Free()
+	for k, v := range m.headerOptions() {
+		if err := d.Set(k, v, 0); err != nil {
+			return &Error{Kind: KindSpec, Op: "set muxer option", Subject: m.out.Name, Err: fmt.Errorf("%s: %w", k, err)}
+		}
+	}
+	if err := m.fc.WriteHeader(d); err != nil {
+		return m.writeErr("write header", err)
+	}
+	m.wrote = true
+	return nil
+}
+
+func (m *muxer) write(msg muxMsg) error {
+	defer msg.pkt.Free()
+	st := m.streams[msg.stream]
+	if _, ok := m.firstPkt[msg.stream]; !ok {
+		m.firstPkt[msg.stream] = append([]byte(nil), msg.pkt.Data()...)
+	}
+	m.bytes.Add(int64(msg.pkt.Size()))
+	msg.pkt.SetStreamIndex(st.Index())
+	msg.pkt.RescaleTs(msg.tb, st.TimeBase())
+	msg.pkt.SetPos(-1)
+	if err := m.fc.WriteInterleavedFrame(msg.pkt); err != nil {
+		return m.writeErr("write packet", err)
+	}
+	return nil
+}
+
+func (m *muxer) writeErr(op string, err error) error {
+	kind := KindOutput
+	if isNetworkURL(m.out.Target) {
+		kind = KindIO
+	}
+	return &Error{Kind: kind, Op: op, Subject: m.out.Name, Err: err}
+}
+
+func (msg muxMsg) free() {
+	if msg.pkt != nil {
+		msg.pkt.Free()
+	}
+	if msg.params != nil {
+		msg.params.Free()
+	}
+}
+
+// close releases libav objects and, when ok, moves the output into place; otherwise it removes
+// what was written.
+func (m *muxer) close(ok bool) error {
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	// Senders stop on cancel without waiting for us; free what they left queued.
+	for {
+		select {
+		case msg := <-m.in:
+			msg.free()
+			continue
+		default:
+		}
+		break
+	}
+	var err error
+	if m.pb != nil {
+		if cerr := m.pb.Close(); cerr != nil && ok {
+			err = m.writeErr("close output", cerr)
+		}
+		m.pb = nil
+	}
+	if m.fc != nil {
+		m.fc.Free()
+		m.fc = nil
+	}
+	if m.ii != nil {
+		m.ii.Free()
+		m.ii = nil
+	}
+	if m.path == "" || m.path == m.final {
+		if !ok && m.out.Container == "hls" && m.path != "" && !m.out.isLive() {
+			os.RemoveAll(m.path)
+		}
+		return err
+	}
+	if !ok || err != nil {
+		os.RemoveAll(m.path)
+		return err
+	}
+	if m.out.Container == "hls" {
+		if rerr := os.RemoveAll(m.final); rerr != nil {
+			return &Error{Kind: KindOutput, Op: "replace output", Subject: m.out.Name, Err: rerr}
+		}
+	}
+	if rerr := os.Rename(m.path, m.final); rerr != nil {
+		os.RemoveAll(m.path)
+		return &Error{Kind: KindOutput, Op: "move output into place", Subject: m.out.Name, Err: rerr}
+	}
+	return nil
+}

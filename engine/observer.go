@@ -1,0 +1,106 @@
+package engine
+
+import "time"
+
+// Observer receives a run's frame-level metrics. Its methods are called from the run's
+// goroutines, possibly concurrently, and must return quickly.
+type Observer interface {
+	// OnFrame is called for every frame an output encodes.
+	OnFrame(FrameStats)
+	// OnProgress is called every 500 ms and once more, with Final set, when the run ends.
+	OnProgress(Progress)
+}
+
+// FrameStats is the time one frame spent in each stage.
+type FrameStats struct {
+	Output string // output name
+	Media  string // "video" or "audio"
+	Index  int64  // frame number within the output, from 0
+	PTS    time.Duration
+	// Decode is the decoder time of the source frame (shared by every output using it),
+	// Filter and Encode this output's time for it.
+	Decode time.Duration
+	Filter time.Duration
+	Encode time.Duration
+}
+
+// Progress is a snapshot of a run.
+type Progress struct {
+	Elapsed time.Duration
+	// Position is the media time decoded so far; Duration the input's, 0 when unknown.
+	Position time.Duration
+	Duration time.Duration
+	// Frames counts decoded video frames; FPS is Frames per elapsed second.
+	Frames int64
+	FPS    float64
+	// Speed is Position ÷ Elapsed (× realtime).
+	Speed float64
+	// Percent and ETA are -1 when the duration is unknown.
+	Percent float64
+	ETA     time.Duration
+	Outputs []OutputProgress
+	Final   bool
+}
+
+// OutputProgress is one output's counters.
+type OutputProgress struct {
+	Name       string
+	FramesIn   int64 // video frames fed to the output's filter
+	FramesOut  int64 // video frames encoded
+	Dropped    int64 // frames the rate conversion dropped
+	Duplicated int64 // frames the rate conversion duplicated
+	Bytes      int64 // bytes of encoded packets written
+	Bitrate    float64
+}
+
+// Result says what a run did, including the codecs that really ran.
+type Result struct {
+	Input   InputInfo      `json:"input"`
+	Decoder DecoderInfo    `json:"decoder"`
+	Outputs []OutputResult `json:"outputs"`
+	// MasterPlaylists lists the HLS master playlists written (one per HLS directory).
+	MasterPlaylists []string      `json:"master_playlists,omitempty"`
+	Elapsed         time.Duration `json:"elapsed_ns"`
+	Frames          int64         `json:"frames"`
+	FPS             float64       `json:"fps"`
+	Speed           float64       `json:"speed"`
+	// Fallback explains why hardware mode auto ran in software; empty otherwise.
+	Fallback string `json:"fallback,omitempty"`
+}
+
+// InputInfo describes the opened input.
+type InputInfo struct {
+	URL        string        `json:"url"`
+	Format     string        `json:"format"`
+	Duration   time.Duration `json:"duration_ns"`
+	VideoCodec string        `json:"video_codec,omitempty"`
+	Width      int           `json:"width,omitempty"`
+	Height     int           `json:"height,omitempty"`
+	FPS        float64       `json:"fps,omitempty"`
+	AudioCodec string        `json:"audio_codec,omitempty"`
+}
+
+// DecoderInfo names the decoders that ran.
+type DecoderInfo struct {
+	Video    string `json:"video,omitempty"`
+	Audio    string `json:"audio,omitempty"`
+	Hardware string `json:"hardware,omitempty"` // device kind when frames were decoded on it
+}
+
+// OutputResult is one output's outcome.
+type OutputResult struct {
+	Name         string  `json:"name"`
+	Container    string  `json:"container"`
+	Target       string  `json:"target,omitempty"`
+	VideoEncoder string  `json:"video_encoder,omitempty"`
+	AudioEncoder string  `json:"audio_encoder,omitempty"`
+	Hardware     string  `json:"hardware,omitempty"`
+	Width        int     `json:"width,omitempty"`
+	Height       int     `json:"height,omitempty"`
+	Frames       int64   `json:"frames"`
+	Dropped      int64   `json:"dropped"`
+	Duplicated   int64   `json:"duplicated"`
+	Bytes        int64   `json:"bytes"`
+	Bitrate      float64 `json:"bitrate"`
+	Playlist     string  `json:"playlist,omitempty"`
+}

@@ -1,0 +1,490 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/asticode/go-astiav"
+	"golang.org/x/sync/errgroup"
+)
+
+// snapshotEvery is how often the Observer gets a Progress snapshot.
+const snapshotEvery = 500 * time.Millisecond
+
+// Run transcodes spec.Input into every spec.Outputs entry, decoding once. obs may be nil;
+// without one the engine takes no per-frame timings. Cancelling ctx stops the run within about
+// a second, also while blocked on network input; outputs of a failed or cancelled run are
+// removed. The error, if any, is an *Error.
+func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
+	installLibavLog()
+	spec, err := spec.normalized()
+	if err != nil {
+		return Result{}, err
+	}
+	r := &runner{spec: spec, obs: obs, start: time.Now()}
+	defer r.close()
+	res, err := r.run(ctx)
+	if err != nil && ctx.Err() != nil && KindOf(err) != KindCanceled {
+		err = &Error{Kind: KindCanceled, Op: "transcode", Subject: r.inputName(), Err: fmt.Errorf("%w (%v)", ctx.Err(), err)}
+	}
+	return res, err
+}
+
+type runner struct {
+	spec     Spec
+	obs      Observer
+	start    time.Time
+	hw       *hwDevice
+	fallback string
+	in       *input
+	vdec     *decoder
+	adec     *decoder
+	muxers   []*muxer
+	stages   []*stage
+	// per output: its stages (video, audio) and which of its streams are copies
+	outStages   [][]*stage
+	copyStreams []map[int]bool
+	copies      []copyRoute
+	masters     []string
+
+	frames   atomic.Int64
+	position atomic.Int64 // media time decoded, in microseconds from the first frame
+	firstPTS atomic.Int64
+	havePTS  atomic.Bool
+	closed   sync.Once
+}
+
+func (r *runner) inputName() string {
+	if r.in != nil {
+		return r.in.url
+	}
+	return r.spec.Input.URL
+}
+
+func (r *runner) run(ctx context.Context) (Result, error) {
+	if err := r.openHardware(); err != nil {
+		return Result{}, err
+	}
+	in, err := openInput(ctx, r.spec.Input)
+	if err != nil {
+		return Result{}, err
+	}
+	r.in = in
+	if err := r.setup(ctx); err != nil {
+		return Result{}, err
+	}
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Blocking libav reads and writes return once interrupted.
+	stop := context.AfterFunc(ctx, func() {
+		r.in.ii.Interrupt()
+		for _, m := range r.muxers {
+			m.ii.Interrupt()
+		}
+	})
+	defer stop()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.demux(gctx) })
+	timed := r.obs != nil
+	for _, d := range []*decoder{r.vdec, r.adec} {
+		if d != nil {
+			g.Go(func() error { return d.run(gctx, timed) })
+		}
+	}
+	for _, s := range r.stages {
+		g.Go(func() error { return s.run(gctx) })
+	}
+	for i, m := range r.muxers {
+		g.Go(func() error { return m.run(gctx, r.copyStreams[i]) })
+	}
+	snapDone := make(chan struct{})
+	if r.obs != nil {
+		go r.snapshots(gctx, snapDone)
+	} else {
+		close(snapDone)
+	}
+	err = g.Wait()
+	cancel()
+	<-snapDone
+	if err == nil {
+		err = r.finish()
+	}
+	res := r.result()
+	if r.obs != nil {
+		p := r.progress()
+		p.Final = true
+		r.obs.OnProgress(p)
+	}
+	if err != nil {
+		r.discard()
+		return res, err
+	}
+	return res, nil
+}
+
+func (r *runner) openHardware() error {
+	if r.spec.Hardware.Mode == HardwareNone {
+		return nil
+	}
+	var needs []string
+	for _, o := range r.spec.Outputs {
+		if hardwareEncoderDevice(o.Video.Codec) != "" {
+			needs = append(needs, o.Video.Codec)
+		}
+	}
+	what := "decoding and scaling"
+	if len(needs) > 0 {
+		what = strings.Join(needs, ", ")
+	}
+	hw, reason, err := openHardware(r.spec.Hardware, what)
+	if err != nil {
+		return err
+	}
+	r.hw = hw
+	if reason != "" {
+		// auto: fall back to software, hardware encoders too.
+		r.fallback = reason
+		for i := range r.spec.Outputs {
+			if v := r.spec.Outputs[i].Video; hardwareEncoderDevice(v.Codec) != "" {
+				r.fallback += fmt.Sprintf("; %s: %s replaced by libx264", r.spec.Outputs[i].Name, v.Codec)
+				nv := *v
+				nv.Codec = "libx264"
+				nv.Preset = x264Preset(v.Preset)
+				r.spec.Outputs[i].Video = &nv
+			}
+		}
+		return nil
+	}
+	for _, o := range r.spec.Outputs {
+		if dev := hardwareEncoderDevice(o.Video.Codec); dev != "" && dev != r.hw.kind {
+			return specErr("outputs", "output %q uses %s, which needs a %s device, but hardware.device is %s",
+				o.Name, o.Video.Codec, dev, r.hw.kind)
+		}
+	}
+	return nil
+}
+
+// x264Preset keeps a preset that libx264 knows, else its default.
+func x264Preset(p string) string {
+	switch p {
+	case "ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow", "placebo":
+		return p
+	}
+	return ""
+}
+
+func (r *runner) setup(ctx context.Context) error {
+	var err error
+	needVideo, needAudio := false, false
+	for _, o := range r.spec.Outputs {
+		needVideo = needVideo || (r.in.video != nil && o.Video.Codec != "none" && o.Video.Codec != "copy")
+		needAudio = needAudio || (r.in.audio != nil && o.Audio.Codec != "none" && o.Audio.Codec != "copy")
+	}
+	maxErr := r.spec.Input.MaxDecodeErrors
+	if needVideo {
+		if r.vdec, err = newDecoder("video", r.in.video, r.hw, maxErr); err != nil {
+			return err
+		}
+		r.vdec.onFrame = r.onVideoFrame
+	}
+	if needAudio {
+		if r.adec, err = newDecoder("audio", r.in.audio, nil, maxErr); err != nil {
+			return err
+		}
+	}
+	r.copyStreams = make([]map[int]bool, len(r.spec.Outputs))
+	r.outStages = make([][]*stage, len(r.spec.Outputs))
+	for i := range r.spec.Outputs {
+		o := &r.spec.Outputs[i]
+		m, err := newMuxer(ctx, o)
+		if err != nil {
+			return err
+		}
+		r.muxers = append(r.muxers, m)
+		r.copyStreams[i] = map[int]bool{}
+		add := func(media string, st *astiav.Stream, codec string, dec *decoder) error {
+			if st == nil || codec == "none" {
+				return nil
+			}
+			if codec == "copy" {
+				idx, err := m.addStream(st.CodecParameters())
+				if err != nil {
+					return &Error{Kind: KindOutput, Op: "add stream", Subject: o.Name, Err: err}
+				}
+				r.copyStreams[i][idx] = true
+				r.copies = append(r.copies, copyRoute{from: st.Index(), mux: m, stream: idx, tb: st.TimeBase()})
+				return nil
+			}
+			idx, err := m.addStream(nil)
+			if err != nil {
+				return &Error{Kind: KindOutput, Op: "add stream", Subject: o.Name, Err: err}
+			}
+			s := &stage{media: media, out: o, mux: m, stream: idx, in: make(chan *sharedFrame, 4),
+				srcTB: st.TimeBase(), srcRate: frameRate(r.in.fc, st), hw: r.hw, obs: r.obs}
+			dec.outs = append(dec.outs, s.in)
+			r.stages = append(r.stages, s)
+			r.outStages[i] = append(r.outStages[i], s)
+			return nil
+		}
+		if err := add("video", r.in.video, o.Video.Codec, r.vdec); err != nil {
+			return err
+		}
+		if err := add("audio", r.in.audio, o.Audio.Codec, r.adec); err != nil {
+			return err
+		}
+		if len(m.streams) == 0 {
+			return specErr(fmt.Sprintf("outputs[%d]", i), "output %q would be empty: the input has no stream it asks for", o.Name)
+		}
+	}
+	return nil
+}
+
+// copyRoute sends an input stream's packets to a muxer unchanged.
+type copyRoute struct {
+	from   int
+	mux    *muxer
+	stream int
+	tb     astiav.Rational
+}
+
+// demux reads packets and routes them to decoders and stream copies. It closes the decoder
+// queues when it returns.
+func (r *runner) demux(ctx context.Context) error {
+	defer func() {
+		if r.vdec != nil {
+			close(r.vdec.in)
+		}
+		if r.adec != nil {
+			close(r.adec.in)
+		}
+	}()
+	var vidx, aidx = -1, -1
+	if r.vdec != nil {
+		vidx = r.vdec.stream.Index()
+	}
+	if r.adec != nil {
+		aidx = r.adec.stream.Index()
+	}
+	pkt := astiav.AllocPacket()
+	defer pkt.Free()
+	for {
+		if err := r.in.fc.ReadFrame(pkt); err != nil {
+			if errors.Is(err, astiav.ErrEof) {
+				break
+			}
+			return r.in.classify(ctx, "read input", err)
+		}
+		idx := pkt.StreamIndex()
+		for _, c := range r.copies {
+			if c.from != idx {
+				continue
+			}
+			cp := astiav.AllocPacket()
+			if err := cp.Ref(pkt); err != nil {
+				cp.Free()
+				pkt.Unref()
+				return &Error{Kind: KindInput, Op: "read input", Subject: r.in.url, Err: err}
+			}
+			if err := sendMux(ctx, c.mux, muxMsg{stream: c.stream, pkt: cp, tb: c.tb}); err != nil {
+				pkt.Unref()
+				return err
+			}
+		}
+		var dec *decoder
+		switch idx {
+		case vidx:
+			dec = r.vdec
+		case aidx:
+			dec = r.adec
+		}
+		if dec == nil {
+			pkt.Unref()
+			continue
+		}
+		p := astiav.AllocPacket()
+		p.MoveRef(pkt)
+		select {
+		case dec.in <- p:
+		case <-ctx.Done():
+			p.Free()
+			return ctx.Err()
+		}
+	}
+	for _, c := range r.copies {
+		if err := sendMux(ctx, c.mux, muxMsg{stream: c.stream, done: true}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func sendMux(ctx context.Context, m *muxer, msg muxMsg) error {
+	select {
+	case m.in <- msg:
+		return nil
+	case <-ctx.Done():
+		msg.free()
+		return ctx.Err()
+	}
+}
+
+// onVideoFrame accounts a decoded video frame for progress.
+func (r *runner) onVideoFrame(pts int64) {
+	r.frames.Add(1)
+	if pts == astiav.NoPtsValue {
+		return
+	}
+	us := astiav.RescaleQ(pts, r.vdec.stream.TimeBase(), astiav.NewRational(1, 1_000_000))
+	if !r.havePTS.Load() {
+		r.firstPTS.Store(us)
+		r.havePTS.Store(true)
+	}
+	if pos := us - r.firstPTS.Load(); pos > r.position.Load() {
+		r.position.Store(pos)
+	}
+}
+
+func (r *runner) snapshots(ctx context.Context, done chan<- struct{}) {
+	defer close(done)
+	t := time.NewTicker(snapshotEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			r.obs.OnProgress(r.progress())
+		}
+	}
+}
+
+func (r *runner) progress() Progress {
+	el := time.Since(r.start)
+	p := Progress{Elapsed: el, Frames: r.frames.Load(), Percent: -1, ETA: -1,
+		Position: time.Duration(r.position.Load()) * time.Microsecond}
+	if r.in != nil {
+		p.Duration = r.in.duration
+	}
+	if s := el.Seconds(); s > 0 {
+		p.FPS = float64(p.Frames) / s
+		p.Speed = p.Position.Seconds() / s
+	}
+	if p.Duration > 0 {
+		p.Percent = min(100, 100*p.Position.Seconds()/p.Duration.Seconds())
+		if p.Speed > 0 {
+			p.ETA = max(0, time.Duration((p.Duration-p.Position).Seconds()/p.Speed*float64(time.Second)))
+		}
+	}
+	for i, m := range r.muxers {
+		op := OutputProgress{Name: r.spec.Outputs[i].Name, Bytes: m.bytes.Load()}
+		for _, s := range r.outStages[i] {
+			if s.media == "video" {
+				op.FramesIn, op.FramesOut = s.framesIn.Load(), s.framesOu.Load()
+				op.Dropped = max(0, op.FramesIn-op.FramesOut)
+				op.Duplicated = max(0, op.FramesOut-op.FramesIn)
+			}
+		}
+		if pos := p.Position.Seconds(); pos > 0 {
+			op.Bitrate = float64(op.Bytes) * 8 / pos
+		}
+		p.Outputs = append(p.Outputs, op)
+	}
+	return p
+}
+
+// finish writes HLS master playlists and moves outputs into place.
+func (r *runner) finish() error {
+	for _, m := range r.muxers {
+		if err := m.close(true); err != nil {
+			return err
+		}
+	}
+	masters, err := writeMasterPlaylists(r.spec.Outputs, r.muxers, r.outStages)
+	if err != nil {
+		return err
+	}
+	r.masters = masters
+	return nil
+}
+
+// discard removes the outputs of a failed run.
+func (r *runner) discard() {
+	for _, m := range r.muxers {
+		m.close(false)
+	}
+}
+
+func (r *runner) result() Result {
+	p := r.progress()
+	res := Result{Elapsed: p.Elapsed, Frames: p.Frames, FPS: p.FPS, Speed: p.Speed, Fallback: r.fallback,
+		MasterPlaylists: r.masters}
+	if r.in != nil {
+		res.Input = r.in.info()
+	}
+	if r.vdec != nil {
+		res.Decoder.Video, res.Decoder.Hardware = r.vdec.name, r.vdec.hw
+	}
+	if r.adec != nil {
+		res.Decoder.Audio = r.adec.name
+	}
+	for i, o := range r.spec.Outputs {
+		or := OutputResult{Name: o.Name, Container: o.Container, Target: o.Target}
+		if i < len(p.Outputs) {
+			op := p.Outputs[i]
+			or.Frames, or.Dropped, or.Duplicated, or.Bytes, or.Bitrate = op.FramesOut, op.Dropped, op.Duplicated, op.Bytes, op.Bitrate
+		}
+		if i < len(r.muxers) {
+			or.Playlist = r.muxers[i].playlist
+		}
+		if o.Video.Codec == "copy" {
+			or.VideoEncoder = "copy"
+		}
+		if o.Audio.Codec == "copy" {
+			or.AudioEncoder = "copy"
+		}
+		if i < len(r.outStages) {
+			for _, s := range r.outStages[i] {
+				if s.media == "video" {
+					or.VideoEncoder, or.Width, or.Height = s.encName, s.width, s.height
+					if d := hardwareEncoderDevice(s.encName); d != "" {
+						or.Hardware = d
+					} else if r.vdec != nil && r.vdec.hw != "" {
+						or.Hardware = r.vdec.hw + " (decode)"
+					}
+				} else {
+					or.AudioEncoder = s.encName
+				}
+			}
+		}
+		res.Outputs = append(res.Outputs, or)
+	}
+	return res
+}
+
+func (r *runner) close() {
+	r.closed.Do(func() {
+		for _, s := range r.stages {
+			s.close()
+		}
+		if r.vdec != nil {
+			r.vdec.close()
+		}
+		if r.adec != nil {
+			r.adec.close()
+		}
+		for _, m := range r.muxers {
+			m.close(false)
+		}
+		if r.in != nil {
+			r.in.close()
+		}
+		r.hw.close()
+	})
+}

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# build-ffmpeg.sh builds the FFmpeg 7.1.x that ffrtmp links against into a prefix outside the
+# checkout, so every clone on the machine (and CI) reuses it.
+#
+#   scripts/build-ffmpeg.sh            # installs Debian build deps, builds into $FFMPEG_PREFIX
+#   FFMPEG_PREFIX=/opt/x scripts/build-ffmpeg.sh
+#
+# Idempotent: with the prefix already built from the same configuration it checks the
+# Debian packages and returns in seconds. Runs as root on a machine with no GPU: the NVIDIA
+# parts (nvenc/nvdec/cuvid headers, scale_cuda via clang) are compile-time only.
+#
+# Source: the upstream release tarball when ffmpeg.org is reachable, otherwise Debian trixie's
+# source package of the same 7.1 release (its .orig.tar.xz is the upstream tarball). Either
+# way the tree's RELEASE file must say 7.1.x.
+set -euo pipefail
+
+FFMPEG_VERSION=${FFMPEG_VERSION:-7.1.5}
+FFMPEG_PREFIX=${FFMPEG_PREFIX:-/opt/ffrtmp/ffmpeg-7.1}
+BUILD_DIR=${FFRTMP_FFMPEG_BUILD_DIR:-/var/tmp/ffrtmp-ffmpeg-build}
+JOBS=${JOBS:-$(nproc)}
+
+log() { printf '==> %s\n' "$*" >&2; }
+die() { printf 'build-ffmpeg: %s\n' "$*" >&2; exit 1; }
+
+# Debian packages needed to build and to run the result (the -dev packages pull the runtime
+# libraries). clang compiles the CUDA filters (scale_cuda) to PTX; no CUDA toolkit needed.
+DEB_PACKAGES=(
+  build-essential pkgconf nasm clang curl ca-certificates xz-utils dpkg-dev
+  libx264-dev libopus-dev libdav1d-dev libva-dev libdrm-dev libvpl-dev
+  libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
+)
+
+# Encoders ffrtmp offers, plus the few the ffmpeg/ffprobe programs need for tests and
+# side-by-side benchmarks (wrapped_avframe for -f null, rawvideo, pcm). Every decoder,
+# demuxer, parser, muxer and filter stays: users bring any input.
+ENCODERS=libx264,aac,libopus,h264_nvenc,hevc_nvenc,av1_nvenc,h264_qsv,hevc_qsv,av1_qsv,h264_vaapi,hevc_vaapi,wrapped_avframe,rawvideo,pcm_s16le,png,mjpeg
+
+configure_flags() {
+  printf '%s\n' \
+    --prefix="$FFMPEG_PREFIX" \
+    --enable-shared --disable-static \
+    --enable-gpl --enable-version3 \
+    --disable-doc --disable-ffplay --disable-debug \
+    --enable-libx264 --enable-libopus --enable-libdav1d --enable-gnutls \
+    --enable-ffnvcodec --enable-nvenc --enable-nvdec --enable-cuvid --enable-cuda-llvm \
+    --enable-vaapi --enable-libvpl \
+    --disable-encoders --enable-encoder="$ENCODERS" \
+    --extra-cflags="-I$FFMPEG_PREFIX/include" \
+    "--extra-ldflags=-Wl,--disable-new-dtags,-rpath,$FFMPEG_PREFIX/lib"
+}
+
+stamp_value() {
+  { echo "script=2"; echo "version=$FFMPEG_VERSION"; configure_flags; } | sha256sum | cut -d' ' -f1
+}
+
+need_root() {
+  [ "$(id -u)" = 0 ] || die "installing Debian packages needs root (run with sudo, or install: ${DEB_PACKAGES[*]})"
+}
+
+TRIXIE_SOURCES=/etc/apt/sources.list.d/ffrtmp-trixie.sources
+TRIXIE_PIN=/etc/apt/preferences.d/ffrtmp-trixie
+
+# trixie is added with pin priority 50: apt never installs or upgrades from it on its own; we
+# only take its ffmpeg source package and the arch-independent nvenc headers from it.
+ensure_trixie() {
+  if [ ! -f "$TRIXIE_SOURCES" ]; then
+    need_root
+    log "adding Debian trixie (deb-src, pinned low) for the FFmpeg 7.1 source and nvenc headers"
+    cat >"$TRIXIE_SOURCES" <<'SRC'
+Types: deb deb-src
+URIs: http://deb.debian.org/debian
+Suites: trixie
+Components: main
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
+SRC
+    cat >"$TRIXIE_PIN" <<'PIN'
+Package: *
+Pin: release n=trixie
+Pin-Priority: 50
+PIN
+    APT_UPDATED=0
+  fi
+}
+
+APT_UPDATED=0
+apt_update_once() {
+  if [ "$APT_UPDATED" = 0 ]; then
+    apt-get update -qq
+    APT_UPDATED=1
+  fi
+}
+
+install_debs() {
+  local missing=()
+  for p in "${DEB_PACKAGES[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  need_root
+  log "installing Debian packages: ${missing[*]}"
+  apt_update_once
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+# ffnvcodec headers: bookworm's 11.1 lacks what FFmpeg 7.1's nvenc/cuvid want, so take the
+# headers-only package of trixie (12.1.x) and unpack it into the prefix.
+install_nvcodec_headers() {
+  if [ -f "$FFMPEG_PREFIX/lib/pkgconfig/ffnvcodec.pc" ]; then return 0; fi
+  ensure_trixie
+  apt_update_once
+  local tmp; tmp=$(mktemp -d)
+  chmod 755 "$tmp"; (cd "$tmp" && apt-get download -qq libffmpeg-nvenc-dev/trixie >/dev/null) ||
+    die "could not download libffmpeg-nvenc-dev from trixie"
+  dpkg-deb -x "$tmp"/libffmpeg-nvenc-dev_*.deb "$tmp/root"
+  local pc; pc=$(find "$tmp/root" -name ffnvcodec.pc | head -n1)
+  [ -n "$pc" ] || die "libffmpeg-nvenc-dev has no ffnvcodec.pc"
+  mkdir -p "$FFMPEG_PREFIX/include" "$FFMPEG_PREFIX/lib/pkgconfig"
+  cp -r "$tmp/root/usr/include/ffnvcodec" "$FFMPEG_PREFIX/include/"
+  sed -e "s|^prefix=.*|prefix=$FFMPEG_PREFIX|" -e 's|^includedir=.*|includedir=${prefix}/include/ffnvcodec|' \
+    "$pc" >"$FFMPEG_PREFIX/lib/pkgconfig/ffnvcodec.pc"
+  log "nvenc headers: $(grep -E '^Version' "$FFMPEG_PREFIX/lib/pkgconfig/ffnvcodec.pc")"
+  rm -rf "$tmp"
+}
+
+fetch_source() {
+  local dst=$1 tmp
+  tmp=$(mktemp -d)
+  local url="https://ffmpeg.org/releases/ffmpeg-$FFMPEG_VERSION.tar.xz"
+  if curl -fsSL --connect-timeout 10 --max-time 300 -o "$tmp/ffmpeg.tar.xz" "$url" 2>/dev/null; then
+    log "downloaded $url"
+  else
+    log "ffmpeg.org not reachable; using Debian trixie's source package"
+    ensure_trixie
+    apt_update_once
+    chmod 755 "$tmp"; (cd "$tmp" && apt-get source --download-only -qq ffmpeg/trixie >/dev/null) ||
+      die "could not download the ffmpeg source package from trixie"
+    mv "$tmp"/ffmpeg_*.orig.tar.xz "$tmp/ffmpeg.tar.xz" ||
+      die "trixie's source package has no .orig.tar.xz"
+  fi
+  rm -rf "$dst"; mkdir -p "$dst"
+  tar -xJf "$tmp/ffmpeg.tar.xz" -C "$dst" --strip-components=1
+  rm -rf "$tmp"
+  local rel; rel=$(cat "$dst/RELEASE" 2>/dev/null || true)
+  case "$rel" in
+    7.1|7.1.*) log "FFmpeg source $rel" ;;
+    *) die "expected FFmpeg 7.1.x, the source says '${rel:-nothing}'" ;;
+  esac
+}
+
+main() {
+  local want; want=$(stamp_value)
+  install_debs
+  if [ -f "$FFMPEG_PREFIX/.ffrtmp-stamp" ] && [ "$(cat "$FFMPEG_PREFIX/.ffrtmp-stamp")" = "$want" ] &&
+     "$FFMPEG_PREFIX/bin/ffmpeg" -hide_banner -version >/dev/null 2>&1; then
+    log "FFmpeg already built in $FFMPEG_PREFIX ($("$FFMPEG_PREFIX/bin/ffmpeg" -version | head -n1 | cut -d' ' -f3))"
+    return 0
+  fi
+  [ -n "${CI_NO_FFMPEG_BUILD:-}" ] && die "FFmpeg prefix $FFMPEG_PREFIX missing and CI_NO_FFMPEG_BUILD is set"
+  mkdir -p "$FFMPEG_PREFIX"
+  install_nvcodec_headers
+  local src="$BUILD_DIR/ffmpeg"
+  fetch_source "$src"
+  cd "$src"
+  local flags=(); mapfile -t flags < <(configure_flags)
+  log "configuring (log: $src/ffbuild/config.log)"
+  PKG_CONFIG_PATH="$FFMPEG_PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
+    ./configure "${flags[@]}" >"$BUILD_DIR/configure.out" 2>&1 ||
+    { tail -n 30 ffbuild/config.log >&2; die "configure failed (see $src/ffbuild/config.log)"; }
+  for f in libx264 libopus nvenc cuvid cuda_llvm vaapi libvpl; do
+    grep -q "^#define CONFIG_$(echo "$f" | tr a-z A-Z) 1" config.h ||
+      grep -q "^CONFIG_$(echo "$f" | tr a-z A-Z)=yes" ffbuild/config.mak ||
+      die "configure did not enable $f"
+  done
+  log "building with $JOBS jobs"
+  make -j"$JOBS" >"$BUILD_DIR/make.out" 2>&1 || { tail -n 40 "$BUILD_DIR/make.out" >&2; die "make failed"; }
+  make install >"$BUILD_DIR/install.out" 2>&1 || { tail -n 20 "$BUILD_DIR/install.out" >&2; die "make install failed"; }
+  "$FFMPEG_PREFIX/bin/ffmpeg" -hide_banner -version >/dev/null || die "built ffmpeg does not run"
+  echo "$want" >"$FFMPEG_PREFIX/.ffrtmp-stamp"
+  rm -rf "$src"
+  log "FFmpeg $(cat "$FFMPEG_PREFIX/share/ffmpeg/RELEASE" 2>/dev/null || "$FFMPEG_PREFIX/bin/ffmpeg" -version | head -n1 | cut -d' ' -f3) installed in $FFMPEG_PREFIX"
+}
+
+main "$@"
