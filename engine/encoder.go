@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/asticode/go-astiav"
 )
@@ -153,9 +154,10 @@ func openCodec(cc *astiav.CodecContext, codec *astiav.Codec, opts map[string]str
 			return fmt.Errorf("option %s=%s: %w", k, v, err)
 		}
 	}
+	t0 := time.Now()
 	if err := cc.Open(codec, d); err != nil {
 		cc.Free()
-		return fmt.Errorf("open %s: %w", codec.Name(), err)
+		return explain(err, t0, codec.Name())
 	}
 	var unused []string
 	var e *astiav.DictionaryEntry

@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"time"
 
 	"github.com/asticode/go-astiav"
 )
@@ -58,8 +59,10 @@ func openHardware(h Hardware, needs string) (*hwDevice, string, error) {
 		return nil, "", nil
 	}
 	k := hwKinds[h.Device]
+	t0 := time.Now()
 	ctx, err := astiav.CreateHardwareDeviceContext(k.device, h.DeviceName, nil, 0)
 	if err != nil {
+		err = explain(err, t0, "AVHWDeviceContext")
 		reason := fmt.Sprintf("no usable %s device%s: %v", h.Device, deviceLabel(h.DeviceName), err)
 		if h.Mode == HardwareRequire {
 			return nil, "", &Error{Kind: KindHardware, Op: "open hardware device", Subject: h.Device,

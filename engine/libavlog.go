@@ -33,6 +33,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/asticode/go-astiav"
 )
@@ -64,5 +65,69 @@ func ffrtmpGoLog(level C.int, msg *C.char) {
 	case level <= C.AV_LOG_INFO:
 		lvl = slog.LevelInfo
 	}
+	if level <= C.AV_LOG_ERROR {
+		recent.add(line)
+	}
 	slog.Default().Log(context.Background(), lvl, line, "source", "libav")
 }
+
+// recent keeps libav's last error lines so an error can say what libav said about it
+// ("Cannot load libcuda.so.1" explains an EPERM from h264_nvenc).
+var recent errorLines
+
+type errorLine struct {
+	at     time.Time
+	source string // "h264_nvenc", "AVHWDeviceContext"
+	msg    string
+}
+
+type errorLines struct {
+	mu    sync.Mutex
+	lines [16]errorLine
+	next  int
+}
+
+func (e *errorLines) add(line string) {
+	var source string
+	if rest, ok := strings.CutPrefix(line, "["); ok {
+		if head, msg, ok := strings.Cut(rest, "] "); ok {
+			source, _, _ = strings.Cut(head, " @ ")
+			line = msg
+		}
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.lines[e.next%len(e.lines)] = errorLine{at: time.Now(), source: source, msg: line}
+	e.next++
+}
+
+// since returns, oldest first, the messages libav logged at error level from source since t.
+func (e *errorLines) since(t time.Time, source string) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for i := 0; i < len(e.lines); i++ {
+		l := e.lines[(e.next+i)%len(e.lines)]
+		if !l.at.Before(t) && l.source == source && l.msg != "" {
+			out = append(out, l.msg)
+		}
+	}
+	return out
+}
+
+// explain appends what libav logged from source since t to err's message.
+func explain(err error, t time.Time, source string) error {
+	if lines := recent.since(t, source); len(lines) > 0 {
+		return &libavError{err: err, said: strings.Join(lines, "; ")}
+	}
+	return err
+}
+
+// libavError is a libav error code with the log lines that explain it.
+type libavError struct {
+	err  error
+	said string
+}
+
+func (e *libavError) Error() string { return e.err.Error() + " (libav: " + e.said + ")" }
+func (e *libavError) Unwrap() error { return e.err }

@@ -1,0 +1,42 @@
+# ffrtmp build. Every target builds what it needs first; `make deps` is idempotent and takes
+# seconds once the FFmpeg prefix exists.
+
+FFMPEG_PREFIX ?= /opt/ffrtmp/ffmpeg-7.1
+GO ?= go
+
+# cgo finds FFmpeg through pkg-config; binaries carry the prefix as DT_RPATH (not RUNPATH:
+# libavfilter's own dependency on libpostproc is only found through an RPATH).
+export PKG_CONFIG_PATH := $(FFMPEG_PREFIX)/lib/pkgconfig
+export CGO_LDFLAGS := -Wl,--disable-new-dtags -Wl,-rpath,$(FFMPEG_PREFIX)/lib
+export FFRTMP_FFMPEG_PREFIX := $(FFMPEG_PREFIX)
+export FFMPEG_PREFIX
+
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/ffrtmp/ffrtmp/internal/version.Version=$(VERSION) \
+           -X github.com/ffrtmp/ffrtmp/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null)
+
+.PHONY: deps build test run bench-engine check-go clean
+
+check-go:
+	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
+	@$(GO) version | awk '{split($$3,v,"go"); split(v[2],n,"."); if (n[1] < 1 || (n[1] == 1 && n[2] < 26)) { print "Go 1.26 or newer is required, found " $$3; exit 1 }}'
+
+deps: check-go
+	scripts/build-ffmpeg.sh
+
+build: deps
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+
+test: deps
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 20m ./...
+
+# The main job: a synthetic 1080p source transcoded into a 3-rung HLS ladder.
+run: build
+	bin/ffrtmp transcode --synthetic 1920x1080@30 --duration 10 --ladder 1080p,720p,480p --hls --preset veryfast -o out/demo
+
+bench-engine: build
+	$(GO) run ./bench/cmd/bench-engine -out bench/results
+
+clean:
+	rm -rf bin out
