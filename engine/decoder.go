@@ -22,6 +22,7 @@ type decoder struct {
 	stream *astiav.Stream
 	cc     *astiav.CodecContext
 	name   string // decoder that runs
+	input  string // the input, for messages
 	hw     string // device kind frames are decoded on, "" in software
 	in     chan *astiav.Packet
 	outs   []chan *sharedFrame
@@ -32,14 +33,14 @@ type decoder struct {
 	onFrame func(pts int64)
 }
 
-func newDecoder(media string, st *astiav.Stream, hw *hwDevice, maxErrors int) (*decoder, error) {
+func newDecoder(media, input string, st *astiav.Stream, hw *hwDevice, maxErrors int) (*decoder, error) {
 	cp := st.CodecParameters()
 	codec := astiav.FindDecoder(cp.CodecID())
 	if codec == nil {
 		return nil, &Error{Kind: KindInput, Op: "open decoder", Subject: media,
 			Err: fmt.Errorf("no decoder for codec %s", cp.CodecID().Name())}
 	}
-	d := &decoder{media: media, stream: st, name: codec.Name(), in: make(chan *astiav.Packet, 16), maxErr: maxErrors}
+	d := &decoder{media: media, input: input, stream: st, name: codec.Name(), in: make(chan *astiav.Packet, 16), maxErr: maxErrors}
 	if d.cc = astiav.AllocCodecContext(codec); d.cc == nil {
 		return nil, errors.New("allocate decoder context")
 	}
@@ -91,7 +92,11 @@ func (d *decoder) run(ctx context.Context, timed bool) error {
 	}()
 	var spent time.Duration
 	for pkt := range d.in {
-		err := d.decode(ctx, pkt, timed, &spent)
+		// A cancel stops decoding at the next packet, not after the queued ones.
+		err := ctx.Err()
+		if err == nil {
+			err = d.decode(ctx, pkt, timed, &spent)
+		}
 		pkt.Free()
 		if err != nil {
 			drain(d.in)
@@ -168,11 +173,11 @@ func (d *decoder) tolerate(pkt *astiav.Packet, err error) error {
 	if pkt != nil && pkt.Pts() != astiav.NoPtsValue {
 		at = fmt.Sprintf(" at %.2fs", float64(pkt.Pts())*d.stream.TimeBase().Float64())
 	}
-	msg := fmt.Errorf("corrupt %s data%s: %w", d.media, at, err)
+	msg := fmt.Errorf("corrupt %s data (%s)%s: %w", d.media, d.name, at, err)
 	if d.maxErr > 0 {
 		msg = fmt.Errorf("%d decode errors, more than input.max_decode_errors (%d); last: %w", d.errs, d.maxErr, msg)
 	}
-	return &Error{Kind: KindInput, Op: "decode", Subject: d.name, Err: msg}
+	return &Error{Kind: KindInput, Op: "decode", Subject: d.input, Err: msg}
 }
 
 func (d *decoder) close() {

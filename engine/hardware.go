@@ -86,3 +86,49 @@ func (d *hwDevice) close() {
 		d.ctx = nil
 	}
 }
+
+// encoderOpens checks that encoder name really opens on this device, at a small size. A
+// build can contain h264_nvenc while the GPU has no NVENC (H100, A100): that is found out
+// here, before any decoding, not at the first frame.
+func (d *hwDevice) encoderOpens(name string) error {
+	codec := astiav.FindEncoderByName(name)
+	if codec == nil {
+		return fmt.Errorf("this FFmpeg build has no %s encoder", name)
+	}
+	cc := astiav.AllocCodecContext(codec)
+	if cc == nil {
+		return fmt.Errorf("allocate %s context", name)
+	}
+	defer cc.Free()
+	const w, h = 256, 144
+	cc.SetWidth(w)
+	cc.SetHeight(h)
+	cc.SetTimeBase(astiav.NewRational(1, 30))
+	cc.SetFramerate(astiav.NewRational(30, 1))
+	cc.SetPixelFormat(astiav.PixelFormatNv12)
+	if d.uploadForEncoder {
+		// vaapi encoders take only device frames: give the encoder a frames context.
+		hfc := astiav.AllocHardwareFramesContext(d.ctx)
+		if hfc == nil {
+			return fmt.Errorf("allocate %s frames context", d.kind)
+		}
+		defer hfc.Free()
+		hfc.SetHardwarePixelFormat(d.pixfmt)
+		hfc.SetSoftwarePixelFormat(astiav.PixelFormatNv12)
+		hfc.SetWidth(w)
+		hfc.SetHeight(h)
+		hfc.SetInitialPoolSize(4)
+		if err := hfc.Initialize(); err != nil {
+			return fmt.Errorf("%s frames context: %w", d.kind, err)
+		}
+		cc.SetHardwareFramesContext(hfc)
+		cc.SetPixelFormat(d.pixfmt)
+	} else {
+		cc.SetHardwareDeviceContext(d.ctx)
+	}
+	t0 := time.Now()
+	if err := cc.Open(codec, nil); err != nil {
+		return explain(err, t0, name)
+	}
+	return nil
+}

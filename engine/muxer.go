@@ -29,6 +29,7 @@ type muxMsg struct {
 // only when the run succeeds; HLS renditions are built in a temporary folder.
 type muxer struct {
 	out     *Output
+	input   string // the run's input, for messages
 	fc      *astiav.FormatContext
 	pb      *astiav.IOContext
 	ii      *astiav.IOInterrupter // must outlive fc and pb
@@ -46,8 +47,8 @@ type muxer struct {
 
 // newMuxer allocates the output context and opens its target, so an unwritable target
 // fails the run before any decoding.
-func newMuxer(ctx context.Context, o *Output) (_ *muxer, err error) {
-	m := &muxer{out: o, ii: astiav.NewIOInterrupter(), in: make(chan muxMsg, 64), firstPkt: map[int][]byte{}}
+func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error) {
+	m := &muxer{out: o, input: input, ii: astiav.NewIOInterrupter(), in: make(chan muxMsg, 64), firstPkt: map[int][]byte{}}
 	defer func() {
 		if err != nil {
 			m.close(false)
@@ -211,7 +212,8 @@ func (m *muxer) run(ctx context.Context, copyStreams map[int]bool) error {
 		}
 	}
 	if !m.wrote {
-		return &Error{Kind: KindInput, Op: "write output", Subject: m.out.Name, Err: errors.New("the input produced no frames for it")}
+		// The input is at fault (empty, or nothing in it decoded), so the error names it.
+		return &Error{Kind: KindInput, Op: "read input", Subject: m.input, Err: fmt.Errorf("it produced no frames for output %q", m.out.Name)}
 	}
 	if err := m.fc.WriteTrailer(); err != nil {
 		return m.writeErr("finish output", err)

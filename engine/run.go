@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -54,6 +55,7 @@ type runner struct {
 
 	frames   atomic.Int64
 	position atomic.Int64 // media time decoded, in microseconds from the first frame
+	frameUS  int64        // one source frame, in microseconds
 	firstPTS atomic.Int64
 	havePTS  atomic.Bool
 	closed   sync.Once
@@ -81,11 +83,16 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Blocking libav reads and writes return once interrupted.
+	// Blocking libav reads and writes return once interrupted. The interrupters are taken
+	// now: the callback may still be running when the muxers are closed (which clears their
+	// fields), and Interrupt on a freed interrupter only sets its Go-side flag.
+	iis := []*astiav.IOInterrupter{r.in.ii}
+	for _, m := range r.muxers {
+		iis = append(iis, m.ii)
+	}
 	stop := context.AfterFunc(ctx, func() {
-		r.in.ii.Interrupt()
-		for _, m := range r.muxers {
-			m.ii.Interrupt()
+		for _, ii := range iis {
+			ii.Interrupt()
 		}
 	})
 	defer stop()
@@ -111,6 +118,8 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		close(snapDone)
 	}
 	err = g.Wait()
+	// Not interrupted by our own cancel below: finish still closes the outputs' IO.
+	stop()
 	cancel()
 	<-snapDone
 	if err == nil {
@@ -149,26 +158,63 @@ func (r *runner) openHardware() error {
 	}
 	r.hw = hw
 	if reason != "" {
-		// auto: fall back to software, hardware encoders too.
+		// auto without the device: everything in software.
 		r.fallback = reason
 		for i := range r.spec.Outputs {
-			if v := r.spec.Outputs[i].Video; hardwareEncoderDevice(v.Codec) != "" {
-				r.fallback += fmt.Sprintf("; %s: %s replaced by libx264", r.spec.Outputs[i].Name, v.Codec)
-				nv := *v
-				nv.Codec = "libx264"
-				nv.Preset = x264Preset(v.Preset)
-				r.spec.Outputs[i].Video = &nv
+			if hardwareEncoderDevice(r.spec.Outputs[i].Video.Codec) != "" {
+				r.softwareEncoder(i, "")
 			}
 		}
 		return nil
 	}
-	for _, o := range r.spec.Outputs {
-		if dev := hardwareEncoderDevice(o.Video.Codec); dev != "" && dev != r.hw.kind {
-			return specErr("outputs", "output %q uses %s, which needs a %s device, but hardware.device is %s",
-				o.Name, o.Video.Codec, dev, r.hw.kind)
+	opens := map[string]error{}
+	for i, o := range r.spec.Outputs {
+		codec := o.Video.Codec
+		dev := hardwareEncoderDevice(codec)
+		if dev == "" {
+			continue
 		}
+		if dev != r.hw.kind {
+			return specErr(fmt.Sprintf("outputs[%d].video.codec", i), "output %q uses %s, which needs a %s device, but hardware.device is %s",
+				o.Name, codec, dev, r.hw.kind)
+		}
+		err, seen := opens[codec]
+		if !seen {
+			err = r.hw.encoderOpens(codec)
+			opens[codec] = err
+		}
+		if err == nil {
+			continue
+		}
+		if r.spec.Hardware.Mode == HardwareRequire {
+			return &Error{Kind: KindHardware, Op: "open encoder", Subject: codec,
+				Err: fmt.Errorf("%s does not open on this %s device: %w", codec, dev, err)}
+		}
+		r.softwareEncoder(i, fmt.Sprintf("%s does not open on this %s device (%v)", codec, dev, err))
 	}
 	return nil
+}
+
+// softwareEncoder replaces output i's hardware encoder by libx264 (auto mode), keeping what
+// libx264 understands of its settings, and says so in the Result.
+func (r *runner) softwareEncoder(i int, why string) {
+	o := &r.spec.Outputs[i]
+	v := *o.Video
+	note := fmt.Sprintf("%s: %s replaced by libx264", o.Name, v.Codec)
+	if why != "" {
+		note = why + "; " + note
+	}
+	if r.fallback != "" {
+		r.fallback += "; "
+	}
+	r.fallback += note
+	v.Codec, v.Preset, v.Options = "libx264", x264Preset(v.Preset), nil
+	switch v.Profile {
+	case "baseline", "main", "high":
+	default:
+		v.Profile = ""
+	}
+	o.Video = &v
 }
 
 // x264Preset keeps a preset that libx264 knows, else its default.
@@ -189,13 +235,14 @@ func (r *runner) setup(ctx context.Context) error {
 	}
 	maxErr := r.spec.Input.MaxDecodeErrors
 	if needVideo {
-		if r.vdec, err = newDecoder("video", r.in.video, r.hw, maxErr); err != nil {
+		if r.vdec, err = newDecoder("video", r.in.url, r.in.video, r.hw, maxErr); err != nil {
 			return err
 		}
 		r.vdec.onFrame = r.onVideoFrame
+		r.frameUS = astiav.RescaleQ(1, frameRate(r.in.fc, r.in.video).Invert(), astiav.NewRational(1, 1_000_000))
 	}
 	if needAudio {
-		if r.adec, err = newDecoder("audio", r.in.audio, nil, maxErr); err != nil {
+		if r.adec, err = newDecoder("audio", r.in.url, r.in.audio, nil, maxErr); err != nil {
 			return err
 		}
 	}
@@ -203,7 +250,7 @@ func (r *runner) setup(ctx context.Context) error {
 	r.outStages = make([][]*stage, len(r.spec.Outputs))
 	for i := range r.spec.Outputs {
 		o := &r.spec.Outputs[i]
-		m, err := newMuxer(ctx, o)
+		m, err := newMuxer(ctx, o, r.in.url)
 		if err != nil {
 			return err
 		}
@@ -274,13 +321,21 @@ func (r *runner) demux(ctx context.Context) error {
 	}
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
+	var read int64
 	for {
 		if err := r.in.fc.ReadFrame(pkt); err != nil {
 			if errors.Is(err, astiav.ErrEof) {
 				break
 			}
+			if ctx.Err() == nil && r.liveEnded(read) {
+				// A live stream ends with the server closing the connection, which libav
+				// reports as an I/O error, not EOF.
+				slog.Info("network input closed; treating it as the end of the stream", "input", r.in.url, "err", err)
+				break
+			}
 			return r.in.classify(ctx, "read input", err)
 		}
+		read++
 		idx := pkt.StreamIndex()
 		for _, c := range r.copies {
 			if c.from != idx {
@@ -325,6 +380,20 @@ func (r *runner) demux(ctx context.Context) error {
 	return nil
 }
 
+// liveEnded reports whether a read error on the input is how a live network stream ends: it
+// delivered packets, and has no known duration that it fell short of (a VOD download cut
+// halfway is an error, not an end).
+func (r *runner) liveEnded(read int64) bool {
+	if !r.in.network || read == 0 {
+		return false
+	}
+	if r.in.duration <= 0 {
+		return true
+	}
+	pos := time.Duration(r.position.Load()) * time.Microsecond
+	return pos >= r.in.duration-time.Second
+}
+
 func sendMux(ctx context.Context, m *muxer, msg muxMsg) error {
 	select {
 	case m.in <- msg:
@@ -335,7 +404,8 @@ func sendMux(ctx context.Context, m *muxer, msg muxMsg) error {
 	}
 }
 
-// onVideoFrame accounts a decoded video frame for progress.
+// onVideoFrame accounts a decoded video frame for progress. The position is where the frame
+// ends, so a run that decoded everything is at 100 %, not one frame short of it.
 func (r *runner) onVideoFrame(pts int64) {
 	r.frames.Add(1)
 	if pts == astiav.NoPtsValue {
@@ -346,7 +416,7 @@ func (r *runner) onVideoFrame(pts int64) {
 		r.firstPTS.Store(us)
 		r.havePTS.Store(true)
 	}
-	if pos := us - r.firstPTS.Load(); pos > r.position.Load() {
+	if pos := us - r.firstPTS.Load() + r.frameUS; pos > r.position.Load() {
 		r.position.Store(pos)
 	}
 }

@@ -208,8 +208,8 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 type Bitrate int64
 
 // ParseBitrate reads "3000000", "3M", "800k", "2.5M".
-func ParseBitrate(s string) (Bitrate, error) {
-	s = strings.TrimSpace(s)
+func ParseBitrate(in string) (Bitrate, error) {
+	s := strings.TrimSpace(in)
 	mult := 1.0
 	if n := len(s); n > 0 {
 		switch s[n-1] {
@@ -223,7 +223,7 @@ func ParseBitrate(s string) (Bitrate, error) {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f*mult > 1e12 {
-		return 0, fmt.Errorf("bitrate %q: want bits per second, e.g. 3000000, 3M or 800k", s)
+		return 0, fmt.Errorf("bitrate %q: want bits per second, e.g. 3000000, 3M or 800k", in)
 	}
 	return Bitrate(math.Round(f * mult)), nil
 }

@@ -53,6 +53,12 @@ func (s *stage) run(ctx context.Context) (err error) {
 		}
 	}()
 	for sf := range s.in {
+		// Checked per frame: an encoder still filling its lookahead sends no packets, so
+		// nothing else notices a cancel while the queued frames are encoded one by one.
+		if err := ctx.Err(); err != nil {
+			sf.release()
+			return err
+		}
 		err := s.push(ctx, sf)
 		sf.release()
 		if err != nil {
