@@ -43,6 +43,7 @@ type muxer struct {
 	firstPkt map[int][]byte // first packet of each stream (codec strings for HLS)
 	wrote    bool
 	closed   bool
+	created  []string // folders this muxer created, deepest last
 }
 
 // newMuxer allocates the output context and opens its target, so an unwritable target
@@ -71,7 +72,7 @@ func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error
 		if !o.isLive() {
 			m.path = filepath.Join(dir, "."+o.Name+".partial-"+randSuffix())
 		}
-		if err := os.MkdirAll(m.path, 0o755); err != nil {
+		if err := m.mkdirAll(m.path); err != nil {
 			return nil, &Error{Kind: KindOutput, Op: "create output folder", Subject: o.Name, Err: err}
 		}
 		url = filepath.Join(m.path, "index.m3u8")
@@ -81,7 +82,7 @@ func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error
 		m.path = m.final + ".partial-" + randSuffix()
 		url = m.path
 		if dir := filepath.Dir(m.final); dir != "" {
-			if err := os.MkdirAll(dir, 0o755); err != nil {
+			if err := m.mkdirAll(dir); err != nil {
 				return nil, &Error{Kind: KindOutput, Op: "create output folder", Subject: o.Name, Err: err}
 			}
 		}
@@ -101,6 +102,36 @@ func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error
 		m.fc.SetPb(m.pb)
 	}
 	return m, nil
+}
+
+// mkdirAll creates dir and its missing parents, remembering which it created so that a
+// failed run can remove them again.
+func (m *muxer) mkdirAll(dir string) error {
+	var missing []string
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Stat(d); err == nil {
+			break
+		}
+		missing = append(missing, d)
+		if filepath.Dir(d) == d {
+			break
+		}
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i := len(missing) - 1; i >= 0; i-- {
+		m.created = append(m.created, missing[i])
+	}
+	return nil
+}
+
+// removeCreated removes the folders mkdirAll created, deepest first, where they are empty.
+func (m *muxer) removeCreated() {
+	for i := len(m.created) - 1; i >= 0; i-- {
+		os.Remove(m.created[i]) // fails, as it should, when something else is in there
+	}
+	m.created = nil
 }
 
 func randSuffix() string {
@@ -301,15 +332,16 @@ func (m *muxer) close(ok bool) error {
 		m.ii.Free()
 		m.ii = nil
 	}
-	if m.path == "" || m.path == m.final {
-		if !ok && m.out.Container == "hls" && m.path != "" && !m.out.isLive() {
+	temporary := m.path != "" && m.path != m.final
+	if !ok || err != nil {
+		if temporary {
 			os.RemoveAll(m.path)
 		}
+		m.removeCreated()
 		return err
 	}
-	if !ok || err != nil {
-		os.RemoveAll(m.path)
-		return err
+	if !temporary {
+		return nil
 	}
 	if m.out.Container == "hls" {
 		if rerr := os.RemoveAll(m.final); rerr != nil {
@@ -320,5 +352,6 @@ func (m *muxer) close(ok bool) error {
 		os.RemoveAll(m.path)
 		return &Error{Kind: KindOutput, Op: "move output into place", Subject: m.out.Name, Err: rerr}
 	}
+	m.path = m.final
 	return nil
 }

@@ -245,6 +245,10 @@ func (r *runner) setup(ctx context.Context) error {
 		if r.adec, err = newDecoder("audio", r.in.url, r.in.audio, nil, maxErr); err != nil {
 			return err
 		}
+		if r.vdec == nil {
+			// Audio-only run: progress follows the audio.
+			r.adec.onFrame = r.onAudioFrame
+		}
 	}
 	r.copyStreams = make([]map[int]bool, len(r.spec.Outputs))
 	r.outStages = make([][]*stage, len(r.spec.Outputs))
@@ -405,18 +409,28 @@ func sendMux(ctx context.Context, m *muxer, msg muxMsg) error {
 }
 
 // onVideoFrame accounts a decoded video frame for progress. The position is where the frame
-// ends, so a run that decoded everything is at 100 %, not one frame short of it.
+// ends, so a finished run is at 100 %.
 func (r *runner) onVideoFrame(pts int64) {
 	r.frames.Add(1)
+	r.advance(pts, r.vdec.stream.TimeBase(), r.frameUS)
+}
+
+// onAudioFrame accounts decoded audio in an audio-only run.
+func (r *runner) onAudioFrame(pts int64) {
+	r.advance(pts, r.adec.stream.TimeBase(), 0)
+}
+
+// advance moves the progress position to a frame at pts (in tb) lasting durUS.
+func (r *runner) advance(pts int64, tb astiav.Rational, durUS int64) {
 	if pts == astiav.NoPtsValue {
 		return
 	}
-	us := astiav.RescaleQ(pts, r.vdec.stream.TimeBase(), astiav.NewRational(1, 1_000_000))
+	us := astiav.RescaleQ(pts, tb, astiav.NewRational(1, 1_000_000))
 	if !r.havePTS.Load() {
 		r.firstPTS.Store(us)
 		r.havePTS.Store(true)
 	}
-	if pos := us - r.firstPTS.Load() + r.frameUS; pos > r.position.Load() {
+	if pos := us - r.firstPTS.Load() + durUS; pos > r.position.Load() {
 		r.position.Store(pos)
 	}
 }
@@ -484,10 +498,11 @@ func (r *runner) finish() error {
 	return nil
 }
 
-// discard removes the outputs of a failed run.
+// discard removes the outputs of a failed run, last first: outputs sharing a folder that
+// the first of them created leave it empty only once all are gone.
 func (r *runner) discard() {
-	for _, m := range r.muxers {
-		m.close(false)
+	for i := len(r.muxers) - 1; i >= 0; i-- {
+		r.muxers[i].close(false)
 	}
 }
 
