@@ -1,0 +1,164 @@
+package enginebench
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/engine"
+)
+
+// Report is everything one benchmark run measured, as written to JSON.
+type Report struct {
+	Started  time.Time    `json:"started"`
+	Finished time.Time    `json:"finished"`
+	Runs     int          `json:"runs"`
+	Warmups  int          `json:"warmup_runs"`
+	Machine  Machine      `json:"machine"`
+	Source   Source       `json:"input"`
+	Cases    []CaseResult `json:"cases"`
+	// Pass is true when every comparison reached its target.
+	Pass bool `json:"pass"`
+}
+
+// Machine describes where the benchmark ran.
+type Machine struct {
+	Hostname    string `json:"hostname"`
+	CPU         string `json:"cpu_model"`
+	Cores       int    `json:"cores"`
+	GOMAXPROCS  int    `json:"gomaxprocs"`
+	MemoryBytes int64  `json:"memory_bytes,omitempty"`
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	Kernel      string `json:"kernel,omitempty"`
+	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures when the benchmark started:
+	// on a shared machine it says how much noise to expect.
+	LoadAverage string           `json:"load_average,omitempty"`
+	GoVersion   string           `json:"go_version"`
+	Engine      engine.BuildInfo `json:"engine_ffmpeg"`
+	FFmpeg      FFmpeg           `json:"ffmpeg_program"`
+}
+
+// DetectMachine reads what the report says about this machine.
+func DetectMachine(ff FFmpeg) Machine {
+	m := Machine{
+		CPU: "unknown", Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(),
+		Engine: engine.Build(), FFmpeg: ff,
+	}
+	m.Hostname, _ = os.Hostname()
+	if v := procField("/proc/cpuinfo", "model name"); v != "" {
+		m.CPU = v
+	}
+	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
+		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
+			m.MemoryBytes = kb * 1024
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			m.LoadAverage = strings.Join(f[:3], " ")
+		}
+	}
+	return m
+}
+
+// procField returns the value of the first "key : value" line of a /proc file.
+func procField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// RunAll runs cases in order into a report.
+func RunAll(ctx context.Context, cases []Case, m Machine, src Source, opt Options) (Report, error) {
+	r := Report{Started: time.Now().UTC(), Runs: opt.Runs, Warmups: 1, Machine: m, Source: src, Pass: true}
+	for _, c := range cases {
+		cr, err := RunCase(ctx, c, opt)
+		if err != nil {
+			return r, err
+		}
+		r.Cases = append(r.Cases, cr)
+		for _, cmp := range cr.Comparisons {
+			r.Pass = r.Pass && cmp.Pass
+		}
+	}
+	r.Finished = time.Now().UTC()
+	return r, nil
+}
+
+// WriteJSON writes the report as dir/engine-<UTC time>.json and copies it to
+// dir/engine-latest.json. It returns the first path.
+func (r Report) WriteJSON(dir string) (string, error) {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return "", err
+	}
+	b = append(b, '\n')
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "engine-"+r.Started.Format("20060102T150405Z")+".json")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return "", err
+	}
+	latest := filepath.Join(dir, "engine-latest.json")
+	tmp := latest + ".partial-" + strconv.Itoa(os.Getpid())
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return path, err
+	}
+	if err := os.Rename(tmp, latest); err != nil {
+		os.Remove(tmp)
+		return path, err
+	}
+	return path, nil
+}
+
+// WriteTable prints one aligned line per comparison: median times with their min–max
+// spread, the ratio baseline ÷ engine (higher is better), its target and whether it passed.
+func (r Report) WriteTable(w io.Writer) {
+	const row = "%-40s %8s %-13s %8s %-13s %6s %7s  %-3s %6s %6s\n"
+	fmt.Fprintf(w, row, "case", "engine s", "(min-max)", "base s", "(min-max)", "ratio", "target", "ok", "paired", "cpu")
+	for _, c := range r.Cases {
+		for _, cmp := range c.Comparisons {
+			cand, base := c.variant(cmp.Candidate), c.variant(cmp.Baseline)
+			ok := "yes"
+			if !cmp.Pass {
+				ok = "NO"
+			}
+			fmt.Fprintf(w, row, cmp.ID+"  "+cmp.Label,
+				fmt.Sprintf("%.2f", cand.Median), spread(cand),
+				fmt.Sprintf("%.2f", base.Median), spread(base),
+				fmt.Sprintf("%.3f", cmp.Ratio), fmt.Sprintf(">=%.2f", cmp.Target), ok,
+				fmt.Sprintf("%.3f", cmp.PairedRatio), fmt.Sprintf("%.3f", cmp.CPURatio))
+		}
+	}
+	fmt.Fprintf(w, "%d runs per variant after 1 warm-up, interleaved; ratio = base median ÷ engine median wall time, higher is better.\n", r.Runs)
+	fmt.Fprintf(w, "base: ffmpeg for 1, 2a, 2b; the engine without an Observer for 3. paired: median of per-round ratios;\n")
+	fmt.Fprintf(w, "cpu: base ÷ engine median CPU time (work done, whatever the scheduling). Only ratio decides ok.\n")
+}
+
+func spread(v *VariantResult) string {
+	return fmt.Sprintf("(%.2f-%.2f)", v.Min, v.Max)
+}
