@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"io"
 	"net"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -115,4 +117,65 @@ func silentServer(t *testing.T) string {
 		}
 	})
 	return ln.Addr().String()
+}
+
+// stallingServer serves body over HTTP (no length, like a live stream), then keeps the
+// connection open without sending more. It returns the URL.
+func stallingServer(t *testing.T, body []byte) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := make(chan net.Conn, 4)
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				close(held)
+				return
+			}
+			held <- c
+			go func() {
+				io.Copy(io.Discard, io.LimitReader(c, 1)) // the request has begun
+				c.Write([]byte("HTTP/1.1 200 OK\r\nContent-Type: video/mp2t\r\n\r\n"))
+				c.Write(body)
+			}()
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		for c := range held {
+			c.Close()
+		}
+	})
+	return "http://" + ln.Addr().String() + "/live.ts"
+}
+
+// TestRunNetworkStall: a stream that stops sending fails the run with an I/O error after
+// input.timeout_seconds, rather than blocking it forever or passing for its end.
+func TestRunNetworkStall(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	data, err := os.ReadFile(makeSource(t, dir, "src.ts", 320, 240, 4))
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := stallingServer(t, data[:len(data)/2/188*188]) // whole TS packets, then silence
+	start := time.Now()
+	_, err = engine.Run(context.Background(), engine.Spec{
+		Input:   engine.Input{URL: url, TimeoutSeconds: 1},
+		Outputs: []engine.Output{{Target: filepath.Join(dir, "out", "o.mp4"), Video: fast(160, 120)}},
+	}, nil)
+	took := time.Since(start)
+	e := engineErr(t, err, engine.KindIO)
+	if !strings.Contains(e.Error(), "no data for 1s") {
+		t.Errorf("error %q does not say the input stalled", e)
+	}
+	if took > 10*time.Second {
+		t.Errorf("Run returned after %v, want about 1 s after the stall", took)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out")); !os.IsNotExist(err) {
+		t.Errorf("the failed run left its output folder behind (stat: %v)", err)
+	}
 }

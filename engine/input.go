@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/asticode/go-astiav"
@@ -21,6 +22,41 @@ type input struct {
 	audio    *astiav.Stream
 	duration time.Duration // 0 when unknown
 	network  bool
+
+	// A network input that delivers nothing for stallAfter is interrupted: libav's
+	// rw_timeout bounds connecting, but not every protocol passes it down to the socket it
+	// reads a stream from (http over tcp does not), so a stalled stream would block forever.
+	stallAfter time.Duration
+	readSince  atomic.Int64 // unix nanoseconds when the pending read began, 0 when none
+	stalled    atomic.Bool
+}
+
+// watchStall interrupts the input when one read blocks for more than stallAfter (time the
+// demuxer spends waiting for the pipeline does not count), until stop is called. The read
+// that fails then sees stalled set.
+func (i *input) watchStall() (stop func()) {
+	if !i.network || i.stallAfter <= 0 {
+		return func() {}
+	}
+	done := make(chan struct{})
+	ii := i.ii
+	go func() {
+		t := time.NewTicker(min(i.stallAfter/4, 250*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case now := <-t.C:
+				if since := i.readSince.Load(); since != 0 && now.Sub(time.Unix(0, since)) > i.stallAfter {
+					i.stalled.Store(true)
+					ii.Interrupt()
+					return
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 // isNetworkURL reports whether u is read over a network protocol (for rw_timeout and error
@@ -80,7 +116,10 @@ func openInput(ctx context.Context, in Input) (_ *input, err error) {
 		if timeout == 0 {
 			timeout = 10
 		}
-		_ = d.Set("rw_timeout", strconv.FormatInt(int64(timeout*1e6), 10), 0)
+		// libav's own timeout is the backstop for connecting; once streaming, the engine's
+		// stall watch (which fires first) tells a stall from the end of a live stream.
+		_ = d.Set("rw_timeout", strconv.FormatInt(int64((timeout+1)*1e6), 10), 0)
+		i.stallAfter = time.Duration(timeout * float64(time.Second))
 	}
 	for k, v := range in.Options {
 		if err := d.Set(k, v, 0); err != nil {

@@ -83,21 +83,28 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	// Blocking libav reads and writes return once interrupted. The interrupters are taken
-	// now: the callback may still be running when the muxers are closed (which clears their
-	// fields), and Interrupt on a freed interrupter only sets its Go-side flag.
+	g, gctx := errgroup.WithContext(ctx)
+
+	// Blocking libav reads and writes return once interrupted: on cancel, and when one stage
+	// fails (a demuxer waiting on a network input must not hold the run until its timeout).
+	// The interrupters are taken now, as the muxers clear their fields when closed.
 	iis := []*astiav.IOInterrupter{r.in.ii}
 	for _, m := range r.muxers {
 		iis = append(iis, m.ii)
 	}
-	stop := context.AfterFunc(ctx, func() {
-		for _, ii := range iis {
-			ii.Interrupt()
+	var imu sync.Mutex
+	finished := false
+	stop := context.AfterFunc(gctx, func() {
+		imu.Lock()
+		defer imu.Unlock()
+		if !finished {
+			for _, ii := range iis {
+				ii.Interrupt()
+			}
 		}
 	})
 	defer stop()
 
-	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return r.demux(gctx) })
 	timed := r.obs != nil
 	for _, d := range []*decoder{r.vdec, r.adec} {
@@ -118,8 +125,23 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 		close(snapDone)
 	}
 	err = g.Wait()
-	// Not interrupted by our own cancel below: finish still closes the outputs' IO.
+	if err != nil && r.in.stalled.Load() {
+		// Interrupting a stalled read makes demuxers flush what they hold, truncated; a
+		// decoder may fail on that first, but the stall is what went wrong.
+		err = &Error{Kind: KindIO, Op: "read input", Subject: r.in.url,
+			Err: fmt.Errorf("no data for %s (input.timeout_seconds)", r.in.stallAfter)}
+	}
+	// Wait cancels gctx even on success; outputs still have to be closed (flushed) then, so a
+	// successful run takes back any interrupt that raced with its end.
 	stop()
+	imu.Lock()
+	finished = true
+	if err == nil {
+		for _, ii := range iis {
+			ii.Resume()
+		}
+	}
+	imu.Unlock()
 	cancel()
 	<-snapDone
 	if err == nil {
@@ -325,19 +347,23 @@ func (r *runner) demux(ctx context.Context) error {
 	}
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
+	defer r.in.watchStall()()
 	var read int64
 	for {
-		if err := r.in.fc.ReadFrame(pkt); err != nil {
+		r.in.readSince.Store(time.Now().UnixNano())
+		err := r.in.fc.ReadFrame(pkt)
+		r.in.readSince.Store(0)
+		if err != nil {
 			if errors.Is(err, astiav.ErrEof) {
 				break
 			}
-			if ctx.Err() == nil && r.liveEnded(read) {
+			if ctx.Err() == nil && !r.in.stalled.Load() && !errors.Is(err, astiav.ErrEtimedout) && r.liveEnded(read) {
 				// A live stream ends with the server closing the connection, which libav
 				// reports as an I/O error, not EOF.
 				slog.Info("network input closed; treating it as the end of the stream", "input", r.in.url, "err", err)
 				break
 			}
-			return r.in.classify(ctx, "read input", err)
+			return r.in.classify(ctx, "read input", err) // a stall is reported by run
 		}
 		read++
 		idx := pkt.StreamIndex()

@@ -74,7 +74,7 @@ func (s *stage) run(ctx context.Context) (err error) {
 		}
 	}
 	if s.enc != nil {
-		if err := s.encode(ctx, nil, 0); err != nil {
+		if err := s.encode(ctx, nil); err != nil {
 			return err
 		}
 	}
@@ -160,12 +160,12 @@ func (s *stage) pull(ctx context.Context, decode, filterTime time.Duration) erro
 
 func (s *stage) encodeTimed(ctx context.Context, f *astiav.Frame, decode, filterTime time.Duration) error {
 	if s.obs == nil {
-		return s.encode(ctx, f, 0)
+		return s.encode(ctx, f)
 	}
 	t0 := time.Now()
 	pts := f.Pts()
 	tb := s.graph.sink.TimeBase()
-	err := s.encode(ctx, f, 0)
+	err := s.encode(ctx, f)
 	enc := time.Since(t0)
 	var n int64
 	if s.media == "video" {
@@ -195,7 +195,7 @@ func (s *stage) forceKeyframe(f *astiav.Frame) {
 }
 
 // encode sends f (nil flushes) and forwards every packet to the muxer.
-func (s *stage) encode(ctx context.Context, f *astiav.Frame, _ int) error {
+func (s *stage) encode(ctx context.Context, f *astiav.Frame) error {
 	if err := s.enc.SendFrame(f); err != nil && !errors.Is(err, astiav.ErrEof) {
 		return &Error{Kind: KindEncode, Op: "encode", Subject: s.encName, Err: err}
 	}
