@@ -36,7 +36,7 @@ run: build
 	bin/ffrtmp transcode --synthetic 1920x1080@30 --duration 10 --ladder 1080p,720p,480p --hls --preset veryfast -o out/demo
 
 bench-engine: build
-	$(GO) run ./bench/cmd/bench-engine -out bench/results
+	$(GO) run ./bench/cmd/bench-engine -out bench/results $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin out

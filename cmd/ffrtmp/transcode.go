@@ -21,7 +21,7 @@ type transcodeFlags struct {
 	bitrate, maxrate, bufsize, abitrate   string
 	fps, format, ladder, hw, hwDevice     string
 	crf                                   int
-	gop, segment                          float64
+	gop, segment, inputTimeout            float64
 	hls, jsonOut, quiet                   bool
 	maxDecodeErrors                       int
 }
@@ -74,6 +74,7 @@ per rung with keyframes at the same timestamps; with --hls the folder gets a mas
 	fl.StringVar(&f.hw, "hw", "none", "hardware: none, auto (use --hw-device when it works) or require")
 	fl.StringVar(&f.hwDevice, "hw-device", "cuda", "hardware device kind: cuda, qsv, vaapi")
 	fl.IntVar(&f.maxDecodeErrors, "max-decode-errors", 0, "corrupt packets to tolerate before failing")
+	fl.Float64Var(&f.inputTimeout, "input-timeout", 10, "seconds a network input may send nothing before the run fails")
 	fl.BoolVar(&f.jsonOut, "json", false, "print progress and the result as JSON lines on stdout")
 	fl.BoolVarP(&f.quiet, "quiet", "q", false, "print nothing but errors")
 	return cmd
@@ -82,7 +83,7 @@ per rung with keyframes at the same timestamps; with --hls the folder gets a mas
 // encodingFlags are the flags that describe the job and so cannot be combined with --spec.
 var encodingFlags = []string{"input", "output", "synthetic", "duration", "vcodec", "acodec", "size",
 	"bitrate", "maxrate", "bufsize", "crf", "preset", "profile", "fps", "gop", "abitrate", "format",
-	"ladder", "hls", "segment", "hw", "hw-device", "max-decode-errors"}
+	"ladder", "hls", "segment", "hw", "hw-device", "max-decode-errors", "input-timeout"}
 
 // spec builds the engine Spec from the flags (or the --spec file).
 func (f *transcodeFlags) spec(cmd *cobra.Command) (engine.Spec, error) {
@@ -110,6 +111,10 @@ func (f *transcodeFlags) spec(cmd *cobra.Command) (engine.Spec, error) {
 		return spec, usagef("no input: give -i INPUT or --synthetic WxH (see 'ffrtmp transcode --help')")
 	}
 	spec.Input.MaxDecodeErrors = f.maxDecodeErrors
+	if f.inputTimeout <= 0 {
+		return spec, usagef("--input-timeout %g: want a number of seconds above 0", f.inputTimeout)
+	}
+	spec.Input.TimeoutSeconds = f.inputTimeout
 	if f.output == "" {
 		return spec, usagef("no output: give -o OUTPUT")
 	}
