@@ -32,6 +32,9 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
+	if e.Op == "" {
+		return e.Err.Error()
+	}
 	if e.Subject == "" {
 		return fmt.Sprintf("%s: %v", e.Op, e.Err)
 	}
@@ -61,7 +64,7 @@ type SpecError struct {
 func (e *SpecError) Error() string { return fmt.Sprintf("invalid spec: %s: %s", e.Field, e.Message) }
 
 func specErr(field, format string, args ...any) error {
-	return &Error{Kind: KindSpec, Op: "check spec", Err: &SpecError{Field: field, Message: fmt.Sprintf(format, args...)}}
+	return &Error{Kind: KindSpec, Err: &SpecError{Field: field, Message: fmt.Sprintf(format, args...)}}
 }
 
 func wrap(kind Kind, op, subject string, err error) error {

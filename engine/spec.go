@@ -434,6 +434,10 @@ func (s Spec) normalized() (Spec, error) {
 			return n, specErr(field, "output %q has neither video nor audio", o.Name)
 		}
 		if o.Container == "hls" {
+			if strings.HasSuffix(strings.ToLower(o.Target), ".m3u8") {
+				return n, specErr(field+".target", "an hls target is a folder (it gets master.m3u8 and a folder per rendition): use %q, not %q",
+					strings.TrimSuffix(o.Target, filepath.Ext(o.Target)), o.Target)
+			}
 			h := HLS{}
 			if o.HLS != nil {
 				h = *o.HLS

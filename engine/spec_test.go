@@ -32,6 +32,7 @@ func TestRunRejectsBadSpec(t *testing.T) {
 		{"hardware device", func(s *engine.Spec) { s.Hardware = engine.Hardware{Mode: "require", Device: "tpu"} }, "hardware.device"},
 		{"no outputs", func(s *engine.Spec) { s.Outputs = nil }, "outputs"},
 		{"too many outputs", func(s *engine.Spec) { s.Outputs = make([]engine.Output, 33) }, "outputs"},
+		{"hls target named like a playlist", func(s *engine.Spec) { s.Outputs[0].Container, s.Outputs[0].Target = "hls", "out/x.m3u8" }, "outputs[0].target"},
 		{"name with a path", func(s *engine.Spec) { s.Outputs[0].Name = "../x" }, "outputs[0].name"},
 		{"duplicate names", func(s *engine.Spec) {
 			s.Outputs = []engine.Output{{Name: "a", Container: "null"}, {Name: "a", Container: "null"}}
