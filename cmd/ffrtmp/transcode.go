@@ -46,6 +46,7 @@ per rung with keyframes at the same timestamps; with --hls the folder gets a mas
 			if err != nil {
 				return err
 			}
+			engine.TuneProcess()
 			return transcode(cmd, spec, f.jsonOut, f.quiet)
 		},
 	}

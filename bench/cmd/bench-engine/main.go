@@ -8,6 +8,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/ffrtmp/ffrtmp/engine"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -31,6 +32,8 @@ func main() {
 	if *runs < 1 {
 		fail(fmt.Errorf("-runs %d: want at least 1", *runs))
 	}
+	// Measure the engine as the transcode command runs it (one P; see engine.TuneProcess).
+	engine.TuneProcess()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
