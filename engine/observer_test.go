@@ -95,8 +95,15 @@ func TestObserverFramesAndProgress(t *testing.T) {
 				break
 			}
 		}
-		if len(obs.framesOf(tc.output, "audio")) == 0 {
+		audio := obs.framesOf(tc.output, "audio")
+		if len(audio) == 0 {
 			t.Errorf("%s: observer got no audio frames", tc.output)
+		}
+		for j, f := range audio {
+			if f.Index != int64(j) {
+				t.Errorf("%s: audio frame %d has index %d", tc.output, j, f.Index)
+				break
+			}
 		}
 	}
 

@@ -496,7 +496,7 @@ func (r *runner) progress() Progress {
 		op := OutputProgress{Name: r.spec.Outputs[i].Name, Bytes: m.bytes.Load()}
 		for _, s := range r.outStages[i] {
 			if s.media == "video" {
-				op.FramesIn, op.FramesOut = s.framesIn.Load(), s.framesOu.Load()
+				op.FramesIn, op.FramesOut = s.framesIn.Load(), s.framesOut.Load()
 				op.Dropped = max(0, op.FramesIn-op.FramesOut)
 				op.Duplicated = max(0, op.FramesOut-op.FramesIn)
 			}

@@ -32,11 +32,15 @@ type stage struct {
 	pkt      *astiav.Packet
 
 	// keyframe forcing
-	firstT   float64
-	haveT0   bool
-	lastKey  int64
-	framesIn atomic.Int64 // frames into the filter
-	framesOu atomic.Int64 // frames into the encoder
+	firstT  float64
+	haveT0  bool
+	lastKey int64
+
+	// counters (read by progress snapshots from another goroutine, hence atomic)
+	framesIn  atomic.Int64 // frames into the filter
+	framesOut atomic.Int64 // video frames into the encoder
+	encoded   int64        // frames encoded, for FrameStats.Index (both media)
+
 	width    int
 	height   int
 	frameDur int64 // one video frame in the encoder's time base
@@ -147,7 +151,7 @@ func (s *stage) pull(ctx context.Context, decode, filterTime time.Duration) erro
 		}
 		if s.media == "video" {
 			s.forceKeyframe(s.filtered)
-			s.framesOu.Add(1)
+			s.framesOut.Add(1)
 		}
 		err = s.encodeTimed(ctx, s.filtered, decode, filterTime)
 		s.filtered.Unref()
@@ -167,10 +171,8 @@ func (s *stage) encodeTimed(ctx context.Context, f *astiav.Frame, decode, filter
 	tb := s.graph.sink.TimeBase()
 	err := s.encode(ctx, f)
 	enc := time.Since(t0)
-	var n int64
-	if s.media == "video" {
-		n = s.framesOu.Load() - 1
-	}
+	n := s.encoded
+	s.encoded++
 	s.obs.OnFrame(FrameStats{Output: s.out.Name, Media: s.media, Index: n,
 		PTS:    time.Duration(float64(pts) * tb.Float64() * float64(time.Second)),
 		Decode: decode, Filter: filterTime, Encode: enc})
