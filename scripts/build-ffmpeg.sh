@@ -5,6 +5,8 @@
 #   scripts/build-ffmpeg.sh            # installs Debian build deps, builds into $FFMPEG_PREFIX
 #   FFMPEG_PREFIX=/opt/x scripts/build-ffmpeg.sh
 #
+# apt downloads into folders owned by _apt, so its sandboxed fetch can write them.
+#
 # Idempotent: with the prefix already built from the same configuration it checks the
 # Debian packages and returns in seconds. Runs as root on a machine with no GPU: the NVIDIA
 # parts (nvenc/nvdec/cuvid headers, scale_cuda via clang) are compile-time only.
@@ -109,7 +111,7 @@ install_nvcodec_headers() {
   ensure_trixie
   apt_update_once
   local tmp; tmp=$(mktemp -d)
-  chmod 755 "$tmp"; (cd "$tmp" && apt-get download -qq libffmpeg-nvenc-dev/trixie >/dev/null) ||
+  chown _apt "$tmp" 2>/dev/null || chmod 777 "$tmp"; (cd "$tmp" && apt-get download -qq libffmpeg-nvenc-dev/trixie >/dev/null) ||
     die "could not download libffmpeg-nvenc-dev from trixie"
   dpkg-deb -x "$tmp"/libffmpeg-nvenc-dev_*.deb "$tmp/root"
   local pc; pc=$(find "$tmp/root" -name ffnvcodec.pc | head -n1)
@@ -132,7 +134,7 @@ fetch_source() {
     log "ffmpeg.org not reachable; using Debian trixie's source package"
     ensure_trixie
     apt_update_once
-    chmod 755 "$tmp"; (cd "$tmp" && apt-get source --download-only -qq ffmpeg/trixie >/dev/null) ||
+    chown _apt "$tmp" 2>/dev/null || chmod 777 "$tmp"; (cd "$tmp" && apt-get source --download-only -qq ffmpeg/trixie >/dev/null) ||
       die "could not download the ffmpeg source package from trixie"
     mv "$tmp"/ffmpeg_*.orig.tar.xz "$tmp/ffmpeg.tar.xz" ||
       die "trixie's source package has no .orig.tar.xz"
