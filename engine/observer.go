@@ -44,13 +44,13 @@ type Progress struct {
 
 // OutputProgress is one output's counters.
 type OutputProgress struct {
-	Name       string
-	FramesIn   int64 // video frames fed to the output's filter
-	FramesOut  int64 // video frames encoded
-	Dropped    int64 // frames the rate conversion dropped
-	Duplicated int64 // frames the rate conversion duplicated
-	Bytes      int64 // bytes of encoded packets written
-	Bitrate    float64
+	Name       string  `json:"name"`
+	FramesIn   int64   `json:"frames_in"`  // video frames fed to the output's filter
+	FramesOut  int64   `json:"frames_out"` // video frames encoded
+	Dropped    int64   `json:"dropped"`    // frames the rate conversion dropped
+	Duplicated int64   `json:"duplicated"` // frames the rate conversion duplicated
+	Bytes      int64   `json:"bytes"`      // bytes of encoded packets written
+	Bitrate    float64 `json:"bitrate"`    // bits per second of media time
 }
 
 // Result says what a run did, including the codecs that really ran.

@@ -121,7 +121,7 @@ func TestTranscodeJSON(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d, stderr: %s", code, stderr)
 	}
-	var last map[string]any
+	var last, progress map[string]any
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	n := 0
 	for sc.Scan() {
@@ -129,7 +129,17 @@ func TestTranscodeJSON(t *testing.T) {
 		if err := json.Unmarshal(sc.Bytes(), &last); err != nil {
 			t.Fatalf("line %d is not JSON: %q", n+1, sc.Text())
 		}
+		if last["type"] == "progress" {
+			progress = last
+		}
 		n++
+	}
+	if progress == nil {
+		t.Fatal("no progress event")
+	}
+	p := progress["progress"].(map[string]any)
+	if p["final"] != true || p["percent"] != 100.0 || p["outputs"].([]any)[0].(map[string]any)["frames_out"] != 30.0 {
+		t.Errorf("last progress event = %v, want final, 100 %%, 30 frames out", p)
 	}
 	if n < 2 || last["type"] != "result" {
 		t.Fatalf("want progress lines then a result, got %d lines ending with %v", n, last)
