@@ -80,7 +80,8 @@ func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error
 	if o.Container != "hls" && o.Container != "null" && !isNetworkURL(url) {
 		m.final = strings.TrimPrefix(url, "file://")
 		m.path = m.final + ".partial-" + randSuffix()
-		url = m.path
+		// "file:" keeps a name like "concat:x" or "a:b.mp4" a plain file, not a protocol.
+		url = "file:" + m.path
 		if dir := filepath.Dir(m.final); dir != "" {
 			if err := m.mkdirAll(dir); err != nil {
 				return nil, &Error{Kind: KindOutput, Op: "create output folder", Subject: o.Name, Err: err}

@@ -273,3 +273,16 @@ func TestVersion(t *testing.T) {
 		t.Errorf("version (exit %d):\n%s", code, stdout)
 	}
 }
+
+// A relative output name that looks like a libav protocol is still a plain file.
+func TestOutputNameLikeAProtocol(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	_, stderr, code := ffrtmp(t, dir, "transcode", "--synthetic", "64x64", "--duration", "1", "-o", "concat:x.mp4", "-q")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	if got := probeVideo(t, filepath.Join(dir, "concat:x.mp4")); !strings.HasPrefix(got, "h264x64x64x") {
+		t.Errorf("concat:x.mp4 = %q", got)
+	}
+}
