@@ -9,6 +9,7 @@ package engine
 import "C"
 
 import (
+	"fmt"
 	"runtime/debug"
 
 	"github.com/asticode/go-astiav"
@@ -31,7 +32,7 @@ func Build() BuildInfo {
 	v := uint(C.avcodec_version())
 	bi := BuildInfo{
 		FFmpeg:     C.GoString(C.av_version_info()),
-		Libavcodec: itoa(v>>16) + "." + itoa((v>>8)&0xff) + "." + itoa(v&0xff),
+		Libavcodec: fmt.Sprintf("%d.%d.%d", v>>16, (v>>8)&0xff, v&0xff),
 		GoAstiav:   "unknown",
 	}
 	if info, ok := debug.ReadBuildInfo(); ok {
@@ -50,11 +51,4 @@ func Build() BuildInfo {
 		}
 	}
 	return bi
-}
-
-func itoa(v uint) string {
-	if v < 10 {
-		return string(rune('0' + v))
-	}
-	return itoa(v/10) + string(rune('0'+v%10))
 }

@@ -132,13 +132,15 @@ func codecString(s *stage, first []byte) string {
 	}
 	switch s.enc.CodecID() {
 	case astiav.CodecIDH264:
-		if sps := findH264SPS(s.enc.ExtraData()); sps != nil {
-			return fmt.Sprintf("avc1.%02x%02x%02x", sps[0], sps[1], sps[2])
+		// The SPS is in the extradata with a global header (mp4), else in the first packet (ts).
+		sps := findH264SPS(s.enc.ExtraData())
+		if sps == nil {
+			sps = findH264SPS(first)
 		}
-		if sps := findH264SPS(first); sps != nil {
-			return fmt.Sprintf("avc1.%02x%02x%02x", sps[0], sps[1], sps[2])
+		if sps == nil {
+			return "avc1.640028" // High@4.0: what players assume for an unknown H.264
 		}
-		return "avc1.640028"
+		return fmt.Sprintf("avc1.%02x%02x%02x", sps[0], sps[1], sps[2])
 	case astiav.CodecIDHevc:
 		return fmt.Sprintf("hvc1.%d.6.L%d.B0", max(1, int(s.enc.Profile())), max(93, int(s.enc.Level())))
 	case astiav.CodecIDAv1:

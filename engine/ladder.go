@@ -17,34 +17,30 @@ type Rung struct {
 	Audio   Bitrate `json:"audio_bitrate"`
 }
 
-// Rungs are the named ladder rungs, with bitrates for H.264 at 30 fps in the range the
-// common streaming ladders use; capped VBR (maxrate 1.5×, 2 s buffer) keeps segment sizes
-// predictable for HLS.
-var Rungs = map[string]Rung{
-	"2160p": {Name: "2160p", Height: 2160, Bitrate: 14_000_000, Audio: 192_000},
-	"1440p": {Name: "1440p", Height: 1440, Bitrate: 9_000_000, Audio: 192_000},
-	"1080p": {Name: "1080p", Height: 1080, Bitrate: 5_000_000, Audio: 128_000},
-	"720p":  {Name: "720p", Height: 720, Bitrate: 3_000_000, Audio: 128_000},
-	"480p":  {Name: "480p", Height: 480, Bitrate: 1_200_000, Audio: 96_000},
-	"360p":  {Name: "360p", Height: 360, Bitrate: 800_000, Audio: 96_000},
-	"240p":  {Name: "240p", Height: 240, Bitrate: 400_000, Audio: 64_000},
+// rungs are the named ladder rungs, with bitrates for H.264 at 30 fps in the range the
+// common streaming ladders use.
+var rungs = map[string]Rung{
+	"2160p": rung("2160p", 2160, 14_000_000, 192_000),
+	"1440p": rung("1440p", 1440, 9_000_000, 192_000),
+	"1080p": rung("1080p", 1080, 5_000_000, 128_000),
+	"720p":  rung("720p", 720, 3_000_000, 128_000),
+	"480p":  rung("480p", 480, 1_200_000, 96_000),
+	"360p":  rung("360p", 360, 800_000, 96_000),
+	"240p":  rung("240p", 240, 400_000, 64_000),
 }
 
-func init() {
-	for k, r := range Rungs {
-		r.MaxRate = r.Bitrate * 3 / 2
-		r.BufSize = r.Bitrate * 2
-		Rungs[k] = r
-	}
+// rung is capped VBR (maxrate 1.5×, a 2 s buffer), which keeps HLS segment sizes predictable.
+func rung(name string, height int, video, audio Bitrate) Rung {
+	return Rung{Name: name, Height: height, Bitrate: video, MaxRate: video * 3 / 2, BufSize: video * 2, Audio: audio}
 }
 
 // RungNames lists the known rung names, tallest first.
 func RungNames() []string {
-	names := make([]string, 0, len(Rungs))
-	for n := range Rungs {
+	names := make([]string, 0, len(rungs))
+	for n := range rungs {
 		names = append(names, n)
 	}
-	sort.Slice(names, func(i, j int) bool { return Rungs[names[i]].Height > Rungs[names[j]].Height })
+	sort.Slice(names, func(i, j int) bool { return rungs[names[i]].Height > rungs[names[j]].Height })
 	return names
 }
 
@@ -52,12 +48,12 @@ func RungNames() []string {
 // output is named after its rung and takes the rung's height and bitrates; base's codec,
 // preset, GOP and audio codec apply to all. For hls all outputs share base.Target (one master
 // playlist); otherwise each writes base.Target/<rung>.<ext>.
-func LadderOutputs(rungs string, base Output) ([]Output, error) {
+func LadderOutputs(names string, base Output) ([]Output, error) {
 	var outs []Output
 	seen := map[string]bool{}
-	for _, name := range strings.Split(rungs, ",") {
+	for _, name := range strings.Split(names, ",") {
 		name = strings.TrimSpace(name)
-		r, ok := Rungs[name]
+		r, ok := rungs[name]
 		if !ok {
 			return nil, fmt.Errorf("unknown ladder rung %q: known are %s", name, strings.Join(RungNames(), ", "))
 		}

@@ -34,6 +34,7 @@ type muxer struct {
 	pb      *astiav.IOContext
 	ii      *astiav.IOInterrupter // must outlive fc and pb
 	streams []*astiav.Stream
+	copied  map[int]bool // streams whose packets come from the input unchanged
 	in      chan muxMsg
 
 	path     string // where libav writes (temporary for files)
@@ -49,7 +50,8 @@ type muxer struct {
 // newMuxer allocates the output context and opens its target, so an unwritable target
 // fails the run before any decoding.
 func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error) {
-	m := &muxer{out: o, input: input, ii: astiav.NewIOInterrupter(), in: make(chan muxMsg, 64), firstPkt: map[int][]byte{}}
+	m := &muxer{out: o, input: input, ii: astiav.NewIOInterrupter(), in: make(chan muxMsg, 64),
+		firstPkt: map[int][]byte{}, copied: map[int]bool{}}
 	defer func() {
 		if err != nil {
 			m.close(false)
@@ -154,6 +156,7 @@ func (m *muxer) addStream(from *astiav.CodecParameters) (int, error) {
 			return 0, err
 		}
 		st.CodecParameters().SetCodecTag(0)
+		m.copied[len(m.streams)] = true
 	}
 	m.streams = append(m.streams, st)
 	return len(m.streams) - 1, nil
@@ -180,14 +183,14 @@ func (m *muxer) headerOptions() map[string]string {
 	return opts
 }
 
-// run writes packets until every stream ended. copyStreams are streams whose parameters were
-// set at creation.
-func (m *muxer) run(ctx context.Context, copyStreams map[int]bool) error {
+// run writes packets until every stream ended. The header is written once every stream's
+// parameters are known (copies: at creation; encoded streams: when their encoder opened).
+func (m *muxer) run(ctx context.Context) error {
 	open := make([]bool, len(m.streams))
 	done := make([]bool, len(m.streams))
 	nopen, ndone := 0, 0
 	for i := range open {
-		if copyStreams[i] {
+		if m.copied[i] {
 			open[i] = true
 			nopen++
 		}

@@ -31,7 +31,11 @@ func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
 	defer r.close()
 	res, err := r.run(ctx)
 	if err != nil && ctx.Err() != nil && KindOf(err) != KindCanceled {
-		err = &Error{Kind: KindCanceled, Op: "transcode", Subject: r.inputName(), Err: fmt.Errorf("%w (%v)", ctx.Err(), err)}
+		cause := ctx.Err()
+		if !errors.Is(err, cause) {
+			cause = fmt.Errorf("%w (%v)", cause, err)
+		}
+		err = &Error{Kind: KindCanceled, Op: "transcode", Subject: r.inputName(), Err: cause}
 	}
 	return res, err
 }
@@ -47,18 +51,16 @@ type runner struct {
 	adec     *decoder
 	muxers   []*muxer
 	stages   []*stage
-	// per output: its stages (video, audio) and which of its streams are copies
-	outStages   [][]*stage
-	copyStreams []map[int]bool
-	copies      []copyRoute
-	masters     []string
+	// per output: its stages (video, audio)
+	outStages [][]*stage
+	copies    []copyRoute
+	masters   []string
 
 	frames   atomic.Int64
 	position atomic.Int64 // media time decoded, in microseconds from the first frame
 	frameUS  int64        // one source frame, in microseconds
 	firstPTS atomic.Int64
 	havePTS  atomic.Bool
-	closed   sync.Once
 }
 
 func (r *runner) inputName() string {
@@ -115,8 +117,8 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	for _, s := range r.stages {
 		g.Go(func() error { return s.run(gctx) })
 	}
-	for i, m := range r.muxers {
-		g.Go(func() error { return m.run(gctx, r.copyStreams[i]) })
+	for _, m := range r.muxers {
+		g.Go(func() error { return m.run(gctx) })
 	}
 	snapDone := make(chan struct{})
 	if r.obs != nil {
@@ -272,7 +274,6 @@ func (r *runner) setup(ctx context.Context) error {
 			r.adec.onFrame = r.onAudioFrame
 		}
 	}
-	r.copyStreams = make([]map[int]bool, len(r.spec.Outputs))
 	r.outStages = make([][]*stage, len(r.spec.Outputs))
 	for i := range r.spec.Outputs {
 		o := &r.spec.Outputs[i]
@@ -281,7 +282,6 @@ func (r *runner) setup(ctx context.Context) error {
 			return err
 		}
 		r.muxers = append(r.muxers, m)
-		r.copyStreams[i] = map[int]bool{}
 		add := func(media string, st *astiav.Stream, codec string, dec *decoder) error {
 			if st == nil || codec == "none" {
 				return nil
@@ -291,7 +291,6 @@ func (r *runner) setup(ctx context.Context) error {
 				if err != nil {
 					return &Error{Kind: KindOutput, Op: "add stream", Subject: o.Name, Err: err}
 				}
-				r.copyStreams[i][idx] = true
 				r.copies = append(r.copies, copyRoute{from: st.Index(), mux: m, stream: idx, tb: st.TimeBase()})
 				return nil
 			}
@@ -579,23 +578,22 @@ func (r *runner) result() Result {
 	return res
 }
 
+// close releases every libav object of the run; Run defers it once.
 func (r *runner) close() {
-	r.closed.Do(func() {
-		for _, s := range r.stages {
-			s.close()
-		}
-		if r.vdec != nil {
-			r.vdec.close()
-		}
-		if r.adec != nil {
-			r.adec.close()
-		}
-		for _, m := range r.muxers {
-			m.close(false)
-		}
-		if r.in != nil {
-			r.in.close()
-		}
-		r.hw.close()
-	})
+	for _, s := range r.stages {
+		s.close()
+	}
+	if r.vdec != nil {
+		r.vdec.close()
+	}
+	if r.adec != nil {
+		r.adec.close()
+	}
+	for _, m := range r.muxers {
+		m.close(false)
+	}
+	if r.in != nil {
+		r.in.close()
+	}
+	r.hw.close()
 }

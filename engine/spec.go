@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -292,15 +293,6 @@ func ContainerFor(target string) string {
 	return ""
 }
 
-func oneOf(v string, set []string) bool {
-	for _, s := range set {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
-
 // normalized returns a copy of s with defaults filled in, or a *SpecError naming the first
 // field that is wrong.
 func (s Spec) normalized() (Spec, error) {
@@ -336,7 +328,7 @@ func (s Spec) normalized() (Spec, error) {
 	case "", HardwareNone:
 		n.Hardware.Mode = HardwareNone
 	case HardwareAuto, HardwareRequire:
-		if !oneOf(s.Hardware.Device, devices) {
+		if !slices.Contains(devices, s.Hardware.Device) {
 			return n, specErr("hardware.device", "hardware device %q: want one of %s", s.Hardware.Device, strings.Join(devices, ", "))
 		}
 	default:
@@ -369,7 +361,7 @@ func (s Spec) normalized() (Spec, error) {
 				return n, specErr(field+".container", "cannot tell the container of %q: set container (%s)", o.Target, strings.Join(containers, ", "))
 			}
 		}
-		if !oneOf(o.Container, containers) {
+		if !slices.Contains(containers, o.Container) {
 			return n, specErr(field+".container", "container %q: want one of %s", o.Container, strings.Join(containers, ", "))
 		}
 		if o.Container != "null" && strings.TrimSpace(o.Target) == "" {
@@ -382,7 +374,7 @@ func (s Spec) normalized() (Spec, error) {
 		if v.Codec == "" {
 			v.Codec = "libx264"
 		}
-		if !oneOf(v.Codec, videoCodecs) {
+		if !slices.Contains(videoCodecs, v.Codec) {
 			return n, specErr(field+".video.codec", "video codec %q: want one of %s", v.Codec, strings.Join(videoCodecs, ", "))
 		}
 		if v.Width < 0 || v.Height < 0 || v.Width > 8192 || v.Height > 8192 || v.Width%2 != 0 || v.Height%2 != 0 {
@@ -408,7 +400,7 @@ func (s Spec) normalized() (Spec, error) {
 		if a.Codec == "" {
 			a.Codec = "aac"
 		}
-		if !oneOf(a.Codec, audioCodecs) {
+		if !slices.Contains(audioCodecs, a.Codec) {
 			return n, specErr(field+".audio.codec", "audio codec %q: want one of %s", a.Codec, strings.Join(audioCodecs, ", "))
 		}
 		if a.Bitrate == 0 {
@@ -426,7 +418,7 @@ func (s Spec) normalized() (Spec, error) {
 		if a.SampleRate < 8000 || a.SampleRate > 192000 {
 			return n, specErr(field+".audio.sample_rate", "sample rate %d: want 8000..192000", a.SampleRate)
 		}
-		if a.Codec == "opus" && !oneOf(strconv.Itoa(a.SampleRate), []string{"48000", "24000", "16000", "12000", "8000"}) {
+		if a.Codec == "opus" && !slices.Contains([]int{48000, 24000, 16000, 12000, 8000}, a.SampleRate) {
 			return n, specErr(field+".audio.sample_rate", "opus takes 48000, 24000, 16000, 12000 or 8000 Hz, not %d", a.SampleRate)
 		}
 		o.Audio = &a

@@ -138,13 +138,7 @@ func (s *stage) pull(ctx context.Context, decode, filterTime time.Duration) erro
 				s.filtered.Unref()
 				return err
 			}
-			params := astiav.AllocCodecParameters()
-			if err := params.FromCodecContext(s.enc); err != nil {
-				params.Free()
-				s.filtered.Unref()
-				return &Error{Kind: KindEncode, Op: "read encoder parameters", Subject: s.encName, Err: err}
-			}
-			if err := s.send(ctx, muxMsg{stream: s.stream, params: params}); err != nil {
+			if err := s.announce(ctx); err != nil {
 				s.filtered.Unref()
 				return err
 			}
@@ -222,6 +216,16 @@ func (s *stage) encode(ctx context.Context, f *astiav.Frame) error {
 	}
 }
 
+// announce sends the muxer the opened encoder's parameters for this stage's stream.
+func (s *stage) announce(ctx context.Context) error {
+	params := astiav.AllocCodecParameters()
+	if err := params.FromCodecContext(s.enc); err != nil {
+		params.Free()
+		return &Error{Kind: KindEncode, Op: "read encoder parameters", Subject: s.encName, Err: err}
+	}
+	return s.send(ctx, muxMsg{stream: s.stream, params: params})
+}
+
 func (s *stage) send(ctx context.Context, msg muxMsg) error {
 	select {
 	case s.mux.in <- msg:
@@ -243,12 +247,7 @@ func (s *stage) buildGraph(ctx context.Context, f *astiav.Frame) error {
 				return &Error{Kind: KindEncode, Op: "open encoder", Subject: encoderName(s.out.Audio.Codec), Err: err}
 			}
 			s.enc, s.encName = enc, encoderName(s.out.Audio.Codec)
-			params := astiav.AllocCodecParameters()
-			if err := params.FromCodecContext(enc); err != nil {
-				params.Free()
-				return &Error{Kind: KindEncode, Op: "read encoder parameters", Subject: s.encName, Err: err}
-			}
-			if err := s.send(ctx, muxMsg{stream: s.stream, params: params}); err != nil {
+			if err := s.announce(ctx); err != nil {
 				return err
 			}
 		}
