@@ -13,6 +13,7 @@ import (
 	"runtime/debug"
 
 	"github.com/asticode/go-astiav"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // BuildInfo says which FFmpeg the engine runs on and what that build can do.
@@ -45,7 +46,7 @@ func Build() BuildInfo {
 	for t := C.av_hwdevice_iterate_types(C.AV_HWDEVICE_TYPE_NONE); t != C.AV_HWDEVICE_TYPE_NONE; t = C.av_hwdevice_iterate_types(t) {
 		bi.Devices = append(bi.Devices, C.GoString(C.av_hwdevice_get_type_name(t)))
 	}
-	for _, c := range append(videoCodecs[:len(videoCodecs):len(videoCodecs)], "aac", "libopus") {
+	for _, c := range append(spec.VideoCodecs(), "aac", "libopus") {
 		if astiav.FindEncoderByName(c) != nil {
 			bi.Encoders = append(bi.Encoders, c)
 		}

@@ -3,6 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
+
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // Kind classifies an engine error so callers can decide what to do with it: a worker retries
@@ -55,16 +57,8 @@ func KindOf(err error) Kind {
 	return ""
 }
 
-// SpecError names the Spec field that is wrong.
-type SpecError struct {
-	Field   string
-	Message string
-}
-
-func (e *SpecError) Error() string { return fmt.Sprintf("invalid spec: %s: %s", e.Field, e.Message) }
-
 func specErr(field, format string, args ...any) error {
-	return &Error{Kind: KindSpec, Err: &SpecError{Field: field, Message: fmt.Sprintf(format, args...)}}
+	return &Error{Kind: KindSpec, Err: spec.Errorf(field, format, args...)}
 }
 
 func wrap(kind Kind, op, subject string, err error) error {

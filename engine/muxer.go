@@ -71,7 +71,7 @@ func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error
 		m.final = filepath.Join(dir, o.Name)
 		m.playlist = filepath.Join(m.final, "index.m3u8")
 		m.path = m.final
-		if !o.isLive() {
+		if !isLive(o) {
 			m.path = filepath.Join(dir, "."+o.Name+".partial-"+randSuffix())
 		}
 		if err := m.mkdirAll(m.path); err != nil {
@@ -143,7 +143,8 @@ func randSuffix() string {
 	return hex.EncodeToString(b)
 }
 
-func (o *Output) isLive() bool { return o.HLS != nil && o.HLS.PlaylistSize > 0 }
+// isLive reports whether o is a live (sliding-window) HLS output.
+func isLive(o *Output) bool { return o.HLS != nil && o.HLS.PlaylistSize > 0 }
 
 // addStream adds an output stream; copy streams get their parameters from the input now.
 func (m *muxer) addStream(from *astiav.CodecParameters) (int, error) {
@@ -171,7 +172,7 @@ func (m *muxer) headerOptions() map[string]string {
 		opts["hls_list_size"] = strconv.Itoa(h.PlaylistSize)
 		opts["hls_segment_filename"] = filepath.Join(m.path, "seg_%05d.ts")
 		opts["hls_flags"] = "independent_segments"
-		if !m.out.isLive() {
+		if !isLive(m.out) {
 			opts["hls_playlist_type"] = "vod"
 		} else {
 			opts["hls_flags"] += "+delete_segments"

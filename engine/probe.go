@@ -37,7 +37,7 @@ type StreamInfo struct {
 func Probe(ctx context.Context, in Input) (ProbeResult, error) {
 	installLibavLog()
 	spec := Spec{Input: in, Outputs: []Output{{Container: "null"}}}
-	n, err := spec.normalized()
+	n, err := normalize(spec)
 	if err != nil {
 		return ProbeResult{}, err
 	}

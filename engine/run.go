@@ -23,7 +23,7 @@ const snapshotEvery = 500 * time.Millisecond
 // removed. The error, if any, is an *Error.
 func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
 	installLibavLog()
-	spec, err := spec.normalized()
+	spec, err := normalize(spec)
 	if err != nil {
 		return Result{}, err
 	}

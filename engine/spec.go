@@ -1,448 +1,57 @@
 package engine
 
-import (
-	"encoding/json"
-	"fmt"
-	"math"
-	"path/filepath"
-	"slices"
-	"strconv"
-	"strings"
+import "github.com/ffrtmp/ffrtmp/engine/spec"
+
+// The job description lives in the cgo-free package spec, so the master and the API client
+// can use it without linking libav. These aliases keep engine.Spec and friends working.
+type (
+	Spec      = spec.Spec
+	Input     = spec.Input
+	Synthetic = spec.Synthetic
+	Output    = spec.Output
+	Video     = spec.Video
+	Audio     = spec.Audio
+	HLS       = spec.HLS
+	Hardware  = spec.Hardware
+	Rate      = spec.Rate
+	Bitrate   = spec.Bitrate
+	Rung      = spec.Rung
+	// SpecError names the Spec field that is wrong; it is wrapped in an *Error of KindSpec.
+	SpecError = spec.Error
 )
-
-// Spec describes one transcode: one input decoded once, N outputs. It is plain data and
-// round-trips through JSON.
-type Spec struct {
-	Input    Input    `json:"input"`
-	Outputs  []Output `json:"outputs"`
-	Hardware Hardware `json:"hardware,omitzero"`
-}
-
-// Input is what a run reads: a URL (local path, file://, http(s)://, rtmp://) or a synthetic
-// test source.
-type Input struct {
-	// URL is a local path or a URL libavformat can open.
-	URL string `json:"url,omitempty"`
-	// Format forces a demuxer (as ffmpeg's -f before -i); empty probes.
-	Format string `json:"format,omitempty"`
-	// Synthetic, when set, replaces URL with lavfi's testsrc2 (and a sine tone).
-	Synthetic *Synthetic `json:"synthetic,omitempty"`
-	// TimeoutSeconds bounds each blocking network read (libav's rw_timeout); 0 means 10 s.
-	TimeoutSeconds float64 `json:"timeout_seconds,omitempty"`
-	// Options are passed to the demuxer and protocol (libav option names).
-	Options map[string]string `json:"options,omitempty"`
-	// MaxDecodeErrors is how many corrupt packets a run tolerates (concealed by the decoder)
-	// before it fails; 0 fails on the first.
-	MaxDecodeErrors int `json:"max_decode_errors,omitempty"`
-}
-
-// Synthetic is a generated source for tests and benchmarks: testsrc2 video and, unless
-// NoAudio, a 1 kHz stereo sine.
-type Synthetic struct {
-	Width    int     `json:"width"`
-	Height   int     `json:"height"`
-	FPS      Rate    `json:"fps,omitzero"`
-	Duration float64 `json:"duration"` // seconds
-	NoAudio  bool    `json:"no_audio,omitempty"`
-}
-
-// Output is one rendition written to one target.
-type Output struct {
-	// Name labels the output in metrics and results, and names its folder in an HLS ladder.
-	// Empty: "out<index>".
-	Name string `json:"name,omitempty"`
-	// Container is mp4, mkv, mpegts, flv, hls or null. Empty: guessed from Target.
-	Container string `json:"container,omitempty"`
-	// Target is a file path, a directory (hls), or an rtmp:// URL (flv). Unused for null.
-	Target string `json:"target,omitempty"`
-	// Video is the video encoding; nil means libx264 at the source size and rate.
-	Video *Video `json:"video,omitempty"`
-	// Audio is the audio encoding; nil means AAC 128 kb/s stereo when the input has audio.
-	Audio *Audio `json:"audio,omitempty"`
-	// HLS tunes hls outputs.
-	HLS *HLS `json:"hls,omitempty"`
-	// Options are passed to the muxer (libav option names, e.g. movflags).
-	Options map[string]string `json:"options,omitempty"`
-}
-
-// Video describes a video encoding.
-type Video struct {
-	// Codec is libx264, h264_nvenc, hevc_nvenc, av1_nvenc, h264_qsv, hevc_qsv, h264_vaapi,
-	// hevc_vaapi, copy or none. Empty: libx264.
-	Codec string `json:"codec,omitempty"`
-	// Width and Height scale the picture; with one of them 0 the other keeps the aspect ratio.
-	Width  int `json:"width,omitempty"`
-	Height int `json:"height,omitempty"`
-	// FPS changes the frame rate (frames are dropped or duplicated); zero keeps the source's.
-	FPS Rate `json:"fps,omitzero"`
-	// Bitrate in bits per second (JSON also takes "3M", "800k"). Zero with CRF 0: encoder default.
-	Bitrate Bitrate `json:"bitrate,omitempty"`
-	MaxRate Bitrate `json:"max_rate,omitempty"`
-	BufSize Bitrate `json:"buf_size,omitempty"`
-	// CRF is libx264's constant rate factor, or the hardware encoders' constant quality.
-	CRF int `json:"crf,omitempty"`
-	// Preset and Profile are the encoder's own names (veryfast, p4, high, main...).
-	Preset  string `json:"preset,omitempty"`
-	Profile string `json:"profile,omitempty"`
-	// GOP is the keyframe interval in seconds; every output of a run forces IDR frames at the
-	// same timestamps so ladder renditions switch cleanly. Zero: 2 s.
-	GOP float64 `json:"gop,omitempty"`
-	// Options are encoder private options (libav names, e.g. "tune":"zerolatency").
-	Options map[string]string `json:"options,omitempty"`
-}
-
-// Audio describes an audio encoding.
-type Audio struct {
-	// Codec is aac, opus, copy or none. Empty: aac.
-	Codec      string  `json:"codec,omitempty"`
-	Bitrate    Bitrate `json:"bitrate,omitempty"`     // zero: 128k
-	Channels   int     `json:"channels,omitempty"`    // zero: 2
-	SampleRate int     `json:"sample_rate,omitempty"` // zero: 48000
-}
-
-// HLS tunes an hls output.
-type HLS struct {
-	// SegmentSeconds is the target segment length; zero: the GOP length.
-	SegmentSeconds float64 `json:"segment_seconds,omitempty"`
-	// PlaylistSize keeps the last N segments (a live sliding window); zero keeps all (VOD).
-	PlaylistSize int `json:"playlist_size,omitempty"`
-}
-
-// Hardware selects hardware decoding/filtering/encoding.
-type Hardware struct {
-	// Mode is none (software only), auto (use Device when it works, else software) or
-	// require (fail at once when Device or a hardware encoder cannot be used). Empty: none.
-	Mode string `json:"mode,omitempty"`
-	// Device is cuda, qsv or vaapi.
-	Device string `json:"device,omitempty"`
-	// DeviceName picks a device: a GPU index for cuda, a render node for vaapi.
-	DeviceName string `json:"device_name,omitempty"`
-}
 
 // Hardware modes.
 const (
-	HardwareNone    = "none"
-	HardwareAuto    = "auto"
-	HardwareRequire = "require"
+	HardwareNone    = spec.HardwareNone
+	HardwareAuto    = spec.HardwareAuto
+	HardwareRequire = spec.HardwareRequire
 )
 
-// Rate is a frame rate as a fraction. JSON accepts 30, 29.97, "30" or "30000/1001".
-type Rate struct {
-	Num int `json:"-"`
-	Den int `json:"-"`
-}
-
-// IsZero reports whether r is unset.
-func (r Rate) IsZero() bool { return r.Num == 0 || r.Den == 0 }
-
-// Float returns r as frames per second.
-func (r Rate) Float() float64 {
-	if r.IsZero() {
-		return 0
-	}
-	return float64(r.Num) / float64(r.Den)
-}
-
-func (r Rate) String() string {
-	if r.Den == 1 {
-		return strconv.Itoa(r.Num)
-	}
-	return fmt.Sprintf("%d/%d", r.Num, r.Den)
-}
-
-// ParseRate reads "30", "29.97", "30000/1001" or "ntsc"-free numeric forms.
-func ParseRate(s string) (Rate, error) {
-	s = strings.TrimSpace(s)
-	if num, den, ok := strings.Cut(s, "/"); ok {
-		n, err1 := strconv.Atoi(num)
-		d, err2 := strconv.Atoi(den)
-		if err1 != nil || err2 != nil || n <= 0 || d <= 0 {
-			return Rate{}, fmt.Errorf("frame rate %q: want N or N/D with positive integers", s)
-		}
-		return Rate{Num: n, Den: d}, nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f <= 0 || f > 1000 || math.IsNaN(f) {
-		return Rate{}, fmt.Errorf("frame rate %q: want a number between 0 and 1000", s)
-	}
-	return rateFromFloat(f), nil
-}
-
-func rateFromFloat(f float64) Rate {
-	if f == math.Trunc(f) {
-		return Rate{Num: int(f), Den: 1}
-	}
-	// 29.97 → 30000/1001 and friends; otherwise millesimal precision.
-	for _, base := range []int{24, 30, 48, 60, 120} {
-		if math.Abs(f-float64(base)*1000/1001) < 0.01 {
-			return Rate{Num: base * 1000, Den: 1001}
-		}
-	}
-	return Rate{Num: int(math.Round(f * 1000)), Den: 1000}
-}
-
-// MarshalJSON writes "N/D" (or N when D is 1).
-func (r Rate) MarshalJSON() ([]byte, error) {
-	if r.Den == 1 {
-		return []byte(strconv.Itoa(r.Num)), nil
-	}
-	return json.Marshal(r.String())
-}
-
-// UnmarshalJSON reads a number or a "N/D" string.
-func (r *Rate) UnmarshalJSON(b []byte) error {
-	s := string(b)
-	if strings.HasPrefix(s, `"`) {
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-	}
-	v, err := ParseRate(s)
-	if err != nil {
-		return err
-	}
-	*r = v
-	return nil
-}
-
-// Bitrate is bits per second. JSON accepts a number or a string with a k/M/G suffix.
-type Bitrate int64
+// ParseRate reads "30", "29.97" or "30000/1001".
+func ParseRate(s string) (Rate, error) { return spec.ParseRate(s) }
 
 // ParseBitrate reads "3000000", "3M", "800k", "2.5M".
-func ParseBitrate(in string) (Bitrate, error) {
-	s := strings.TrimSpace(in)
-	mult := 1.0
-	if n := len(s); n > 0 {
-		switch s[n-1] {
-		case 'k', 'K':
-			mult, s = 1e3, s[:n-1]
-		case 'm', 'M':
-			mult, s = 1e6, s[:n-1]
-		case 'g', 'G':
-			mult, s = 1e9, s[:n-1]
-		}
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f*mult > 1e12 {
-		return 0, fmt.Errorf("bitrate %q: want bits per second, e.g. 3000000, 3M or 800k", in)
-	}
-	return Bitrate(math.Round(f * mult)), nil
-}
-
-func (b Bitrate) String() string {
-	switch {
-	case b >= 1e6 && b%1e5 == 0:
-		return strconv.FormatFloat(float64(b)/1e6, 'f', -1, 64) + "M"
-	case b >= 1e3 && b%1e3 == 0:
-		return strconv.FormatInt(int64(b)/1e3, 10) + "k"
-	}
-	return strconv.FormatInt(int64(b), 10)
-}
-
-// UnmarshalJSON reads a number or a suffixed string.
-func (b *Bitrate) UnmarshalJSON(data []byte) error {
-	s := string(data)
-	if strings.HasPrefix(s, `"`) {
-		if err := json.Unmarshal(data, &s); err != nil {
-			return err
-		}
-	}
-	v, err := ParseBitrate(s)
-	if err != nil {
-		return err
-	}
-	*b = v
-	return nil
-}
-
-// Codec names the engine offers.
-var (
-	videoCodecs = []string{"libx264", "h264_nvenc", "hevc_nvenc", "av1_nvenc", "h264_qsv",
-		"hevc_qsv", "h264_vaapi", "hevc_vaapi", "copy", "none"}
-	audioCodecs = []string{"aac", "opus", "copy", "none"}
-	containers  = []string{"mp4", "mkv", "mpegts", "flv", "hls", "null"}
-	devices     = []string{"cuda", "qsv", "vaapi"}
-)
+func ParseBitrate(s string) (Bitrate, error) { return spec.ParseBitrate(s) }
 
 // VideoCodecs lists the video codec names a Spec may use.
-func VideoCodecs() []string { return append([]string(nil), videoCodecs...) }
+func VideoCodecs() []string { return spec.VideoCodecs() }
 
-// ContainerFor guesses a container from a target: rtmp:// is flv, a known extension names
-// its container, anything else (a directory) is hls.
-func ContainerFor(target string) string {
-	if strings.HasPrefix(target, "rtmp://") || strings.HasPrefix(target, "rtmps://") {
-		return "flv"
-	}
-	switch strings.ToLower(filepath.Ext(target)) {
-	case ".mp4", ".m4v", ".mov":
-		return "mp4"
-	case ".mkv":
-		return "mkv"
-	case ".ts", ".m2ts":
-		return "mpegts"
-	case ".flv":
-		return "flv"
-	case ".m3u8":
-		return "hls"
-	case "":
-		if target == "" || target == "-" {
-			return ""
-		}
-		return "hls"
-	}
-	return ""
+// ContainerFor guesses a container from a target (see spec.ContainerFor).
+func ContainerFor(target string) string { return spec.ContainerFor(target) }
+
+// RungNames lists the known ladder rung names, tallest first.
+func RungNames() []string { return spec.RungNames() }
+
+// LadderOutputs expands rung names into outputs patterned on base (see spec.LadderOutputs).
+func LadderOutputs(names string, base Output) ([]Output, error) {
+	return spec.LadderOutputs(names, base)
 }
 
-// normalized returns a copy of s with defaults filled in, or a *SpecError naming the first
-// field that is wrong.
-func (s Spec) normalized() (Spec, error) {
-	n := s
-	in := s.Input
-	if in.Synthetic != nil {
-		syn := *in.Synthetic
-		if in.URL != "" {
-			return n, specErr("input", "set either url or synthetic, not both")
-		}
-		if syn.Width <= 0 || syn.Height <= 0 || syn.Width > 8192 || syn.Height > 8192 {
-			return n, specErr("input.synthetic.width", "synthetic size %dx%d: want 1..8192 each", syn.Width, syn.Height)
-		}
-		if syn.FPS.IsZero() {
-			syn.FPS = Rate{Num: 30, Den: 1}
-		}
-		if syn.Duration <= 0 || syn.Duration > 24*3600 {
-			return n, specErr("input.synthetic.duration", "synthetic duration %gs: want more than 0 and at most 24 h", syn.Duration)
-		}
-		in.Synthetic = &syn
-	} else if strings.TrimSpace(in.URL) == "" {
-		return n, specErr("input.url", "no input: set input.url or input.synthetic")
-	}
-	if in.MaxDecodeErrors < 0 {
-		return n, specErr("input.max_decode_errors", "must not be negative")
-	}
-	if in.TimeoutSeconds < 0 {
-		return n, specErr("input.timeout_seconds", "must not be negative")
-	}
-	n.Input = in
-
-	switch s.Hardware.Mode {
-	case "", HardwareNone:
-		n.Hardware.Mode = HardwareNone
-	case HardwareAuto, HardwareRequire:
-		if !slices.Contains(devices, s.Hardware.Device) {
-			return n, specErr("hardware.device", "hardware device %q: want one of %s", s.Hardware.Device, strings.Join(devices, ", "))
-		}
-	default:
-		return n, specErr("hardware.mode", "hardware mode %q: want none, auto or require", s.Hardware.Mode)
-	}
-
-	if len(s.Outputs) == 0 {
-		return n, specErr("outputs", "no outputs")
-	}
-	if len(s.Outputs) > 32 {
-		return n, specErr("outputs", "%d outputs: at most 32", len(s.Outputs))
-	}
-	n.Outputs = make([]Output, len(s.Outputs))
-	names := map[string]bool{}
-	for i, o := range s.Outputs {
-		field := fmt.Sprintf("outputs[%d]", i)
-		if o.Name == "" {
-			o.Name = fmt.Sprintf("out%d", i)
-		}
-		if strings.ContainsAny(o.Name, `/\`) || o.Name == "." || o.Name == ".." {
-			return n, specErr(field+".name", "output name %q must not contain a path", o.Name)
-		}
-		if names[o.Name] {
-			return n, specErr(field+".name", "duplicate output name %q", o.Name)
-		}
-		names[o.Name] = true
-		if o.Container == "" {
-			o.Container = ContainerFor(o.Target)
-			if o.Container == "" {
-				return n, specErr(field+".container", "cannot tell the container of %q: set container (%s)", o.Target, strings.Join(containers, ", "))
-			}
-		}
-		if !slices.Contains(containers, o.Container) {
-			return n, specErr(field+".container", "container %q: want one of %s", o.Container, strings.Join(containers, ", "))
-		}
-		if o.Container != "null" && strings.TrimSpace(o.Target) == "" {
-			return n, specErr(field+".target", "output %q has no target", o.Name)
-		}
-		v := Video{}
-		if o.Video != nil {
-			v = *o.Video
-		}
-		if v.Codec == "" {
-			v.Codec = "libx264"
-		}
-		if !slices.Contains(videoCodecs, v.Codec) {
-			return n, specErr(field+".video.codec", "video codec %q: want one of %s", v.Codec, strings.Join(videoCodecs, ", "))
-		}
-		if v.Width < 0 || v.Height < 0 || v.Width > 8192 || v.Height > 8192 || v.Width%2 != 0 || v.Height%2 != 0 {
-			return n, specErr(field+".video.width", "video size %dx%d: want even numbers up to 8192 (0 keeps the aspect ratio)", v.Width, v.Height)
-		}
-		if v.Bitrate < 0 || v.MaxRate < 0 || v.BufSize < 0 {
-			return n, specErr(field+".video.bitrate", "bitrates must not be negative")
-		}
-		if v.CRF < 0 || v.CRF > 63 {
-			return n, specErr(field+".video.crf", "crf %d: want 0..63", v.CRF)
-		}
-		if v.GOP == 0 {
-			v.GOP = 2
-		}
-		if v.GOP < 0 || v.GOP > 60 {
-			return n, specErr(field+".video.gop", "gop %gs: want more than 0 and at most 60 seconds", v.GOP)
-		}
-		o.Video = &v
-		a := Audio{}
-		if o.Audio != nil {
-			a = *o.Audio
-		}
-		if a.Codec == "" {
-			a.Codec = "aac"
-		}
-		if !slices.Contains(audioCodecs, a.Codec) {
-			return n, specErr(field+".audio.codec", "audio codec %q: want one of %s", a.Codec, strings.Join(audioCodecs, ", "))
-		}
-		if a.Bitrate == 0 {
-			a.Bitrate = 128_000
-		}
-		if a.Channels == 0 {
-			a.Channels = 2
-		}
-		if a.Channels < 1 || a.Channels > 8 {
-			return n, specErr(field+".audio.channels", "channels %d: want 1..8", a.Channels)
-		}
-		if a.SampleRate == 0 {
-			a.SampleRate = 48000
-		}
-		if a.SampleRate < 8000 || a.SampleRate > 192000 {
-			return n, specErr(field+".audio.sample_rate", "sample rate %d: want 8000..192000", a.SampleRate)
-		}
-		if a.Codec == "opus" && !slices.Contains([]int{48000, 24000, 16000, 12000, 8000}, a.SampleRate) {
-			return n, specErr(field+".audio.sample_rate", "opus takes 48000, 24000, 16000, 12000 or 8000 Hz, not %d", a.SampleRate)
-		}
-		o.Audio = &a
-		if v.Codec == "none" && a.Codec == "none" {
-			return n, specErr(field, "output %q has neither video nor audio", o.Name)
-		}
-		if o.Container == "hls" {
-			if strings.HasSuffix(strings.ToLower(o.Target), ".m3u8") {
-				return n, specErr(field+".target", "an hls target is a folder (it gets master.m3u8 and a folder per rendition): use %q, not %q",
-					strings.TrimSuffix(o.Target, filepath.Ext(o.Target)), o.Target)
-			}
-			h := HLS{}
-			if o.HLS != nil {
-				h = *o.HLS
-			}
-			if h.SegmentSeconds == 0 {
-				h.SegmentSeconds = v.GOP
-			}
-			if h.SegmentSeconds < 0 || h.PlaylistSize < 0 {
-				return n, specErr(field+".hls", "segment_seconds and playlist_size must not be negative")
-			}
-			o.HLS = &h
-		}
-		n.Outputs[i] = o
+// normalize validates s through spec.Normalize and files a field error under KindSpec.
+func normalize(s Spec) (Spec, error) {
+	n, err := s.Normalize()
+	if err != nil {
+		return n, &Error{Kind: KindSpec, Err: err}
 	}
 	return n, nil
 }
