@@ -89,3 +89,16 @@ func LadderOutputs(names string, base Output) ([]Output, error) {
 	}
 	return outs, nil
 }
+
+// RungsNamed returns the named rungs ("1080p", "720p", ...) in the order given.
+func RungsNamed(names ...string) ([]Rung, error) {
+	out := make([]Rung, 0, len(names))
+	for _, n := range names {
+		r, ok := rungs[n]
+		if !ok {
+			return nil, fmt.Errorf("unknown ladder rung %q: known are %s", n, strings.Join(RungNames(), ", "))
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}

@@ -471,3 +471,17 @@ func (s Spec) Normalize() (Spec, error) {
 	}
 	return n, nil
 }
+
+// DeviceFor names the hardware device kind a video codec needs (cuda, qsv, vaapi), or ""
+// for software codecs.
+func DeviceFor(codec string) string {
+	switch {
+	case strings.HasSuffix(codec, "_nvenc"):
+		return "cuda"
+	case strings.HasSuffix(codec, "_qsv"):
+		return "qsv"
+	case strings.HasSuffix(codec, "_vaapi"):
+		return "vaapi"
+	}
+	return ""
+}

@@ -1,0 +1,65 @@
+package api
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+)
+
+// Error is the body of every error answer: {"error": {"code", "message", "field"}}. Status is
+// the HTTP status it came with (not sent on the wire; the client fills it in).
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	// Field names the request field at fault, as a JSON path ("outputs[0].video.codec").
+	Field string `json:"field,omitempty"`
+	// RetryAfter is set on 429 and 503 answers from the Retry-After header (client side).
+	RetryAfter int `json:"-"`
+}
+
+// ErrorBody wraps an Error on the wire.
+type ErrorBody struct {
+	Error *Error `json:"error"`
+}
+
+func (e *Error) Error() string {
+	msg := e.Message
+	if e.Field != "" {
+		msg = fmt.Sprintf("%s: %s", e.Field, e.Message)
+	}
+	if e.Status != 0 {
+		return fmt.Sprintf("%s (%d %s)", msg, e.Status, e.Code)
+	}
+	return fmt.Sprintf("%s (%s)", msg, e.Code)
+}
+
+// Error codes. A client switches on these, never on messages.
+const (
+	CodeBadRequest        = "bad_request"        // malformed JSON or a bad value (see field)
+	CodeUnknownField      = "unknown_field"      // a JSON field the API does not know
+	CodeTooLarge          = "body_too_large"     // the body exceeds the limit
+	CodeUnauthorized      = "unauthorized"       // no API key, or a key the master does not know
+	CodeForbidden         = "forbidden"          // the key's role may not use this route
+	CodeNotFound          = "not_found"          // no such job, node, preset or route
+	CodeUnknownNode       = "unknown_node"       // a worker route for a node the master forgot: register again
+	CodeConflict          = "conflict"           // the resource is in a state that refuses the request
+	CodeIllegalTransition = "illegal_transition" // a job state change the state machine refuses
+	CodeIdempotencyReuse  = "idempotency_key_reused"
+	CodeRateLimited       = "rate_limited"
+	CodeUnavailable       = "unavailable" // draining or storage trouble; retry later
+	CodeInternal          = "internal"
+	CodeMethodNotAllowed  = "method_not_allowed"
+)
+
+// IsCode reports whether err is an *Error with the given code.
+func IsCode(err error, code string) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Code == code
+}
+
+// IsNotFound reports whether err is a 404 from the master.
+func IsNotFound(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}

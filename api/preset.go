@@ -1,0 +1,45 @@
+package api
+
+import "github.com/ffrtmp/ffrtmp/engine/spec"
+
+// Preset is a named ladder template: the renditions a job with "preset" gets.
+type Preset struct {
+	Name        string `json:"name"`
+	Description string `json:"description,omitempty"`
+	// BuiltIn presets ship with the master and cannot be changed or deleted.
+	BuiltIn bool `json:"built_in,omitempty"`
+	// Container is hls (default: one folder with a master playlist), mp4, mkv or mpegts
+	// (one file per rendition).
+	Container string `json:"container,omitempty"`
+	// Video sets codec, encoder preset, profile and GOP for every rendition.
+	Video *spec.Video `json:"video,omitempty"`
+	Audio *spec.Audio `json:"audio,omitempty"`
+	// Renditions are the ladder, tallest first.
+	Renditions []spec.Rung `json:"renditions"`
+	// SegmentSeconds is the HLS segment length; zero: the GOP.
+	SegmentSeconds float64 `json:"segment_seconds,omitempty"`
+}
+
+// PresetList is GET /v1/presets.
+type PresetList struct {
+	Presets []Preset `json:"presets"`
+}
+
+// Scenario is a named synthetic workload: a testsrc2 source encoded one way.
+type Scenario struct {
+	Name        string       `json:"name"`
+	Description string       `json:"description,omitempty"`
+	Width       int          `json:"width"`
+	Height      int          `json:"height"`
+	FPS         spec.Rate    `json:"fps"`
+	Duration    float64      `json:"duration"` // default seconds
+	Encoder     string       `json:"encoder"`
+	Bitrate     spec.Bitrate `json:"bitrate"`
+	// Preset names a ladder instead of a single rendition.
+	Preset string `json:"preset,omitempty"`
+}
+
+// ScenarioList is GET /v1/scenarios.
+type ScenarioList struct {
+	Scenarios []Scenario `json:"scenarios"`
+}

@@ -1,0 +1,248 @@
+// Package mastercmd is the master's command line, shared by ffrtmp-master and `ffrtmp
+// master`: flags, environment and config file (viper), logging, and key helpers.
+package mastercmd
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+	"github.com/spf13/viper"
+
+	"github.com/ffrtmp/ffrtmp/master"
+	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/tlsconf"
+)
+
+// EnvPrefix prefixes the environment variable of every flag: --max-retries is
+// FFRTMP_MASTER_MAX_RETRIES. The API key also comes from MASTER_API_KEY.
+const EnvPrefix = "FFRTMP_MASTER"
+
+// New returns the master command named use ("ffrtmp-master" or "master").
+func New(use string) *cobra.Command {
+	v := viper.New()
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: "Run the ffrtmp master: job API, scheduler and store",
+		Long: `The master keeps jobs in a bbolt database, serves the REST API under /v1, hands jobs to
+workers that lease them, and exposes Prometheus metrics.
+
+Every flag can also be set in the environment (` + EnvPrefix + `_<FLAG>, e.g. ` + EnvPrefix + `_MAX_RETRIES)
+or in a YAML config file (--config) with the flag names as keys. Flags win over the
+environment, which wins over the file.`,
+		Example: `  ffrtmp-master --port 8080 --db m.db --api-key K
+  MASTER_API_KEY=K ffrtmp-master --tls --db /var/lib/ffrtmp/master.db
+  ffrtmp-master --cert server.pem --key server-key.pem --ca workers-ca.pem --mtls --keys-file keys.yaml`,
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, err := Config(v)
+			if err != nil {
+				return err
+			}
+			m, err := master.New(cmd.Context(), cfg)
+			if err != nil {
+				return err
+			}
+			return m.Run(cmd.Context())
+		},
+	}
+	Flags(cmd.Flags())
+	cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return bind(v, cmd.Flags()) }
+	cmd.AddCommand(hashKeyCmd(), genKeyCmd())
+	return cmd
+}
+
+// Flags defines the master's flags on fs.
+func Flags(fs *pflag.FlagSet) {
+	fs.String("config", "", "YAML config file (keys are flag names)")
+	fs.String("listen", "", "address to bind the API to (empty: all interfaces)")
+	fs.Int("port", 8080, "API port")
+	fs.String("metrics-addr", ":9090", "Prometheus /metrics listen address (empty: off)")
+	fs.String("db", "ffrtmp-master.db", "bbolt database file")
+	fs.String("api-key", "", "API key with the admin role (also MASTER_API_KEY)")
+	fs.String("keys-file", "", "YAML file of hashed API keys with roles; re-read on SIGHUP")
+	fs.Bool("tls", false, "serve HTTPS; without --cert/--key a self-signed pair is generated next to the database")
+	fs.String("cert", "", "TLS certificate file (PEM); re-read when it changes")
+	fs.String("key", "", "TLS private key file (PEM)")
+	fs.String("ca", "", "CA file (PEM) that signs client certificates")
+	fs.Bool("mtls", false, "require a client certificate signed by --ca (refused at the handshake otherwise)")
+	fs.Float64("rate-limit", 100, "requests per second per client IP (0: off)")
+	fs.Int("rate-burst", 200, "burst per client IP")
+	fs.StringSlice("trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For is believed")
+	fs.Int64("max-body", 1<<20, "largest request body in bytes")
+	fs.String("webhook-secret", "", "HMAC-SHA256 key for webhook signatures (default: generated into <db>.webhook-secret)")
+	fs.Int("max-retries", 3, "retries of a job after transient failures")
+	fs.Duration("scheduler-interval", 5*time.Second, "how often failure handling runs (offline nodes, stale jobs, backoffs)")
+	fs.Duration("heartbeat-timeout", 2*time.Minute, "a node silent this long is offline and its jobs are requeued")
+	fs.Duration("batch-stale", 30*time.Minute, "a job without progress this long is requeued")
+	fs.Duration("live-stale", 5*time.Minute, "the same for the live queue")
+	fs.Duration("retry-backoff", 10*time.Second, "first retry delay; doubles per attempt (with jitter) up to 10m")
+	fs.Duration("priority-aging", 3*time.Second, "wait that earns a queued job one priority point (0: no aging)")
+	fs.Duration("retention", 7*24*time.Hour, "finished jobs older than this are purged (0: keep forever)")
+	fs.Bool("tracing-enabled", false, "export OpenTelemetry traces over OTLP/HTTP")
+	fs.String("tracing-endpoint", "", "OTLP/HTTP endpoint, host:port or URL (default: OTEL_EXPORTER_OTLP_ENDPOINT or localhost:4318)")
+	fs.String("service-name", "ffrtmp-master", "service name in traces")
+	fs.Duration("shutdown-timeout", 30*time.Second, "how long running requests get to finish on SIGTERM")
+	fs.String("log-level", "info", "debug, info, warn or error")
+	fs.String("log-format", "text", "text or json")
+}
+
+func bind(v *viper.Viper, fs *pflag.FlagSet) error {
+	if err := v.BindPFlags(fs); err != nil {
+		return err
+	}
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if f := v.GetString("config"); f != "" {
+		v.SetConfigFile(f)
+		if err := v.ReadInConfig(); err != nil {
+			return fmt.Errorf("read config %s: %w", f, err)
+		}
+		for _, k := range v.AllKeys() {
+			if fs.Lookup(k) == nil {
+				return fmt.Errorf("config %s: unknown key %q (keys are the flag names, e.g. max-retries)", f, k)
+			}
+		}
+	}
+	return nil
+}
+
+// Config turns the bound flags, environment and file into a master.Config.
+func Config(v *viper.Viper) (master.Config, error) {
+	log, err := logger(v.GetString("log-level"), v.GetString("log-format"), os.Stderr)
+	if err != nil {
+		return master.Config{}, err
+	}
+	db := v.GetString("db")
+	cfg := master.Config{
+		Listen: v.GetString("listen"), Port: v.GetInt("port"), MetricsAddr: v.GetString("metrics-addr"), DB: db,
+		KeysFile:  v.GetString("keys-file"),
+		RateLimit: v.GetFloat64("rate-limit"), RateBurst: v.GetInt("rate-burst"), MaxBody: v.GetInt64("max-body"),
+		WebhookSecret: v.GetString("webhook-secret"),
+		TLS: tlsconf.Options{Enabled: v.GetBool("tls"), CertFile: v.GetString("cert"), KeyFile: v.GetString("key"),
+			CAFile: v.GetString("ca"), MTLS: v.GetBool("mtls"), SelfSignedDir: filepath.Dir(db)},
+		Farm: farm.Config{
+			MaxRetries: v.GetInt("max-retries"), NoRetries: v.GetInt("max-retries") == 0,
+			Interval: v.GetDuration("scheduler-interval"), HeartbeatTimeout: v.GetDuration("heartbeat-timeout"),
+			BatchStale: v.GetDuration("batch-stale"), LiveStale: v.GetDuration("live-stale"),
+			RetryBackoff: v.GetDuration("retry-backoff"), Aging: orOff(v.GetDuration("priority-aging")),
+			Retention: orOff(v.GetDuration("retention")),
+		},
+		Tracing: v.GetBool("tracing-enabled"), TracingEndpoint: v.GetString("tracing-endpoint"), ServiceName: v.GetString("service-name"),
+		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
+		Logger:          log,
+	}
+	if cfg.Port < 0 || cfg.Port > 65535 {
+		return cfg, fmt.Errorf("--port %d: want 0..65535", cfg.Port)
+	}
+	if r := v.GetInt("max-retries"); r < 0 || r > 20 {
+		return cfg, fmt.Errorf("--max-retries %d: want 0..20", r)
+	}
+	if cfg.Farm.Interval <= 0 {
+		return cfg, errors.New("--scheduler-interval must be positive")
+	}
+	key := v.GetString("api-key")
+	if key == "" {
+		key = os.Getenv("MASTER_API_KEY")
+	}
+	if key != "" {
+		cfg.APIKeys = append(cfg.APIKeys, auth.StaticKey("api-key", auth.RoleAdmin, key))
+	}
+	for _, p := range v.GetStringSlice("trusted-proxies") {
+		pfx, err := netip.ParsePrefix(p)
+		if err != nil {
+			return cfg, fmt.Errorf("--trusted-proxies %q: want a CIDR such as 10.0.0.0/8", p)
+		}
+		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx)
+	}
+	return cfg, nil
+}
+
+// orOff maps a flag's 0 ("off") to the farm's negative "off".
+func orOff(d time.Duration) time.Duration {
+	if d == 0 {
+		return -1
+	}
+	return d
+}
+
+func logger(level, format string, w io.Writer) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: l}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func hashKeyCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "hash-key [KEY]",
+		Short: "Print the hash of an API key, as a keys file holds it (reads the key from stdin without an argument)",
+		Args:  cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			key := ""
+			if len(args) == 1 {
+				key = args[0]
+			} else {
+				line, err := bufio.NewReader(cmd.InOrStdin()).ReadString('\n')
+				if err != nil && !errors.Is(err, io.EOF) {
+					return err
+				}
+				key = strings.TrimSpace(line)
+			}
+			if key == "" {
+				return errors.New("no key given")
+			}
+			fmt.Fprintln(cmd.OutOrStdout(), auth.HashKey(key))
+			return nil
+		},
+	}
+}
+
+func genKeyCmd() *cobra.Command {
+	var name, role string
+	c := &cobra.Command{
+		Use:   "gen-key",
+		Short: "Generate an API key and print it with the keys-file entry that admits it",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if !auth.Role(role).Valid() {
+				return fmt.Errorf("--role %q: want admin, submitter or worker", role)
+			}
+			raw := make([]byte, 24)
+			if _, err := rand.Read(raw); err != nil {
+				return err
+			}
+			key := "ffk_" + hex.EncodeToString(raw)
+			out := cmd.OutOrStdout()
+			fmt.Fprintf(out, "# API key (shown once; give it to the client):\n# %s\n", key)
+			fmt.Fprintf(out, "# keys file entry:\n  - name: %s\n    role: %s\n    sha256: %s\n", name, role, strings.TrimPrefix(auth.HashKey(key), "sha256:"))
+			return nil
+		},
+	}
+	c.Flags().StringVar(&name, "name", "client", "name of the key (shown in logs and events)")
+	c.Flags().StringVar(&role, "role", "submitter", "admin, submitter or worker")
+	return c
+}

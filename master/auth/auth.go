@@ -1,0 +1,106 @@
+// Package auth checks API keys sent as "Authorization: Bearer" and the roles they carry.
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// Role is what an API key may do. An admin key may use every route.
+type Role string
+
+// The roles a key can have.
+const (
+	RoleAdmin     Role = "admin"
+	RoleSubmitter Role = "submitter"
+	RoleWorker    Role = "worker"
+)
+
+// Valid reports whether r is one of the known roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleAdmin, RoleSubmitter, RoleWorker:
+		return true
+	}
+	return false
+}
+
+// Principal is who sent a request: the name of the key that authenticated it and its role.
+type Principal struct {
+	Name string
+	Role Role
+}
+
+// Allowed reports whether p may use a route open to roles. Admin may use every route; a
+// route with no roles is open to any authenticated key.
+func (p Principal) Allowed(roles ...Role) bool {
+	if p.Role == RoleAdmin || len(roles) == 0 {
+		return true
+	}
+	for _, r := range roles {
+		if p.Role == r {
+			return true
+		}
+	}
+	return false
+}
+
+type principalKey struct{}
+
+// WithPrincipal returns a copy of ctx carrying p.
+func WithPrincipal(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the Principal that Require stored in ctx.
+func FromContext(ctx context.Context) (Principal, bool) {
+	p, ok := ctx.Value(principalKey{}).(Principal)
+	return p, ok
+}
+
+const hashPrefix = "sha256:"
+
+// HashKey returns the form in which a key is stored: "sha256:" and the hex SHA-256 of key.
+// Keys are long random secrets, so a plain (unsalted, fast) hash is enough: nothing short
+// enough to guess is worth protecting with a slow one, and lookups stay a map access.
+func HashKey(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hashPrefix + hex.EncodeToString(sum[:])
+}
+
+// normalizeHash accepts "<64 hex>" or "sha256:<64 hex>" in any case and returns the
+// canonical "sha256:<lower hex>".
+func normalizeHash(h string) (string, error) {
+	h = strings.TrimSpace(h)
+	if len(h) >= len(hashPrefix) && strings.EqualFold(h[:len(hashPrefix)], hashPrefix) {
+		h = h[len(hashPrefix):]
+	}
+	if h == "" {
+		return "", errors.New("sha256 is empty (want the hex SHA-256 of the key, e.g. from `printf %s KEY | sha256sum`)")
+	}
+	if len(h) != 2*sha256.Size {
+		return "", fmt.Errorf("sha256 has %d characters, want 64 hex digits", len(h))
+	}
+	if _, err := hex.DecodeString(h); err != nil {
+		return "", fmt.Errorf("sha256 %q is not hex", h)
+	}
+	return hashPrefix + strings.ToLower(h), nil
+}
+
+// Entry is one API key as configured: only its hash is ever stored.
+type Entry struct {
+	Name string `yaml:"name" json:"name"`
+	Role Role   `yaml:"role" json:"role"`
+	// Hash is "sha256:<hex>" (the "sha256:" prefix is optional in files).
+	Hash string `yaml:"sha256" json:"sha256"`
+}
+
+// StaticKey makes an Entry from a key given in clear on the command line or in the
+// environment; the master's --api-key K is StaticKey("api-key", RoleAdmin, K).
+func StaticKey(name string, role Role, key string) Entry {
+	return Entry{Name: name, Role: role, Hash: HashKey(key)}
+}

@@ -1,0 +1,148 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+)
+
+// Errors from Authenticate. Require turns both into 401 answers.
+var (
+	ErrNoKey      = errors.New("no API key: send Authorization: Bearer <api key>")
+	ErrUnknownKey = errors.New("the API key is not known to this master")
+)
+
+// keyset is one immutable generation of keys, indexed by hash.
+type keyset struct {
+	byHash map[string]Principal
+}
+
+// Keyring holds the keys the master accepts: static ones (flags, environment) plus those of
+// an optional key file, which Reload re-reads so keys rotate without a restart. It is safe
+// for concurrent use; each request sees one whole generation of keys.
+type Keyring struct {
+	// OnDenied, if set, is called with the error code (api.CodeUnauthorized or
+	// api.CodeForbidden) of every request Require refuses, e.g. to count it in a metric.
+	// Set it before serving.
+	OnDenied func(code string)
+
+	static []Entry
+	file   string
+
+	reload sync.Mutex // one Reload at a time, so an older read never replaces a newer one
+	set    atomic.Pointer[keyset]
+}
+
+// NewKeyring checks static (see StaticKey) and, when file is not empty, loads the key file.
+// Names and keys must be unique across both.
+func NewKeyring(static []Entry, file string) (*Keyring, error) {
+	st, err := validate(static, "static keys")
+	if err != nil {
+		return nil, err
+	}
+	k := &Keyring{static: st, file: file}
+	if err := k.Reload(); err != nil {
+		return nil, err
+	}
+	return k, nil
+}
+
+// Reload re-reads the key file. On any error the keys in use stay as they were and the
+// error says what is wrong with the file. Without a file it does nothing.
+func (k *Keyring) Reload() error {
+	k.reload.Lock()
+	defer k.reload.Unlock()
+	var fromFile []Entry
+	if k.file != "" {
+		var err error
+		if fromFile, err = LoadFile(k.file); err != nil {
+			return err
+		}
+	}
+	set, err := k.build(fromFile)
+	if err != nil {
+		return err
+	}
+	k.set.Store(set)
+	return nil
+}
+
+func (k *Keyring) build(fromFile []Entry) (*keyset, error) {
+	set := &keyset{byHash: make(map[string]Principal, len(k.static)+len(fromFile))}
+	names := make(map[string]bool, len(k.static)+len(fromFile))
+	for _, e := range k.static {
+		set.byHash[e.Hash] = Principal{Name: e.Name, Role: e.Role}
+		names[e.Name] = true
+	}
+	for i, e := range fromFile {
+		if names[e.Name] {
+			return nil, fmt.Errorf("API key file %s: keys[%d] (%q): name already used by a static key (flag or environment)", k.file, i, e.Name)
+		}
+		if p, dup := set.byHash[e.Hash]; dup {
+			return nil, fmt.Errorf("API key file %s: keys[%d] (%q): same key as static key %q", k.file, i, e.Name, p.Name)
+		}
+		set.byHash[e.Hash] = Principal{Name: e.Name, Role: e.Role}
+		names[e.Name] = true
+	}
+	return set, nil
+}
+
+// Len returns how many keys are accepted now.
+func (k *Keyring) Len() int {
+	return len(k.set.Load().byHash)
+}
+
+// WatchSIGHUP reloads the key file on every SIGHUP until ctx ends; run it in its own
+// goroutine. A failed reload is logged and the previous keys stay in use.
+func (k *Keyring) WatchSIGHUP(ctx context.Context, log *slog.Logger) {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGHUP)
+	defer signal.Stop(sig)
+	log.Debug("reloading API keys on SIGHUP", "file", k.file)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-sig:
+			if err := k.Reload(); err != nil {
+				log.Error("API keys not reloaded; keeping the previous keys", "file", k.file, "err", err)
+				continue
+			}
+			log.Info("API keys reloaded", "file", k.file, "keys", k.Len())
+		}
+	}
+}
+
+// Authenticate returns the Principal of the key in r's "Authorization: Bearer" header.
+// The error is ErrNoKey (wrapped when the header has another scheme) or ErrUnknownKey.
+func (k *Keyring) Authenticate(r *http.Request) (Principal, error) {
+	h := strings.TrimSpace(r.Header.Get("Authorization"))
+	if h == "" {
+		return Principal{}, ErrNoKey
+	}
+	scheme, key, _ := strings.Cut(h, " ")
+	if !strings.EqualFold(scheme, "Bearer") {
+		return Principal{}, fmt.Errorf("authorization scheme %q is not supported: %w", scheme, ErrNoKey)
+	}
+	key = strings.TrimSpace(key)
+	if key == "" {
+		return Principal{}, ErrNoKey
+	}
+	// The map is keyed by the hash, so lookup timing says nothing useful about the key.
+	sum := sha256.Sum256([]byte(key))
+	p, ok := k.set.Load().byHash[hashPrefix+hex.EncodeToString(sum[:])]
+	if !ok {
+		return Principal{}, ErrUnknownKey
+	}
+	return p, nil
+}

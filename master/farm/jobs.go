@@ -1,0 +1,157 @@
+package farm
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/store"
+)
+
+// Submit validates req, resolves its preset or scenario and stores it queued. With an
+// idempotency key (scoped by the caller's name), a repeat of the same request returns the
+// job created the first time, and replay is true. The job is on disk when Submit returns.
+func (s *Service) Submit(ctx context.Context, caller string, req api.JobRequest, idemKey string) (job api.Job, replay bool, err error) {
+	job, aerr := catalog.Resolve(req, s.preset, s.cfg.MaxRetries)
+	if aerr != nil {
+		return api.Job{}, false, aerr
+	}
+	now := time.Now().UTC()
+	job.ID = store.NewID(now)
+	job.Status = api.StatusQueued
+	job.CreatedAt, job.UpdatedAt = now, now
+	var idem *store.Idempotency
+	if idemKey != "" {
+		if len(idemKey) > 255 {
+			return api.Job{}, false, badRequest("Idempotency-Key", "longer than 255 bytes")
+		}
+		k := sha256.Sum256([]byte(caller + "\x00" + idemKey))
+		body, err := json.Marshal(req) // canonical: field order fixed, map keys sorted
+		if err != nil {
+			return api.Job{}, false, fmt.Errorf("hash request: %w", err)
+		}
+		h := sha256.Sum256(body)
+		idem = &store.Idempotency{Key: k[:], BodyHash: h[:]}
+	}
+	ev := api.Event{Time: now, Type: api.EventState, To: api.StatusQueued, Message: "submitted by " + caller}
+	job, replay, err = s.st.CreateJob(ctx, job, ev, idem)
+	if errors.Is(err, store.ErrIdempotencyReused) {
+		return api.Job{}, false, conflict(api.CodeIdempotencyReuse, "Idempotency-Key %q was used for a different request: use a new key", idemKey)
+	}
+	if err != nil {
+		return api.Job{}, false, fmt.Errorf("store job: %w", err)
+	}
+	if !replay {
+		s.follow(api.Job{ID: job.ID, Status: ""}, job, now)
+	}
+	return s.view(job), replay, nil
+}
+
+// Get returns job id with its live progress.
+func (s *Service) Get(ctx context.Context, id string) (api.Job, error) {
+	j, err := s.st.GetJob(ctx, id)
+	if err != nil {
+		return api.Job{}, storeErr(err, "job", id)
+	}
+	return s.view(j), nil
+}
+
+// view adds what only memory knows (the latest progress of an active job).
+func (s *Service) view(j api.Job) api.Job {
+	if !j.Status.Active() {
+		return j
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if a, ok := s.active[j.ID]; ok && a.node == j.Node {
+		if a.progress != nil {
+			p := *a.progress
+			j.Progress = &p
+		}
+		if a.phase != "" {
+			j.Phase = a.phase
+		}
+	}
+	return j
+}
+
+// Limits of GET /v1/jobs.
+const (
+	DefaultPageSize = 50
+	MaxPageSize     = 1000
+)
+
+// List returns a page of jobs, newest first.
+func (s *Service) List(ctx context.Context, f store.Filter) (api.JobList, error) {
+	if f.Limit <= 0 {
+		f.Limit = DefaultPageSize
+	}
+	if f.Limit > MaxPageSize {
+		return api.JobList{}, badRequest("limit", "limit %d: at most %d", f.Limit, MaxPageSize)
+	}
+	jobs, next, err := s.st.ListJobs(ctx, f)
+	if errors.Is(err, store.ErrNotFound) {
+		return api.JobList{}, badRequest("cursor", "cursor %q is not a job ID from a previous page", f.Cursor)
+	}
+	if err != nil {
+		return api.JobList{}, err
+	}
+	for i := range jobs {
+		jobs[i] = s.view(jobs[i])
+	}
+	if jobs == nil {
+		jobs = []api.Job{}
+	}
+	return api.JobList{Jobs: jobs, NextCursor: next}, nil
+}
+
+// Cancel stops a job that has not finished. A running job's node is told at its next
+// heartbeat or progress report.
+func (s *Service) Cancel(ctx context.Context, id string, by string) (api.Job, error) {
+	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		if j.Status.Terminal() {
+			return nil, conflict(api.CodeIllegalTransition, "job %s is already %s", j.ID, j.Status)
+		}
+		j.FinishedAt, j.RetryAt, j.Phase = &now, nil, ""
+		ev, err := move(j, api.StatusCanceled, now, "canceled by "+by)
+		return []api.Event{ev}, err
+	})
+	return s.view(j), err
+}
+
+// Retry queues a failed or canceled job again with a fresh retry budget.
+func (s *Service) Retry(ctx context.Context, id string, by string) (api.Job, error) {
+	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		if j.Status != api.StatusFailed && j.Status != api.StatusCanceled {
+			return nil, conflict(api.CodeIllegalTransition, "job %s is %s: only failed or canceled jobs can be retried", j.ID, j.Status)
+		}
+		j.Attempts, j.Error, j.FinishedAt, j.RetryAt = 0, nil, nil, nil
+		j.Node, j.GPU, j.AssignedAt, j.StartedAt, j.Progress, j.Result, j.Phase = "", nil, nil, nil, nil, nil, ""
+		ev, err := move(j, api.StatusQueued, now, "retried by "+by)
+		return []api.Event{ev}, err
+	})
+	return s.view(j), err
+}
+
+// Events returns a page of job id's history.
+func (s *Service) Events(ctx context.Context, id string, after int64, limit int) (api.EventList, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	if limit > MaxPageSize {
+		return api.EventList{}, badRequest("limit", "limit %d: at most %d", limit, MaxPageSize)
+	}
+	evs, next, err := s.st.Events(ctx, id, after, limit)
+	if err != nil {
+		return api.EventList{}, storeErr(err, "job", id)
+	}
+	if evs == nil {
+		evs = []api.Event{}
+	}
+	return api.EventList{Events: evs, Next: next}, nil
+}

@@ -1,0 +1,150 @@
+package farm
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/store"
+)
+
+// legal is the job state machine (DESIGN.md): every change a job may make.
+var legal = map[api.Status][]api.Status{
+	api.StatusQueued:    {api.StatusAssigned, api.StatusCanceled},
+	api.StatusAssigned:  {api.StatusRunning, api.StatusRetrying, api.StatusFailed, api.StatusCanceled},
+	api.StatusRunning:   {api.StatusCompleted, api.StatusRetrying, api.StatusFailed, api.StatusCanceled},
+	api.StatusRetrying:  {api.StatusQueued, api.StatusCanceled},
+	api.StatusFailed:    {api.StatusQueued},
+	api.StatusCanceled:  {api.StatusQueued},
+	api.StatusCompleted: nil,
+}
+
+// Legal reports whether a job may go from one status to another.
+func Legal(from, to api.Status) bool { return slices.Contains(legal[from], to) }
+
+// move changes j's status to `to` and returns the state event, or refuses the change.
+func move(j *api.Job, to api.Status, now time.Time, msg string) (api.Event, *api.Error) {
+	from := j.Status
+	if !Legal(from, to) {
+		return api.Event{}, conflict(api.CodeIllegalTransition, "job %s is %s and cannot become %s", j.ID, from, to)
+	}
+	j.Status = to
+	j.UpdatedAt = now
+	return api.Event{Time: now, Type: api.EventState, From: from, To: to, Node: j.Node, Message: msg, Error: j.Error}, nil
+}
+
+// change runs one job update: fn decides (or refuses) under the job's lock, the store writes
+// it with its events in one transaction, and the in-memory state follows.
+func (s *Service) change(ctx context.Context, id string, fn func(j *api.Job, now time.Time) ([]api.Event, *api.Error)) (api.Job, error) {
+	unlock := s.lock(id)
+	defer unlock()
+	return s.changeLocked(ctx, id, fn)
+}
+
+func (s *Service) changeLocked(ctx context.Context, id string, fn func(j *api.Job, now time.Time) ([]api.Event, *api.Error)) (api.Job, error) {
+	now := time.Now().UTC()
+	before, after, err := s.st.UpdateJob(ctx, id, func(j *api.Job) store.Change {
+		evs, refuse := fn(j, now)
+		if refuse != nil {
+			return store.Change{Refuse: refuse}
+		}
+		if len(evs) == 0 {
+			return store.Change{NoWrite: true}
+		}
+		return store.Change{Events: evs}
+	})
+	if err != nil {
+		if e, ok := err.(*api.Error); ok {
+			return after, e
+		}
+		return api.Job{}, storeErr(err, "job", id)
+	}
+	s.follow(before, after, now)
+	return after, nil
+}
+
+// follow brings the scheduler and the in-memory tables in line with a committed change.
+func (s *Service) follow(before, after api.Job, now time.Time) {
+	if before.Status == after.Status && before.Node == after.Node {
+		return
+	}
+	s.mu.Lock()
+	s.counts[before.Status]--
+	s.counts[after.Status]++
+	if before.Status == api.StatusRetrying {
+		delete(s.retrying, after.ID)
+	}
+	if after.Status == api.StatusRetrying && after.RetryAt != nil {
+		s.retrying[after.ID] = *after.RetryAt
+	}
+	if before.Status.Active() && !after.Status.Active() {
+		delete(s.active, after.ID)
+	}
+	if after.Status.Active() {
+		if a, ok := s.active[after.ID]; !ok || a.node != after.Node {
+			s.active[after.ID] = s.newActive(after, now)
+		}
+	}
+	s.mu.Unlock()
+
+	if before.Status == api.StatusQueued && after.Status != api.StatusQueued {
+		s.sched.Remove(after.ID)
+	}
+	if before.Status.Active() && !after.Status.Active() {
+		s.sched.Release(after.ID)
+	}
+	if after.Status == api.StatusQueued && before.Status != api.StatusQueued {
+		s.sched.Add(entryOf(after))
+	}
+	h := s.cfg.Hooks
+	if h.Transition != nil {
+		h.Transition(before.Status, after.Status, after.Queue)
+	}
+	if after.Status.Terminal() && h.Finished != nil {
+		h.Finished(after.Status, after.Queue, now.Sub(after.CreatedAt))
+	}
+	if after.CallbackURL != "" && h.Webhook != nil {
+		h.Webhook()
+	}
+}
+
+// failJob records a failure of an active job: transient errors with retries left go to
+// retrying (back to the queue after a backoff), the rest fail. refund does not count the
+// attempt (the node, not the job, was at fault: drained, removed).
+func (s *Service) failJob(j *api.Job, jerr api.JobError, now time.Time, refund bool) ([]api.Event, *api.Error) {
+	if refund && j.Attempts > 0 {
+		j.Attempts--
+	}
+	j.Error = &jerr
+	j.Phase = ""
+	if jerr.Transient && j.Attempts <= j.MaxRetries {
+		delay := time.Duration(0)
+		if !refund {
+			delay = s.backoff(j.Attempts)
+		}
+		at := now.Add(delay)
+		j.RetryAt = &at
+		ev, err := move(j, api.StatusRetrying, now, fmt.Sprintf("%s; retry %d of %d in %s", jerr.Message, j.Attempts, j.MaxRetries, delay.Round(time.Second)))
+		return []api.Event{ev}, err
+	}
+	if jerr.Transient {
+		j.Error = &api.JobError{Code: jerr.Code, Transient: true,
+			Message: fmt.Sprintf("%s (gave up after %d attempts)", jerr.Message, j.Attempts)}
+	}
+	j.FinishedAt = &now
+	ev, err := move(j, api.StatusFailed, now, j.Error.Message)
+	return []api.Event{ev}, err
+}
+
+// backoff is RetryBackoff·2^(attempt-1), capped, with jitter in [d/2, d].
+func (s *Service) backoff(attempt int) time.Duration {
+	d := s.cfg.RetryBackoff
+	for i := 1; i < attempt && d < s.cfg.RetryBackoffMax; i++ {
+		d *= 2
+	}
+	d = min(d, s.cfg.RetryBackoffMax)
+	return d/2 + rand.N(d/2+1)
+}

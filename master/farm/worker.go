@@ -1,0 +1,323 @@
+package farm
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+)
+
+// Heartbeat records a node's telemetry and answers with the jobs it must stop and whether to
+// drain. Jobs leased to the node that it does not report within LeaseAckTimeout are lost.
+func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (api.HeartbeatReply, error) {
+	if len(hb.RunningJobs) > 4096 {
+		return api.HeartbeatReply{}, badRequest("running_jobs", "at most 4096")
+	}
+	now := time.Now().UTC()
+	s.mu.Lock()
+	ns := s.nodes[id]
+	if ns == nil {
+		s.mu.Unlock()
+		return api.HeartbeatReply{}, &api.Error{Status: 404, Code: api.CodeUnknownNode, Message: fmt.Sprintf("node %q is not registered: register again", id)}
+	}
+	if ns.node.Status == api.NodeOffline {
+		s.log.Info("node back online", "node_id", id)
+	}
+	ns.lastSeen = now
+	tel := hb.Telemetry
+	ns.node.Telemetry = &tel
+	ns.node.Status = api.NodeOnline
+	if hb.Draining {
+		ns.node.Status = api.NodeDraining
+	}
+	reply := api.HeartbeatReply{Drain: ns.drainOrdered, Interval: api.Duration(s.cfg.HeartbeatInterval)}
+	reported := map[string]bool{}
+	var unknown []string
+	for _, jid := range hb.RunningJobs {
+		reported[jid] = true
+		if a, ok := s.active[jid]; ok && a.node == id {
+			a.lastSign = maxTime(a.lastSign, now.Add(-s.cfg.HeartbeatInterval)) // alive, not necessarily progressing
+			continue
+		}
+		unknown = append(unknown, jid)
+	}
+	var lost []string
+	for jid, a := range s.active {
+		if a.node == id && !reported[jid] && now.Sub(a.assignedAt) > s.cfg.LeaseAckTimeout {
+			lost = append(lost, jid)
+		}
+	}
+	save := now.Sub(ns.lastSaved) > time.Minute
+	var snapshot api.Node
+	if save {
+		ns.lastSaved = now
+		snapshot = s.nodeView(ns)
+	}
+	s.mu.Unlock()
+
+	// Jobs the worker runs that are not its own any more (canceled, failed by the master,
+	// re-leased elsewhere, unknown): tell it to stop them.
+	if len(unknown) > 0 {
+		jobs, err := s.st.GetJobs(ctx, unknown)
+		if err != nil {
+			return api.HeartbeatReply{}, err
+		}
+		for _, jid := range unknown {
+			if j, ok := jobs[jid]; !ok || !j.Status.Active() || j.Node != id {
+				reply.Cancel = append(reply.Cancel, jid)
+			}
+		}
+	}
+	for _, jid := range lost {
+		_, err := s.change(ctx, jid, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+			if !j.Status.Active() || j.Node != id {
+				return nil, nil
+			}
+			return s.failJob(j, api.JobError{Code: api.JobErrLeaseLost, Transient: true,
+				Message: fmt.Sprintf("node %s does not run the job it leased", id)}, now, false)
+		})
+		if err != nil {
+			s.log.Warn("requeue lost lease", "job_id", jid, "node_id", id, "err", err)
+		}
+	}
+	if save {
+		if err := s.st.PutNode(ctx, snapshot); err != nil {
+			s.log.Warn("store node snapshot", "node_id", id, "err", err)
+		}
+	}
+	return reply, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// Lease hands node id the best job it can run, waiting up to wait for one. It returns nil
+// when none came. The assignment is on disk before the lease is returned.
+func (s *Service) Lease(ctx context.Context, id string, wait time.Duration) (*api.Lease, error) {
+	wait = min(max(wait, 0), s.cfg.MaxLeaseWait)
+	start := time.Now()
+	var timer <-chan time.Time
+	for {
+		n, ok, err := s.schedNode(id)
+		if err != nil {
+			return nil, err
+		}
+		changed := s.sched.Changed()
+		if ok {
+			t0 := time.Now()
+			p, picked := s.sched.Pick(n)
+			if picked {
+				job, err := s.assign(ctx, id, p.Entry.ID, p.GPU)
+				if err != nil {
+					s.sched.Requeue(p)
+					return nil, err
+				}
+				if job == nil {
+					continue // canceled meanwhile; look again
+				}
+				if h := s.cfg.Hooks.Schedule; h != nil {
+					h(time.Since(t0))
+				}
+				if h := s.cfg.Hooks.LeaseWait; h != nil {
+					h(time.Since(start), true)
+				}
+				return &api.Lease{Job: *job, GPU: p.GPU}, nil
+			}
+		}
+		if timer == nil {
+			if wait <= 0 {
+				break
+			}
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-changed:
+		case <-timer:
+			if h := s.cfg.Hooks.LeaseWait; h != nil {
+				h(time.Since(start), false)
+			}
+			return nil, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	if h := s.cfg.Hooks.LeaseWait; h != nil {
+		h(time.Since(start), false)
+	}
+	return nil, nil
+}
+
+// assign writes queued → assigned. It returns nil, nil when the job is no longer queued.
+func (s *Service) assign(ctx context.Context, node, id string, gpu *int) (*api.Job, error) {
+	gone := false
+	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		gone = j.Status != api.StatusQueued
+		if gone {
+			return nil, nil
+		}
+		j.Node, j.GPU, j.AssignedAt, j.RetryAt = node, gpu, &now, nil
+		j.Attempts++
+		j.Progress, j.Phase = nil, ""
+		msg := fmt.Sprintf("leased to %s (attempt %d)", node, j.Attempts)
+		if gpu != nil {
+			msg += fmt.Sprintf(" on GPU %d", *gpu)
+		}
+		ev, err := move(j, api.StatusAssigned, now, msg)
+		return []api.Event{ev}, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if gone {
+		s.sched.Release(id)
+		return nil, nil
+	}
+	return &j, nil
+}
+
+// Limits on what a progress report may carry into the job's events.
+const (
+	maxLinesPerReport = 20
+	maxLineLen        = 1024
+)
+
+// Progress records a running job's progress; the first report moves it to running. The reply
+// says cancel when the job is no longer the node's to run.
+func (s *Service) Progress(ctx context.Context, id string, rep api.ProgressReport) (api.ProgressReply, error) {
+	if len(rep.Warnings)+len(rep.Log) > maxLinesPerReport {
+		return api.ProgressReply{}, badRequest("log", "at most %d warning and log lines per report", maxLinesPerReport)
+	}
+	if rep.Phase != "" && rep.Phase != api.PhaseProbing && rep.Phase != api.PhaseTranscoding && rep.Phase != api.PhaseFinalizing {
+		return api.ProgressReply{}, badRequest("phase", "phase %q: want probing, transcoding or finalizing", rep.Phase)
+	}
+	now := time.Now().UTC()
+	s.mu.Lock()
+	a, ok := s.active[id]
+	mine := ok && a.node == rep.Node
+	sample, first := false, false
+	if mine {
+		a.lastSign = now
+		if rep.Phase != "" {
+			a.phase = rep.Phase
+		}
+		if rep.Progress != nil {
+			p := *rep.Progress
+			p.At = now
+			a.progress = &p
+		}
+		first = a.progress == nil || a.lastSample.Equal(a.assignedAt)
+		if now.Sub(a.lastSample) >= s.cfg.ProgressSample || first {
+			a.lastSample = now
+			sample = true
+		}
+	}
+	s.mu.Unlock()
+	if !mine {
+		return api.ProgressReply{Cancel: true}, nil
+	}
+	lines := len(rep.Warnings) + len(rep.Log)
+	if !sample && lines == 0 {
+		return api.ProgressReply{}, nil
+	}
+	_, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		if !j.Status.Active() || j.Node != rep.Node {
+			return nil, nil
+		}
+		var evs []api.Event
+		if j.Status == api.StatusAssigned {
+			j.StartedAt = &now
+			ev, _ := move(j, api.StatusRunning, now, "started on "+rep.Node)
+			evs = append(evs, ev)
+		}
+		if rep.Phase != "" {
+			j.Phase = rep.Phase
+		}
+		if rep.Progress != nil {
+			p := *rep.Progress
+			p.At = now
+			j.Progress = &p
+			if sample {
+				evs = append(evs, api.Event{Time: now, Type: api.EventProgress, Node: rep.Node, Progress: &p})
+			}
+		}
+		for _, w := range rep.Warnings {
+			evs = append(evs, api.Event{Time: now, Type: api.EventWarning, Node: rep.Node, Message: clip(w)})
+		}
+		for _, l := range rep.Log {
+			evs = append(evs, api.Event{Time: now, Type: api.EventLog, Node: rep.Node, Message: clip(l)})
+		}
+		if len(evs) == 0 {
+			j.UpdatedAt = now
+			evs = nil
+		}
+		return evs, nil
+	})
+	if err != nil {
+		return api.ProgressReply{}, err
+	}
+	return api.ProgressReply{}, nil
+}
+
+func clip(s string) string {
+	s = strings.ToValidUTF8(s, "�")
+	if len(s) > maxLineLen {
+		return s[:maxLineLen] + "…"
+	}
+	return s
+}
+
+// Complete records that node finished job id.
+func (s *Service) Complete(ctx context.Context, id string, rep api.CompleteReport) (api.Job, error) {
+	return s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		if err := ownedBy(j, rep.Node); err != nil {
+			return nil, err
+		}
+		var evs []api.Event
+		if j.Status == api.StatusAssigned {
+			j.StartedAt = &now
+			ev, _ := move(j, api.StatusRunning, now, "started on "+rep.Node)
+			evs = append(evs, ev)
+		}
+		j.Result, j.Phase, j.Error, j.FinishedAt = rep.Result, "", nil, &now
+		if j.Progress != nil {
+			p := *j.Progress
+			p.Percent, p.ETA, p.At = 100, nil, now
+			j.Progress = &p
+		}
+		ev, err := move(j, api.StatusCompleted, now, "completed on "+rep.Node)
+		return append(evs, ev), err
+	})
+}
+
+// Fail records that node could not finish job id: transient errors are retried while the
+// job has retries left.
+func (s *Service) Fail(ctx context.Context, id string, rep api.FailReport) (api.Job, error) {
+	if rep.Error.Code == "" || rep.Error.Message == "" {
+		return api.Job{}, badRequest("error", "a failure needs error.code and error.message")
+	}
+	rep.Error.Message = clip(rep.Error.Message)
+	return s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		if err := ownedBy(j, rep.Node); err != nil {
+			return nil, err
+		}
+		return s.failJob(j, rep.Error, now, rep.Error.Code == api.JobErrNodeDrained)
+	})
+}
+
+func ownedBy(j *api.Job, node string) *api.Error {
+	if !j.Status.Active() {
+		return conflict(api.CodeIllegalTransition, "job %s is %s, not running: drop it", j.ID, j.Status)
+	}
+	if j.Node != node {
+		return conflict(api.CodeConflict, "job %s belongs to node %s, not %s: drop it", j.ID, j.Node, node)
+	}
+	return nil
+}

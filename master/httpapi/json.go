@@ -1,0 +1,89 @@
+package httpapi
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+
+	"github.com/ffrtmp/ffrtmp/api"
+)
+
+// decode reads one JSON value into v: unknown fields, trailing data, wrong types and bodies
+// over the limit are the client's mistakes and answered as such, naming the field.
+func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) *api.Error {
+	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &api.Error{Status: 413, Code: api.CodeTooLarge, Message: fmt.Sprintf("request body over %d bytes", mbe.Limit)}
+		}
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "read body: " + err.Error()}
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		if optional {
+			return nil
+		}
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "empty body: send a JSON object"}
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if dec.More() {
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "trailing data after the JSON object"}
+	}
+	return nil
+}
+
+// jsonError turns encoding/json's errors into answers that name the field.
+func jsonError(err error) *api.Error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	msg := err.Error()
+	switch {
+	case errors.As(err, &syn):
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn)}
+	case errors.As(err, &typ):
+		field := typ.Field
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Field: field,
+			Message: fmt.Sprintf("%s: want %s, got JSON %s", fieldOr(field), typ.Type, typ.Value)}
+	case strings.HasPrefix(msg, "json: unknown field "):
+		f := strings.Trim(strings.TrimPrefix(msg, "json: unknown field "), `"`)
+		return &api.Error{Status: 400, Code: api.CodeUnknownField, Field: f, Message: fmt.Sprintf("unknown field %q", f)}
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "malformed JSON: unexpected end of body"}
+	}
+	// Errors from the types' own UnmarshalJSON (rates, bitrates, durations) say which value
+	// was wrong.
+	return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: strings.TrimPrefix(msg, "json: ")}
+}
+
+func fieldOr(f string) string {
+	if f == "" {
+		return "body"
+	}
+	return f
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+func writeError(w http.ResponseWriter, e *api.Error) {
+	status := e.Status
+	if status == 0 {
+		status = 500
+	}
+	writeJSON(w, status, api.ErrorBody{Error: e})
+}

@@ -1,0 +1,158 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"reflect"
+	"regexp"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3gen"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/internal/version"
+)
+
+var pathParamRe = regexp.MustCompile(`\{([a-z]+)\}`)
+
+// OpenAPI describes the API from its route table, so the description cannot miss a route:
+// paths, methods, roles, query and path parameters, and JSON schemas generated from the api
+// package's types.
+func (s *Server) OpenAPI() (*openapi3.T, error) {
+	doc := &openapi3.T{
+		OpenAPI: "3.0.3",
+		Info: &openapi3.Info{Title: "ffrtmp master API", Version: version.Version,
+			Description: "Jobs, presets, nodes and the worker protocol of an ffrtmp transcoding farm. " +
+				"Every route except /healthz takes `Authorization: Bearer <api key>`; the x-roles extension lists the key roles a route accepts. " +
+				"Errors are {\"error\": {\"code\", \"message\", \"field\"}}."},
+		Paths: openapi3.NewPaths(),
+		Components: &openapi3.Components{
+			Schemas: openapi3.Schemas{},
+			SecuritySchemes: openapi3.SecuritySchemes{"apiKey": &openapi3.SecuritySchemeRef{
+				Value: openapi3.NewJWTSecurityScheme().WithBearerFormat("API key")}},
+			Responses: openapi3.ResponseBodies{},
+		},
+	}
+	gen := openapi3gen.NewGenerator(
+		openapi3gen.CreateComponentSchemas(openapi3gen.ExportComponentSchemasOptions{ExportComponentSchemas: true, ExportTopLevelSchema: true}),
+		openapi3gen.SchemaCustomizer(customSchema),
+	)
+	schema := func(v any) (*openapi3.SchemaRef, error) {
+		if v == nil {
+			return nil, nil
+		}
+		return gen.NewSchemaRefForValue(v, doc.Components.Schemas)
+	}
+	errRef, err := schema(api.ErrorBody{})
+	if err != nil {
+		return nil, err
+	}
+	errResp := openapi3.NewResponse().WithDescription("error").WithJSONSchemaRef(errRef)
+	doc.Components.Responses["Error"] = &openapi3.ResponseRef{Value: errResp}
+
+	for _, rt := range s.routes {
+		op := openapi3.NewOperation()
+		op.OperationID, op.Summary = rt.Name, rt.Summary
+		op.Responses = openapi3.NewResponses()
+		op.Responses.Delete("default")
+		op.Responses.Set("default", &openapi3.ResponseRef{Ref: "#/components/responses/Error"})
+		if len(rt.Roles) > 0 {
+			op.Security = openapi3.NewSecurityRequirements().With(openapi3.NewSecurityRequirement().Authenticate("apiKey"))
+			roles := make([]string, len(rt.Roles))
+			for i, r := range rt.Roles {
+				roles[i] = string(r)
+			}
+			op.Extensions = map[string]any{"x-roles": roles}
+		} else {
+			op.Security = openapi3.NewSecurityRequirements()
+		}
+		for _, m := range pathParamRe.FindAllStringSubmatch(rt.Path, -1) {
+			op.AddParameter(openapi3.NewPathParameter(m[1]).WithSchema(openapi3.NewStringSchema()))
+		}
+		names := make([]string, 0, len(rt.Query))
+		for q := range rt.Query {
+			names = append(names, q)
+		}
+		sort.Strings(names)
+		for _, q := range names {
+			p := openapi3.NewQueryParameter(q).WithDescription(rt.Query[q]).WithSchema(openapi3.NewStringSchema())
+			op.AddParameter(p)
+		}
+		if rt.Name == "submitJob" {
+			op.AddParameter(openapi3.NewHeaderParameter("Idempotency-Key").WithSchema(openapi3.NewStringSchema()).
+				WithDescription("the same key (per API key) returns the same job"))
+		}
+		if rt.Request != nil {
+			ref, err := schema(rt.Request)
+			if err != nil {
+				return nil, fmt.Errorf("%s request schema: %w", rt.Name, err)
+			}
+			op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(rt.Name != "lease").WithJSONSchemaRef(ref)}
+		}
+		resp := openapi3.NewResponse().WithDescription(http.StatusText(rt.Status))
+		switch {
+		case rt.Name == "backup":
+			resp.WithContent(openapi3.Content{"application/octet-stream": openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema().WithFormat("binary"))})
+		case rt.Response != nil:
+			ref, err := schema(rt.Response)
+			if err != nil {
+				return nil, fmt.Errorf("%s response schema: %w", rt.Name, err)
+			}
+			resp.WithJSONSchemaRef(ref)
+		}
+		op.AddResponse(rt.Status, resp)
+		if rt.Name == "lease" {
+			op.AddResponse(http.StatusNoContent, openapi3.NewResponse().WithDescription("no job came within the wait"))
+		}
+		if rt.Name == "putPreset" {
+			op.AddResponse(http.StatusCreated, openapi3.NewResponse().WithDescription("created").WithJSONSchemaRef(resp.Content.Get("application/json").Schema))
+		}
+		doc.AddOperation(rt.Path, rt.Method, op)
+	}
+	return doc, nil
+}
+
+// customSchema describes the types that marshal themselves.
+func customSchema(name string, t reflect.Type, tag reflect.StructTag, s *openapi3.Schema) error {
+	switch t {
+	case reflect.TypeOf(spec.Rate{}):
+		*s = *openapi3.NewOneOfSchema(openapi3.NewFloat64Schema(), openapi3.NewStringSchema())
+		s.Description = "frame rate: 30, 29.97 or \"30000/1001\""
+	case reflect.TypeOf(spec.Bitrate(0)):
+		*s = *openapi3.NewOneOfSchema(openapi3.NewInt64Schema(), openapi3.NewStringSchema())
+		s.Description = "bits per second: 3000000 or \"3M\", \"800k\""
+	case reflect.TypeOf(api.Duration(0)):
+		*s = *openapi3.NewOneOfSchema(openapi3.NewFloat64Schema(), openapi3.NewStringSchema())
+		s.Description = "seconds, or a Go duration string such as \"90s\" or \"2h\""
+	case reflect.TypeOf(json.RawMessage{}):
+		*s = openapi3.Schema{Description: "free-form JSON"}
+	case reflect.TypeOf(time.Time{}):
+		*s = *openapi3.NewDateTimeSchema()
+	}
+	if strings.Contains(string(tag), "omitempty") || strings.Contains(string(tag), "omitzero") {
+		s.Nullable = false
+	}
+	return nil
+}
+
+func (s *Server) openapi(w http.ResponseWriter, r *http.Request) {
+	s.openapiOnce.Do(func() {
+		doc, err := s.OpenAPI()
+		if err != nil {
+			s.openapiErr = err
+			return
+		}
+		s.openapiJSON, s.openapiErr = json.MarshalIndent(doc, "", "  ")
+	})
+	if s.openapiErr != nil {
+		s.fail(w, r, s.openapiErr)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = w.Write(s.openapiJSON)
+}

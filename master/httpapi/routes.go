@@ -1,0 +1,438 @@
+package httpapi
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gorilla/mux"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/store"
+)
+
+// table is every route the API serves, in the order the OpenAPI description lists them.
+func (s *Server) table() []Route {
+	listQuery := map[string]string{
+		"status":         "job status; repeat or comma-separate for several",
+		"queue":          "queue name",
+		"node":           "node ID",
+		"created_after":  "RFC 3339 time (inclusive)",
+		"created_before": "RFC 3339 time (exclusive)",
+		"cursor":         "next_cursor of the previous page",
+		"limit":          fmt.Sprintf("page size, 1..%d (default %d)", 1000, 50),
+	}
+	return []Route{
+		{Method: "GET", Path: "/healthz", Name: "health", Summary: "Liveness: the process answers (no authentication).", Response: map[string]string{}, Status: 200, handler: s.health},
+		{Method: "GET", Path: "/readyz", Name: "ready", Summary: "Readiness: the store is open and the master takes work.", Roles: anyRole, Response: map[string]string{}, Status: 200, handler: s.ready},
+		{Method: "GET", Path: "/v1/openapi.json", Name: "openapi", Summary: "This API's OpenAPI 3 description.", Roles: anyRole, Response: map[string]any{}, Status: 200, handler: s.openapi},
+		{Method: "GET", Path: "/v1/backup", Name: "backup", Summary: "A consistent hot copy of the bbolt database, streamed.", Roles: admins, Status: 200, handler: s.backup},
+
+		{Method: "POST", Path: "/v1/jobs", Name: "submitJob", Summary: "Submit a job (Idempotency-Key header: the same key returns the same job).", Roles: submitters, Request: api.JobRequest{}, Response: api.Job{}, Status: 201, handler: s.submitJob},
+		{Method: "GET", Path: "/v1/jobs", Name: "listJobs", Summary: "List jobs, newest first, with filters and cursor pagination.", Roles: submitters, Response: api.JobList{}, Status: 200, Query: listQuery, handler: s.listJobs},
+		{Method: "GET", Path: "/v1/jobs/{id}", Name: "getJob", Summary: "One job.", Roles: submitters, Response: api.Job{}, Status: 200, handler: s.getJob},
+		{Method: "POST", Path: "/v1/jobs/{id}/cancel", Name: "cancelJob", Summary: "Cancel a job that has not finished.", Roles: submitters, Response: api.Job{}, Status: 200, handler: s.cancelJob},
+		{Method: "POST", Path: "/v1/jobs/{id}/retry", Name: "retryJob", Summary: "Queue a failed or canceled job again.", Roles: submitters, Response: api.Job{}, Status: 200, handler: s.retryJob},
+		{Method: "GET", Path: "/v1/jobs/{id}/events", Name: "jobEvents", Summary: "A job's history: state changes, progress samples, warnings, log lines.", Roles: submitters, Response: api.EventList{}, Status: 200,
+			Query: map[string]string{"after": "return events with seq greater than this", "limit": "page size, 1..1000 (default 100)"}, handler: s.jobEvents},
+
+		{Method: "GET", Path: "/v1/presets", Name: "listPresets", Summary: "Built-in and stored ladder presets.", Roles: anyRole, Response: api.PresetList{}, Status: 200, handler: s.listPresets},
+		{Method: "GET", Path: "/v1/presets/{name}", Name: "getPreset", Summary: "One preset.", Roles: anyRole, Response: api.Preset{}, Status: 200, handler: s.getPreset},
+		{Method: "PUT", Path: "/v1/presets/{name}", Name: "putPreset", Summary: "Create or replace a preset (built-ins are read-only).", Roles: admins, Request: api.Preset{}, Response: api.Preset{}, Status: 200, handler: s.putPreset},
+		{Method: "DELETE", Path: "/v1/presets/{name}", Name: "deletePreset", Summary: "Delete a stored preset.", Roles: admins, Status: 204, handler: s.deletePreset},
+		{Method: "GET", Path: "/v1/scenarios", Name: "listScenarios", Summary: "Built-in synthetic workloads.", Roles: anyRole, Response: api.ScenarioList{}, Status: 200, handler: s.listScenarios},
+
+		{Method: "GET", Path: "/v1/nodes", Name: "listNodes", Summary: "Registered nodes with capabilities, telemetry and running jobs.", Roles: submitters, Response: api.NodeList{}, Status: 200, handler: s.listNodes},
+		{Method: "POST", Path: "/v1/nodes/register", Name: "registerNode", Summary: "Register a worker (or register it again).", Roles: workers, Request: api.Registration{}, Response: api.Node{}, Status: 200, handler: s.registerNode},
+		{Method: "GET", Path: "/v1/nodes/{id}", Name: "getNode", Summary: "One node.", Roles: submitters, Response: api.Node{}, Status: 200, handler: s.getNode},
+		{Method: "DELETE", Path: "/v1/nodes/{id}", Name: "removeNode", Summary: "Forget a node; its jobs are requeued.", Roles: admins, Status: 204, handler: s.removeNode},
+		{Method: "POST", Path: "/v1/nodes/{id}/drain", Name: "drainNode", Summary: "Stop giving a node jobs; running ones finish.", Roles: admins, Response: api.Node{}, Status: 200, handler: s.drainNode},
+		{Method: "POST", Path: "/v1/nodes/{id}/heartbeat", Name: "heartbeat", Summary: "Worker heartbeat with telemetry; answers cancels and drain orders.", Roles: workers, Request: api.Heartbeat{}, Response: api.HeartbeatReply{}, Status: 200, handler: s.heartbeat},
+		{Method: "POST", Path: "/v1/nodes/{id}/lease", Name: "lease", Summary: "Long-poll (up to 30 s) for one job the node can run; 204 when none came.", Roles: workers, Request: api.LeaseRequest{}, Response: api.Lease{}, Status: 200,
+			Query: map[string]string{"wait": "long-poll time (e.g. 30s); overrides the body's wait"}, handler: s.lease},
+		{Method: "POST", Path: "/v1/jobs/{id}/progress", Name: "reportProgress", Summary: "Worker progress for a job it runs.", Roles: workers, Request: api.ProgressReport{}, Response: api.ProgressReply{}, Status: 200, handler: s.progress},
+		{Method: "POST", Path: "/v1/jobs/{id}/complete", Name: "completeJob", Summary: "Worker reports a job done.", Roles: workers, Request: api.CompleteReport{}, Response: api.Job{}, Status: 200, handler: s.complete},
+		{Method: "POST", Path: "/v1/jobs/{id}/fail", Name: "failJob", Summary: "Worker reports a job failed (transient errors are retried).", Roles: workers, Request: api.FailReport{}, Response: api.Job{}, Status: 200, handler: s.fail_},
+	}
+}
+
+func caller(r *http.Request) string {
+	if p, ok := auth.FromContext(r.Context()); ok {
+		return p.Name
+	}
+	return "anonymous"
+}
+
+// query checks that r has only the allowed query parameters.
+func query(r *http.Request, allowed ...string) (url.Values, *api.Error) {
+	q := r.URL.Query()
+	for k := range q {
+		if !slices.Contains(allowed, k) {
+			return nil, &api.Error{Status: 400, Code: api.CodeBadRequest, Field: k,
+				Message: fmt.Sprintf("unknown query parameter %q: known are %s", k, strings.Join(allowed, ", "))}
+		}
+	}
+	return q, nil
+}
+
+func intParam(q url.Values, name string) (int64, *api.Error) {
+	v := q.Get(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n < 0 {
+		return 0, &api.Error{Status: 400, Code: api.CodeBadRequest, Field: name, Message: fmt.Sprintf("%s %q: want a non-negative integer", name, v)}
+	}
+	return n, nil
+}
+
+func timeParam(q url.Values, name string) (time.Time, *api.Error) {
+	v := q.Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return t, &api.Error{Status: 400, Code: api.CodeBadRequest, Field: name, Message: fmt.Sprintf("%s %q: want an RFC 3339 time like 2026-01-02T15:04:05Z", name, v)}
+	}
+	return t, nil
+}
+
+func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
+	var req api.JobRequest
+	if e := s.decode(w, r, &req, false); e != nil {
+		writeError(w, e)
+		return
+	}
+	job, replay, err := s.opts.Farm.Submit(r.Context(), caller(r), req, r.Header.Get("Idempotency-Key"))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/v1/jobs/"+job.ID)
+	if replay {
+		w.Header().Set("Idempotent-Replayed", "true")
+	}
+	writeJSON(w, http.StatusCreated, job)
+}
+
+func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
+	q, e := query(r, "status", "queue", "node", "created_after", "created_before", "cursor", "limit")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	f := store.Filter{Queue: q.Get("queue"), Node: q.Get("node"), Cursor: q.Get("cursor")}
+	for _, v := range q["status"] {
+		for _, st := range strings.Split(v, ",") {
+			st := api.Status(strings.TrimSpace(st))
+			if !st.Valid() {
+				writeError(w, &api.Error{Status: 400, Code: api.CodeBadRequest, Field: "status", Message: fmt.Sprintf("status %q: want one of %v", st, api.Statuses)})
+				return
+			}
+			if !slices.Contains(f.Statuses, st) {
+				f.Statuses = append(f.Statuses, st)
+			}
+		}
+	}
+	if f.Queue != "" && !slices.Contains(api.Queues, f.Queue) {
+		writeError(w, &api.Error{Status: 400, Code: api.CodeBadRequest, Field: "queue", Message: fmt.Sprintf("queue %q: want one of %s", f.Queue, strings.Join(api.Queues, ", "))})
+		return
+	}
+	var err *api.Error
+	if f.CreatedAfter, err = timeParam(q, "created_after"); err != nil {
+		writeError(w, err)
+		return
+	}
+	if f.CreatedBefore, err = timeParam(q, "created_before"); err != nil {
+		writeError(w, err)
+		return
+	}
+	limit, err := intParam(q, "limit")
+	if err != nil {
+		writeError(w, err)
+		return
+	}
+	if q.Has("limit") && limit == 0 {
+		writeError(w, &api.Error{Status: 400, Code: api.CodeBadRequest, Field: "limit", Message: "limit must be at least 1"})
+		return
+	}
+	f.Limit = int(min(limit, 1<<20))
+	list, lerr := s.opts.Farm.List(r.Context(), f)
+	if lerr != nil {
+		s.fail(w, r, lerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
+	j, err := s.opts.Farm.Get(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
+	if e := s.decode(w, r, &struct{}{}, true); e != nil {
+		writeError(w, e)
+		return
+	}
+	j, err := s.opts.Farm.Cancel(r.Context(), mux.Vars(r)["id"], caller(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
+	if e := s.decode(w, r, &struct{}{}, true); e != nil {
+		writeError(w, e)
+		return
+	}
+	j, err := s.opts.Farm.Retry(r.Context(), mux.Vars(r)["id"], caller(r))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
+	q, e := query(r, "after", "limit")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	after, e := intParam(q, "after")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	limit, e := intParam(q, "limit")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	list, err := s.opts.Farm.Events(r.Context(), mux.Vars(r)["id"], after, int(min(limit, 1<<20)))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, list)
+}
+
+func (s *Server) listPresets(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, api.PresetList{Presets: s.opts.Farm.Presets()})
+}
+
+func (s *Server) getPreset(w http.ResponseWriter, r *http.Request) {
+	p, err := s.opts.Farm.Preset(mux.Vars(r)["name"])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func (s *Server) putPreset(w http.ResponseWriter, r *http.Request) {
+	var p api.Preset
+	if e := s.decode(w, r, &p, false); e != nil {
+		writeError(w, e)
+		return
+	}
+	out, created, err := s.opts.Farm.PutPreset(r.Context(), mux.Vars(r)["name"], p)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+	}
+	writeJSON(w, status, out)
+}
+
+func (s *Server) deletePreset(w http.ResponseWriter, r *http.Request) {
+	if err := s.opts.Farm.DeletePreset(r.Context(), mux.Vars(r)["name"]); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) listScenarios(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, api.ScenarioList{Scenarios: s.opts.Farm.Scenarios()})
+}
+
+func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, api.NodeList{Nodes: s.opts.Farm.Nodes(r.Context())})
+}
+
+func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {
+	n, err := s.opts.Farm.Node(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+func (s *Server) drainNode(w http.ResponseWriter, r *http.Request) {
+	if e := s.decode(w, r, &struct{}{}, true); e != nil {
+		writeError(w, e)
+		return
+	}
+	n, err := s.opts.Farm.Drain(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+func (s *Server) removeNode(w http.ResponseWriter, r *http.Request) {
+	if err := s.opts.Farm.RemoveNode(r.Context(), mux.Vars(r)["id"]); err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) registerNode(w http.ResponseWriter, r *http.Request) {
+	var reg api.Registration
+	if e := s.decode(w, r, &reg, false); e != nil {
+		writeError(w, e)
+		return
+	}
+	n, err := s.opts.Farm.Register(r.Context(), reg, r.RemoteAddr)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
+	var hb api.Heartbeat
+	if e := s.decode(w, r, &hb, false); e != nil {
+		writeError(w, e)
+		return
+	}
+	reply, err := s.opts.Farm.Heartbeat(r.Context(), mux.Vars(r)["id"], hb)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reply)
+}
+
+func (s *Server) lease(w http.ResponseWriter, r *http.Request) {
+	q, e := query(r, "wait")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	var req api.LeaseRequest
+	if e := s.decode(w, r, &req, true); e != nil {
+		writeError(w, e)
+		return
+	}
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			writeError(w, &api.Error{Status: 400, Code: api.CodeBadRequest, Field: "wait", Message: fmt.Sprintf("wait %q: want a duration like 30s", v)})
+			return
+		}
+		req.Wait = api.Duration(d)
+	}
+	lease, err := s.opts.Farm.Lease(r.Context(), mux.Vars(r)["id"], time.Duration(req.Wait))
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	if lease == nil {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	writeJSON(w, http.StatusOK, lease)
+}
+
+func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
+	var rep api.ProgressReport
+	if e := s.decode(w, r, &rep, false); e != nil {
+		writeError(w, e)
+		return
+	}
+	reply, err := s.opts.Farm.Progress(r.Context(), mux.Vars(r)["id"], rep)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, reply)
+}
+
+func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
+	var rep api.CompleteReport
+	if e := s.decode(w, r, &rep, false); e != nil {
+		writeError(w, e)
+		return
+	}
+	j, err := s.opts.Farm.Complete(r.Context(), mux.Vars(r)["id"], rep)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) fail_(w http.ResponseWriter, r *http.Request) {
+	var rep api.FailReport
+	if e := s.decode(w, r, &rep, false); e != nil {
+		writeError(w, e)
+		return
+	}
+	j, err := s.opts.Farm.Fail(r.Context(), mux.Vars(r)["id"], rep)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, j)
+}
+
+func (s *Server) health(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+func (s *Server) ready(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Ready != nil {
+		if err := s.opts.Ready(); err != nil {
+			writeError(w, &api.Error{Status: 503, Code: api.CodeUnavailable, Message: "not ready: " + err.Error()})
+			return
+		}
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+}
+
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Backup == nil {
+		writeError(w, &api.Error{Status: 503, Code: api.CodeUnavailable, Message: "backup is not available"})
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="ffrtmp-master-%s.db"`, time.Now().UTC().Format("20060102T150405Z")))
+	size := func(n int64) { w.Header().Set("Content-Length", strconv.FormatInt(n, 10)) }
+	if n, err := s.opts.Backup(w, size); err != nil {
+		// Headers are gone: the short body (Content-Length mismatch) tells the client.
+		s.log.Error("backup failed", "written", n, "err", err)
+	}
+}

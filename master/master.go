@@ -1,0 +1,350 @@
+// Package master assembles the farm's master: the bbolt store, the farm (state machine,
+// scheduler, failure handling), the REST API with its keys, TLS and rate limit, webhooks,
+// Prometheus metrics and tracing. It links no C: CGO_ENABLED=0 builds it.
+package master
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/httpapi"
+	"github.com/ffrtmp/ffrtmp/master/metrics"
+	"github.com/ffrtmp/ffrtmp/master/ratelimit"
+	"github.com/ffrtmp/ffrtmp/master/store"
+	"github.com/ffrtmp/ffrtmp/master/tlsconf"
+	"github.com/ffrtmp/ffrtmp/master/webhook"
+)
+
+// Config is everything the master is told at start. Zero values take the defaults the
+// flags document.
+type Config struct {
+	Listen      string // host to bind ("" = all interfaces)
+	Port        int    // API port (0 picks a free one)
+	MetricsAddr string // "" = no metrics listener; ":9090" by default in the command
+	DB          string
+
+	APIKeys  []auth.Entry // from --api-key / MASTER_API_KEY
+	KeysFile string
+
+	TLS tlsconf.Options
+
+	RateLimit      float64 // requests per second per client IP; 0 disables
+	RateBurst      int
+	TrustedProxies []netip.Prefix
+	MaxBody        int64
+
+	WebhookSecret string // "" = generated once and kept next to the database
+
+	Farm farm.Config
+
+	Tracing         bool
+	TracingEndpoint string
+	ServiceName     string
+
+	ShutdownTimeout time.Duration
+	Logger          *slog.Logger
+}
+
+// Master is a started master. Run serves until its context ends.
+type Master struct {
+	cfg      Config
+	log      *slog.Logger
+	st       *store.Store
+	farm     *farm.Service
+	keys     *auth.Keyring
+	hooks    *webhook.Dispatcher
+	metrics  *metrics.Metrics
+	api      *httpapi.Server
+	srv      *http.Server
+	ln       net.Listener
+	mln      net.Listener
+	tls      *tls.Config
+	stopping atomic.Bool
+	tracing  func(context.Context) error
+}
+
+// New opens the database, loads the farm and binds the listeners. It returns an error a
+// user can act on (no API key, a database held by another master, bad TLS files).
+func New(ctx context.Context, cfg Config) (_ *Master, err error) {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.ShutdownTimeout == 0 {
+		cfg.ShutdownTimeout = 30 * time.Second
+	}
+	if cfg.DB == "" {
+		return nil, errors.New("no database: set --db")
+	}
+	m := &Master{cfg: cfg, log: cfg.Logger}
+	defer func() {
+		if err != nil {
+			m.close()
+		}
+	}()
+
+	if m.keys, err = auth.NewKeyring(cfg.APIKeys, cfg.KeysFile); err != nil {
+		return nil, err
+	}
+	if m.keys.Len() == 0 {
+		return nil, errors.New("no API keys: set --api-key, MASTER_API_KEY or --keys-file (`ffrtmp-master hash-key` prints the hash a keys file holds)")
+	}
+	if m.tls, err = tlsconf.Server(cfg.TLS, m.log); err != nil {
+		return nil, err
+	}
+
+	src := &farmSource{}
+	var storeRef atomic.Pointer[store.Store]
+	m.metrics = metrics.New(src, func() int64 {
+		if s := storeRef.Load(); s != nil {
+			return s.Size()
+		}
+		return 0
+	})
+	if dir := filepath.Dir(cfg.DB); dir != "" {
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return nil, fmt.Errorf("create database folder: %w", err)
+		}
+	}
+	if m.st, err = store.Open(cfg.DB, store.Options{OnCommit: m.metrics.Commit}); err != nil {
+		return nil, err
+	}
+	storeRef.Store(m.st)
+
+	secret, err := webhookSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	m.hooks, err = webhook.New(m.st.Outbox(), webhook.Options{Secret: secret, Logger: m.log, OnAttempt: m.metrics.Webhook})
+	if err != nil {
+		return nil, err
+	}
+
+	fc := cfg.Farm
+	fc.Logger = m.log
+	fc.Hooks = farm.Hooks{Transition: m.metrics.Transition, Finished: m.metrics.Finished,
+		LeaseWait: m.metrics.LeaseWait, Schedule: m.metrics.Schedule, Webhook: m.hooks.Notify}
+	if m.farm, err = farm.New(ctx, m.st, fc); err != nil {
+		return nil, err
+	}
+	src.f.Store(m.farm)
+	m.keys.OnDenied = m.metrics.AuthDenied
+
+	var limiter func(http.Handler) http.Handler
+	if cfg.RateLimit > 0 {
+		l := ratelimit.New(cfg.RateLimit, cfg.RateBurst, ratelimit.Options{TrustedProxies: cfg.TrustedProxies, OnLimited: m.metrics.RateLimited})
+		limiter = l.Middleware
+	}
+	if m.tracing, err = setupTracing(ctx, cfg); err != nil {
+		return nil, err
+	}
+	m.api = httpapi.New(httpapi.Options{Farm: m.farm, Keys: m.keys, Limiter: limiter, Metrics: m.metrics,
+		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: cfg.MaxBody, Tracing: cfg.Tracing})
+
+	addr := net.JoinHostPort(cfg.Listen, fmt.Sprint(cfg.Port))
+	if m.ln, err = net.Listen("tcp", addr); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if cfg.MetricsAddr != "" {
+		if m.mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return nil, fmt.Errorf("metrics listen on %s: %w", cfg.MetricsAddr, err)
+		}
+	}
+	return m, nil
+}
+
+// Addr is the API's listen address.
+func (m *Master) Addr() net.Addr { return m.ln.Addr() }
+
+// MetricsAddr is the metrics listen address, or nil.
+func (m *Master) MetricsAddr() net.Addr {
+	if m.mln == nil {
+		return nil
+	}
+	return m.mln.Addr()
+}
+
+// URL is the API's base URL as a local client reaches it.
+func (m *Master) URL() string {
+	scheme := "http"
+	if m.tls != nil {
+		scheme = "https"
+	}
+	a := m.ln.Addr().(*net.TCPAddr)
+	host := a.IP.String()
+	if a.IP.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, fmt.Sprint(a.Port)))
+}
+
+// Farm is the master's farm (for the all-in-one and tests).
+func (m *Master) Farm() *farm.Service { return m.farm }
+
+func (m *Master) ready() error {
+	if m.stopping.Load() {
+		return errors.New("shutting down")
+	}
+	return m.farm.Ready()
+}
+
+// Run serves the API (and metrics) until ctx ends, then shuts down: it stops taking
+// requests, lets running ones finish within the shutdown timeout (lease long-polls are
+// answered at once), stops the background work and closes the database.
+func (m *Master) Run(ctx context.Context) error {
+	defer m.close()
+	base, cancelBase := context.WithCancel(context.Background())
+	defer cancelBase()
+	m.srv = &http.Server{
+		Handler:           m.api,
+		TLSConfig:         m.tls,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       time.Minute,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
+	}
+	bg, bgCancel := context.WithCancel(context.Background())
+	g, gctx := errgroup.WithContext(bg)
+	g.Go(func() error { return m.farm.Run(gctx) })
+	g.Go(func() error { return m.hooks.Run(gctx) })
+	g.Go(func() error { m.keys.WatchSIGHUP(gctx, m.log); return nil })
+	var msrv *http.Server
+	if m.mln != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.metrics.Handler())
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = msrv.Serve(m.mln) }()
+	}
+	serveErr := make(chan error, 1)
+	go func() {
+		var err error
+		if m.tls != nil {
+			err = m.srv.ServeTLS(m.ln, "", "")
+		} else {
+			err = m.srv.Serve(m.ln)
+		}
+		serveErr <- err
+	}()
+	m.log.Info("master listening", "url", m.URL(), "tls", m.tls != nil, "mtls", m.cfg.TLS.MTLS,
+		"metrics", addrString(m.MetricsAddr()), "db", m.cfg.DB, "rate_limit", m.cfg.RateLimit)
+
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		if errors.Is(err, http.ErrServerClosed) {
+			err = nil
+		}
+		if err != nil {
+			err = fmt.Errorf("serve API: %w", err)
+		}
+	}
+	m.stopping.Store(true)
+	m.log.Info("master shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), m.cfg.ShutdownTimeout)
+	defer cancel()
+	cancelBase() // long-polls and other waits end now
+	if serr := m.srv.Shutdown(sctx); serr != nil {
+		m.log.Warn("API shutdown", "err", serr)
+	}
+	if msrv != nil {
+		_ = msrv.Shutdown(sctx)
+	}
+	bgCancel()
+	_ = g.Wait()
+	if m.tracing != nil {
+		_ = m.tracing(sctx)
+	}
+	return err
+}
+
+func (m *Master) close() {
+	if m.ln != nil {
+		m.ln.Close()
+	}
+	if m.mln != nil {
+		m.mln.Close()
+	}
+	if m.st != nil {
+		if err := m.st.Close(); err != nil {
+			m.log.Warn("close database", "err", err)
+		}
+		m.st = nil
+	}
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return "off"
+	}
+	return a.String()
+}
+
+// webhookSecret is the configured secret, or one generated at first start and kept in
+// <db>.webhook-secret (mode 0600) so receivers can be given it.
+func webhookSecret(cfg Config) ([]byte, error) {
+	if cfg.WebhookSecret != "" {
+		return []byte(cfg.WebhookSecret), nil
+	}
+	path := cfg.DB + ".webhook-secret"
+	if b, err := os.ReadFile(path); err == nil {
+		if s := strings.TrimSpace(string(b)); s != "" {
+			return []byte(s), nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("read webhook secret: %w", err)
+	}
+	raw := make([]byte, 32)
+	if _, err := rand.Read(raw); err != nil {
+		return nil, err
+	}
+	s := hex.EncodeToString(raw)
+	if err := os.WriteFile(path, []byte(s+"\n"), 0o600); err != nil {
+		return nil, fmt.Errorf("write webhook secret: %w", err)
+	}
+	cfg.Logger.Info("generated a webhook signing secret", "file", path)
+	return []byte(s), nil
+}
+
+// farmSource feeds the metrics gauges once the farm exists.
+type farmSource struct{ f atomic.Pointer[farm.Service] }
+
+func (s *farmSource) Counts() map[api.Status]int {
+	if f := s.f.Load(); f != nil {
+		return f.Counts()
+	}
+	return nil
+}
+
+func (s *farmSource) NodeCounts() map[api.NodeStatus]int {
+	if f := s.f.Load(); f != nil {
+		return f.NodeCounts()
+	}
+	return nil
+}
+
+func (s *farmSource) QueueDepth() map[string]int {
+	if f := s.f.Load(); f != nil {
+		return f.QueueDepth()
+	}
+	return nil
+}

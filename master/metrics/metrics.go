@@ -1,0 +1,176 @@
+// Package metrics holds the master's Prometheus metrics (client_golang), served on their own
+// port (default :9090) at /metrics.
+package metrics
+
+import (
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/ffrtmp/ffrtmp/api"
+)
+
+// Source is what the gauges read at scrape time.
+type Source interface {
+	Counts() map[api.Status]int
+	NodeCounts() map[api.NodeStatus]int
+	QueueDepth() map[string]int
+}
+
+// Metrics are the master's instruments. Create with New; the zero value is not usable.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	apiRequests    *prometheus.CounterVec
+	apiDuration    *prometheus.HistogramVec
+	jobDuration    *prometheus.HistogramVec
+	transitions    *prometheus.CounterVec
+	leaseWait      *prometheus.HistogramVec
+	scheduling     prometheus.Histogram
+	webhooks       *prometheus.CounterVec
+	webhookLatency prometheus.Histogram
+	txDuration     prometheus.Histogram
+	txWrites       prometheus.Histogram
+	rateLimited    prometheus.Counter
+	authDenied     *prometheus.CounterVec
+}
+
+// New registers every metric; src feeds the job, node and queue gauges, dbSize the database
+// size.
+func New(src Source, dbSize func() int64) *Metrics {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := &Metrics{reg: reg}
+	f := func(c prometheus.Collector) { reg.MustRegister(c) }
+	m.apiRequests = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ffrtmp_master_api_requests_total",
+		Help: "API requests by route, method and status code."}, []string{"route", "method", "code"})
+	m.apiDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ffrtmp_master_api_request_duration_seconds",
+		Help: "API request latency by route (lease long-polls included).", Buckets: latencyBuckets}, []string{"route"})
+	m.jobDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ffrtmp_master_job_duration_seconds",
+		Help:    "Time from submission to the end of a job, by final status and queue.",
+		Buckets: prometheus.ExponentialBuckets(1, 2, 18)}, []string{"status", "queue"})
+	m.transitions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ffrtmp_master_job_transitions_total",
+		Help: "Job state changes."}, []string{"from", "to"})
+	m.leaseWait = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ffrtmp_master_lease_wait_seconds",
+		Help:    "How long lease requests waited, by whether they got a job.",
+		Buckets: append(latencyBuckets, 5, 10, 20, 30)}, []string{"result"})
+	m.scheduling = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ffrtmp_master_scheduling_latency_seconds",
+		Help: "Time to pick a job for a node and write the assignment.", Buckets: latencyBuckets})
+	m.webhooks = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ffrtmp_master_webhook_deliveries_total",
+		Help: "Webhook delivery attempts by result (ok, failed)."}, []string{"result"})
+	m.webhookLatency = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ffrtmp_master_webhook_duration_seconds",
+		Help: "Webhook POST latency.", Buckets: latencyBuckets})
+	m.txDuration = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ffrtmp_master_db_transaction_seconds",
+		Help: "bbolt write transaction time, fsync included.", Buckets: latencyBuckets})
+	m.txWrites = prometheus.NewHistogram(prometheus.HistogramOpts{Name: "ffrtmp_master_db_transaction_writes",
+		Help: "Writes folded into one bbolt transaction (group commit).", Buckets: prometheus.ExponentialBuckets(1, 2, 11)})
+	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "ffrtmp_master_rate_limited_total",
+		Help: "Requests answered 429 by the per-IP rate limit."})
+	m.authDenied = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ffrtmp_master_auth_denied_total",
+		Help: "Requests refused by API key checks, by code (unauthorized, forbidden)."}, []string{"code"})
+	for _, c := range []prometheus.Collector{m.apiRequests, m.apiDuration, m.jobDuration, m.transitions, m.leaseWait,
+		m.scheduling, m.webhooks, m.webhookLatency, m.txDuration, m.txWrites, m.rateLimited, m.authDenied} {
+		f(c)
+	}
+	f(&gauges{src: src, dbSize: dbSize,
+		jobs:  prometheus.NewDesc("ffrtmp_master_jobs_total", "Jobs stored, by status.", []string{"status"}, nil),
+		nodes: prometheus.NewDesc("ffrtmp_master_nodes_total", "Registered nodes, by status.", []string{"status"}, nil),
+		depth: prometheus.NewDesc("ffrtmp_master_queue_depth", "Queued jobs, by queue.", []string{"queue"}, nil),
+		db:    prometheus.NewDesc("ffrtmp_master_db_size_bytes", "Size of the bbolt database file.", nil, nil),
+	})
+	return m
+}
+
+var latencyBuckets = []float64{.0005, .001, .0025, .005, .01, .02, .05, .1, .25, .5, 1, 2.5}
+
+// Handler serves /metrics.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
+}
+
+// Registry is the registry the metrics live in.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Request counts one API request.
+func (m *Metrics) Request(route, method string, code int, d time.Duration) {
+	m.apiRequests.WithLabelValues(route, method, strconv.Itoa(code)).Inc()
+	m.apiDuration.WithLabelValues(route).Observe(d.Seconds())
+}
+
+// Transition counts a job state change.
+func (m *Metrics) Transition(from, to api.Status, queue string) {
+	if from == "" {
+		from = "new"
+	}
+	m.transitions.WithLabelValues(string(from), string(to)).Inc()
+}
+
+// Finished records a finished job's total time.
+func (m *Metrics) Finished(status api.Status, queue string, d time.Duration) {
+	m.jobDuration.WithLabelValues(string(status), queue).Observe(d.Seconds())
+}
+
+// LeaseWait records a lease request's wait.
+func (m *Metrics) LeaseWait(d time.Duration, got bool) {
+	r := "empty"
+	if got {
+		r = "job"
+	}
+	m.leaseWait.WithLabelValues(r).Observe(d.Seconds())
+}
+
+// Schedule records the time to pick and assign a job.
+func (m *Metrics) Schedule(d time.Duration) { m.scheduling.Observe(d.Seconds()) }
+
+// Webhook records a delivery attempt.
+func (m *Metrics) Webhook(ok bool, status int, d time.Duration) {
+	r := "failed"
+	if ok {
+		r = "ok"
+	}
+	m.webhooks.WithLabelValues(r).Inc()
+	m.webhookLatency.Observe(d.Seconds())
+}
+
+// Commit records a bbolt write transaction.
+func (m *Metrics) Commit(d time.Duration, writes int) {
+	m.txDuration.Observe(d.Seconds())
+	m.txWrites.Observe(float64(writes))
+}
+
+// RateLimited counts a 429.
+func (m *Metrics) RateLimited() { m.rateLimited.Inc() }
+
+// AuthDenied counts a 401 or 403.
+func (m *Metrics) AuthDenied(code string) { m.authDenied.WithLabelValues(code).Inc() }
+
+// gauges read the farm's counters at scrape time, so they are never stale.
+type gauges struct {
+	src                    Source
+	dbSize                 func() int64
+	jobs, nodes, depth, db *prometheus.Desc
+}
+
+func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
+	ch <- g.jobs
+	ch <- g.nodes
+	ch <- g.depth
+	ch <- g.db
+}
+
+func (g *gauges) Collect(ch chan<- prometheus.Metric) {
+	for st, n := range g.src.Counts() {
+		ch <- prometheus.MustNewConstMetric(g.jobs, prometheus.GaugeValue, float64(n), string(st))
+	}
+	for st, n := range g.src.NodeCounts() {
+		ch <- prometheus.MustNewConstMetric(g.nodes, prometheus.GaugeValue, float64(n), string(st))
+	}
+	for q, n := range g.src.QueueDepth() {
+		ch <- prometheus.MustNewConstMetric(g.depth, prometheus.GaugeValue, float64(n), q)
+	}
+	ch <- prometheus.MustNewConstMetric(g.db, prometheus.GaugeValue, float64(g.dbSize()))
+}

@@ -1,0 +1,173 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"time"
+
+	"github.com/oklog/ulid/v2"
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/ffrtmp/ffrtmp/api"
+)
+
+// Filter selects jobs for ListJobs. Zero fields match everything.
+type Filter struct {
+	Statuses      []api.Status
+	Queue         string
+	Node          string
+	CreatedAfter  time.Time // inclusive
+	CreatedBefore time.Time // exclusive
+	// Cursor continues a previous page: only jobs older than this ID.
+	Cursor string
+	Limit  int
+}
+
+// maxScan bounds the index entries one page may examine when filters match sparsely; the page
+// then ends early with a cursor to go on from.
+const maxScan = 100_000
+
+// ListJobs returns up to f.Limit jobs, newest first, and the cursor for the next page ("" at
+// the end). It walks the most selective index (node, status, queue, or the jobs themselves)
+// backwards from the cursor and checks the other filters on each job.
+func (s *Store) ListJobs(ctx context.Context, f Filter) ([]api.Job, string, error) {
+	upper := []byte(nil) // exclusive upper bound on id16
+	if f.Cursor != "" {
+		k, ok := key(f.Cursor)
+		if !ok {
+			return nil, "", ErrNotFound
+		}
+		upper = k
+	}
+	if !f.CreatedBefore.IsZero() {
+		b := timeBound(f.CreatedBefore)
+		if upper == nil || bytes.Compare(b, upper) < 0 {
+			upper = b
+		}
+	}
+	var lower []byte // inclusive lower bound
+	if !f.CreatedAfter.IsZero() {
+		lower = timeBound(f.CreatedAfter)
+	}
+
+	var jobs []api.Job
+	next := ""
+	err := s.view(func(tx *bolt.Tx) error {
+		var iters []*revIter
+		switch {
+		case f.Node != "":
+			iters = []*revIter{newRevIter(tx.Bucket(bByNode), idxKey(f.Node, nil), upper)}
+		case len(f.Statuses) > 0:
+			for _, st := range f.Statuses {
+				iters = append(iters, newRevIter(tx.Bucket(bByStatus), idxKey(string(st), nil), upper))
+			}
+		case f.Queue != "":
+			iters = []*revIter{newRevIter(tx.Bucket(bByQueue), idxKey(f.Queue, nil), upper)}
+		default:
+			iters = []*revIter{newRevIter(tx.Bucket(bJobs), nil, upper)}
+		}
+		scanned := 0
+		for {
+			k := nextNewest(iters)
+			if k == nil || (lower != nil && bytes.Compare(k, lower) < 0) {
+				return nil
+			}
+			if scanned++; scanned > maxScan {
+				next = ulid.ULID(k).String()
+				return nil
+			}
+			r, err := getRecord(tx, k)
+			if err != nil {
+				return err
+			}
+			if !f.match(&r.Job) {
+				continue
+			}
+			if len(jobs) == f.Limit {
+				next = jobs[len(jobs)-1].ID
+				return nil
+			}
+			jobs = append(jobs, r.Job)
+		}
+	})
+	return jobs, next, err
+}
+
+func (f Filter) match(j *api.Job) bool {
+	if f.Node != "" && j.Node != f.Node {
+		return false
+	}
+	if f.Queue != "" && j.Queue != f.Queue {
+		return false
+	}
+	if len(f.Statuses) > 0 {
+		ok := false
+		for _, st := range f.Statuses {
+			ok = ok || j.Status == st
+		}
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// timeBound is the smallest id16 created at t (ms precision).
+func timeBound(t time.Time) []byte {
+	var u ulid.ULID
+	_ = u.SetTime(ulid.Timestamp(t))
+	return u[:]
+}
+
+// revIter walks the keys under prefix from just below upper towards the oldest, yielding the
+// id16 suffix.
+type revIter struct {
+	c      *bolt.Cursor
+	prefix []byte
+	cur    []byte
+}
+
+func newRevIter(b *bolt.Bucket, prefix, upper []byte) *revIter {
+	it := &revIter{c: b.Cursor(), prefix: prefix}
+	seek := append(append([]byte(nil), prefix...), upper...)
+	if upper == nil {
+		seek = append(seek, bytes.Repeat([]byte{0xff}, 17)...)
+	}
+	k, _ := it.c.Seek(seek)
+	if k == nil {
+		k, _ = it.c.Last()
+	} else {
+		k, _ = it.c.Prev()
+	}
+	it.set(k)
+	return it
+}
+
+func (it *revIter) set(k []byte) {
+	if k == nil || !bytes.HasPrefix(k, it.prefix) || len(k) != len(it.prefix)+16 {
+		it.cur = nil
+		return
+	}
+	it.cur = k[len(it.prefix):]
+}
+
+func (it *revIter) advance() {
+	k, _ := it.c.Prev()
+	it.set(k)
+}
+
+// nextNewest pops the largest current key among iters.
+func nextNewest(iters []*revIter) []byte {
+	var best *revIter
+	for _, it := range iters {
+		if it.cur != nil && (best == nil || bytes.Compare(it.cur, best.cur) > 0) {
+			best = it
+		}
+	}
+	if best == nil {
+		return nil
+	}
+	k := append([]byte(nil), best.cur...)
+	best.advance()
+	return k
+}

@@ -1,0 +1,234 @@
+// Package store keeps the master's state in a bbolt file: jobs with their events and
+// indexes, nodes, presets, idempotency keys and the webhook outbox.
+//
+// Every write goes through one committer goroutine that folds the writes waiting at that
+// moment into a single transaction (group commit): a returned write is on disk (fsync), and
+// concurrent submitters share the fsync instead of queueing for one each.
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Errors callers switch on.
+var (
+	ErrNotFound = errors.New("not found")
+	ErrClosed   = errors.New("store closed")
+)
+
+var (
+	bJobs      = []byte("jobs")       // id16 → record JSON
+	bByStatus  = []byte("idx_status") // status \0 id16 → nil
+	bByQueue   = []byte("idx_queue")  // queue \0 id16 → nil
+	bByNode    = []byte("idx_node")   // node \0 id16 → nil
+	bEvents    = []byte("events")     // id16 seq8 → event JSON
+	bIdem      = []byte("idempotency")
+	bNodes     = []byte("nodes")
+	bPresets   = []byte("presets")
+	bOutbox    = []byte("outbox") // seq8 → delivery JSON
+	bMeta      = []byte("meta")
+	allBuckets = [][]byte{bJobs, bByStatus, bByQueue, bByNode, bEvents, bIdem, bNodes, bPresets, bOutbox, bMeta}
+)
+
+const schemaVersion = "1"
+
+// Options tune Open.
+type Options struct {
+	// NoSync skips fsync. Only for tests and benchmarks of something else: a crash loses
+	// acknowledged writes.
+	NoSync bool
+	// OnCommit is told how long each write transaction took and how many writes it carried.
+	OnCommit func(d time.Duration, writes int)
+	// MaxBatch caps the writes folded into one transaction (default 512).
+	MaxBatch int
+}
+
+// Store is the master's database. Its methods are safe for concurrent use.
+type Store struct {
+	db   *bolt.DB
+	path string
+	opts Options
+
+	writes chan *write
+	stop   chan struct{}
+	done   chan struct{}
+	once   sync.Once
+}
+
+type write struct {
+	fn   func(tx *bolt.Tx) error
+	done chan error
+}
+
+// Open opens (or creates) the database at path. A second master on the same file waits up
+// to 5 s for the lock, then fails saying so.
+func Open(path string, opts Options) (*Store, error) {
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = 512
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout:         5 * time.Second,
+		NoFreelistSync:  true,
+		FreelistType:    bolt.FreelistMapType,
+		InitialMmapSize: 256 << 20,
+		NoSync:          opts.NoSync,
+	})
+	if errors.Is(err, bolt.ErrTimeout) {
+		return nil, fmt.Errorf("open database %s: another process holds it (is a master already running?)", path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	err = db.Update(func(tx *bolt.Tx) error {
+		for _, b := range allBuckets {
+			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
+				return err
+			}
+		}
+		meta := tx.Bucket(bMeta)
+		switch v := meta.Get([]byte("schema")); {
+		case v == nil:
+			return meta.Put([]byte("schema"), []byte(schemaVersion))
+		case string(v) != schemaVersion:
+			return fmt.Errorf("database schema %s, this master reads %s", v, schemaVersion)
+		}
+		return nil
+	})
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, opts: opts, writes: make(chan *write, 4096),
+		stop: make(chan struct{}), done: make(chan struct{})}
+	go s.commitLoop()
+	return s, nil
+}
+
+// Close finishes pending writes and closes the file.
+func (s *Store) Close() error {
+	var err error
+	s.once.Do(func() {
+		close(s.stop)
+		<-s.done
+		err = s.db.Close()
+	})
+	return err
+}
+
+// Path is the database file.
+func (s *Store) Path() string { return s.path }
+
+// Size is the database file's size in bytes.
+func (s *Store) Size() int64 {
+	fi, err := os.Stat(s.path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
+}
+
+// update runs fn in a write transaction shared with the other writes waiting now, and
+// returns when that transaction is on disk. fn may run more than once (when another write of
+// the same batch fails, the rest are retried) so it must depend only on tx, and record
+// results in variables it resets itself.
+func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+	w := &write{fn: fn, done: make(chan error, 1)}
+	select {
+	case s.writes <- w:
+	case <-s.stop:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	// Once queued, the write happens: wait for it even if ctx ends, so the caller never
+	// reports failure for a write that landed.
+	return <-w.done
+}
+
+func (s *Store) commitLoop() {
+	defer close(s.done)
+	batch := make([]*write, 0, s.opts.MaxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case w := <-s.writes:
+			batch = append(batch, w)
+		case <-s.stop:
+			// Drain what was queued before Close.
+			for {
+				select {
+				case w := <-s.writes:
+					s.commit([]*write{w})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < s.opts.MaxBatch {
+			select {
+			case w := <-s.writes:
+				batch = append(batch, w)
+			default:
+				break fill
+			}
+		}
+		s.commit(batch)
+	}
+}
+
+// commit runs batch in one transaction. When a write fails, the transaction is rolled back,
+// that write is answered with its error, and the others are committed without it.
+func (s *Store) commit(batch []*write) {
+	for len(batch) > 0 {
+		start := time.Now()
+		failed := -1
+		var ferr error
+		err := s.db.Update(func(tx *bolt.Tx) error {
+			for i, w := range batch {
+				if err := w.fn(tx); err != nil {
+					failed, ferr = i, err
+					return err
+				}
+			}
+			return nil
+		})
+		if s.opts.OnCommit != nil {
+			s.opts.OnCommit(time.Since(start), len(batch))
+		}
+		if failed < 0 {
+			for _, w := range batch {
+				w.done <- err // nil, or the commit's own error for all
+			}
+			return
+		}
+		batch[failed].done <- ferr
+		batch = append(batch[:failed:failed], batch[failed+1:]...)
+	}
+}
+
+// view runs fn in a read transaction.
+func (s *Store) view(fn func(tx *bolt.Tx) error) error { return s.db.View(fn) }
+
+// Backup writes a consistent copy of the database to w while the master keeps running.
+// size, when not nil, is told the copy's length before the first byte is written.
+func (s *Store) Backup(w io.Writer, size func(int64)) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		if size != nil {
+			size(tx.Size())
+		}
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	return n, err
+}
