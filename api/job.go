@@ -210,7 +210,7 @@ const (
 	JobErrRetriesSpent  = "retries_spent"    // wrapped around the last transient error
 	JobErrNodeRemoved   = "node_removed"     // an operator removed the node
 	JobErrNodeDrained   = "node_drained"     // the node handed the job back while draining
-	JobErrWorkerCrashed = "executor_crashed" // the worker's executor process died
+	JobErrExecutorCrashed = "executor_crashed" // the worker's executor process died
 )
 
 // Result is what a completed run reports.

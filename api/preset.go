@@ -32,7 +32,7 @@ type Scenario struct {
 	Width       int          `json:"width"`
 	Height      int          `json:"height"`
 	FPS         spec.Rate    `json:"fps"`
-	Duration    float64      `json:"duration"` // default seconds
+	Duration    float64      `json:"duration"` // seconds of source when parameters.duration is not given
 	Encoder     string       `json:"encoder"`
 	Bitrate     spec.Bitrate `json:"bitrate"`
 	// Preset names a ladder instead of a single rendition.

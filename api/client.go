@@ -1,0 +1,766 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Client talks to a master over its REST API. The worker, the CLI and tests use it.
+//
+//	c, err := api.NewClient("https://master:8080", os.Getenv("FFMPEG_RTMP_API_KEY"),
+//		api.WithTLSConfig(tlsCfg))
+//	if err != nil {
+//		return err
+//	}
+//	job, err := c.SubmitJob(ctx, api.JobRequest{Scenario: "4k60", Queue: api.QueueLive}, "")
+//	switch {
+//	case api.IsCode(err, api.CodeUnknownField):
+//		// the request names a field this master does not know
+//	case err != nil:
+//		return err
+//	}
+//	fmt.Println(job.ID, job.Status)
+//
+// Every answer other than 2xx comes back as an *Error carrying the HTTP status, the master's
+// error code (see the Code constants; switch with IsCode, errors.As) and, on 429 and 503, the
+// Retry-After seconds. Any other error means no usable answer arrived: the master was
+// unreachable, the connection broke, the context ended or the Client's timeout ran out
+// (errors.Is(err, context.DeadlineExceeded)); its message starts with the method and URL.
+//
+// A Client never retries: whether a request may be repeated, and after how long, is the
+// caller's call (the worker has its own backoff; SubmitJob is safe to repeat with the same
+// idempotency key). A Client is safe for concurrent use and holds no state between requests
+// besides its HTTP connections.
+type Client struct {
+	base      string // scheme://host[:port][/prefix], without a trailing slash
+	apiKey    string
+	hc        *http.Client
+	userAgent string
+	timeout   time.Duration
+}
+
+const (
+	// maxResponseBytes bounds a decoded answer; a larger one is an error, not a truncation.
+	maxResponseBytes = 32 << 20
+	// maxErrorBytes bounds how much of an error answer is read.
+	maxErrorBytes = 64 << 10
+	// maxErrorMessage is how much of a non-JSON error answer becomes Error.Message.
+	maxErrorMessage = 512
+)
+
+// NewClient returns a Client for the master at baseURL (http:// or https://, host and port,
+// optionally a path prefix when the master sits behind a proxy). apiKey is sent as a bearer
+// token on every request; empty sends none.
+func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
+	cfg := clientConfig{userAgent: DefaultUserAgent, timeout: DefaultTimeout}
+	for _, o := range opts {
+		if o != nil {
+			o(&cfg)
+		}
+	}
+	base, err := parseBaseURL(baseURL)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range apiKey {
+		if r < 0x20 || r == 0x7f || r > 0x7e {
+			// The key itself stays out of the message: it ends up in logs.
+			return nil, errors.New("API key holds a character that cannot go in an HTTP header")
+		}
+	}
+	hc, err := newHTTPClient(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &Client{base: base, apiKey: apiKey, hc: hc, userAgent: cfg.userAgent, timeout: cfg.timeout}, nil
+}
+
+// BaseURL returns the master's URL as the Client uses it (no trailing slash).
+func (c *Client) BaseURL() string { return c.base }
+
+func parseBaseURL(raw string) (string, error) {
+	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return "", errors.New("master URL is empty")
+	}
+	hint := ""
+	if !strings.Contains(raw, "://") {
+		hint = fmt.Sprintf(" (did you mean \"http://%s\"?)", raw)
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("master URL: %w%s", err, hint)
+	}
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return "", fmt.Errorf("master URL %q: want http:// or https://%s", u.Redacted(), hint)
+	case u.User != nil:
+		return "", fmt.Errorf("master URL %q: credentials go in the API key, not the URL", u.Redacted())
+	case u.Host == "":
+		return "", fmt.Errorf("master URL %q has no host", raw)
+	case u.RawQuery != "" || u.Fragment != "" || u.ForceQuery:
+		return "", fmt.Errorf("master URL %q: want no query or fragment", raw)
+	}
+	u.Path = strings.TrimRight(u.Path, "/")
+	u.RawPath = strings.TrimRight(u.RawPath, "/")
+	return u.String(), nil
+}
+
+func newHTTPClient(cfg clientConfig) (*http.Client, error) {
+	var hc http.Client
+	if cfg.httpClient != nil {
+		hc = *cfg.httpClient
+	}
+	if hc.Transport != nil && cfg.tlsConfig == nil {
+		return &hc, nil
+	}
+	var tr *http.Transport
+	switch t := hc.Transport.(type) {
+	case nil:
+		if dt, ok := http.DefaultTransport.(*http.Transport); ok {
+			tr = dt.Clone()
+		} else {
+			tr = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+		}
+	case *http.Transport:
+		tr = t.Clone()
+	default:
+		return nil, fmt.Errorf("WithTLSConfig: the HTTP client's Transport is a %T; want an *http.Transport", t)
+	}
+	if cfg.tlsConfig != nil {
+		tr.TLSClientConfig = cfg.tlsConfig.Clone()
+	}
+	hc.Transport = tr
+	return &hc, nil
+}
+
+// ---- jobs ----
+
+// ListJobsOptions filter GET /v1/jobs. Zero fields do not filter.
+type ListJobsOptions struct {
+	// Status keeps jobs in any of these states.
+	Status        []Status
+	Queue         string
+	Node          string
+	CreatedAfter  time.Time
+	CreatedBefore time.Time
+	// Cursor is a previous page's NextCursor.
+	Cursor string
+	// Limit is the page size; zero: the master's default.
+	Limit int
+}
+
+func (o ListJobsOptions) query() url.Values {
+	q := url.Values{}
+	for _, s := range o.Status {
+		q.Add("status", string(s))
+	}
+	setIf(q, "queue", o.Queue)
+	setIf(q, "node", o.Node)
+	if !o.CreatedAfter.IsZero() {
+		q.Set("created_after", o.CreatedAfter.UTC().Format(time.RFC3339Nano))
+	}
+	if !o.CreatedBefore.IsZero() {
+		q.Set("created_before", o.CreatedBefore.UTC().Format(time.RFC3339Nano))
+	}
+	setIf(q, "cursor", o.Cursor)
+	if o.Limit > 0 {
+		q.Set("limit", strconv.Itoa(o.Limit))
+	}
+	return q
+}
+
+func setIf(q url.Values, key, value string) {
+	if value != "" {
+		q.Set(key, value)
+	}
+}
+
+// SubmitJob queues a job (POST /v1/jobs). With a non-empty idempotencyKey, repeating the call
+// with the same key and request returns the job the first call created instead of a second
+// one; the same key with another request fails with CodeIdempotencyReuse.
+func (c *Client) SubmitJob(ctx context.Context, req JobRequest, idempotencyKey string) (*Job, error) {
+	r := request{method: http.MethodPost, path: "/v1/jobs", body: req}
+	if idempotencyKey != "" {
+		r.header = http.Header{"Idempotency-Key": {idempotencyKey}}
+	}
+	return doJSON[Job](ctx, c, r)
+}
+
+// ListJobs returns one page of jobs, newest first (GET /v1/jobs).
+func (c *Client) ListJobs(ctx context.Context, opts ListJobsOptions) (*JobList, error) {
+	return doJSON[JobList](ctx, c, request{method: http.MethodGet, path: "/v1/jobs", query: opts.query()})
+}
+
+// ListAllJobs calls fn for every job that opts select, newest first, fetching page after page
+// from opts.Cursor on. It stops at the first error, from the master or from fn, and returns it.
+func (c *Client) ListAllJobs(ctx context.Context, opts ListJobsOptions, fn func(Job) error) error {
+	for {
+		page, err := c.ListJobs(ctx, opts)
+		if err != nil {
+			return err
+		}
+		for _, j := range page.Jobs {
+			if err := fn(j); err != nil {
+				return err
+			}
+		}
+		if page.NextCursor == "" {
+			return nil
+		}
+		if page.NextCursor == opts.Cursor {
+			return fmt.Errorf("list jobs: the master returned cursor %q for itself", opts.Cursor)
+		}
+		opts.Cursor = page.NextCursor
+	}
+}
+
+// GetJob returns a job (GET /v1/jobs/{id}).
+func (c *Client) GetJob(ctx context.Context, id string) (*Job, error) {
+	p, err := pathSegment("job ID", id)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Job](ctx, c, request{method: http.MethodGet, path: "/v1/jobs/" + p})
+}
+
+// CancelJob cancels a job that has not finished (POST /v1/jobs/{id}/cancel).
+func (c *Client) CancelJob(ctx context.Context, id string) (*Job, error) {
+	return c.jobAction(ctx, id, "cancel", nil)
+}
+
+// RetryJob queues a failed or canceled job again (POST /v1/jobs/{id}/retry).
+func (c *Client) RetryJob(ctx context.Context, id string) (*Job, error) {
+	return c.jobAction(ctx, id, "retry", nil)
+}
+
+// JobEvents returns a job's history after event seq after, oldest first
+// (GET /v1/jobs/{id}/events). Pass the answer's Next as after for the following page; limit
+// zero takes the master's default page size.
+func (c *Client) JobEvents(ctx context.Context, id string, after int64, limit int) (*EventList, error) {
+	p, err := pathSegment("job ID", id)
+	if err != nil {
+		return nil, err
+	}
+	q := url.Values{}
+	if after > 0 {
+		q.Set("after", strconv.FormatInt(after, 10))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	return doJSON[EventList](ctx, c, request{method: http.MethodGet, path: "/v1/jobs/" + p + "/events", query: q})
+}
+
+func (c *Client) jobAction(ctx context.Context, id, action string, body any) (*Job, error) {
+	p, err := pathSegment("job ID", id)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Job](ctx, c, request{method: http.MethodPost, path: "/v1/jobs/" + p + "/" + action, body: body})
+}
+
+// ---- presets and scenarios ----
+
+// ListPresets returns every preset, built-in ones included (GET /v1/presets).
+func (c *Client) ListPresets(ctx context.Context) (*PresetList, error) {
+	return doJSON[PresetList](ctx, c, request{method: http.MethodGet, path: "/v1/presets"})
+}
+
+// GetPreset returns a preset (GET /v1/presets/{name}).
+func (c *Client) GetPreset(ctx context.Context, name string) (*Preset, error) {
+	p, err := pathSegment("preset name", name)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Preset](ctx, c, request{method: http.MethodGet, path: "/v1/presets/" + p})
+}
+
+// PutPreset creates or replaces the preset named p.Name (PUT /v1/presets/{name}).
+func (c *Client) PutPreset(ctx context.Context, preset Preset) (*Preset, error) {
+	p, err := pathSegment("preset name", preset.Name)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Preset](ctx, c, request{method: http.MethodPut, path: "/v1/presets/" + p, body: preset})
+}
+
+// DeletePreset deletes a preset (DELETE /v1/presets/{name}).
+func (c *Client) DeletePreset(ctx context.Context, name string) error {
+	p, err := pathSegment("preset name", name)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(ctx, request{method: http.MethodDelete, path: "/v1/presets/" + p}, nil)
+	return err
+}
+
+// ListScenarios returns the synthetic workloads jobs can name (GET /v1/scenarios).
+func (c *Client) ListScenarios(ctx context.Context) (*ScenarioList, error) {
+	return doJSON[ScenarioList](ctx, c, request{method: http.MethodGet, path: "/v1/scenarios"})
+}
+
+// ---- nodes ----
+
+// ListNodes returns every node the master knows (GET /v1/nodes).
+func (c *Client) ListNodes(ctx context.Context) (*NodeList, error) {
+	return doJSON[NodeList](ctx, c, request{method: http.MethodGet, path: "/v1/nodes"})
+}
+
+// GetNode returns a node (GET /v1/nodes/{id}).
+func (c *Client) GetNode(ctx context.Context, id string) (*Node, error) {
+	p, err := pathSegment("node ID", id)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Node](ctx, c, request{method: http.MethodGet, path: "/v1/nodes/" + p})
+}
+
+// DrainNode stops giving a node new jobs; the ones it runs finish (POST /v1/nodes/{id}/drain).
+func (c *Client) DrainNode(ctx context.Context, id string) (*Node, error) {
+	p, err := pathSegment("node ID", id)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Node](ctx, c, request{method: http.MethodPost, path: "/v1/nodes/" + p + "/drain"})
+}
+
+// RemoveNode forgets a node; its jobs are requeued (DELETE /v1/nodes/{id}).
+func (c *Client) RemoveNode(ctx context.Context, id string) error {
+	p, err := pathSegment("node ID", id)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(ctx, request{method: http.MethodDelete, path: "/v1/nodes/" + p}, nil)
+	return err
+}
+
+// ---- worker side ----
+
+// Register announces a worker and its capabilities (POST /v1/nodes/register). The returned
+// node carries the ID to use from then on.
+func (c *Client) Register(ctx context.Context, reg Registration) (*Node, error) {
+	return doJSON[Node](ctx, c, request{method: http.MethodPost, path: "/v1/nodes/register", body: reg})
+}
+
+// Heartbeat reports a node's load and running jobs (POST /v1/nodes/{id}/heartbeat). An error
+// with CodeUnknownNode means the master forgot the node: register again.
+func (c *Client) Heartbeat(ctx context.Context, nodeID string, hb Heartbeat) (*HeartbeatReply, error) {
+	p, err := pathSegment("node ID", nodeID)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[HeartbeatReply](ctx, c, request{method: http.MethodPost, path: "/v1/nodes/" + p + "/heartbeat", body: hb})
+}
+
+// Lease asks for a job to run, waiting up to wait for one (POST /v1/nodes/{id}/lease, a long
+// poll; the master caps wait at 30 s). It returns nil and no error when no job came. The
+// request may take wait plus 15 s before the Client's timeout ends it; cancelling ctx ends
+// it at once.
+func (c *Client) Lease(ctx context.Context, nodeID string, wait time.Duration) (*Lease, error) {
+	p, err := pathSegment("node ID", nodeID)
+	if err != nil {
+		return nil, err
+	}
+	wait = max(wait, 0)
+	r := request{method: http.MethodPost, path: "/v1/nodes/" + p + "/lease", body: LeaseRequest{Wait: Duration(wait)}}
+	if c.timeout > 0 {
+		r.timeout = max(c.timeout, wait+leaseSlack)
+	}
+	var lease Lease
+	status, err := c.do(ctx, r, &lease)
+	if err != nil {
+		return nil, err
+	}
+	if status == http.StatusNoContent {
+		return nil, nil
+	}
+	return &lease, nil
+}
+
+// ReportProgress sends a running job's progress, warnings and log lines
+// (POST /v1/jobs/{id}/progress). A reply with Cancel set means: stop the job.
+func (c *Client) ReportProgress(ctx context.Context, jobID string, rep ProgressReport) (*ProgressReply, error) {
+	p, err := pathSegment("job ID", jobID)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[ProgressReply](ctx, c, request{method: http.MethodPost, path: "/v1/jobs/" + p + "/progress", body: rep})
+}
+
+// Complete reports that a job finished well (POST /v1/jobs/{id}/complete).
+func (c *Client) Complete(ctx context.Context, jobID string, rep CompleteReport) (*Job, error) {
+	return c.jobAction(ctx, jobID, "complete", rep)
+}
+
+// Fail reports that a job failed (POST /v1/jobs/{id}/fail); the master retries it when
+// rep.Error.Transient is set and retries are left.
+func (c *Client) Fail(ctx context.Context, jobID string, rep FailReport) (*Job, error) {
+	return c.jobAction(ctx, jobID, "fail", rep)
+}
+
+// ---- operations ----
+
+// Health reports whether the master process answers (GET /healthz).
+func (c *Client) Health(ctx context.Context) error {
+	_, err := c.do(ctx, request{method: http.MethodGet, path: "/healthz"}, nil)
+	return err
+}
+
+// Ready reports whether the master takes work: storage open, not draining (GET /readyz).
+func (c *Client) Ready(ctx context.Context) error {
+	_, err := c.do(ctx, request{method: http.MethodGet, path: "/readyz"}, nil)
+	return err
+}
+
+// OpenAPI returns the master's OpenAPI document (GET /v1/openapi.json).
+func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
+	var doc json.RawMessage
+	if _, err := c.do(ctx, request{method: http.MethodGet, path: "/v1/openapi.json"}, &doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// Backup streams a consistent copy of the master's database (a bbolt file) into w
+// (GET /v1/backup) and returns the bytes written. The Client's timeout bounds silence, not the
+// whole download; ctx bounds the whole. On error, w may hold a partial file.
+func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
+	x, err := c.start(ctx, request{method: http.MethodGet, path: "/v1/backup", stream: true,
+		accept: "application/octet-stream"})
+	if err != nil {
+		return 0, err
+	}
+	defer x.close()
+	if !success(x.resp.StatusCode) {
+		return 0, errorFromResponse(x.resp)
+	}
+	body := &idleReader{r: x.resp.Body, timer: x.timer, timeout: x.timeout}
+	n, err := io.Copy(w, body)
+	switch {
+	case body.err != nil:
+		return n, x.fail(fmt.Sprintf("read backup after %d bytes", n), body.err)
+	case err != nil:
+		return n, x.fail(fmt.Sprintf("write backup after %d bytes", n), err)
+	}
+	return n, nil
+}
+
+// idleReader pushes the request's timer back on every read, so the timeout measures silence.
+type idleReader struct {
+	r       io.Reader
+	timer   *time.Timer
+	timeout time.Duration
+	err     error // the last read error other than io.EOF
+}
+
+func (r *idleReader) Read(p []byte) (int, error) {
+	n, err := r.r.Read(p)
+	if n > 0 && r.timer != nil {
+		r.timer.Reset(r.timeout)
+	}
+	if err != nil && err != io.EOF {
+		r.err = err
+	}
+	return n, err
+}
+
+// ---- plumbing ----
+
+// request is one call to the master.
+type request struct {
+	method string
+	path   string // escaped, from the root of the base URL
+	query  url.Values
+	body   any // JSON-encoded when non-nil
+	header http.Header
+	accept string // default application/json
+	// timeout replaces the Client's when non-zero.
+	timeout time.Duration
+	// stream makes the timeout bound silence instead of the whole exchange (the caller
+	// resets exchange.timer as data arrives).
+	stream bool
+}
+
+// exchange is a request in flight: its context, timer and response.
+type exchange struct {
+	method, url string
+	timeout     time.Duration
+	stream      bool
+	ctx         context.Context
+	cancel      context.CancelCauseFunc
+	timer       *time.Timer // nil without a timeout
+	resp        *http.Response
+}
+
+// errClientTimeout is the cause an exchange's context ends with when the Client's timeout
+// (rather than the caller) ends it.
+var errClientTimeout = errors.New("client timeout")
+
+func (c *Client) url(path string, q url.Values) string {
+	s := c.base + path
+	if len(q) > 0 {
+		s += "?" + q.Encode()
+	}
+	return s
+}
+
+// start sends r and returns the exchange with its response headers read. The caller closes it.
+func (c *Client) start(ctx context.Context, r request) (*exchange, error) {
+	x := &exchange{method: r.method, url: c.url(r.path, r.query), timeout: c.timeout, stream: r.stream}
+	if r.timeout != 0 {
+		x.timeout = r.timeout
+	}
+	var body io.Reader
+	if r.body != nil {
+		b, err := json.Marshal(r.body)
+		if err != nil {
+			return nil, fmt.Errorf("%s %s: encode request: %w", x.method, x.url, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	x.ctx, x.cancel = context.WithCancelCause(ctx)
+	req, err := http.NewRequestWithContext(x.ctx, r.method, x.url, body)
+	if err != nil {
+		x.cancel(nil)
+		return nil, fmt.Errorf("%s %s: %w", x.method, x.url, err)
+	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
+	accept := r.accept
+	if accept == "" {
+		accept = "application/json"
+	}
+	req.Header.Set("Accept", accept)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	if c.apiKey != "" {
+		req.Header.Set("Authorization", "Bearer "+c.apiKey)
+	}
+	if x.timeout > 0 {
+		x.timer = time.AfterFunc(x.timeout, func() { x.cancel(errClientTimeout) })
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		// url.Error repeats the method and URL; keep only what went wrong.
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			err = ue.Err
+		}
+		ferr := x.fail("", err)
+		x.close()
+		return nil, ferr
+	}
+	x.resp = resp
+	return x, nil
+}
+
+// close releases the exchange; the connection goes back to the pool when the answer was read
+// to its end or is short.
+func (x *exchange) close() {
+	if x.timer != nil {
+		x.timer.Stop()
+	}
+	if x.resp != nil {
+		_, _ = io.Copy(io.Discard, io.LimitReader(x.resp.Body, maxErrorBytes))
+		_ = x.resp.Body.Close()
+	}
+	x.cancel(nil)
+}
+
+// fail wraps err with the method and URL, and says so when the Client's own timeout ended the
+// exchange (the transport then reports a bare "context canceled").
+func (x *exchange) fail(what string, err error) error {
+	if errors.Is(context.Cause(x.ctx), errClientTimeout) {
+		if x.stream {
+			err = fmt.Errorf("no data for %s: %w", x.timeout, context.DeadlineExceeded)
+		} else {
+			err = fmt.Errorf("no answer within %s: %w", x.timeout, context.DeadlineExceeded)
+		}
+	}
+	if what != "" {
+		return fmt.Errorf("%s %s: %s: %w", x.method, x.url, what, err)
+	}
+	return fmt.Errorf("%s %s: %w", x.method, x.url, err)
+}
+
+// do sends r and decodes a 2xx answer with a body into out (when non-nil). It returns the
+// answer's status.
+func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
+	x, err := c.start(ctx, r)
+	if err != nil {
+		return 0, err
+	}
+	defer x.close()
+	status := x.resp.StatusCode
+	if !success(status) {
+		return status, errorFromResponse(x.resp)
+	}
+	if out == nil || status == http.StatusNoContent {
+		return status, nil
+	}
+	if err := decodeJSON(x.resp, out); err != nil {
+		return status, x.fail("", err)
+	}
+	return status, nil
+}
+
+// doJSON is do for routes that always answer with a body.
+func doJSON[T any](ctx context.Context, c *Client, r request) (*T, error) {
+	var out T
+	status, err := c.do(ctx, r, &out)
+	if err != nil {
+		return nil, err
+	}
+	if status == http.StatusNoContent {
+		return nil, fmt.Errorf("%s %s: answer 204 No Content, want a JSON body", r.method, c.url(r.path, r.query))
+	}
+	return &out, nil
+}
+
+func success(status int) bool { return status >= 200 && status <= 299 }
+
+// decodeJSON decodes resp's body into out. Unknown fields are accepted: a newer master may
+// send more than this client knows.
+func decodeJSON(resp *http.Response, out any) error {
+	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
+	if err != nil {
+		return fmt.Errorf("read answer: %w", err)
+	}
+	if len(b) > maxResponseBytes {
+		return fmt.Errorf("answer larger than %d MiB", maxResponseBytes>>20)
+	}
+	if len(bytes.TrimSpace(b)) == 0 {
+		return fmt.Errorf("empty answer (%d), want JSON", resp.StatusCode)
+	}
+	if err := json.Unmarshal(b, out); err != nil {
+		ct := resp.Header.Get("Content-Type")
+		if mt, _, _ := mime.ParseMediaType(ct); mt != "application/json" && ct != "" {
+			return fmt.Errorf("decode answer (Content-Type %s): %w", ct, err)
+		}
+		return fmt.Errorf("decode answer: %w", err)
+	}
+	return nil
+}
+
+// pathSegment escapes id for use as one path segment, refusing values the router would
+// resolve to another route.
+func pathSegment(kind, id string) (string, error) {
+	switch id {
+	case "":
+		return "", fmt.Errorf("%s is empty", kind)
+	case ".", "..":
+		return "", fmt.Errorf("%s %q cannot be used in a URL path", kind, id)
+	}
+	return url.PathEscape(id), nil
+}
+
+// errorFromResponse turns a non-2xx answer into an *Error: the master's own error body when it
+// sent one, otherwise a code derived from the status and the start of the body as message.
+func errorFromResponse(resp *http.Response) *Error {
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBytes))
+	e := decodeError(resp.StatusCode, b)
+	e.RetryAfter = parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())
+	return e
+}
+
+func decodeError(status int, body []byte) *Error {
+	var eb ErrorBody
+	if json.Unmarshal(body, &eb) == nil && eb.Error != nil && (eb.Error.Code != "" || eb.Error.Message != "") {
+		e := eb.Error
+		e.Status = status
+		if e.Code == "" {
+			e.Code = codeForStatus(status)
+		}
+		return e
+	}
+	return &Error{Status: status, Code: codeForStatus(status), Message: bodySnippet(status, body)}
+}
+
+// codeForStatus names an answer without an error body, usually one from a proxy in front of
+// the master. 502 and 504 count as unavailable: the proxy could not reach the master.
+func codeForStatus(status int) string {
+	switch status {
+	case http.StatusBadRequest:
+		return CodeBadRequest
+	case http.StatusUnauthorized:
+		return CodeUnauthorized
+	case http.StatusForbidden:
+		return CodeForbidden
+	case http.StatusNotFound:
+		return CodeNotFound
+	case http.StatusMethodNotAllowed:
+		return CodeMethodNotAllowed
+	case http.StatusConflict:
+		return CodeConflict
+	case http.StatusRequestEntityTooLarge:
+		return CodeTooLarge
+	case http.StatusTooManyRequests:
+		return CodeRateLimited
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return CodeUnavailable
+	}
+	return CodeInternal
+}
+
+func bodySnippet(status int, body []byte) string {
+	if len(body) > maxErrorMessage {
+		body = body[:maxErrorMessage]
+		// Drop a rune the cut split in two rather than showing it as U+FFFD.
+		for i := 0; i < utf8.UTFMax-1 && len(body) > 0; i++ {
+			if r, size := utf8.DecodeLastRune(body); r != utf8.RuneError || size != 1 {
+				break
+			}
+			body = body[:len(body)-1]
+		}
+	}
+	msg := strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD"))
+	if msg == "" {
+		msg = http.StatusText(status)
+	}
+	if msg == "" {
+		msg = "HTTP " + strconv.Itoa(status)
+	}
+	return msg
+}
+
+// parseRetryAfter reads a Retry-After header: seconds or an HTTP date. Zero when absent or
+// unreadable.
+func parseRetryAfter(v string, now time.Time) int {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n < 0 {
+			return 0
+		}
+		return int(min(n, math.MaxInt32))
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0
+	}
+	d := t.Sub(now)
+	if d <= 0 {
+		return 0
+	}
+	return int(min(math.Ceil(d.Seconds()), math.MaxInt32))
+}
