@@ -25,10 +25,12 @@ deps: check-go
 	scripts/build-ffmpeg.sh
 
 build: deps
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/...
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/ffrtmp
+	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/ffrtmp-master
 
 test: deps
 	$(GO) vet ./...
+	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/ffrtmp-master   # the master links no C
 	$(GO) test -count=1 -timeout 20m ./...
 
 # The main job: a synthetic 1080p source transcoded into a 3-rung HLS ladder.

@@ -203,13 +203,13 @@ type JobError struct {
 
 // Error codes the master itself puts in a JobError.
 const (
-	JobErrNodeLost      = "node_lost"        // the node stopped heartbeating
-	JobErrStale         = "stale"            // no progress for too long
-	JobErrMaxRunTime    = "max_run_time"     // ran longer than max_run_time
-	JobErrLeaseLost     = "lease_lost"       // the node never started the job it leased
-	JobErrRetriesSpent  = "retries_spent"    // wrapped around the last transient error
-	JobErrNodeRemoved   = "node_removed"     // an operator removed the node
-	JobErrNodeDrained   = "node_drained"     // the node handed the job back while draining
+	JobErrNodeLost        = "node_lost"        // the node stopped heartbeating
+	JobErrStale           = "stale"            // no progress for too long
+	JobErrMaxRunTime      = "max_run_time"     // ran longer than max_run_time
+	JobErrLeaseLost       = "lease_lost"       // the node never started the job it leased
+	JobErrRetriesSpent    = "retries_spent"    // wrapped around the last transient error
+	JobErrNodeRemoved     = "node_removed"     // an operator removed the node
+	JobErrNodeDrained     = "node_drained"     // the node handed the job back while draining
 	JobErrExecutorCrashed = "executor_crashed" // the worker's executor process died
 )
 

@@ -52,6 +52,9 @@ type Config struct {
 	MaxBody        int64
 
 	WebhookSecret string // "" = generated once and kept next to the database
+	// WebhookBackoff bounds the delay before a webhook's first retry; it doubles per attempt
+	// (with full jitter). 0 takes the dispatcher's default (webhook.DefaultBaseBackoff).
+	WebhookBackoff time.Duration
 
 	Farm farm.Config
 
@@ -132,7 +135,8 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	if err != nil {
 		return nil, err
 	}
-	m.hooks, err = webhook.New(m.st.Outbox(), webhook.Options{Secret: secret, Logger: m.log, OnAttempt: m.metrics.Webhook})
+	m.hooks, err = webhook.New(m.st.Outbox(), webhook.Options{Secret: secret, Logger: m.log, OnAttempt: m.metrics.Webhook,
+		BaseBackoff: cfg.WebhookBackoff})
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,8 @@ import (
 	"syscall"
 
 	"github.com/spf13/cobra"
+
+	"github.com/ffrtmp/ffrtmp/cmd/internal/mastercmd"
 )
 
 // Exit codes.
@@ -77,7 +79,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newTranscodeCmd(), newProbeCmd(), newVersionCmd())
+	root.AddCommand(newTranscodeCmd(), newProbeCmd(), newVersionCmd(), mastercmd.New("master"))
 	for _, c := range root.Commands() {
 		wrapArgsAsUsage(c)
 	}

@@ -72,7 +72,9 @@ func (s *Service) follow(before, after api.Job, now time.Time) {
 		return
 	}
 	s.mu.Lock()
-	s.counts[before.Status]--
+	if before.Status != "" { // "" is a job being created
+		s.counts[before.Status]--
+	}
 	s.counts[after.Status]++
 	if before.Status == api.StatusRetrying {
 		delete(s.retrying, after.ID)

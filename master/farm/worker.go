@@ -37,8 +37,9 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 	var unknown []string
 	for _, jid := range hb.RunningJobs {
 		reported[jid] = true
+		// A job the node reports is alive, but only progress reports keep it from going
+		// stale: a hung executor is still "running".
 		if a, ok := s.active[jid]; ok && a.node == id {
-			a.lastSign = maxTime(a.lastSign, now.Add(-s.cfg.HeartbeatInterval)) // alive, not necessarily progressing
 			continue
 		}
 		unknown = append(unknown, jid)
@@ -88,13 +89,6 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 		}
 	}
 	return reply, nil
-}
-
-func maxTime(a, b time.Time) time.Time {
-	if a.After(b) {
-		return a
-	}
-	return b
 }
 
 // Lease hands node id the best job it can run, waiting up to wait for one. It returns nil

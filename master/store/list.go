@@ -31,6 +31,9 @@ const maxScan = 100_000
 // the end). It walks the most selective index (node, status, queue, or the jobs themselves)
 // backwards from the cursor and checks the other filters on each job.
 func (s *Store) ListJobs(ctx context.Context, f Filter) ([]api.Job, string, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
 	upper := []byte(nil) // exclusive upper bound on id16
 	if f.Cursor != "" {
 		k, ok := key(f.Cursor)

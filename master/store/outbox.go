@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -125,8 +126,16 @@ func (o outbox) GiveUp(ctx context.Context, d webhook.Delivery, lastErr string) 
 			return nil // the job was purged meanwhile
 		}
 		old := r.Job
-		ev := api.Event{Time: time.Now().UTC(), Type: api.EventWarning,
-			Message: fmt.Sprintf("webhook %s to %s given up after %d attempts: %s", d.Event, d.URL, d.Attempts, lastErr)}
+		// Name the host only: a callback URL may carry a token in its path or query.
+		host := d.URL
+		if u, err := url.Parse(d.URL); err == nil && u.Host != "" {
+			host = u.Scheme + "://" + u.Host
+		}
+		msg := fmt.Sprintf("webhook %s to %s given up after %d attempts: %s", d.Event, host, d.Attempts, lastErr)
+		if d.Attempts == 0 {
+			msg = fmt.Sprintf("webhook %s to %s not sent: %s", d.Event, host, lastErr)
+		}
+		ev := api.Event{Time: time.Now().UTC(), Type: api.EventWarning, Message: msg}
 		return writeChange(tx, k, r, &old, []api.Event{ev})
 	})
 }

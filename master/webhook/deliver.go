@@ -53,10 +53,9 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) outcome {
 			return d.storeFailed(log, del, "record a delivered webhook", err)
 		}
 		return outcome{del: del}
-	case a.permanent:
+	case a.permanent, del.Attempts >= d.opts.MaxAttempts:
+		// lastErr is the last error alone: GiveUp gets the attempt count in del.
 		return d.giveUp(ctx, del, a.err.Error())
-	case del.Attempts >= d.opts.MaxAttempts:
-		return d.giveUp(ctx, del, fmt.Sprintf("gave up after %d attempts: %v", del.Attempts, a.err))
 	}
 	delay := a.retryAfter
 	if delay == 0 {
