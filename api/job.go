@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -286,7 +287,7 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		}
 		if v, err := time.ParseDuration(s); err == nil {
 			if v < 0 {
-				return fmt.Errorf("duration %q must not be negative", s)
+				return badDuration(fmt.Sprintf("duration %q must not be negative", s))
 			}
 			*d = Duration(v)
 			return nil
@@ -294,8 +295,13 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f < 0 || math.IsNaN(f) || f > math.MaxInt64/float64(time.Second) {
-		return fmt.Errorf("duration %s: want seconds or a string like \"90s\" or \"2h\"", string(b))
+		return badDuration(fmt.Sprintf("duration %s: want seconds or a string like \"90s\" or \"2h\"", string(b)))
 	}
 	*d = Duration(f * float64(time.Second))
 	return nil
+}
+
+// badDuration is a *json.UnmarshalTypeError so encoding/json names the field; Value explains.
+func badDuration(msg string) error {
+	return &json.UnmarshalTypeError{Value: msg, Type: reflect.TypeFor[Duration]()}
 }

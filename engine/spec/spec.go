@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -215,10 +216,16 @@ func (r *Rate) UnmarshalJSON(b []byte) error {
 	}
 	v, err := ParseRate(s)
 	if err != nil {
-		return err
+		return valueError(err, r)
 	}
 	*r = v
 	return nil
+}
+
+// valueError reports a bad value as a *json.UnmarshalTypeError, so encoding/json fills in the
+// path of the field it was found in; Value carries the explanation.
+func valueError(err error, v any) error {
+	return &json.UnmarshalTypeError{Value: err.Error(), Type: reflect.TypeOf(v).Elem()}
 }
 
 // Bitrate is bits per second. JSON accepts a number or a string with a k/M/G suffix.
@@ -265,7 +272,7 @@ func (b *Bitrate) UnmarshalJSON(data []byte) error {
 	}
 	v, err := ParseBitrate(s)
 	if err != nil {
-		return err
+		return valueError(err, b)
 	}
 	*b = v
 	return nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"reflect"
 	"strings"
 
 	"github.com/ffrtmp/ffrtmp/api"
@@ -30,6 +31,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional 
 		}
 		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "empty body: send a JSON object"}
 	}
+	if trimmed := bytes.TrimSpace(data); !optional && (trimmed[0] != '{') {
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "the body must be a JSON object"}
+	}
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
@@ -41,6 +45,8 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional 
 	return nil
 }
 
+var unmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+
 // jsonError turns encoding/json's errors into answers that name the field.
 func jsonError(err error) *api.Error {
 	var syn *json.SyntaxError
@@ -49,6 +55,9 @@ func jsonError(err error) *api.Error {
 	switch {
 	case errors.As(err, &syn):
 		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: fmt.Sprintf("malformed JSON at byte %d: %v", syn.Offset, syn)}
+	case errors.As(err, &typ) && typ.Type != nil && reflect.PointerTo(typ.Type).Implements(unmarshalerType):
+		// A type that reads itself (rates, bitrates, durations) explains the value in Value.
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Field: typ.Field, Message: fmt.Sprintf("%s: %s", fieldOr(typ.Field), typ.Value)}
 	case errors.As(err, &typ):
 		field := typ.Field
 		return &api.Error{Status: 400, Code: api.CodeBadRequest, Field: field,

@@ -114,6 +114,15 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 		}
 		doc.AddOperation(rt.Path, rt.Method, op)
 	}
+	// openapi3gen refers to every struct as a component but exports only those with
+	// properties: spec.Rate, a struct that marshals itself, would be a dangling $ref.
+	if _, ok := doc.Components.Schemas["Rate"]; !ok {
+		rate := &openapi3.Schema{}
+		if err := customSchema("fps", reflect.TypeOf(spec.Rate{}), "", rate); err != nil {
+			return nil, err
+		}
+		doc.Components.Schemas["Rate"] = openapi3.NewSchemaRef("", rate)
+	}
 	return doc, nil
 }
 
@@ -134,8 +143,14 @@ func customSchema(name string, t reflect.Type, tag reflect.StructTag, s *openapi
 	case reflect.TypeOf(time.Time{}):
 		*s = *openapi3.NewDateTimeSchema()
 	}
-	if strings.Contains(string(tag), "omitempty") || strings.Contains(string(tag), "omitzero") {
+	omitted := strings.Contains(string(tag), "omitempty") || strings.Contains(string(tag), "omitzero")
+	switch {
+	case omitted:
 		s.Nullable = false
+	case (t.Kind() == reflect.Slice || t.Kind() == reflect.Map) && t != reflect.TypeOf(json.RawMessage{}):
+		// encoding/json writes a nil slice or map as null (a node without encoders, a
+		// heartbeat without running jobs).
+		s.Nullable = true
 	}
 	return nil
 }

@@ -10,6 +10,9 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"slices"
+	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -97,7 +100,11 @@ func New(opts Options) *Server {
 		writeError(w, &api.Error{Status: 404, Code: api.CodeNotFound, Message: fmt.Sprintf("no route %s %s: see /v1/openapi.json", req.Method, req.URL.Path)})
 	})
 	r.MethodNotAllowedHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		writeError(w, &api.Error{Status: 405, Code: api.CodeMethodNotAllowed, Message: fmt.Sprintf("%s is not allowed on %s", req.Method, req.URL.Path)})
+		allow := s.allowed(req)
+		// RFC 9110: a 405 must say which methods the resource takes.
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, &api.Error{Status: 405, Code: api.CodeMethodNotAllowed,
+			Message: fmt.Sprintf("%s is not allowed on %s (allowed: %s)", req.Method, req.URL.Path, strings.Join(allow, ", "))})
 	})
 	for _, rt := range s.routes {
 		h := http.Handler(rt.handler)
@@ -108,6 +115,23 @@ func New(opts Options) *Server {
 	}
 	s.router = r
 	return s
+}
+
+// allowed lists the methods the route table serves at req's path.
+func (s *Server) allowed(req *http.Request) []string {
+	var out []string
+	for _, rt := range s.routes {
+		if slices.Contains(out, rt.Method) {
+			continue
+		}
+		probe := &http.Request{Method: rt.Method, URL: req.URL, Host: req.Host, Header: http.Header{}}
+		var m mux.RouteMatch
+		if s.router.Match(probe, &m) && m.MatchErr == nil {
+			out = append(out, rt.Method)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
 
 // Routes lists the API's routes (for the OpenAPI description and its test).
