@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -15,9 +16,11 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -217,7 +220,7 @@ func (m *Master) Run(ctx context.Context) error {
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
 	m.srv = &http.Server{
-		Handler:           m.api,
+		Handler:           m.answerCutShort(m.api),
 		TLSConfig:         m.tls,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
@@ -230,7 +233,12 @@ func (m *Master) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(bg)
 	g.Go(func() error { return m.farm.Run(gctx) })
 	g.Go(func() error { return m.hooks.Run(gctx) })
-	g.Go(func() error { m.keys.WatchSIGHUP(gctx, m.log); return nil })
+	// SIGHUP's default action ends the process: catch it before saying "listening", so an
+	// operator's (or a script's) reload right after the start cannot kill the master.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	g.Go(func() error { m.keys.ReloadOn(gctx, hup, m.log); return nil })
 	var msrv *http.Server
 	if m.mln != nil {
 		mux := http.NewServeMux()
@@ -280,6 +288,43 @@ func (m *Master) Run(ctx context.Context) error {
 	}
 	return err
 }
+
+// answerCutShort answers 503 to a request that the shutdown ended before it wrote anything.
+// A lease long-poll ends that way: the shutdown cancels its context, the handler cannot tell
+// that from a client that went away and writes nothing, and net/http would then send an
+// empty 200, which no client can read as a lease.
+func (m *Master) answerCutShort(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		tw := &touchWriter{ResponseWriter: w}
+		next.ServeHTTP(tw, r)
+		if tw.touched || r.Context().Err() == nil || !m.stopping.Load() {
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Retry-After", "5")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: &api.Error{Code: api.CodeUnavailable,
+			Message: "the master is shutting down; retry later"}})
+	})
+}
+
+// touchWriter records whether a handler wrote a header or body.
+type touchWriter struct {
+	http.ResponseWriter
+	touched bool
+}
+
+func (w *touchWriter) WriteHeader(code int) {
+	w.touched = true
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *touchWriter) Write(b []byte) (int, error) {
+	w.touched = true
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *touchWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (m *Master) close() {
 	if m.ln != nil {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -256,31 +255,19 @@ func waitLog(t *testing.T, c logMessages, want string) {
 	}
 }
 
-func TestWatchSIGHUP(t *testing.T) {
-	// Keep the default SIGHUP action (exit) away from the test binary for the whole test,
-	// whatever the watcher's state.
-	guard := make(chan os.Signal, 4)
-	signal.Notify(guard, syscall.SIGHUP)
-	t.Cleanup(func() { signal.Stop(guard) })
-
+func TestReloadOn(t *testing.T) {
 	path := keyFile(t, "keys:\n- {name: ci, role: submitter, sha256: "+hexOf("old")+"}\n")
 	k, err := auth.NewKeyring(nil, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	logs := make(logMessages, 16)
+	sig := make(chan os.Signal)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
-	wg.Go(func() { k.WatchSIGHUP(ctx, slog.New(logs)) })
+	wg.Go(func() { k.ReloadOn(ctx, sig, slog.New(logs)) })
 	t.Cleanup(func() { cancel(); wg.Wait() })
-	waitLog(t, logs, "reloading API keys on SIGHUP")
-
-	hup := func() {
-		t.Helper()
-		if err := syscall.Kill(os.Getpid(), syscall.SIGHUP); err != nil {
-			t.Fatal(err)
-		}
-	}
+	hup := func() { sig <- syscall.SIGHUP }
 
 	writeFile(t, path, "keys:\n- {name: ci, role: submitter, sha256: "+hexOf("new")+"}\n")
 	hup()
@@ -300,7 +287,7 @@ func TestWatchSIGHUP(t *testing.T) {
 	}
 
 	cancel()
-	wg.Wait() // the watcher returns when ctx ends
+	wg.Wait() // the loop returns when ctx ends
 }
 
 func TestAuthenticateHeader(t *testing.T) {

@@ -9,11 +9,9 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 )
 
 // Errors from Authenticate. Require turns both into 401 answers.
@@ -102,13 +100,11 @@ func (k *Keyring) Len() int {
 	return len(k.set.Load().byHash)
 }
 
-// WatchSIGHUP reloads the key file on every SIGHUP until ctx ends; run it in its own
-// goroutine. A failed reload is logged and the previous keys stay in use.
-func (k *Keyring) WatchSIGHUP(ctx context.Context, log *slog.Logger) {
-	sig := make(chan os.Signal, 1)
-	signal.Notify(sig, syscall.SIGHUP)
-	defer signal.Stop(sig)
-	log.Debug("reloading API keys on SIGHUP", "file", k.file)
+// ReloadOn reloads the key file on every value from sig (the master feeds it SIGHUP) until
+// ctx ends. A failed reload is logged and the previous keys stay in use. The caller
+// registers sig with signal.Notify before it announces it is up, so an early SIGHUP is a
+// reload, not the default action (exit).
+func (k *Keyring) ReloadOn(ctx context.Context, sig <-chan os.Signal, log *slog.Logger) {
 	for {
 		select {
 		case <-ctx.Done():

@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"strings"
 	"time"
 
@@ -52,6 +53,13 @@ environment, which wins over the file.`,
 			cfg, err := Config(v)
 			if err != nil {
 				return err
+			}
+			if path := v.GetString("cpuprofile"); path != "" {
+				stop, err := startCPUProfile(path)
+				if err != nil {
+					return err
+				}
+				defer stop()
 			}
 			m, err := master.New(cmd.Context(), cfg)
 			if err != nil {
@@ -99,6 +107,25 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Duration("shutdown-timeout", 30*time.Second, "how long running requests get to finish on SIGTERM")
 	fs.String("log-level", "info", "debug, info, warn or error")
 	fs.String("log-format", "text", "text or json")
+	// For performance work (make bench-master): a CPU profile of the whole run, written when
+	// the master stops.
+	fs.String("cpuprofile", "", "write a CPU profile of this process to this file")
+	_ = fs.MarkHidden("cpuprofile")
+}
+
+func startCPUProfile(path string) (stop func(), err error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("--cpuprofile: %w", err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 func bind(v *viper.Viper, fs *pflag.FlagSet) error {
@@ -108,6 +135,11 @@ func bind(v *viper.Viper, fs *pflag.FlagSet) error {
 	v.SetEnvPrefix(EnvPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
+	// MASTER_API_KEY is the environment's other name for --api-key: bound here, it ranks
+	// with the environment (above the config file), not below everything.
+	if err := v.BindEnv("api-key", EnvPrefix+"_API_KEY", "MASTER_API_KEY"); err != nil {
+		return err
+	}
 	if f := v.GetString("config"); f != "" {
 		v.SetConfigFile(f)
 		if err := v.ReadInConfig(); err != nil {
@@ -156,11 +188,7 @@ func Config(v *viper.Viper) (master.Config, error) {
 	if cfg.Farm.Interval <= 0 {
 		return cfg, errors.New("--scheduler-interval must be positive")
 	}
-	key := v.GetString("api-key")
-	if key == "" {
-		key = os.Getenv("MASTER_API_KEY")
-	}
-	if key != "" {
+	if key := v.GetString("api-key"); key != "" {
 		cfg.APIKeys = append(cfg.APIKeys, auth.StaticKey("api-key", auth.RoleAdmin, key))
 	}
 	for _, p := range v.GetStringSlice("trusted-proxies") {
