@@ -102,7 +102,8 @@ type Service struct {
 type activeJob struct {
 	node       string
 	queue      string
-	assignedAt time.Time
+	assignedAt time.Time // or the master's start, for jobs assigned before it
+	runSince   time.Time // the assignment, for max_run_time
 	lastSign   time.Time // last progress (or the assignment)
 	maxRun     time.Duration
 	phase      api.Phase
@@ -174,8 +175,11 @@ func (s *Service) load(ctx context.Context) error {
 func (s *Service) newActive(j api.Job, now time.Time) *activeJob {
 	a := &activeJob{node: j.Node, queue: j.Queue, assignedAt: now, lastSign: now,
 		maxRun: time.Duration(j.MaxRunTime), phase: j.Phase, progress: j.Progress, lastSample: now}
-	if j.AssignedAt != nil && j.AssignedAt.After(now) {
-		a.assignedAt = *j.AssignedAt
+	// max_run_time counts from the real assignment, also across a master restart; the lease
+	// and stale checks count from now (the master was not listening meanwhile).
+	a.runSince = now
+	if j.AssignedAt != nil && j.AssignedAt.Before(now) {
+		a.runSince = *j.AssignedAt
 	}
 	return a
 }

@@ -92,7 +92,7 @@ func (s *Service) checkActive(ctx context.Context, now time.Time) {
 			stale = s.cfg.LiveStale
 		}
 		switch {
-		case a.maxRun > 0 && now.Sub(a.assignedAt) > a.maxRun:
+		case a.maxRun > 0 && now.Sub(a.runSince) > a.maxRun:
 			out = append(out, verdict{id, a.node, api.JobError{Code: api.JobErrMaxRunTime,
 				Message: fmt.Sprintf("ran longer than its max_run_time of %s", a.maxRun)}})
 		case now.Sub(a.lastSign) > stale:
@@ -120,23 +120,24 @@ func (s *Service) purge(ctx context.Context) {
 	cutoff := time.Now().Add(-s.cfg.Retention)
 	total := 0
 	for ctx.Err() == nil {
-		n, err := s.st.Purge(ctx, cutoff, 1000)
+		by, err := s.st.PurgeByStatus(ctx, cutoff, 1000)
 		if err != nil {
 			s.log.Warn("purge old jobs", "err", err)
 			return
 		}
+		n := 0
+		s.mu.Lock()
+		for st, c := range by {
+			s.counts[st] -= c
+			n += c
+		}
+		s.mu.Unlock()
 		total += n
 		if n < 1000 {
 			break
 		}
 	}
 	if total > 0 {
-		counts, err := s.st.CountByStatus(ctx)
-		if err == nil {
-			s.mu.Lock()
-			s.counts = counts
-			s.mu.Unlock()
-		}
 		s.log.Info("purged finished jobs", "jobs", total, "older_than", s.cfg.Retention)
 	}
 }

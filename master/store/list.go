@@ -42,8 +42,10 @@ func (s *Store) ListJobs(ctx context.Context, f Filter) ([]api.Job, string, erro
 		}
 		upper = k
 	}
+	// IDs carry milliseconds: the bounds below take in the whole millisecond of each end, and
+	// match then compares the creation times exactly.
 	if !f.CreatedBefore.IsZero() {
-		b := timeBound(f.CreatedBefore)
+		b := timeBound(f.CreatedBefore.Add(time.Millisecond - time.Nanosecond))
 		if upper == nil || bytes.Compare(b, upper) < 0 {
 			upper = b
 		}
@@ -70,15 +72,19 @@ func (s *Store) ListJobs(ctx context.Context, f Filter) ([]api.Job, string, erro
 			iters = []*revIter{newRevIter(tx.Bucket(bJobs), nil, upper)}
 		}
 		scanned := 0
+		var prev []byte
 		for {
 			k := nextNewest(iters)
 			if k == nil || (lower != nil && bytes.Compare(k, lower) < 0) {
 				return nil
 			}
 			if scanned++; scanned > maxScan {
-				next = ulid.ULID(k).String()
+				// Continue after the last job examined: k itself was not, and the cursor
+				// is exclusive.
+				next = ulid.ULID(prev).String()
 				return nil
 			}
+			prev = k
 			r, err := getRecord(tx, k)
 			if err != nil {
 				return err
@@ -101,6 +107,12 @@ func (f Filter) match(j *api.Job) bool {
 		return false
 	}
 	if f.Queue != "" && j.Queue != f.Queue {
+		return false
+	}
+	if !f.CreatedAfter.IsZero() && j.CreatedAt.Before(f.CreatedAfter) {
+		return false
+	}
+	if !f.CreatedBefore.IsZero() && !j.CreatedAt.Before(f.CreatedBefore) {
 		return false
 	}
 	if len(f.Statuses) > 0 {

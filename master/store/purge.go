@@ -13,9 +13,20 @@ import (
 // Purge deletes up to limit finished jobs (completed, failed, canceled) that finished before
 // cutoff, with their events, index entries and idempotency key. It returns how many went.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, error) {
+	by, err := s.PurgeByStatus(ctx, cutoff, limit)
 	n := 0
+	for _, c := range by {
+		n += c
+	}
+	return n, err
+}
+
+// PurgeByStatus is Purge, counting the jobs that went per status.
+func (s *Store) PurgeByStatus(ctx context.Context, cutoff time.Time, limit int) (map[api.Status]int, error) {
+	var by map[api.Status]int
 	err := s.update(ctx, func(tx *bolt.Tx) error {
-		n = 0
+		by = map[api.Status]int{}
+		n := 0
 		// IDs sort by creation, and a job finishes after it is created: walking each finished
 		// status oldest first, stop at the first job created after the cutoff.
 		bound := timeBound(cutoff)
@@ -41,11 +52,12 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 					return err
 				}
 				n++
+				by[st]++
 			}
 		}
 		return nil
 	})
-	return n, err
+	return by, err
 }
 
 func deleteJob(tx *bolt.Tx, k []byte) error {

@@ -149,8 +149,20 @@ func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
 		return ctx.Err()
 	}
 	// Once queued, the write happens: wait for it even if ctx ends, so the caller never
-	// reports failure for a write that landed.
-	return <-w.done
+	// reports failure for a write that landed. The one exception is a write queued while
+	// Close stops the committer (the select above may pick the send even after stop is
+	// closed): when the committer is gone without answering, the write never ran.
+	select {
+	case err := <-w.done:
+		return err
+	case <-s.done:
+		select {
+		case err := <-w.done:
+			return err
+		default:
+			return ErrClosed
+		}
+	}
 }
 
 func (s *Store) commitLoop() {
