@@ -23,6 +23,8 @@ type record struct {
 	EventSeq int64   `json:"event_seq"`
 	// Idem is the idempotency bucket key that points at this job, if any.
 	Idem []byte `json:"idem,omitempty"`
+	// EventsDropped counts events not kept because the job's history was full.
+	EventsDropped int64 `json:"events_dropped,omitempty"`
 }
 
 // IDs are ULIDs: sortable by creation time, so the jobs bucket is in age order and "newest
@@ -122,10 +124,21 @@ func oldField(j *api.Job, f func(*api.Job) string) string {
 	return f(j)
 }
 
+// MaxEventsPerJob bounds a job's history: past it, progress samples, warnings and log lines
+// are dropped (one warning says so); state changes are always kept.
+const MaxEventsPerJob = 10_000
+
 func appendEvents(tx *bolt.Tx, k []byte, r *record, evs []api.Event) error {
 	b := tx.Bucket(bEvents)
 	b.FillPercent = 0.9
 	for _, e := range evs {
+		if e.Type != api.EventState && r.EventSeq >= MaxEventsPerJob {
+			if r.EventsDropped++; r.EventsDropped > 1 {
+				continue
+			}
+			e = api.Event{Time: e.Time, Type: api.EventWarning, Node: e.Node,
+				Message: fmt.Sprintf("event log full (%d events): further progress, warnings and log lines are not kept", MaxEventsPerJob)}
+		}
 		r.EventSeq++
 		e.Seq = r.EventSeq
 		v, err := json.Marshal(e)

@@ -910,3 +910,43 @@ func TestOutbox(t *testing.T) {
 		t.Fatalf("OutboxLen = %d, want 1", s.OutboxLen())
 	}
 }
+
+func TestEventsBounded(t *testing.T) {
+	s, _ := openStore(t, store.Options{NoSync: true})
+	ctx := context.Background()
+	now := time.Now().UTC()
+	j := mustCreate(t, s, testJob(now, api.StatusQueued, api.QueueMedium, ""), nil)
+	// One transaction carrying more log lines than a job keeps, then a state change.
+	lines := make([]api.Event, store.MaxEventsPerJob+50)
+	for i := range lines {
+		lines[i] = api.Event{Time: now, Type: api.EventLog, Message: fmt.Sprint("line ", i)}
+	}
+	for _, evs := range [][]api.Event{lines, {{Time: now, Type: api.EventWarning, Message: "late"}}, {stateEvent(now, api.StatusQueued, api.StatusCanceled)}} {
+		if _, _, err := s.UpdateJob(ctx, j.ID, func(*api.Job) store.Change { return store.Change{Events: evs} }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []api.Event
+	for after := int64(0); ; {
+		evs, next, err := s.Events(ctx, j.ID, after, 1000)
+		if err != nil {
+			t.Fatal(err)
+		}
+		all = append(all, evs...)
+		if next == 0 {
+			break
+		}
+		after = next
+	}
+	// The first event, MaxEventsPerJob-1 lines, one "log full" warning, and the state change.
+	if len(all) != store.MaxEventsPerJob+2 {
+		t.Fatalf("%d events kept, want %d", len(all), store.MaxEventsPerJob+2)
+	}
+	full := all[len(all)-2]
+	if full.Type != api.EventWarning || !strings.Contains(full.Message, "event log full") {
+		t.Fatalf("second to last event %+v: want the log-full warning", full)
+	}
+	if last := all[len(all)-1]; last.Type != api.EventState || last.To != api.StatusCanceled {
+		t.Fatalf("last event %+v: want the state change, which is always kept", last)
+	}
+}
