@@ -15,7 +15,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ffrtmp/ffrtmp/internal/version.Version=$(VERSION) \
            -X github.com/ffrtmp/ffrtmp/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: deps build test run bench-engine check-go clean
+.PHONY: deps build test run bench-engine bench-master check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
@@ -39,6 +39,12 @@ run: build
 
 bench-engine: build
 	$(GO) run ./bench/cmd/bench-engine -out bench/results $(BENCH_FLAGS)
+
+# The master under load on loopback, fsync on: submit, lease and list latency against the
+# issue's targets, as a table and bench/results/master-*.json. Needs no FFmpeg: the master
+# and this benchmark link no C. BENCH_FLAGS=-quick for a smoke run.
+bench-master: check-go
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/bench-master -out bench/results $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin out

@@ -3,16 +3,15 @@ package enginebench
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/bench/benchio"
 	"github.com/ffrtmp/ffrtmp/engine"
 )
 
@@ -111,28 +110,7 @@ func RunAll(ctx context.Context, cases []Case, m Machine, src Source, opt Option
 // WriteJSON writes the report as dir/engine-<UTC time>.json and copies it to
 // dir/engine-latest.json. It returns the first path.
 func (r Report) WriteJSON(dir string) (string, error) {
-	b, err := json.MarshalIndent(r, "", "  ")
-	if err != nil {
-		return "", err
-	}
-	b = append(b, '\n')
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", err
-	}
-	path := filepath.Join(dir, "engine-"+r.Started.Format("20060102T150405Z")+".json")
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return "", err
-	}
-	latest := filepath.Join(dir, "engine-latest.json")
-	tmp := latest + ".partial-" + strconv.Itoa(os.Getpid())
-	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return path, err
-	}
-	if err := os.Rename(tmp, latest); err != nil {
-		os.Remove(tmp)
-		return path, err
-	}
-	return path, nil
+	return benchio.WriteJSON(dir, "engine", r.Started, r)
 }
 
 // WriteTable prints one aligned line per comparison: median times with their min–max

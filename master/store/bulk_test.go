@@ -2,7 +2,10 @@ package store_test
 
 import (
 	"context"
+	"fmt"
+	"math/rand/v2"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -120,4 +123,67 @@ func bulkIDs(jobs []api.Job) []string {
 		out[i] = j.ID
 	}
 	return out
+}
+
+// Filters on several fields at once (one walked, the others checked against their indexes
+// before a job is read) give what checking every job would, page after page.
+func TestListJobsCombinedFilters(t *testing.T) {
+	ctx := context.Background()
+	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	rng := rand.New(rand.NewPCG(1, 2))
+	statuses := []api.Status{api.StatusQueued, api.StatusRunning, api.StatusCompleted, api.StatusFailed}
+	t0 := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	var all []api.Job
+	for i := range 300 {
+		st := statuses[rng.IntN(len(statuses))]
+		node := ""
+		if st != api.StatusQueued {
+			node = fmt.Sprintf("n%d", rng.IntN(3))
+		}
+		j := bulkJob(t0, i, st, node)
+		j.Queue = api.Queues[rng.IntN(len(api.Queues))]
+		all = append(all, j)
+	}
+	if err := st.PutJobs(ctx, all); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []store.Filter{
+		{Statuses: []api.Status{api.StatusCompleted}, Queue: api.QueueLive},
+		{Statuses: []api.Status{api.StatusFailed, api.StatusQueued}, Queue: api.QueueBatch},
+		{Node: "n1", Statuses: []api.Status{api.StatusRunning, api.StatusFailed}},
+		{Node: "n2", Queue: api.QueueHigh},
+		{Node: "n0", Statuses: []api.Status{api.StatusCompleted}, Queue: api.QueueMedium},
+		{Node: "n0", Statuses: []api.Status{api.StatusFailed, api.StatusQueued}, Queue: api.QueueLow},
+	} {
+		var want []string
+		for _, j := range slices.Backward(all) {
+			if (f.Node == "" || j.Node == f.Node) && (f.Queue == "" || j.Queue == f.Queue) &&
+				(len(f.Statuses) == 0 || slices.Contains(f.Statuses, j.Status)) {
+				want = append(want, j.ID)
+			}
+		}
+		if len(want) == 0 {
+			t.Fatalf("filter %+v matches none of the jobs: the test proves nothing", f)
+		}
+		var got []string
+		f.Limit = 7
+		for page := 0; ; page++ {
+			list, next, err := st.ListJobs(ctx, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, bulkIDs(list)...)
+			if next == "" || page > 100 {
+				break
+			}
+			f.Cursor = next
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("filter %+v: got %d jobs %v, want %d %v", f, len(got), got, len(want), want)
+		}
+	}
 }

@@ -1,0 +1,259 @@
+package masterbench
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/bench/benchio"
+)
+
+// Report is everything one benchmark run measured, as written to JSON.
+type Report struct {
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished"`
+	Profile  Profile   `json:"profile"`
+	Machine  Machine   `json:"machine"`
+	// Notes say how the load was made (client model, rate limit, fixtures), for the reader
+	// of the numbers.
+	Notes []string     `json:"notes"`
+	Cases []CaseResult `json:"cases"`
+	// Pass is true when every metric with a target reached it.
+	Pass bool `json:"pass"`
+}
+
+// CaseResult is one case: its setup and what it measured.
+type CaseResult struct {
+	Name        string `json:"name"`
+	Description string `json:"description"`
+	// Setup lists how the case was prepared (fill method and time, master start time).
+	Setup   []string `json:"setup"`
+	Metrics []Metric `json:"metrics"`
+	// Latencies are the distributions behind the metrics, by name.
+	Latencies map[string]Latency `json:"latencies"`
+	// Errors counts failed requests by message (at most a few distinct ones are kept).
+	Errors map[string]int `json:"errors,omitempty"`
+	// MasterCPUSeconds is the master process's CPU time (user+system) during the measured
+	// part; MasterCPUPerOp divides it by the operations done there.
+	MasterCPUSeconds float64 `json:"master_cpu_seconds"`
+	MasterCPUPerOpUs float64 `json:"master_cpu_per_op_us,omitempty"`
+	// LoadCPUSeconds is the load generator's own CPU time in the same span: on a shared
+	// 2-core machine it is CPU the master did not get.
+	LoadCPUSeconds float64 `json:"load_generator_cpu_seconds"`
+	// OtherCPUCores is how many cores everything else on the machine kept busy meanwhile, on
+	// average: other tenants' noise.
+	OtherCPUCores float64 `json:"other_processes_cpu_cores"`
+}
+
+// Metric is one row of the table. Target and Pass are empty for figures shown for reading.
+type Metric struct {
+	Name   string  `json:"name"`
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Target string  `json:"target,omitempty"`
+	Pass   *bool   `json:"pass,omitempty"`
+}
+
+// atLeast and atMost make metrics with a target.
+func atLeast(name string, v float64, unit string, target float64) Metric {
+	ok := v >= target
+	return Metric{Name: name, Value: v, Unit: unit, Target: ">= " + num(target), Pass: &ok}
+}
+
+func atMost(name string, v float64, unit string, target float64) Metric {
+	ok := v <= target
+	return Metric{Name: name, Value: v, Unit: unit, Target: "<= " + num(target), Pass: &ok}
+}
+
+func info(name string, v float64, unit string) Metric {
+	return Metric{Name: name, Value: v, Unit: unit}
+}
+
+// zero is a metric that must be 0 (errors).
+func zero(name string, v float64, unit string) Metric {
+	ok := v == 0
+	return Metric{Name: name, Value: v, Unit: unit, Target: "0", Pass: &ok}
+}
+
+func num(v float64) string {
+	switch {
+	case v == math.Trunc(v) && math.Abs(v) < 1e15:
+		return strconv.FormatInt(int64(v), 10)
+	case math.Abs(v) >= 100:
+		return strconv.FormatFloat(v, 'f', 0, 64)
+	case math.Abs(v) >= 10:
+		return strconv.FormatFloat(v, 'f', 1, 64)
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
+// Latency summarises a set of request times, in milliseconds.
+type Latency struct {
+	Count int     `json:"count"`
+	Mean  float64 `json:"mean_ms"`
+	P50   float64 `json:"p50_ms"`
+	P90   float64 `json:"p90_ms"`
+	P99   float64 `json:"p99_ms"`
+	P999  float64 `json:"p99_9_ms"`
+	Max   float64 `json:"max_ms"`
+}
+
+// Summarize computes a Latency from request times (sorting ds).
+func Summarize(ds []time.Duration) Latency {
+	if len(ds) == 0 {
+		return Latency{}
+	}
+	slices.Sort(ds)
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
+	return Latency{Count: len(ds), Mean: ms(sum / time.Duration(len(ds))),
+		P50: ms(Percentile(ds, 0.50)), P90: ms(Percentile(ds, 0.90)), P99: ms(Percentile(ds, 0.99)),
+		P999: ms(Percentile(ds, 0.999)), Max: ms(ds[len(ds)-1])}
+}
+
+// Percentile is the nearest-rank q-quantile of sorted ds (0 < q <= 1).
+func Percentile(sorted []time.Duration, q float64) time.Duration {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+// Machine describes where the benchmark ran.
+type Machine struct {
+	Hostname    string `json:"hostname"`
+	CPU         string `json:"cpu_model"`
+	Cores       int    `json:"cores"`
+	GOMAXPROCS  int    `json:"gomaxprocs"`
+	MemoryBytes int64  `json:"memory_bytes,omitempty"`
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	Kernel      string `json:"kernel,omitempty"`
+	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures when the benchmark started:
+	// on a shared machine it says how much noise to expect.
+	LoadAverage string `json:"load_average,omitempty"`
+	GoVersion   string `json:"go_version"`
+	// Commit is the repository's HEAD, with "-dirty" when the tree has changes.
+	Commit string `json:"commit"`
+	// FsyncMs is the median time to write 4 KiB and fdatasync it in the folder the databases
+	// live in: the floor under every durable write.
+	FsyncMs float64 `json:"fsync_median_ms"`
+}
+
+// DetectMachine reads what the report says about this machine; root is the repository
+// (for the commit) and dir a folder on the disk the databases use (for the fsync time).
+func DetectMachine(ctx context.Context, root, dir string) Machine {
+	m := Machine{CPU: "unknown", Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(), Commit: "unknown"}
+	m.Hostname, _ = os.Hostname()
+	if v := procField("/proc/cpuinfo", "model name"); v != "" {
+		m.CPU = v
+	}
+	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
+		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
+			m.MemoryBytes = kb * 1024
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		m.Kernel = strings.TrimSpace(string(b))
+	}
+	m.LoadAverage = loadAverage()
+	if out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "HEAD").Output(); err == nil {
+		m.Commit = strings.TrimSpace(string(out))
+		if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
+			m.Commit += "-dirty"
+		}
+	}
+	m.FsyncMs = fsyncTime(dir)
+	return m
+}
+
+func loadAverage() string {
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			return strings.Join(f[:3], " ")
+		}
+	}
+	return ""
+}
+
+// fsyncTime is the median of 20 write+fdatasync rounds of 4 KiB in dir, in ms (0 on error).
+func fsyncTime(dir string) float64 {
+	f, err := os.CreateTemp(dir, "fsync-probe-")
+	if err != nil {
+		return 0
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	buf := make([]byte, 4096)
+	var ds []time.Duration
+	for i := range 20 {
+		start := time.Now()
+		if _, err := f.WriteAt(buf, int64(i)*4096); err != nil {
+			return 0
+		}
+		if err := f.Sync(); err != nil {
+			return 0
+		}
+		ds = append(ds, time.Since(start))
+	}
+	return Summarize(ds).P50
+}
+
+// procField returns the value of the first "key : value" line of a /proc file.
+func procField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// WriteJSON writes the report as dir/master-<UTC time>.json and copies it to
+// dir/master-latest.json. It returns the first path.
+func (r Report) WriteJSON(dir string) (string, error) {
+	return benchio.WriteJSON(dir, "master", r.Started, r)
+}
+
+// WriteTable prints one aligned line per metric: case, metric, value, target and whether it
+// passed, then the notes.
+func (r Report) WriteTable(w io.Writer) {
+	const row = "%-7s %-38s %9s %-5s %8s  %s\n"
+	fmt.Fprintf(w, row, "case", "metric", "value", "", "target", "ok")
+	for _, c := range r.Cases {
+		for _, m := range c.Metrics {
+			ok := ""
+			if m.Pass != nil {
+				ok = "yes"
+				if !*m.Pass {
+					ok = "NO"
+				}
+			}
+			fmt.Fprintf(w, row, c.Name, m.Name, num(m.Value), m.Unit, m.Target, ok)
+		}
+	}
+	for _, n := range r.Notes {
+		fmt.Fprintf(w, "- %s\n", n)
+	}
+}
