@@ -17,9 +17,9 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
-// FillVersion names the layout of the generated jobs. Change it when jobMaker changes, so
-// cached list databases are rebuilt.
-const FillVersion = "fill1"
+// FillVersion names the layout of the generated jobs and the store's schema. Change it when
+// jobMaker changes, so cached list databases are rebuilt (a new store schema does that too).
+const FillVersion = "fill1-s" + store.SchemaVersion
 
 // jobMaker makes jobs as the master would have stored them: specs resolved by the catalog
 // from a mix of scenarios, over the five queues and the priority range.

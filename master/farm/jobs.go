@@ -86,28 +86,51 @@ const (
 	MaxPageSize     = 1000
 )
 
-// List returns a page of jobs, newest first.
-func (s *Service) List(ctx context.Context, f store.Filter) (api.JobList, error) {
+// Page is a page of jobs as the API writes it: each job's JSON as stored (the API view),
+// except active jobs, which carry their live progress.
+type Page struct {
+	Jobs       []json.RawMessage
+	NextCursor string
+}
+
+// List returns a page of jobs, newest first. Stored jobs are passed through as their JSON,
+// not decoded: a page of a million-job store costs a copy per job.
+func (s *Service) List(ctx context.Context, f store.Filter) (Page, error) {
 	if f.Limit <= 0 {
 		f.Limit = DefaultPageSize
 	}
 	if f.Limit > MaxPageSize {
-		return api.JobList{}, badRequest("limit", "limit %d: at most %d", f.Limit, MaxPageSize)
+		return Page{}, badRequest("limit", "limit %d: at most %d", f.Limit, MaxPageSize)
 	}
-	jobs, next, err := s.st.ListJobs(ctx, f)
+	raw, next, err := s.st.ListJobsRaw(ctx, f)
 	if errors.Is(err, store.ErrNotFound) {
-		return api.JobList{}, badRequest("cursor", "cursor %q is not a job ID from a previous page", f.Cursor)
+		return Page{}, badRequest("cursor", "cursor %q is not a job ID from a previous page", f.Cursor)
 	}
 	if err != nil {
-		return api.JobList{}, err
+		return Page{}, err
 	}
-	for i := range jobs {
-		jobs[i] = s.view(jobs[i])
+	p := Page{Jobs: make([]json.RawMessage, len(raw)), NextCursor: next}
+	for i, r := range raw {
+		p.Jobs[i] = r.JSON
+		if !s.isActive(r.ID) {
+			continue
+		}
+		var j api.Job
+		if err := json.Unmarshal(r.JSON, &j); err != nil {
+			return Page{}, fmt.Errorf("decode job %s: %w", r.ID, err)
+		}
+		if p.Jobs[i], err = json.Marshal(s.view(j)); err != nil {
+			return Page{}, err
+		}
 	}
-	if jobs == nil {
-		jobs = []api.Job{}
-	}
-	return api.JobList{Jobs: jobs, NextCursor: next}, nil
+	return p, nil
+}
+
+func (s *Service) isActive(id string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.active[id]
+	return ok
 }
 
 // Cancel stops a job that has not finished. A running job's node is told at its next

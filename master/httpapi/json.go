@@ -8,9 +8,11 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"strconv"
 	"strings"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/farm"
 )
 
 // decode reads one JSON value into v: unknown fields, trailing data, wrong types and bodies
@@ -95,4 +97,32 @@ func writeError(w http.ResponseWriter, e *api.Error) {
 		status = 500
 	}
 	writeJSON(w, status, api.ErrorBody{Error: e})
+}
+
+// writeJobPage writes an api.JobList from jobs already in JSON, without re-encoding them.
+func writeJobPage(w http.ResponseWriter, p farm.Page) {
+	n := 32
+	for _, j := range p.Jobs {
+		n += len(j) + 1
+	}
+	b := make([]byte, 0, n+len(p.NextCursor))
+	b = append(b, `{"jobs":[`...)
+	for i, j := range p.Jobs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, j...)
+	}
+	b = append(b, ']')
+	if p.NextCursor != "" {
+		b = append(b, `,"next_cursor":`...)
+		b = strconv.AppendQuote(b, p.NextCursor) // IDs are ULIDs: plain ASCII
+	}
+	b = append(b, "}\n"...)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(b)
 }

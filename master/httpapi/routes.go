@@ -164,12 +164,12 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Limit = int(min(limit, 1<<20))
-	list, lerr := s.opts.Farm.List(r.Context(), f)
+	page, lerr := s.opts.Farm.List(r.Context(), f)
 	if lerr != nil {
 		s.fail(w, r, lerr)
 		return
 	}
-	writeJSON(w, http.StatusOK, list)
+	writeJobPage(w, page)
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,8 @@
 package sched
 
 import (
-	"container/heap"
+	"bytes"
+	"fmt"
 	"slices"
 	"sort"
 	"strconv"
@@ -51,16 +52,55 @@ type Placement struct {
 }
 
 // Scheduler holds the queued jobs and the load each node carries. Safe for concurrent use.
+//
+// The queue can hold hundreds of thousands of jobs, so its memory holds no pointers: items
+// live in one slab, heaps and the ID index refer to them by number, and the garbage
+// collector has nothing to scan there (a pointer per job made every collection walk the
+// whole queue while requests waited).
 type Scheduler struct {
 	// Aging is the wait that earns a job one priority point; zero turns aging off.
 	aging time.Duration
 
 	mu      sync.Mutex
 	groups  map[string]*group
-	queued  map[string]*item
+	byIndex []*group // group number → group
+	items   []item   // slab; free slots are listed in free
+	free    []int32
+	queued  map[idKey]int32
 	active  map[string]activeJob
 	load    map[string]*nodeLoad
 	changed chan struct{}
+}
+
+// idKey is a job ID as a map key without a pointer. Job IDs are ULIDs (26 bytes).
+type idKey struct {
+	n uint8
+	b [maxIDLen]byte
+}
+
+const maxIDLen = 31
+
+func keyOf(id string) idKey {
+	if len(id) > maxIDLen {
+		panic(fmt.Sprintf("sched: job ID %q longer than %d bytes", id, maxIDLen))
+	}
+	k := idKey{n: uint8(len(id))}
+	copy(k.b[:], id)
+	return k
+}
+
+func (k idKey) String() string { return string(k.b[:k.n]) }
+
+// item is a queued job: what ranks it and what rebuilds its Entry.
+type item struct {
+	id       idKey
+	rank     int64
+	created  int64 // unix ns
+	cost     int64
+	priority int32
+	queue    int8  // index in api.Queues, -1 for a name not there
+	group    int32 // index in byIndex
+	pos      int32 // position in its group's heap
 }
 
 type activeJob struct {
@@ -77,7 +117,7 @@ type nodeLoad struct {
 
 // New returns an empty scheduler; aging is the wait that earns one priority point.
 func New(aging time.Duration) *Scheduler {
-	return &Scheduler{aging: aging, groups: map[string]*group{}, queued: map[string]*item{},
+	return &Scheduler{aging: aging, groups: map[string]*group{}, queued: map[idKey]int32{},
 		active: map[string]activeJob{}, load: map[string]*nodeLoad{}, changed: make(chan struct{})}
 }
 
@@ -108,20 +148,43 @@ func (s *Scheduler) EffectivePriority(e Entry, now time.Time) float64 {
 func (s *Scheduler) Add(e Entry) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if _, ok := s.queued[e.ID]; ok {
+	k := keyOf(e.ID)
+	if _, ok := s.queued[k]; ok {
 		return
 	}
 	gk := groupKey(e)
 	g := s.groups[gk]
 	if g == nil {
-		g = &group{key: gk, req: e.Req, usesGPU: e.UsesGPU}
+		g = &group{key: gk, req: e.Req, usesGPU: e.UsesGPU, num: int32(len(s.byIndex))}
 		s.groups[gk] = g
+		s.byIndex = append(s.byIndex, g)
 	}
-	it := &item{e: e, g: g, rank: s.rank(e)}
-	heap.Push(&g.h, it)
-	s.queued[e.ID] = it
+	it := item{id: k, rank: s.rank(e), created: e.Created.UnixNano(), cost: e.Cost,
+		priority: int32(e.Priority), queue: int8(slices.Index(api.Queues, e.Queue)), group: g.num}
+	var n int32
+	if l := len(s.free); l > 0 {
+		n, s.free = s.free[l-1], s.free[:l-1]
+		s.items[n] = it
+	} else {
+		n = int32(len(s.items))
+		s.items = append(s.items, it)
+	}
+	s.queued[k] = n
+	s.push(g, n)
 	close(s.changed)
 	s.changed = make(chan struct{})
+}
+
+// entry rebuilds the Entry of item n.
+func (s *Scheduler) entry(n int32) Entry {
+	it := &s.items[n]
+	g := s.byIndex[it.group]
+	q := ""
+	if it.queue >= 0 {
+		q = api.Queues[it.queue]
+	}
+	return Entry{ID: it.id.String(), Queue: q, Priority: int(it.priority), Created: time.Unix(0, it.created),
+		Req: g.req, Cost: it.cost, UsesGPU: g.usesGPU}
 }
 
 // rank orders jobs: a larger rank runs first. With aging, a job's effective priority at any
@@ -138,20 +201,21 @@ func (s *Scheduler) rank(e Entry) int64 {
 func (s *Scheduler) Remove(id string) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	it, ok := s.queued[id]
+	n, ok := s.queued[keyOf(id)]
 	if !ok {
 		return false
 	}
-	heap.Remove(&it.g.h, it.index)
-	delete(s.queued, id)
-	s.dropEmpty(it.g)
+	s.take(n)
 	return true
 }
 
-func (s *Scheduler) dropEmpty(g *group) {
-	if len(g.h) == 0 {
-		delete(s.groups, g.key)
-	}
+// take removes item n from its heap and the index and frees its slot.
+func (s *Scheduler) take(n int32) {
+	it := &s.items[n]
+	g := s.byIndex[it.group]
+	s.remove(g, it.pos)
+	delete(s.queued, it.id)
+	s.free = append(s.free, n)
 }
 
 // Changed returns a channel closed at the next Add (for long-polling leases).
@@ -174,17 +238,17 @@ func (s *Scheduler) Pick(n Node) (Placement, bool) {
 	if l.jobs >= slots {
 		return Placement{}, false
 	}
-	var best *item
+	best := int32(-1)
 	var bestGPU *int
-	for _, g := range s.groups {
+	for _, g := range s.byIndex {
 		if len(g.h) == 0 || !Meets(n, g.req) {
 			continue
 		}
 		top := g.h[0]
-		if best != nil && !top.before(best) {
+		if best >= 0 && !s.before(top, best) {
 			continue
 		}
-		if n.Caps.PixelRate > 0 && l.jobs > 0 && l.pixels+top.e.Cost > n.Caps.PixelRate {
+		if n.Caps.PixelRate > 0 && l.jobs > 0 && l.pixels+s.items[top].cost > n.Caps.PixelRate {
 			continue
 		}
 		gpu, ok := s.chooseGPU(n, l, g)
@@ -193,14 +257,78 @@ func (s *Scheduler) Pick(n Node) (Placement, bool) {
 		}
 		best, bestGPU = top, gpu
 	}
-	if best == nil {
+	if best < 0 {
 		return Placement{}, false
 	}
-	heap.Remove(&best.g.h, best.index)
-	delete(s.queued, best.e.ID)
-	s.dropEmpty(best.g)
-	s.activate(best.e.ID, n.ID, bestGPU, best.e.Cost)
-	return Placement{Entry: best.e, GPU: bestGPU}, true
+	e := s.entry(best)
+	s.take(best)
+	s.activate(e.ID, n.ID, bestGPU, e.Cost)
+	return Placement{Entry: e, GPU: bestGPU}, true
+}
+
+// before reports whether item a runs before item b: higher rank, then the smaller ID.
+func (s *Scheduler) before(a, b int32) bool {
+	x, y := &s.items[a], &s.items[b]
+	if x.rank != y.rank {
+		return x.rank > y.rank
+	}
+	return bytes.Compare(x.id.b[:x.id.n], y.id.b[:y.id.n]) < 0
+}
+
+// push, remove, up and down keep a group's heap of item numbers ordered by before.
+func (s *Scheduler) push(g *group, n int32) {
+	g.h = append(g.h, n)
+	s.items[n].pos = int32(len(g.h) - 1)
+	s.up(g, len(g.h)-1)
+}
+
+func (s *Scheduler) remove(g *group, i int32) {
+	last := len(g.h) - 1
+	if int(i) != last {
+		s.swap(g, int(i), last)
+	}
+	g.h = g.h[:last]
+	if int(i) < last {
+		if !s.down(g, int(i)) {
+			s.up(g, int(i))
+		}
+	}
+}
+
+func (s *Scheduler) swap(g *group, i, j int) {
+	g.h[i], g.h[j] = g.h[j], g.h[i]
+	s.items[g.h[i]].pos = int32(i)
+	s.items[g.h[j]].pos = int32(j)
+}
+
+func (s *Scheduler) up(g *group, j int) {
+	for j > 0 {
+		i := (j - 1) / 2
+		if !s.before(g.h[j], g.h[i]) {
+			break
+		}
+		s.swap(g, i, j)
+		j = i
+	}
+}
+
+func (s *Scheduler) down(g *group, i0 int) bool {
+	i, n := i0, len(g.h)
+	for {
+		j := 2*i + 1
+		if j >= n || j < 0 {
+			break
+		}
+		if j2 := j + 1; j2 < n && s.before(g.h[j2], g.h[j]) {
+			j = j2
+		}
+		if !s.before(g.h[j], g.h[i]) {
+			break
+		}
+		s.swap(g, i, j)
+		i = j
+	}
+	return i > i0
 }
 
 // chooseGPU picks the least-loaded GPU with enough memory: fewest jobs placed by the master,
@@ -313,8 +441,10 @@ func (s *Scheduler) Depth() map[string]int {
 	for _, q := range api.Queues {
 		d[q] = 0
 	}
-	for _, it := range s.queued {
-		d[it.e.Queue]++
+	for _, n := range s.queued {
+		if q := s.items[n].queue; q >= 0 {
+			d[api.Queues[q]]++
+		}
 	}
 	return d
 }
@@ -370,43 +500,8 @@ func groupKey(e Entry) string {
 // group is the heap of queued jobs with one set of requirements.
 type group struct {
 	key     string
+	num     int32
 	req     api.Requirements
 	usesGPU bool
-	h       itemHeap
-}
-
-type item struct {
-	e     Entry
-	g     *group
-	rank  int64
-	index int
-}
-
-// before reports whether it runs before o: higher rank, then the older ID.
-func (it *item) before(o *item) bool {
-	if it.rank != o.rank {
-		return it.rank > o.rank
-	}
-	return it.e.ID < o.e.ID
-}
-
-type itemHeap []*item
-
-func (h itemHeap) Len() int           { return len(h) }
-func (h itemHeap) Less(i, j int) bool { return h[i].before(h[j]) }
-func (h itemHeap) Swap(i, j int) {
-	h[i], h[j] = h[j], h[i]
-	h[i].index, h[j].index = i, j
-}
-func (h *itemHeap) Push(x any) {
-	it := x.(*item)
-	it.index = len(*h)
-	*h = append(*h, it)
-}
-func (h *itemHeap) Pop() any {
-	old := *h
-	it := old[len(old)-1]
-	old[len(old)-1] = nil
-	*h = old[:len(old)-1]
-	return it
+	h       []int32 // item numbers, a heap by Scheduler.before
 }

@@ -39,10 +39,11 @@ func (s *Store) PutJobs(ctx context.Context, jobs []api.Job) error {
 			}
 			r := &record{Job: j}
 			ev := api.Event{Time: at, Type: api.EventState, To: j.Status, Node: j.Node, Message: "imported", Error: j.Error}
-			if err := appendEvents(tx, keys[i], r, []api.Event{ev}); err != nil {
+			w, err := prepare(keys[i], r, nil, []api.Event{ev})
+			if err != nil {
 				return err
 			}
-			if err := putRecord(tx, keys[i], r, nil); err != nil {
+			if err := w.apply(tx); err != nil {
 				return err
 			}
 		}

@@ -17,16 +17,6 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 )
 
-// record is a job as stored: the API view plus bookkeeping the API does not show.
-type record struct {
-	Job      api.Job `json:"job"`
-	EventSeq int64   `json:"event_seq"`
-	// Idem is the idempotency bucket key that points at this job, if any.
-	Idem []byte `json:"idem,omitempty"`
-	// EventsDropped counts events not kept because the job's history was full.
-	EventsDropped int64 `json:"events_dropped,omitempty"`
-}
-
 // IDs are ULIDs: sortable by creation time, so the jobs bucket is in age order and "newest
 // first" is a reverse cursor. The generator is monotonic within a millisecond.
 type idGen struct {
@@ -67,91 +57,6 @@ func eventKey(k []byte, seq int64) []byte {
 	return b
 }
 
-func getRecord(tx *bolt.Tx, k []byte) (*record, error) {
-	v := tx.Bucket(bJobs).Get(k)
-	if v == nil {
-		return nil, ErrNotFound
-	}
-	r := &record{}
-	if err := json.Unmarshal(v, r); err != nil {
-		return nil, fmt.Errorf("decode job %s: %w", ulid.ULID(k), err)
-	}
-	return r, nil
-}
-
-// putRecord writes r and moves its index entries from old (nil for a new job).
-func putRecord(tx *bolt.Tx, k []byte, r *record, old *api.Job) error {
-	v, err := json.Marshal(r)
-	if err != nil {
-		return fmt.Errorf("encode job: %w", err)
-	}
-	jobs := tx.Bucket(bJobs)
-	jobs.FillPercent = 0.9 // keys only grow at the right edge
-	if err := jobs.Put(k, v); err != nil {
-		return err
-	}
-	j := &r.Job
-	for _, ix := range []struct {
-		bucket   []byte
-		old, new string
-	}{
-		{bByStatus, oldField(old, func(j *api.Job) string { return string(j.Status) }), string(j.Status)},
-		{bByQueue, oldField(old, func(j *api.Job) string { return j.Queue }), j.Queue},
-		{bByNode, oldField(old, func(j *api.Job) string { return j.Node }), j.Node},
-	} {
-		if ix.old == ix.new && old != nil {
-			continue
-		}
-		b := tx.Bucket(ix.bucket)
-		if ix.old != "" {
-			if err := b.Delete(idxKey(ix.old, k)); err != nil {
-				return err
-			}
-		}
-		if ix.new != "" {
-			if err := b.Put(idxKey(ix.new, k), nil); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func oldField(j *api.Job, f func(*api.Job) string) string {
-	if j == nil {
-		return ""
-	}
-	return f(j)
-}
-
-// MaxEventsPerJob bounds a job's history: past it, progress samples, warnings and log lines
-// are dropped (one warning says so); state changes are always kept.
-const MaxEventsPerJob = 10_000
-
-func appendEvents(tx *bolt.Tx, k []byte, r *record, evs []api.Event) error {
-	b := tx.Bucket(bEvents)
-	b.FillPercent = 0.9
-	for _, e := range evs {
-		if e.Type != api.EventState && r.EventSeq >= MaxEventsPerJob {
-			if r.EventsDropped++; r.EventsDropped > 1 {
-				continue
-			}
-			e = api.Event{Time: e.Time, Type: api.EventWarning, Node: e.Node,
-				Message: fmt.Sprintf("event log full (%d events): further progress, warnings and log lines are not kept", MaxEventsPerJob)}
-		}
-		r.EventSeq++
-		e.Seq = r.EventSeq
-		v, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("encode event: %w", err)
-		}
-		if err := b.Put(eventKey(k, e.Seq), v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Idempotency is a submit's Idempotency-Key: Key identifies it (scoped by the caller),
 // BodyHash tells a replay from a different request under the same key.
 type Idempotency struct {
@@ -169,11 +74,19 @@ func (s *Store) CreateJob(ctx context.Context, job api.Job, ev api.Event, idem *
 	if !ok {
 		return job, false, fmt.Errorf("create job: bad id %q", job.ID)
 	}
+	r := &record{Job: job}
+	if idem != nil {
+		r.Idem = idem.Key
+	}
+	// Encode outside the writer: it only checks the key and copies bytes in.
+	w, err := prepare(k, r, nil, []api.Event{ev})
+	if err != nil {
+		return job, false, err
+	}
 	var out api.Job
 	var replay bool
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err = s.update(ctx, func(tx *bolt.Tx) error {
 		out, replay = job, false
-		r := &record{Job: job}
 		if idem != nil {
 			ib := tx.Bucket(bIdem)
 			if v := ib.Get(idem.Key); v != nil {
@@ -187,18 +100,11 @@ func (s *Store) CreateJob(ctx context.Context, job api.Job, ev api.Event, idem *
 				out, replay = prev.Job, true
 				return nil
 			}
-			r.Idem = idem.Key
 			if err := ib.Put(idem.Key, append(append([]byte(nil), k...), idem.BodyHash...)); err != nil {
 				return err
 			}
 		}
-		if err := appendEvents(tx, k, r, []api.Event{ev}); err != nil {
-			return err
-		}
-		if err := putRecord(tx, k, r, nil); err != nil {
-			return err
-		}
-		return addDelivery(tx, r, ev)
+		return w.apply(tx)
 	})
 	return out, replay, err
 }
@@ -214,48 +120,42 @@ type Change struct {
 }
 
 // UpdateJob reads job id, lets fn change it, and writes it with fn's events in one
-// transaction. It returns the job before and after. fn may run more than once; it must
-// decide only from the job it is given.
+// transaction. It returns the job before and after. fn must decide only from the job it is
+// given, and may run more than once: the change is computed outside the writer (reading,
+// decoding and encoding in the caller's goroutine) and applied only if the job has not
+// changed meanwhile; otherwise it is computed again.
 func (s *Store) UpdateJob(ctx context.Context, id string, fn func(j *api.Job) Change) (before, after api.Job, err error) {
 	k, ok := key(id)
 	if !ok {
 		return api.Job{}, api.Job{}, ErrNotFound
 	}
-	var refused error
-	err = s.update(ctx, func(tx *bolt.Tx) error {
-		refused = nil
-		r, err := getRecord(tx, k)
-		if err != nil {
+	for attempt := 0; ; attempt++ {
+		var r *record
+		if err := s.view(func(tx *bolt.Tx) error {
+			var err error
+			r, err = getRecord(tx, k)
 			return err
+		}); err != nil {
+			return api.Job{}, api.Job{}, err
 		}
 		before = r.Job
 		ch := fn(&r.Job)
 		if ch.Refuse != nil || ch.NoWrite {
-			after, refused = before, ch.Refuse
-			return nil
+			return before, before, ch.Refuse
 		}
-		after = r.Job
-		return writeChange(tx, k, r, &before, ch.Events)
-	})
-	if err != nil {
-		return api.Job{}, api.Job{}, err
-	}
-	return before, after, refused
-}
-
-func writeChange(tx *bolt.Tx, k []byte, r *record, old *api.Job, evs []api.Event) error {
-	if err := appendEvents(tx, k, r, evs); err != nil {
-		return err
-	}
-	if err := putRecord(tx, k, r, old); err != nil {
-		return err
-	}
-	for _, e := range evs {
-		if err := addDelivery(tx, r, e); err != nil {
-			return err
+		w, err := prepare(k, r, &before, ch.Events)
+		if err != nil {
+			return api.Job{}, api.Job{}, err
 		}
+		err = s.update(ctx, w.apply)
+		if errors.Is(err, errConflict) && attempt < 10 {
+			continue // another write got there first: decide again from what it wrote
+		}
+		if err != nil {
+			return api.Job{}, api.Job{}, err
+		}
+		return before, r.Job, nil
 	}
-	return nil
 }
 
 // GetJob returns job id.

@@ -3,6 +3,7 @@ package store
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/oklog/ulid/v2"
@@ -29,8 +30,44 @@ const maxScan = 100_000
 
 // ListJobs returns up to f.Limit jobs, newest first, and the cursor for the next page ("" at
 // the end). It walks the most selective index (node, status, queue, or the jobs themselves)
-// backwards from the cursor and checks the other filters on each job.
+// backwards from the cursor and checks the other filters against their indexes.
 func (s *Store) ListJobs(ctx context.Context, f Filter) ([]api.Job, string, error) {
+	var jobs []api.Job
+	next, err := s.walk(f, func(k, v []byte) error {
+		r, err := decodeRecord(k, v)
+		if err != nil {
+			return err
+		}
+		jobs = append(jobs, r.Job)
+		return nil
+	})
+	return jobs, next, err
+}
+
+// RawJob is a stored job's API JSON, as ListJobsRaw copies it out.
+type RawJob struct {
+	ID   string
+	JSON []byte
+}
+
+// ListJobsRaw is ListJobs without decoding: each job's JSON is copied out as stored (it is
+// the API's view), so a page costs a copy per job.
+func (s *Store) ListJobsRaw(ctx context.Context, f Filter) ([]RawJob, string, error) {
+	var jobs []RawJob
+	next, err := s.walk(f, func(k, v []byte) error {
+		var r record
+		js, err := decodeHeader(v, &r)
+		if err != nil {
+			return fmt.Errorf("job %s: %w", ulid.ULID(k), err)
+		}
+		jobs = append(jobs, RawJob{ID: ulid.ULID(k).String(), JSON: bytes.Clone(js)})
+		return nil
+	})
+	return jobs, next, err
+}
+
+// walk finds the page of jobs f selects and calls collect for each, newest first.
+func (s *Store) walk(f Filter, collect func(k, v []byte) error) (string, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
@@ -38,29 +75,31 @@ func (s *Store) ListJobs(ctx context.Context, f Filter) ([]api.Job, string, erro
 	if f.Cursor != "" {
 		k, ok := key(f.Cursor)
 		if !ok {
-			return nil, "", ErrNotFound
+			return "", ErrNotFound
 		}
 		upper = k
 	}
 	// IDs carry milliseconds: the bounds below take in the whole millisecond of each end, and
-	// match then compares the creation times exactly.
+	// jobs created in those two milliseconds are decoded to compare their times exactly.
+	var edges [][]byte
 	if !f.CreatedBefore.IsZero() {
 		b := timeBound(f.CreatedBefore.Add(time.Millisecond - time.Nanosecond))
 		if upper == nil || bytes.Compare(b, upper) < 0 {
 			upper = b
 		}
+		edges = append(edges, timeBound(f.CreatedBefore)[:6])
 	}
 	var lower []byte // inclusive lower bound
 	if !f.CreatedAfter.IsZero() {
 		lower = timeBound(f.CreatedAfter)
+		edges = append(edges, lower[:6])
 	}
 
-	var jobs []api.Job
 	next := ""
 	err := s.view(func(tx *bolt.Tx) error {
 		var iters []*revIter
-		// The filters the walk does not follow are first checked against their indexes: a
-		// seek costs a fraction of decoding a job that then does not match.
+		// The filters the walk does not follow are checked against their indexes: a seek
+		// costs a fraction of decoding a job, and then no job needs decoding to be matched.
 		var pre indexCheck
 		switch {
 		case f.Node != "":
@@ -77,8 +116,9 @@ func (s *Store) ListJobs(ctx context.Context, f Filter) ([]api.Job, string, erro
 		default:
 			iters = []*revIter{newRevIter(tx.Bucket(bJobs), nil, upper)}
 		}
-		scanned := 0
-		var prev []byte
+		jobs := tx.Bucket(bJobs)
+		scanned, found := 0, 0
+		var prev, last []byte
 		for {
 			k := nextNewest(iters)
 			if k == nil || (lower != nil && bytes.Compare(k, lower) < 0) {
@@ -94,21 +134,42 @@ func (s *Store) ListJobs(ctx context.Context, f Filter) ([]api.Job, string, erro
 			if !pre.match(k) {
 				continue
 			}
-			r, err := getRecord(tx, k)
-			if err != nil {
-				return err
+			v := jobs.Get(k)
+			if v == nil {
+				return fmt.Errorf("index names job %s, which is missing", ulid.ULID(k))
 			}
-			if !f.match(&r.Job) {
-				continue
+			if onEdge(k, edges) {
+				r, err := decodeRecord(k, v)
+				if err != nil {
+					return err
+				}
+				if !f.match(&r.Job) {
+					continue
+				}
 			}
-			if len(jobs) == f.Limit {
-				next = jobs[len(jobs)-1].ID
+			if found == f.Limit {
+				next = ulid.ULID(last).String()
 				return nil
 			}
-			jobs = append(jobs, r.Job)
+			if err := collect(k, v); err != nil {
+				return err
+			}
+			found++
+			last = k
 		}
 	})
-	return jobs, next, err
+	return next, err
+}
+
+// onEdge reports whether id16 k was created in one of the milliseconds edges (6-byte ULID
+// times).
+func onEdge(k []byte, edges [][]byte) bool {
+	for _, e := range edges {
+		if bytes.Equal(k[:6], e) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f Filter) match(j *api.Job) bool {

@@ -33,27 +33,18 @@ type outboxEntry struct {
 	LastError string    `json:"last_error,omitempty"`
 }
 
-// addDelivery queues a webhook for a state event of a job with a callback URL, in the same
-// transaction as the state change.
-func addDelivery(tx *bolt.Tx, r *record, e api.Event) error {
+// delivery is the outbox entry for a state event of a job with a callback URL (nil for
+// anything else); it is written in the same transaction as the state change.
+func delivery(r *record, e api.Event) ([]byte, error) {
 	if r.Job.CallbackURL == "" || e.Type != api.EventState {
-		return nil
+		return nil, nil
 	}
 	body, err := json.Marshal(WebhookPayload{Event: "job." + string(e.To), From: e.From, Time: e.Time, Job: r.Job})
 	if err != nil {
-		return fmt.Errorf("encode webhook: %w", err)
+		return nil, fmt.Errorf("encode webhook: %w", err)
 	}
-	b := tx.Bucket(bOutbox)
-	seq, err := b.NextSequence()
-	if err != nil {
-		return err
-	}
-	v, err := json.Marshal(outboxEntry{JobID: r.Job.ID, URL: r.Job.CallbackURL, Event: "job." + string(e.To),
+	return json.Marshal(outboxEntry{JobID: r.Job.ID, URL: r.Job.CallbackURL, Event: "job." + string(e.To),
 		Body: body, NextAt: e.Time, CreatedAt: e.Time})
-	if err != nil {
-		return err
-	}
-	return b.Put(seqKey(seq), v)
 }
 
 func seqKey(seq uint64) []byte {
@@ -136,7 +127,11 @@ func (o outbox) GiveUp(ctx context.Context, d webhook.Delivery, lastErr string) 
 			msg = fmt.Sprintf("webhook %s to %s not sent: %s", d.Event, host, lastErr)
 		}
 		ev := api.Event{Time: time.Now().UTC(), Type: api.EventWarning, Message: msg}
-		return writeChange(tx, k, r, &old, []api.Event{ev})
+		w, err := prepare(k, r, &old, []api.Event{ev})
+		if err != nil {
+			return err
+		}
+		return w.apply(tx)
 	})
 }
 

@@ -38,7 +38,9 @@ var (
 	allBuckets = [][]byte{bJobs, bByStatus, bByQueue, bByNode, bEvents, bIdem, bNodes, bPresets, bOutbox, bMeta}
 )
 
-const schemaVersion = "1"
+// SchemaVersion is the layout of the database; a master refuses a file of another one.
+// 2: a job is a binary header plus its API JSON.
+const SchemaVersion = "2"
 
 // Options tune Open.
 type Options struct {
@@ -78,7 +80,7 @@ func Open(path string, opts Options) (*Store, error) {
 		Timeout:         5 * time.Second,
 		NoFreelistSync:  true,
 		FreelistType:    bolt.FreelistMapType,
-		InitialMmapSize: 256 << 20,
+		InitialMmapSize: 1 << 30, // address space only: growing past the map blocks every reader
 		NoSync:          opts.NoSync,
 	})
 	if errors.Is(err, bolt.ErrTimeout) {
@@ -96,9 +98,9 @@ func Open(path string, opts Options) (*Store, error) {
 		meta := tx.Bucket(bMeta)
 		switch v := meta.Get([]byte("schema")); {
 		case v == nil:
-			return meta.Put([]byte("schema"), []byte(schemaVersion))
-		case string(v) != schemaVersion:
-			return fmt.Errorf("database schema %s, this master reads %s", v, schemaVersion)
+			return meta.Put([]byte("schema"), []byte(SchemaVersion))
+		case string(v) != SchemaVersion:
+			return fmt.Errorf("database schema %s, this master reads %s", v, SchemaVersion)
 		}
 		return nil
 	})

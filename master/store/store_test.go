@@ -3,6 +3,7 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -948,5 +949,36 @@ func TestEventsBounded(t *testing.T) {
 	}
 	if last := all[len(all)-1]; last.Type != api.EventState || last.To != api.StatusCanceled {
 		t.Fatalf("last event %+v: want the state change, which is always kept", last)
+	}
+}
+
+func TestListJobsRawIsTheStoredView(t *testing.T) {
+	s, _ := openStore(t, store.Options{NoSync: true})
+	now := time.Now().UTC()
+	for i := range 30 {
+		st := []api.Status{api.StatusQueued, api.StatusRunning, api.StatusCompleted}[i%3]
+		mustCreate(t, s, testJob(now.Add(time.Duration(i)*time.Millisecond), st, api.Queues[i%len(api.Queues)], fmt.Sprint("n", i%2)), nil)
+	}
+	for _, f := range []store.Filter{{Limit: 7}, {Statuses: []api.Status{api.StatusRunning}, Limit: 4}, {Node: "n1", Queue: api.QueueLive}, {CreatedAfter: now.Add(10 * time.Millisecond), CreatedBefore: now.Add(20 * time.Millisecond)}} {
+		jobs, next, err := s.ListJobs(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		raw, rawNext, err := s.ListJobsRaw(t.Context(), f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(raw) != len(jobs) || next != rawNext {
+			t.Fatalf("filter %+v: %d raw jobs (next %q), %d decoded (next %q)", f, len(raw), rawNext, len(jobs), next)
+		}
+		for i, r := range raw {
+			var j api.Job
+			if err := json.Unmarshal(r.JSON, &j); err != nil {
+				t.Fatalf("raw job %s is not a job: %v", r.ID, err)
+			}
+			if r.ID != jobs[i].ID || j.ID != r.ID || j.Status != jobs[i].Status || !j.CreatedAt.Equal(jobs[i].CreatedAt) {
+				t.Fatalf("filter %+v, item %d: raw %s %+v, decoded %+v", f, i, r.ID, j, jobs[i])
+			}
+		}
 	}
 }

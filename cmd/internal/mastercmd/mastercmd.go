@@ -13,6 +13,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"runtime/pprof"
 	"strings"
 	"time"
@@ -61,6 +62,7 @@ environment, which wins over the file.`,
 				}
 				defer stop()
 			}
+			tuneGC()
 			m, err := master.New(cmd.Context(), cfg)
 			if err != nil {
 				return err
@@ -273,4 +275,14 @@ func genKeyCmd() *cobra.Command {
 	c.Flags().StringVar(&name, "name", "client", "name of the key (shown in logs and events)")
 	c.Flags().StringVar(&role, "role", "submitter", "admin, submitter or worker")
 	return c
+}
+
+// tuneGC collects garbage less often than Go's default unless GOGC is set: the master's live
+// heap is small (the queues' index, not the jobs, which stay in the mmapped database) and
+// nearly all its garbage is request JSON, so GOGC=400 costs tens of MB and cuts the CPU
+// the collector takes from the API (measured by make bench-master: lease p99 at 1000/s).
+func tuneGC() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(400)
+	}
 }
