@@ -3,6 +3,7 @@ package master
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"strings"
 
 	"go.opentelemetry.io/otel"
@@ -26,7 +27,14 @@ func setupTracing(ctx context.Context, cfg Config) (func(context.Context) error,
 	case ep == "":
 		// The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT, else localhost:4318.
 	case strings.HasPrefix(ep, "http://") || strings.HasPrefix(ep, "https://"):
-		opts = append(opts, otlptracehttp.WithEndpointURL(ep))
+		u, err := url.Parse(ep)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("--tracing-endpoint %q: want host:port or an http(s) URL", ep)
+		}
+		if u.Path == "" || u.Path == "/" {
+			u.Path = "/v1/traces" // a collector's base URL: use the standard traces path
+		}
+		opts = append(opts, otlptracehttp.WithEndpointURL(u.String()))
 	default:
 		opts = append(opts, otlptracehttp.WithEndpoint(ep), otlptracehttp.WithInsecure())
 	}
