@@ -3,10 +3,12 @@
 package benchio
 
 import (
+	"bufio"
 	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -35,4 +37,22 @@ func WriteJSON(dir, name string, started time.Time, v any) (string, error) {
 		return path, err
 	}
 	return path, nil
+}
+
+// ProcField returns the value of the first "key : value" line of a /proc file ("" when it
+// cannot be read), e.g. ProcField("/proc/cpuinfo", "model name").
+func ProcField(path, key string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		k, v, ok := strings.Cut(sc.Text(), ":")
+		if ok && strings.TrimSpace(k) == key {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
 }

@@ -1,7 +1,6 @@
 package enginebench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -54,10 +53,10 @@ func DetectMachine(ff FFmpeg) Machine {
 		Engine: engine.Build(), FFmpeg: ff,
 	}
 	m.Hostname, _ = os.Hostname()
-	if v := procField("/proc/cpuinfo", "model name"); v != "" {
+	if v := benchio.ProcField("/proc/cpuinfo", "model name"); v != "" {
 		m.CPU = v
 	}
-	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
+	if v := benchio.ProcField("/proc/meminfo", "MemTotal"); v != "" {
 		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
 			m.MemoryBytes = kb * 1024
 		}
@@ -73,22 +72,6 @@ func DetectMachine(ff FFmpeg) Machine {
 	return m
 }
 
-// procField returns the value of the first "key : value" line of a /proc file.
-func procField(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
 
 // RunAll runs cases in order into a report.
 func RunAll(ctx context.Context, cases []Case, m Machine, src Source, opt Options) (Report, error) {

@@ -1,7 +1,6 @@
 package masterbench
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -159,10 +158,10 @@ func DetectMachine(ctx context.Context, root, dir string) Machine {
 	m := Machine{CPU: "unknown", Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(), Commit: "unknown"}
 	m.Hostname, _ = os.Hostname()
-	if v := procField("/proc/cpuinfo", "model name"); v != "" {
+	if v := benchio.ProcField("/proc/cpuinfo", "model name"); v != "" {
 		m.CPU = v
 	}
-	if v := procField("/proc/meminfo", "MemTotal"); v != "" {
+	if v := benchio.ProcField("/proc/meminfo", "MemTotal"); v != "" {
 		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
 			m.MemoryBytes = kb * 1024
 		}
@@ -213,22 +212,6 @@ func fsyncTime(dir string) float64 {
 	return Summarize(ds).P50
 }
 
-// procField returns the value of the first "key : value" line of a /proc file.
-func procField(path, key string) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return ""
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == key {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
-}
 
 // WriteJSON writes the report as dir/master-<UTC time>.json and copies it to
 // dir/master-latest.json. It returns the first path.
