@@ -72,7 +72,6 @@ func DetectMachine(ff FFmpeg) Machine {
 	return m
 }
 
-
 // RunAll runs cases in order into a report.
 func RunAll(ctx context.Context, cases []Case, m Machine, src Source, opt Options) (Report, error) {
 	r := Report{Started: time.Now().UTC(), Runs: opt.Runs, Warmups: 1, Machine: m, Source: src, Pass: true}

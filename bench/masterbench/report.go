@@ -212,7 +212,6 @@ func fsyncTime(dir string) float64 {
 	return Summarize(ds).P50
 }
 
-
 // WriteJSON writes the report as dir/master-<UTC time>.json and copies it to
 // dir/master-latest.json. It returns the first path.
 func (r Report) WriteJSON(dir string) (string, error) {
