@@ -256,6 +256,9 @@ func (m *Master) Run(ctx context.Context) error {
 		}
 		serveErr <- err
 	}()
+	if a := m.ln.Addr().(*net.TCPAddr); m.tls == nil && !a.IP.IsLoopback() {
+		m.log.Warn("serving plain HTTP beyond loopback: API keys cross the network in clear text; use --tls or --cert/--key", "addr", a.String())
+	}
 	m.log.Info("master listening", "url", m.URL(), "tls", m.tls != nil, "mtls", m.cfg.TLS.MTLS,
 		"metrics", addrString(m.MetricsAddr()), "db", m.cfg.DB, "rate_limit", m.cfg.RateLimit)
 
