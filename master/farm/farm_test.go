@@ -603,8 +603,10 @@ func TestStaleJobsAreRequeued(t *testing.T) {
 		live, batch      time.Duration
 		staleQ, healthyQ string
 	}{
-		{"batch", time.Hour, 200 * time.Millisecond, api.QueueBatch, api.QueueLive},
-		{"live", 200 * time.Millisecond, time.Hour, api.QueueLive, api.QueueBatch},
+		// Thresholds far above the busy job's 20 ms progress beat, so a loaded CI machine
+		// does not make it look stale.
+		{"batch", time.Hour, 600 * time.Millisecond, api.QueueBatch, api.QueueLive},
+		{"live", 600 * time.Millisecond, time.Hour, api.QueueLive, api.QueueBatch},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := start(t, func(cfg *farm.Config) {
