@@ -91,15 +91,29 @@ func (d *hwDevice) close() {
 // build can contain h264_nvenc while the GPU has no NVENC (H100, A100): that is found out
 // here, before any decoding, not at the first frame.
 func (d *hwDevice) encoderOpens(name string) error {
+	cc, err := d.openEncoder(name)
+	if err != nil {
+		return err
+	}
+	cc.Free()
+	return nil
+}
+
+// openEncoder opens encoder name on the device at a small size; the caller frees it.
+func (d *hwDevice) openEncoder(name string) (_ *astiav.CodecContext, err error) {
 	codec := astiav.FindEncoderByName(name)
 	if codec == nil {
-		return fmt.Errorf("this FFmpeg build has no %s encoder", name)
+		return nil, fmt.Errorf("this FFmpeg build has no %s encoder", name)
 	}
 	cc := astiav.AllocCodecContext(codec)
 	if cc == nil {
-		return fmt.Errorf("allocate %s context", name)
+		return nil, fmt.Errorf("allocate %s context", name)
 	}
-	defer cc.Free()
+	defer func() {
+		if err != nil {
+			cc.Free()
+		}
+	}()
 	const w, h = 256, 144
 	cc.SetWidth(w)
 	cc.SetHeight(h)
@@ -110,16 +124,16 @@ func (d *hwDevice) encoderOpens(name string) error {
 		// vaapi encoders take only device frames: give the encoder a frames context.
 		hfc := astiav.AllocHardwareFramesContext(d.ctx)
 		if hfc == nil {
-			return fmt.Errorf("allocate %s frames context", d.kind)
+			return nil, fmt.Errorf("allocate %s frames context", d.kind)
 		}
-		defer hfc.Free()
+		defer hfc.Free() // the encoder keeps its own reference
 		hfc.SetHardwarePixelFormat(d.pixfmt)
 		hfc.SetSoftwarePixelFormat(astiav.PixelFormatNv12)
 		hfc.SetWidth(w)
 		hfc.SetHeight(h)
 		hfc.SetInitialPoolSize(4)
 		if err := hfc.Initialize(); err != nil {
-			return fmt.Errorf("%s frames context: %w", d.kind, err)
+			return nil, fmt.Errorf("%s frames context: %w", d.kind, err)
 		}
 		cc.SetHardwareFramesContext(hfc)
 		cc.SetPixelFormat(d.pixfmt)
@@ -128,7 +142,7 @@ func (d *hwDevice) encoderOpens(name string) error {
 	}
 	t0 := time.Now()
 	if err := cc.Open(codec, nil); err != nil {
-		return explain(err, t0, name)
+		return nil, explain(err, t0, name)
 	}
-	return nil
+	return cc, nil
 }
