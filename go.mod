@@ -3,6 +3,7 @@ module github.com/ffrtmp/ffrtmp
 go 1.26.0
 
 require (
+	github.com/NVIDIA/go-nvml v0.13.4-1
 	github.com/asticode/go-astiav v0.39.0
 	github.com/getkin/kin-openapi v0.153.0
 	github.com/gorilla/mux v1.8.1

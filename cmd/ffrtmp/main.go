@@ -79,7 +79,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newTranscodeCmd(), newProbeCmd(), newVersionCmd(), mastercmd.New("master"))
+	root.AddCommand(newTranscodeCmd(), newProbeCmd(), newVersionCmd(), newHWCmd(), mastercmd.New("master"))
 	for _, c := range root.Commands() {
 		wrapArgsAsUsage(c)
 	}
