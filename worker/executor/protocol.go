@@ -1,0 +1,59 @@
+// Package executor runs one job in a child process of the worker's own binary, so a crash
+// inside libav or a GPU driver costs only that job. The child (Main) reads the job's spec on
+// stdin, runs it through the engine and writes JSON lines on stdout: progress snapshots with
+// the frames' encode latencies, then the result or the error. The worker side (Start)
+// supervises it: it kills the child on cancel, on a deadline, and when it stops making
+// progress, and reports how it ended.
+package executor
+
+import (
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
+)
+
+// Request is what the worker writes to the child's stdin.
+type Request struct {
+	JobID string    `json:"job_id"`
+	Spec  spec.Spec `json:"spec"`
+}
+
+// Event is one line the child writes to stdout.
+type Event struct {
+	Type string `json:"type"` // progress, result, error
+	// Progress is a snapshot (type progress).
+	Progress *engine.Progress `json:"progress,omitempty"`
+	// Encode holds the encode latencies of the frames since the previous event, per
+	// output and encoder (type progress).
+	Encode []EncodeLatency `json:"encode,omitempty"`
+	// Result is the run's result (type result).
+	Result *engine.Result `json:"result,omitempty"`
+	// Error is why the run failed (type error).
+	Error *Failure `json:"error,omitempty"`
+}
+
+// EncodeLatency counts frames of one output by encode time.
+type EncodeLatency struct {
+	Output  string  `json:"output"`
+	Encoder string  `json:"encoder,omitempty"`
+	Frames  int64   `json:"frames"`
+	Seconds float64 `json:"seconds"` // total encode time
+	// Buckets counts frames whose encode time was at most LatencyBuckets[i] (not cumulative;
+	// the last entry counts the slower ones).
+	Buckets []int64 `json:"buckets"`
+}
+
+// LatencyBuckets are the upper bounds of the encode latency buckets.
+var LatencyBuckets = []time.Duration{
+	500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
+	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
+	250 * time.Millisecond,
+}
+
+// Failure is an engine error as the child reports it.
+type Failure struct {
+	Kind      string `json:"kind"` // engine error kind: input, encode, io, ...
+	Message   string `json:"message"`
+	Transient bool   `json:"transient"`
+}
