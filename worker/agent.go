@@ -1,0 +1,317 @@
+// Package worker is the farm's worker agent: it registers with the master and says what the
+// machine can do, heartbeats, leases jobs up to its slots, runs each in an executor process,
+// reports progress and how each job ended, obeys cancels and drain orders, and registers
+// again when the master forgot it.
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/worker/access"
+	"github.com/ffrtmp/ffrtmp/worker/executor"
+)
+
+// Master is what the agent needs from the master's API (api.Client has it).
+type Master interface {
+	Register(ctx context.Context, reg api.Registration) (*api.Node, error)
+	Heartbeat(ctx context.Context, nodeID string, hb api.Heartbeat) (*api.HeartbeatReply, error)
+	Lease(ctx context.Context, nodeID string, wait time.Duration) (*api.Lease, error)
+	ReportProgress(ctx context.Context, jobID string, rep api.ProgressReport) (*api.ProgressReply, error)
+	Complete(ctx context.Context, jobID string, rep api.CompleteReport) (*api.Job, error)
+	Fail(ctx context.Context, jobID string, rep api.FailReport) (*api.Job, error)
+}
+
+// Config is what an agent is told at start.
+type Config struct {
+	Master       Master
+	Name         string
+	Labels       map[string]string
+	Capabilities api.Capabilities // Slots is the agent's concurrency
+	Version      string
+	// DataDir keeps the node ID across restarts (DataDir/node-id).
+	DataDir  string
+	Policy   *access.Policy
+	Executor executor.Command
+	// Telemetry, when set, is sent with every heartbeat.
+	Telemetry func() api.Telemetry
+
+	HeartbeatInterval time.Duration // default 10 s (the master's reply may change it)
+	LeaseWait         time.Duration // long-poll per lease request, default 30 s
+	ProgressInterval  time.Duration // progress reports per job at most this often, default 1 s
+	StallTimeout      time.Duration // an executor silent this long is killed, default 60 s
+	DrainTimeout      time.Duration // on shutdown, running jobs get this long, default 5 min
+	Logger            *slog.Logger
+}
+
+// Agent is a running worker.
+type Agent struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	nodeID   string
+	running  map[string]context.CancelCauseFunc
+	draining bool
+	ordered  bool // the master ordered a drain
+	interval time.Duration
+	free     chan struct{} // a slot came free
+}
+
+// Errors a job's context is canceled with.
+var (
+	errCanceledByMaster = errors.New("the master canceled the job")
+	errDrained          = errors.New("the worker is shutting down")
+)
+
+// New checks cfg and fills in defaults.
+func New(cfg Config) (*Agent, error) {
+	if cfg.Master == nil || cfg.Policy == nil || cfg.Executor.Path == "" {
+		return nil, errors.New("worker: master, policy and executor are required")
+	}
+	if cfg.Capabilities.Slots <= 0 {
+		cfg.Capabilities.Slots = 1
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.HeartbeatInterval, 10*time.Second)
+	def(&cfg.LeaseWait, 30*time.Second)
+	def(&cfg.ProgressInterval, time.Second)
+	def(&cfg.StallTimeout, 60*time.Second)
+	def(&cfg.DrainTimeout, 5*time.Minute)
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Name == "" {
+		cfg.Name, _ = os.Hostname()
+	}
+	a := &Agent{cfg: cfg, log: cfg.Logger, running: map[string]context.CancelCauseFunc{},
+		interval: cfg.HeartbeatInterval, free: make(chan struct{}, 1)}
+	if cfg.DataDir != "" {
+		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, "node-id")); err == nil {
+			a.nodeID = strings.TrimSpace(string(b))
+		}
+	}
+	return a, nil
+}
+
+// NodeID is the ID the master knows this worker by ("" before registering).
+func (a *Agent) NodeID() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.nodeID
+}
+
+// Run registers, then heartbeats and leases until ctx ends. Then it drains: no more leases,
+// running jobs get DrainTimeout to finish, the rest are stopped and handed back to the
+// master (not counted as a failed attempt).
+func (a *Agent) Run(ctx context.Context) error {
+	if err := a.register(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped before the master answered: nothing runs yet
+		}
+		return err
+	}
+	work, stopWork := context.WithCancel(context.Background())
+	defer stopWork()
+	var jobs sync.WaitGroup
+	hbDone := make(chan struct{})
+	go func() { defer close(hbDone); a.heartbeats(work) }()
+
+	a.leaseLoop(ctx, work, &jobs)
+
+	a.mu.Lock()
+	a.draining = true
+	n := len(a.running)
+	a.mu.Unlock()
+	a.log.Info("draining", "node_id", a.NodeID(), "running", n, "timeout", a.cfg.DrainTimeout)
+	done := make(chan struct{})
+	go func() { jobs.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(a.cfg.DrainTimeout):
+		a.cancelAll(errDrained)
+		<-done
+	}
+	a.heartbeatOnce(work) // tell the master we run nothing now
+	stopWork()
+	<-hbDone
+	return nil
+}
+
+// register announces the node, retrying with backoff while the master is unreachable.
+func (a *Agent) register(ctx context.Context) error {
+	for attempt := 0; ; attempt++ {
+		n, err := a.cfg.Master.Register(ctx, api.Registration{ID: a.NodeID(), Name: a.cfg.Name,
+			Version: a.cfg.Version, Labels: a.cfg.Labels, Capabilities: a.cfg.Capabilities})
+		if err == nil {
+			a.mu.Lock()
+			a.nodeID = n.ID
+			a.mu.Unlock()
+			if a.cfg.DataDir != "" {
+				if err := os.WriteFile(filepath.Join(a.cfg.DataDir, "node-id"), []byte(n.ID+"\n"), 0o600); err != nil {
+					a.log.Warn("keep node id", "err", err)
+				}
+			}
+			a.log.Info("registered", "node_id", n.ID, "slots", a.cfg.Capabilities.Slots, "encoders", a.cfg.Capabilities.Encoders)
+			return nil
+		}
+		var ae *api.Error
+		if errors.As(err, &ae) && (ae.Status == 400 || ae.Status == 401 || ae.Status == 403) {
+			return fmt.Errorf("register with the master: %w", err)
+		}
+		a.log.Warn("master unreachable; retrying", "err", err)
+		if !sleep(ctx, backoff(attempt)) {
+			return ctx.Err()
+		}
+	}
+}
+
+// backoff is 1 s doubling to 30 s, with jitter.
+func backoff(attempt int) time.Duration {
+	d := time.Second << min(attempt, 5)
+	d = min(d, 30*time.Second)
+	return d/2 + rand.N(d/2+1)
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+		return true
+	}
+}
+
+// leaseLoop leases while a slot is free, until ctx ends. (A drain the master orders needs
+// nothing here: the master gives a draining node no jobs.)
+func (a *Agent) leaseLoop(ctx, work context.Context, jobs *sync.WaitGroup) {
+	failures := 0
+	for ctx.Err() == nil {
+		a.mu.Lock()
+		busy := len(a.running) >= a.cfg.Capabilities.Slots
+		a.mu.Unlock()
+		if busy {
+			select {
+			case <-ctx.Done():
+				return
+			case <-a.free:
+			}
+			continue
+		}
+		lease, err := a.cfg.Master.Lease(ctx, a.NodeID(), a.cfg.LeaseWait)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case api.IsCode(err, api.CodeUnknownNode):
+			a.log.Warn("the master does not know this node; registering again", "node_id", a.NodeID())
+			if err := a.register(ctx); err != nil {
+				return
+			}
+			continue
+		case err != nil:
+			a.log.Warn("lease failed; backing off", "err", err)
+			if !sleep(ctx, backoff(failures)) {
+				return
+			}
+			failures++
+			continue
+		case lease == nil:
+			continue
+		}
+		failures = 0
+		jobCtx, cancel := context.WithCancelCause(work)
+		a.mu.Lock()
+		a.running[lease.Job.ID] = cancel
+		a.mu.Unlock()
+		jobs.Add(1)
+		go func() {
+			defer jobs.Done()
+			a.runJob(jobCtx, *lease)
+			cancel(nil)
+			a.mu.Lock()
+			delete(a.running, lease.Job.ID)
+			a.mu.Unlock()
+			select {
+			case a.free <- struct{}{}:
+			default:
+			}
+		}()
+	}
+}
+
+func (a *Agent) cancelAll(cause error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for _, cancel := range a.running {
+		cancel(cause)
+	}
+}
+
+// heartbeats sends one heartbeat per interval until ctx ends.
+func (a *Agent) heartbeats(ctx context.Context) {
+	for {
+		a.mu.Lock()
+		d := a.interval
+		a.mu.Unlock()
+		if !sleep(ctx, d) {
+			return
+		}
+		a.heartbeatOnce(ctx)
+	}
+}
+
+func (a *Agent) heartbeatOnce(ctx context.Context) {
+	a.mu.Lock()
+	hb := api.Heartbeat{Draining: a.draining, RunningJobs: []string{}}
+	for id := range a.running {
+		hb.RunningJobs = append(hb.RunningJobs, id)
+	}
+	a.mu.Unlock()
+	if a.cfg.Telemetry != nil {
+		hb.Telemetry = a.cfg.Telemetry()
+	}
+	reply, err := a.cfg.Master.Heartbeat(ctx, a.NodeID(), hb)
+	switch {
+	case api.IsCode(err, api.CodeUnknownNode):
+		a.log.Warn("the master does not know this node; registering again", "node_id", a.NodeID())
+		if err := a.register(ctx); err != nil && ctx.Err() == nil {
+			a.log.Warn("register again", "err", err)
+		}
+		return
+	case err != nil:
+		if ctx.Err() == nil {
+			a.log.Warn("heartbeat failed; jobs keep running", "err", err)
+		}
+		return
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if reply.Interval > 0 {
+		a.interval = time.Duration(reply.Interval)
+	}
+	if reply.Drain && !a.ordered {
+		a.log.Info("the master ordered a drain: it gives this node no more jobs")
+	}
+	a.ordered = reply.Drain
+	for _, id := range reply.Cancel {
+		if cancel, ok := a.running[id]; ok {
+			a.log.Info("the master canceled a job", "job_id", id)
+			cancel(errCanceledByMaster)
+		}
+	}
+}

@@ -1,0 +1,191 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/worker/access"
+	"github.com/ffrtmp/ffrtmp/worker/executor"
+)
+
+// Error codes the worker reports besides the engine's error kinds.
+const (
+	JobErrRefused = "refused" // the job asks for a path or protocol this worker does not allow
+	JobErrStalled = "stalled" // the executor stopped making progress and was killed
+	JobErrStart   = "executor_start"
+)
+
+// runJob runs one leased job to its end and reports how it ended. Reports that fail
+// because the master is unreachable are retried a few times; the master's own failure
+// handling covers the rest.
+func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
+	job := lease.Job
+	log := a.log.With("job_id", job.ID)
+	s, err := a.cfg.Policy.Spec(job.Spec)
+	if err != nil {
+		var r *access.Refused
+		code := JobErrRefused
+		if !errors.As(err, &r) {
+			code = "internal"
+		}
+		log.Warn("job refused", "err", err)
+		a.fail(job.ID, api.JobError{Code: code, Message: err.Error()})
+		return
+	}
+	if lease.GPU != nil && s.Hardware.Device == "cuda" && s.Hardware.DeviceName == "" {
+		s.Hardware.DeviceName = strconv.Itoa(*lease.GPU)
+	}
+	if d := time.Duration(job.MaxRunTime); d > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+
+	rep := &progressReporter{a: a, jobID: job.ID, every: a.cfg.ProgressInterval}
+	rep.send(ctx, api.ProgressReport{Phase: api.PhaseProbing})
+	log.Info("job started", "spec_outputs", len(s.Outputs))
+	o, err := executor.Run(ctx, a.cfg.Executor, executor.Request{JobID: job.ID, Spec: s},
+		executor.Options{StallTimeout: a.cfg.StallTimeout, OnEvent: func(ev executor.Event) {
+			if ev.Progress != nil {
+				rep.progress(ctx, *ev.Progress)
+			}
+		}})
+	if err != nil {
+		a.fail(job.ID, api.JobError{Code: JobErrStart, Message: err.Error(), Transient: true})
+		return
+	}
+	switch o.End {
+	case executor.EndCompleted:
+		res := result(o.Event.Result)
+		if _, err := a.report(func(c context.Context) (*api.Job, error) {
+			return a.cfg.Master.Complete(c, job.ID, api.CompleteReport{Node: a.NodeID(), Result: res})
+		}); err != nil {
+			log.Warn("report completion", "err", err)
+		}
+		log.Info("job completed", "seconds", o.Elapsed.Seconds(), "fps", res.FPS)
+	case executor.EndFailed:
+		f := o.Event.Error
+		a.fail(job.ID, api.JobError{Code: f.Kind, Message: f.Message, Transient: f.Transient})
+	case executor.EndCrashed:
+		log.Error("executor crashed", "signal", o.Signal, "code", o.Code)
+		a.fail(job.ID, api.JobError{Code: api.JobErrExecutorCrashed, Message: o.Error(), Transient: true})
+	case executor.EndStalled:
+		a.fail(job.ID, api.JobError{Code: JobErrStalled, Message: o.Error(), Transient: true})
+	case executor.EndCanceled:
+		switch cause := context.Cause(ctx); {
+		case errors.Is(cause, errCanceledByMaster):
+			log.Info("job stopped: canceled by the master")
+		case errors.Is(cause, context.DeadlineExceeded):
+			a.fail(job.ID, api.JobError{Code: api.JobErrMaxRunTime, Message: "ran longer than its max_run_time; stopped by the worker"})
+		default: // draining
+			a.fail(job.ID, api.JobError{Code: api.JobErrNodeDrained, Message: "the worker shut down before the job finished", Transient: true})
+		}
+	}
+}
+
+func (a *Agent) fail(jobID string, e api.JobError) {
+	if _, err := a.report(func(c context.Context) (*api.Job, error) {
+		return a.cfg.Master.Fail(c, jobID, api.FailReport{Node: a.NodeID(), Error: e})
+	}); err != nil {
+		a.log.Warn("report failure", "job_id", jobID, "err", err)
+	}
+}
+
+// report sends a job's end, retrying while the master is unreachable (not when it answers:
+// a 409 means the job is no longer ours).
+func (a *Agent) report(send func(context.Context) (*api.Job, error)) (*api.Job, error) {
+	var err error
+	for attempt := range 5 {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		var j *api.Job
+		j, err = send(ctx)
+		cancel()
+		var ae *api.Error
+		if err == nil || errors.As(err, &ae) && ae.Status < 500 {
+			return j, err
+		}
+		time.Sleep(backoff(attempt))
+	}
+	return nil, err
+}
+
+// result is the engine's result as the master keeps it.
+func result(r *engine.Result) *api.Result {
+	if r == nil {
+		return nil
+	}
+	out := &api.Result{Encoders: map[string]string{}, Decoder: r.Decoder.Video, Fallback: r.Fallback,
+		Frames: r.Frames, Seconds: r.Elapsed.Seconds(), FPS: r.FPS, Speed: r.Speed}
+	for _, o := range r.Outputs {
+		out.Encoders[o.Name] = o.VideoEncoder
+		if o.Target != "" {
+			out.Outputs = append(out.Outputs, o.Target)
+		}
+	}
+	out.Outputs = append(out.Outputs, r.MasterPlaylists...)
+	if b, err := json.Marshal(r.Outputs); err == nil {
+		out.Details = b
+	}
+	return out
+}
+
+// progressReporter sends a job's progress at most every `every`, and cancels the job when
+// the master answers that it is no longer this worker's.
+type progressReporter struct {
+	a     *Agent
+	jobID string
+	every time.Duration
+
+	mu   sync.Mutex
+	last time.Time
+}
+
+func (p *progressReporter) progress(ctx context.Context, pr engine.Progress) {
+	p.mu.Lock()
+	if time.Since(p.last) < p.every && !pr.Final {
+		p.mu.Unlock()
+		return
+	}
+	p.last = time.Now()
+	p.mu.Unlock()
+	ap := &api.Progress{Percent: pr.Percent, FPS: pr.FPS, Speed: pr.Speed, Frames: pr.Frames, OutTime: pr.Position.Seconds()}
+	if ap.Percent < 0 {
+		ap.Percent = 0
+	}
+	if pr.ETA >= 0 && pr.Percent >= 0 {
+		eta := pr.ETA.Seconds()
+		ap.ETA = &eta
+	}
+	phase := api.PhaseTranscoding
+	if pr.Final {
+		phase = api.PhaseFinalizing
+	}
+	go p.send(ctx, api.ProgressReport{Phase: phase, Progress: ap})
+}
+
+func (p *progressReporter) send(ctx context.Context, rep api.ProgressReport) {
+	rep.Node = p.a.NodeID()
+	c, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	reply, err := p.a.cfg.Master.ReportProgress(c, p.jobID, rep)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.a.log.Debug("progress report failed", "job_id", p.jobID, "err", err)
+		}
+		return
+	}
+	if reply.Cancel {
+		p.a.mu.Lock()
+		cancel, ok := p.a.running[p.jobID]
+		p.a.mu.Unlock()
+		if ok {
+			cancel(errCanceledByMaster)
+		}
+	}
+}
