@@ -27,7 +27,7 @@ deps: check-go
 	scripts/build-ffmpeg.sh
 
 build: deps
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/ffrtmp
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/ffrtmp ./cmd/ffrtmp-worker
 	CGO_ENABLED=0 $(GO) build -ldflags "$(LDFLAGS)" -o bin/ ./cmd/ffrtmp-master
 
 test: deps

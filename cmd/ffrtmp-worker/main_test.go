@@ -1,0 +1,121 @@
+package main_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/hw"
+	"github.com/ffrtmp/ffrtmp/master"
+	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/mastertest"
+)
+
+var bin string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "ffrtmp-worker-test")
+	if err != nil {
+		panic(err)
+	}
+	bin = filepath.Join(dir, "ffrtmp-worker")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		panic("build ffrtmp-worker: " + err.Error())
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func TestCaps(t *testing.T) {
+	out, err := exec.Command(bin, "caps", "-o", "json").Output()
+	if err != nil {
+		t.Fatalf("caps: %v", err)
+	}
+	var r hw.Report
+	if err := json.Unmarshal(out, &r); err != nil {
+		t.Fatalf("caps -o json: %v", err)
+	}
+	if !strings.Contains(strings.Join(hw.Opened(r.Encoders), ","), "libx264") {
+		t.Errorf("libx264 not among the encoders that open: %+v", r.Encoders)
+	}
+}
+
+// TestWorkerRunsJobsAndDrains runs the real binary against a master on loopback: it
+// registers, runs a job in an executor process of itself, and exits 0 on SIGTERM.
+func TestWorkerRunsJobsAndDrains(t *testing.T) {
+	h := mastertest.Start(t, func(c *master.Config) { c.Farm.HeartbeatInterval = 200 * time.Millisecond })
+	out := t.TempDir()
+	var stderr bytes.Buffer
+	w := exec.Command(bin, "--register", "--master", h.URL, "--data-dir", t.TempDir(), "--output-roots", out,
+		"--max-concurrent-jobs", "2", "--labels", "zone=test", "--drain-timeout", "10s")
+	w.Env = append(os.Environ(), "FFMPEG_RTMP_API_KEY="+mastertest.WorkerKey)
+	w.Stderr = &stderr
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer w.Process.Kill()
+
+	sub := h.Client(t, auth.RoleSubmitter)
+	s := spec.Spec{Input: spec.Input{Synthetic: &spec.Synthetic{Width: 160, Height: 90, Duration: 1}},
+		Outputs: []spec.Output{{Target: "out.mp4", Video: &spec.Video{Preset: "ultrafast"}}}}
+	j, err := sub.SubmitJob(context.Background(), api.JobRequest{Spec: &s, Requirements: api.Requirements{Labels: map[string]string{"zone": "test"}}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		got, err := sub.GetJob(context.Background(), j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == api.StatusCompleted {
+			break
+		}
+		if got.Status == api.StatusFailed || time.Now().After(deadline) {
+			t.Fatalf("job %s (%+v); worker said:\n%s", got.Status, got.Error, stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if fi, err := os.Stat(filepath.Join(out, "out.mp4")); err != nil || fi.Size() == 0 {
+		t.Fatalf("output: %v", err)
+	}
+	nodes, err := sub.ListNodes(context.Background())
+	if err != nil || len(nodes.Nodes) != 1 || nodes.Nodes[0].Capabilities.Slots != 2 || nodes.Nodes[0].Labels["zone"] != "test" {
+		t.Fatalf("nodes %+v, %v", nodes, err)
+	}
+
+	if err := w.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- w.Wait() }()
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("worker exit after SIGTERM: %v\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the worker did not exit after SIGTERM:\n%s", stderr.String())
+	}
+}
+
+func TestNoAPIKey(t *testing.T) {
+	c := exec.Command(bin, "--master", "http://127.0.0.1:1", "--data-dir", t.TempDir())
+	c.Env = []string{"PATH=" + os.Getenv("PATH")}
+	out, err := c.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "FFMPEG_RTMP_API_KEY") {
+		t.Fatalf("without a key: %v\n%s", err, out)
+	}
+}
