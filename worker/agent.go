@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/worker/access"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
 )
@@ -31,6 +32,21 @@ type Master interface {
 	Fail(ctx context.Context, jobID string, rep api.FailReport) (*api.Job, error)
 }
 
+// Metrics is what the agent reports about jobs (worker/metrics has it).
+type Metrics interface {
+	JobStarted(jobID string)
+	JobProgress(jobID string, p engine.Progress)
+	JobEncode(lat []executor.EncodeLatency, encoderOf func(output string) string)
+	JobEnded(jobID, end string, d time.Duration)
+}
+
+type noMetrics struct{}
+
+func (noMetrics) JobStarted(string)                                       {}
+func (noMetrics) JobProgress(string, engine.Progress)                     {}
+func (noMetrics) JobEncode([]executor.EncodeLatency, func(string) string) {}
+func (noMetrics) JobEnded(string, string, time.Duration)                  {}
+
 // Config is what an agent is told at start.
 type Config struct {
 	Master       Master
@@ -44,6 +60,8 @@ type Config struct {
 	Executor executor.Command
 	// Telemetry, when set, is sent with every heartbeat.
 	Telemetry func() api.Telemetry
+	// Metrics, when set, is told about every job.
+	Metrics Metrics
 
 	HeartbeatInterval time.Duration // default 10 s (the master's reply may change it)
 	LeaseWait         time.Duration // long-poll per lease request, default 30 s
@@ -93,6 +111,9 @@ func New(cfg Config) (*Agent, error) {
 	def(&cfg.DrainTimeout, 5*time.Minute)
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
+	}
+	if cfg.Metrics == nil {
+		cfg.Metrics = noMetrics{}
 	}
 	if cfg.Name == "" {
 		cfg.Name, _ = os.Hostname()

@@ -27,6 +27,10 @@ const (
 func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	job := lease.Job
 	log := a.log.With("job_id", job.ID)
+	start := time.Now()
+	a.cfg.Metrics.JobStarted(job.ID)
+	end := "refused"
+	defer func() { a.cfg.Metrics.JobEnded(job.ID, end, time.Since(start)) }()
 	s, err := a.cfg.Policy.Spec(job.Spec)
 	if err != nil {
 		var r *access.Refused
@@ -50,16 +54,29 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	rep := &progressReporter{a: a, jobID: job.ID, every: a.cfg.ProgressInterval}
 	rep.send(ctx, api.ProgressReport{Phase: api.PhaseProbing})
 	log.Info("job started", "spec_outputs", len(s.Outputs))
+	encoders := map[string]string{}
+	for _, o := range s.Outputs {
+		if o.Video != nil {
+			encoders[o.Name] = o.Video.Codec
+		}
+	}
+	encoderOf := func(output string) string { return encoders[output] }
 	o, err := executor.Run(ctx, a.cfg.Executor, executor.Request{JobID: job.ID, Spec: s},
 		executor.Options{StallTimeout: a.cfg.StallTimeout, OnEvent: func(ev executor.Event) {
 			if ev.Progress != nil {
 				rep.progress(ctx, *ev.Progress)
+				a.cfg.Metrics.JobProgress(job.ID, *ev.Progress)
+			}
+			if len(ev.Encode) > 0 {
+				a.cfg.Metrics.JobEncode(ev.Encode, encoderOf)
 			}
 		}})
 	if err != nil {
+		end = executor.EndCrashed
 		a.fail(job.ID, api.JobError{Code: JobErrStart, Message: err.Error(), Transient: true})
 		return
 	}
+	end = o.End
 	switch o.End {
 	case executor.EndCompleted:
 		res := result(o.Event.Result)

@@ -10,8 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -26,6 +29,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/worker"
 	"github.com/ffrtmp/ffrtmp/worker/access"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
+	"github.com/ffrtmp/ffrtmp/worker/metrics"
 )
 
 // execSubcommand is the hidden subcommand the worker starts its executors with.
@@ -81,6 +85,8 @@ also comes from FFMPEG_RTMP_API_KEY.`,
 	fs.StringSlice("protocols", access.DefaultProtocols, "protocols job inputs may use")
 	fs.Duration("drain-timeout", 5*time.Minute, "on SIGTERM, how long running jobs get to finish")
 	fs.Duration("stall-timeout", time.Minute, "an executor that reports nothing for this long is killed")
+	fs.Int("metrics-port", 9091, "port of the Prometheus /metrics listener (0: off)")
+	fs.String("metrics-listen", "", "address to bind the metrics listener to (empty: all interfaces)")
 	fs.String("log-level", "info", "debug, info, warn or error")
 	cmd.AddCommand(capsCmd())
 	return cmd
@@ -151,11 +157,30 @@ func run(ctx context.Context, v *viper.Viper) error {
 	caps := report.Capabilities(slots)
 	log.Info("capabilities", "encoders", caps.Encoders, "hardware", caps.Hardware, "gpus", len(caps.GPUs), "nvml", report.NVML)
 	tel := newTelemetry()
+	available := map[string]bool{}
+	for _, e := range report.Encoders {
+		available[e.Name] = e.OK
+	}
+	m := metrics.New(available, tel.read)
+	if port := v.GetInt("metrics-port"); port > 0 {
+		addr := net.JoinHostPort(v.GetString("metrics-listen"), strconv.Itoa(port))
+		ln, err := net.Listen("tcp", addr)
+		if err != nil {
+			return fmt.Errorf("--metrics-port: %w", err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		log.Info("metrics listening", "addr", ln.Addr().String())
+	}
 	agent, err := worker.New(worker.Config{
 		Master: client, Name: v.GetString("name"), Labels: v.GetStringMapString("labels"), Capabilities: caps,
 		Version: version.Version, DataDir: dataDir, Policy: pol,
 		Executor:     executor.Command{Path: exe, Args: []string{execSubcommand}},
 		Telemetry:    tel.read,
+		Metrics:      m,
 		DrainTimeout: v.GetDuration("drain-timeout"), StallTimeout: v.GetDuration("stall-timeout"),
 		Logger: log,
 	})

@@ -4,9 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -57,9 +61,11 @@ func TestCaps(t *testing.T) {
 func TestWorkerRunsJobsAndDrains(t *testing.T) {
 	h := mastertest.Start(t, func(c *master.Config) { c.Farm.HeartbeatInterval = 200 * time.Millisecond })
 	out := t.TempDir()
+	port := freePort(t)
 	var stderr bytes.Buffer
 	w := exec.Command(bin, "--register", "--master", h.URL, "--data-dir", t.TempDir(), "--output-roots", out,
-		"--max-concurrent-jobs", "2", "--labels", "zone=test", "--drain-timeout", "10s")
+		"--max-concurrent-jobs", "2", "--labels", "zone=test", "--drain-timeout", "10s",
+		"--metrics-listen", "127.0.0.1", "--metrics-port", strconv.Itoa(port))
 	w.Env = append(os.Environ(), "FFMPEG_RTMP_API_KEY="+mastertest.WorkerKey)
 	w.Stderr = &stderr
 	if err := w.Start(); err != nil {
@@ -96,6 +102,32 @@ func TestWorkerRunsJobsAndDrains(t *testing.T) {
 		t.Fatalf("nodes %+v, %v", nodes, err)
 	}
 
+	// The worker counts a job as ended just after the master has its completion.
+	var body []byte
+	for scrape := time.Now(); ; {
+		resp, err := http.Get("http://127.0.0.1:" + strconv.Itoa(port) + "/metrics")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if strings.Contains(string(body), `ffrtmp_worker_jobs_total{end="completed"} 1`) || time.Since(scrape) > 5*time.Second {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, want := range []string{
+		`ffrtmp_worker_jobs_total{end="completed"} 1`,
+		`ffrtmp_worker_encoder_available{encoder="libx264"} 1`,
+		`ffrtmp_worker_frame_encode_seconds_count{encoder="libx264"} 30`,
+		`ffrtmp_worker_job_duration_seconds_count{end="completed"} 1`,
+		`ffrtmp_worker_cpu_usage_percent`, `ffrtmp_worker_memory_usage_bytes`, `ffrtmp_worker_running_jobs 0`,
+	} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+
 	if err := w.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -118,4 +150,14 @@ func TestNoAPIKey(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "FFMPEG_RTMP_API_KEY") {
 		t.Fatalf("without a key: %v\n%s", err, out)
 	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
 }

@@ -1,0 +1,60 @@
+package metrics_test
+
+import (
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/worker/executor"
+	"github.com/ffrtmp/ffrtmp/worker/metrics"
+)
+
+func scrape(t *testing.T, m *metrics.Metrics) string {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Body.String()
+}
+
+func TestMetrics(t *testing.T) {
+	tel := func() api.Telemetry {
+		return api.Telemetry{CPUPercent: 42, MemoryUsed: 1 << 30, GPUs: []api.GPUTelemetry{
+			{Index: 0, Utilization: 55, EncoderUtilization: 30, DecoderUtilization: 12, MemoryUsedMB: 2048, PowerWatts: 120.5, TemperatureC: 61, EncoderSessions: 2}}}
+	}
+	m := metrics.New(map[string]bool{"libx264": true, "h264_nvenc": false}, tel)
+	m.JobStarted("j1")
+	m.JobProgress("j1", engine.Progress{FPS: 91, Speed: 3, Frames: 120})
+	buckets := make([]int64, len(executor.LatencyBuckets)+1)
+	buckets[0], buckets[1], buckets[len(buckets)-1] = 1, 2, 1 // ≤0.5 ms, ≤1 ms, slower than the last bound
+	m.JobEncode([]executor.EncodeLatency{{Output: "720p", Frames: 4, Seconds: 0.5, Buckets: buckets}},
+		func(string) string { return "libx264" })
+	mid := scrape(t, m)
+	for _, want := range []string{
+		`ffrtmp_worker_job_fps{job_id="j1"} 91`, `ffrtmp_worker_running_jobs 1`,
+		`ffrtmp_worker_frame_encode_seconds_bucket{encoder="libx264",le="0.0005"} 1`,
+		`ffrtmp_worker_frame_encode_seconds_bucket{encoder="libx264",le="0.001"} 3`,
+		`ffrtmp_worker_frame_encode_seconds_bucket{encoder="libx264",le="0.25"} 3`,
+		`ffrtmp_worker_frame_encode_seconds_bucket{encoder="libx264",le="+Inf"} 4`,
+		`ffrtmp_worker_frame_encode_seconds_count{encoder="libx264"} 4`,
+		`ffrtmp_worker_encoder_available{encoder="h264_nvenc"} 0`, `ffrtmp_worker_encoder_available{encoder="libx264"} 1`,
+		`ffrtmp_worker_cpu_usage_percent 42`, `ffrtmp_worker_gpu_usage_percent{gpu="0"} 55`,
+		`ffrtmp_worker_gpu_encoder_sessions{gpu="0"} 2`, `ffrtmp_worker_gpu_power_watts{gpu="0"} 120.5`,
+	} {
+		if !strings.Contains(mid, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	m.JobEnded("j1", executor.EndCrashed, 3*time.Second)
+	end := scrape(t, m)
+	for _, want := range []string{`ffrtmp_worker_executor_crashes_total 1`, `ffrtmp_worker_jobs_total{end="crashed"} 1`, `ffrtmp_worker_running_jobs 0`} {
+		if !strings.Contains(end, want) {
+			t.Errorf("after the crash, metrics lack %s", want)
+		}
+	}
+	if strings.Contains(end, `job_id="j1"`) {
+		t.Error("an ended job's gauges are still exported")
+	}
+}
