@@ -257,6 +257,14 @@ func (a *Agent) leaseLoop(ctx, work context.Context, jobs *sync.WaitGroup) {
 		failures = 0
 		jobCtx, cancel := context.WithCancelCause(work)
 		a.mu.Lock()
+		if _, dup := a.running[lease.Job.ID]; dup {
+			// The master requeued a job this node still runs (it thought the node lost) and
+			// gave it back: the executor already at work finishes it and reports.
+			a.mu.Unlock()
+			cancel(nil)
+			a.log.Info("leased a job this node already runs; keeping the running executor", "job_id", lease.Job.ID)
+			continue
+		}
 		a.running[lease.Job.ID] = cancel
 		a.mu.Unlock()
 		jobs.Add(1)
@@ -283,16 +291,18 @@ func (a *Agent) cancelAll(cause error) {
 	}
 }
 
-// heartbeats sends one heartbeat per interval until ctx ends.
+// heartbeats sends a heartbeat at once (the master learns its interval from the reply, and
+// may time a node out well before a default interval) and then one per interval until ctx
+// ends.
 func (a *Agent) heartbeats(ctx context.Context) {
 	for {
+		a.heartbeatOnce(ctx)
 		a.mu.Lock()
 		d := a.interval
 		a.mu.Unlock()
 		if !sleep(ctx, d) {
 			return
 		}
-		a.heartbeatOnce(ctx)
 	}
 }
 

@@ -3,6 +3,7 @@ package worker_test
 import (
 	"context"
 	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -39,9 +40,18 @@ type farm struct {
 // start runs a master and one agent with 2 slots on this machine's software encoders.
 func start(t *testing.T, drain time.Duration) *farm {
 	t.Helper()
+	return startWith(t, drain, nil, nil)
+}
+
+// startWith is start with changes to the master's and the worker's configuration.
+func startWith(t *testing.T, drain time.Duration, mm func(*master.Config), wm func(*worker.Config)) *farm {
+	t.Helper()
 	h := mastertest.Start(t, func(c *master.Config) {
 		c.Farm.HeartbeatInterval = 100 * time.Millisecond
 		c.Farm.Interval = 50 * time.Millisecond
+		if mm != nil {
+			mm(c)
+		}
 	})
 	f := &farm{h: h, sub: h.Client(t, auth.RoleSubmitter), in: t.TempDir(), out: t.TempDir()}
 	pol, err := access.New([]string{f.in}, []string{f.out}, nil, "")
@@ -52,13 +62,17 @@ func start(t *testing.T, drain time.Duration) *farm {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f.agent, err = worker.New(worker.Config{
+	cfg := worker.Config{
 		Master: h.Client(t, auth.RoleWorker), Name: "test-worker", DataDir: t.TempDir(), Policy: pol,
 		Capabilities: api.Capabilities{Slots: 2, Encoders: []string{"libx264", "aac"}},
 		Executor:     executor.Command{Path: exe, Env: append(os.Environ(), "FFRTMP_TEST_EXECUTOR=main")},
 		LeaseWait:    time.Second, ProgressInterval: 100 * time.Millisecond, DrainTimeout: drain,
 		Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})),
-	})
+	}
+	if wm != nil {
+		wm(&cfg)
+	}
+	f.agent, err = worker.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,5 +250,60 @@ func TestShutdownHandsBackUnfinishedJobs(t *testing.T) {
 	back := f.wait(t, j.ID, api.StatusRetrying, api.StatusQueued)
 	if back.Error == nil || back.Error.Code != api.JobErrNodeDrained || back.Attempts != 0 {
 		t.Fatalf("after the worker shut down: %s, attempts %d, error %+v", back.Status, back.Attempts, back.Error)
+	}
+}
+
+// TestHardwareOnThisMachine: with no GPU here, a job that requires NVENC fails cleanly
+// naming the device (on a node that claimed it), and one that allows a fallback completes
+// with libx264 and says so.
+func TestHardwareOnThisMachine(t *testing.T) {
+	f := startWith(t, 5*time.Second, nil, func(c *worker.Config) {
+		// Claim NVENC so the master hands the required job to this node at all.
+		c.Capabilities.Encoders = append(c.Capabilities.Encoders, "h264_nvenc")
+		c.Capabilities.Hardware = []string{"cuda"}
+	})
+	nvenc := func(mode string) spec.Spec {
+		s := synthetic(1, mode+".mp4")
+		s.Outputs[0].Video = &spec.Video{Codec: "h264_nvenc"}
+		s.Hardware = spec.Hardware{Mode: mode, Device: "cuda"}
+		return s
+	}
+	s := nvenc("require")
+	zero := 0
+	j, err := f.sub.SubmitJob(context.Background(), api.JobRequest{Spec: &s, MaxRetries: &zero}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := f.wait(t, j.ID, api.StatusFailed, api.StatusCompleted)
+	if failed.Status != api.StatusFailed || failed.Error.Code != "hardware_unavailable" || !strings.Contains(failed.Error.Message, "cuda") {
+		t.Errorf("required NVENC: %s %+v", failed.Status, failed.Error)
+	}
+	auto := f.submit(t, nvenc("auto"))
+	done := f.wait(t, auto.ID, api.StatusCompleted, api.StatusFailed)
+	if done.Status != api.StatusCompleted || done.Result.Encoders["main"] != "libx264" || done.Result.Fallback == "" {
+		t.Errorf("NVENC with fallback: %s, result %+v, error %+v", done.Status, done.Result, done.Error)
+	}
+}
+
+// TestMasterRestart: the master goes away mid-job and comes back on the same database and
+// port; the worker keeps transcoding, and the job completes.
+func TestMasterRestart(t *testing.T) {
+	f := start(t, 5*time.Second)
+	j := f.submit(t, synthetic(40, "through-restart.mp4")) // about 1 s of work here
+	f.wait(t, j.ID, api.StatusRunning)
+	port := f.h.Master.Addr().(*net.TCPAddr).Port
+	if err := f.h.Stop(t); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond) // heartbeats and progress reports fail meanwhile
+	h2 := mastertest.StartIn(t, f.h.Dir, func(c *master.Config) {
+		c.Port = port
+		c.Farm.HeartbeatInterval = 100 * time.Millisecond
+		c.Farm.Interval = 50 * time.Millisecond
+	})
+	f.sub = h2.Client(t, auth.RoleSubmitter)
+	done := f.wait(t, j.ID, api.StatusCompleted, api.StatusFailed)
+	if done.Status != api.StatusCompleted || done.Attempts != 1 {
+		t.Fatalf("after the master's restart: %s, attempts %d, error %+v", done.Status, done.Attempts, done.Error)
 	}
 }

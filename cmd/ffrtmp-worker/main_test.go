@@ -161,3 +161,105 @@ func freePort(t *testing.T) int {
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
 }
+
+// startWorker runs the worker binary against h with a fresh data dir, writing under out.
+func startWorker(t *testing.T, h *mastertest.Harness, out string) (*exec.Cmd, *bytes.Buffer) {
+	t.Helper()
+	var stderr bytes.Buffer
+	w := exec.Command(bin, "--master", h.URL, "--data-dir", t.TempDir(), "--output-roots", out, "--metrics-port", "0")
+	w.Env = append(os.Environ(), "FFMPEG_RTMP_API_KEY="+mastertest.WorkerKey)
+	w.Stderr = &stderr
+	if err := w.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = w.Process.Kill(); _ = w.Wait() })
+	return w, &stderr
+}
+
+// childrenOf lists the processes whose parent is pid.
+func childrenOf(pid int) []int {
+	var out []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pid) {
+			out = append(out, child)
+		}
+	}
+	return out
+}
+
+// TestKilledWorkersJobsFinishElsewhere: a worker killed with SIGKILL takes its executor with
+// it, the master requeues its job when its heartbeats stop, and a second worker finishes it.
+func TestKilledWorkersJobsFinishElsewhere(t *testing.T) {
+	h := mastertest.Start(t, func(c *master.Config) {
+		c.Farm.HeartbeatInterval = 100 * time.Millisecond
+		c.Farm.HeartbeatTimeout = time.Second
+		c.Farm.Interval = 100 * time.Millisecond
+		c.Farm.RetryBackoff = 100 * time.Millisecond
+	})
+	out := t.TempDir()
+	a, aErr := startWorker(t, h, out)
+	sub := h.Client(t, auth.RoleSubmitter)
+	s := spec.Spec{Input: spec.Input{Synthetic: &spec.Synthetic{Width: 160, Height: 90, Duration: 100}},
+		Outputs: []spec.Output{{Target: "moved.mp4", Video: &spec.Video{Preset: "ultrafast"}}}}
+	j, err := sub.SubmitJob(context.Background(), api.JobRequest{Spec: &s}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var executors []int
+	for deadline := time.Now().Add(30 * time.Second); len(executors) == 0; {
+		if got, err := sub.GetJob(context.Background(), j.ID); err == nil && got.Status == api.StatusRunning {
+			executors = childrenOf(a.Process.Pid)
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker A never ran the job:\n%s", aErr.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := a.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = a.Wait()
+	for _, pid := range executors {
+		for deadline := time.Now().Add(3 * time.Second); syscall.Kill(pid, 0) == nil; {
+			if time.Now().After(deadline) {
+				t.Fatalf("executor %d outlived its killed worker", pid)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	_, bErr := startWorker(t, h, out)
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		got, err := sub.GetJob(context.Background(), j.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status == api.StatusCompleted {
+			if got.Attempts != 2 {
+				evs, _ := sub.JobEvents(context.Background(), j.ID, 0, 100)
+				for _, e := range evs.Events {
+					t.Logf("event %s %s→%s %s %+v", e.Type, e.From, e.To, e.Message, e.Error)
+				}
+				t.Errorf("completed after %d attempts, want 2", got.Attempts)
+			}
+			break
+		}
+		if got.Status == api.StatusFailed || time.Now().After(deadline) {
+			t.Fatalf("job %s (%+v); worker B said:\n%s", got.Status, got.Error, bErr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if fi, err := os.Stat(filepath.Join(out, "moved.mp4")); err != nil || fi.Size() == 0 {
+		t.Fatalf("output: %v", err)
+	}
+}

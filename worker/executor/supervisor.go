@@ -102,8 +102,9 @@ func Run(ctx context.Context, cmd Command, req Request, opts Options) (Outcome, 
 	c.Stdin = bytes.NewReader(body)
 	stderr := &tailBuffer{max: 8 << 10}
 	c.Stderr = stderr
-	// Its own process group, so a terminal's Ctrl-C reaches the worker, which decides.
-	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Its own process group, so a terminal's Ctrl-C reaches the worker, which decides; and
+	// killed with the worker, so a worker that dies (SIGKILL) leaves no orphan transcoding.
+	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err := c.StdoutPipe()
 	if err != nil {
 		return Outcome{}, err
