@@ -4,6 +4,7 @@
 #
 #   scripts/build-ffmpeg.sh            # installs Debian build deps, builds into $FFMPEG_PREFIX
 #   FFMPEG_PREFIX=/opt/x scripts/build-ffmpeg.sh
+#   FFRTMP_FFMPEG_SOURCE=upstream scripts/build-ffmpeg.sh   # never use Debian trixie
 #
 # apt downloads into folders owned by _apt, so its sandboxed fetch can write them.
 #
@@ -14,6 +15,11 @@
 # Source: the upstream release tarball when ffmpeg.org is reachable, otherwise Debian trixie's
 # source package of the same 7.1 release (its .orig.tar.xz is the upstream tarball). Either
 # way the tree's RELEASE file must say 7.1.x.
+#
+# Off Debian (the Ubuntu-based CUDA image, Dockerfile.cuda), or with
+# FFRTMP_FFMPEG_SOURCE=upstream, trixie is never used: the FFmpeg tarball comes from ffmpeg.org
+# only (sha256 checked for 7.1.5) and the ffnvcodec headers from nv-codec-headers' release.
+# On Ubuntu the build packages are Ubuntu's (UBUNTU_PACKAGES).
 set -euo pipefail
 
 FFMPEG_VERSION=${FFMPEG_VERSION:-7.1.5}
@@ -31,6 +37,33 @@ DEB_PACKAGES=(
   libx264-dev libopus-dev libdav1d-dev libva-dev libdrm-dev libvpl-dev
   libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
 )
+
+# The same for Ubuntu 24.04 (the CUDA images' base). No dpkg-dev: nothing comes from a source
+# package there. build-essential brings make for nv-codec-headers.
+UBUNTU_PACKAGES=(
+  build-essential pkgconf nasm clang curl ca-certificates xz-utils
+  libx264-dev libopus-dev libdav1d-dev libva-dev libdrm-dev libvpl-dev
+  libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
+)
+
+os_id() { sed -n 's/^ID=//p' /etc/os-release 2>/dev/null | tr -d '"' | head -n1; }
+OS_ID=$(os_id)
+case "${FFRTMP_FFMPEG_SOURCE:-}" in
+  debian|upstream) SOURCE=$FFRTMP_FFMPEG_SOURCE ;;
+  "") if [ "$OS_ID" = debian ]; then SOURCE=debian; else SOURCE=upstream; fi ;;
+  *) die "FFRTMP_FFMPEG_SOURCE=$FFRTMP_FFMPEG_SOURCE: want debian or upstream" ;;
+esac
+if [ "$OS_ID" = ubuntu ]; then PACKAGES=("${UBUNTU_PACKAGES[@]}"); else PACKAGES=("${DEB_PACKAGES[@]}"); fi
+
+# Upstream pins. The FFmpeg sha256 is that of Debian's ffmpeg_7.1.5.orig.tar.xz, which ships
+# with upstream's signature (.asc), so it is byte-identical to ffmpeg.org's tarball. Other
+# versions are checked by their RELEASE file only.
+FFMPEG_SHA256=${FFMPEG_SHA256:-}
+if [ -z "$FFMPEG_SHA256" ] && [ "$FFMPEG_VERSION" = 7.1.5 ]; then
+  FFMPEG_SHA256=de668509caf9e35e3cd162473441fdb29538c6d96ed080292b3cf9e6fc5d558f
+fi
+NVCODEC_VERSION=12.1.14.0
+NVCODEC_URL=https://github.com/FFmpeg/nv-codec-headers/releases/download/n$NVCODEC_VERSION/nv-codec-headers-$NVCODEC_VERSION.tar.gz
 
 # Encoders ffrtmp offers, plus the few the ffmpeg/ffprobe programs need for tests and
 # side-by-side benchmarks (wrapped_avframe for -f null, rawvideo, pcm). Every decoder,
@@ -56,7 +89,7 @@ stamp_value() {
 }
 
 need_root() {
-  [ "$(id -u)" = 0 ] || die "installing Debian packages needs root (run with sudo, or install: ${DEB_PACKAGES[*]})"
+  [ "$(id -u)" = 0 ] || die "installing Debian packages needs root (run with sudo, or install: ${PACKAGES[*]})"
 }
 
 TRIXIE_SOURCES=/etc/apt/sources.list.d/ffrtmp-trixie.sources
@@ -94,7 +127,7 @@ apt_update_once() {
 
 install_debs() {
   local missing=()
-  for p in "${DEB_PACKAGES[@]}"; do
+  for p in "${PACKAGES[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
   done
   [ ${#missing[@]} -eq 0 ] && return 0
@@ -108,6 +141,7 @@ install_debs() {
 # headers-only package of trixie (12.1.x) and unpack it into the prefix.
 install_nvcodec_headers() {
   if [ -f "$FFMPEG_PREFIX/lib/pkgconfig/ffnvcodec.pc" ]; then return 0; fi
+  if [ "$SOURCE" = upstream ]; then install_nvcodec_headers_upstream; return; fi
   ensure_trixie
   apt_update_once
   local tmp; tmp=$(mktemp -d)
@@ -124,11 +158,32 @@ install_nvcodec_headers() {
   rm -rf "$tmp"
 }
 
+install_nvcodec_headers_upstream() {
+  local tmp; tmp=$(mktemp -d)
+  curl -fsSL --connect-timeout 10 --max-time 120 -o "$tmp/h.tar.gz" "$NVCODEC_URL" ||
+    die "could not download $NVCODEC_URL"
+  mkdir -p "$tmp/src"
+  tar -xzf "$tmp/h.tar.gz" -C "$tmp/src" --strip-components=1
+  make -C "$tmp/src" PREFIX="$FFMPEG_PREFIX" install >/dev/null
+  grep -qx "Version: $NVCODEC_VERSION" "$FFMPEG_PREFIX/lib/pkgconfig/ffnvcodec.pc" ||
+    die "nv-codec-headers from $NVCODEC_URL is not $NVCODEC_VERSION"
+  log "nvenc headers: Version: $NVCODEC_VERSION (upstream)"
+  rm -rf "$tmp"
+}
+
 fetch_source() {
   local dst=$1 tmp
   tmp=$(mktemp -d)
   local url="https://ffmpeg.org/releases/ffmpeg-$FFMPEG_VERSION.tar.xz"
-  if curl -fsSL --connect-timeout 10 --max-time 300 -o "$tmp/ffmpeg.tar.xz" "$url" 2>/dev/null; then
+  if [ "$SOURCE" = upstream ]; then
+    curl -fsSL --connect-timeout 10 --max-time 300 -o "$tmp/ffmpeg.tar.xz" "$url" ||
+      die "could not download $url (FFRTMP_FFMPEG_SOURCE=upstream: no Debian fallback)"
+    if [ -n "$FFMPEG_SHA256" ]; then
+      echo "$FFMPEG_SHA256  $tmp/ffmpeg.tar.xz" | sha256sum -c --quiet - ||
+        die "$url does not match sha256 $FFMPEG_SHA256"
+    fi
+    log "downloaded $url"
+  elif curl -fsSL --connect-timeout 10 --max-time 300 -o "$tmp/ffmpeg.tar.xz" "$url" 2>/dev/null; then
     log "downloaded $url"
   else
     log "ffmpeg.org not reachable; using Debian trixie's source package"
