@@ -17,7 +17,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ffrtmp/ffrtmp/internal/version.Version=$(VERSION) \
            -X github.com/ffrtmp/ffrtmp/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: deps build test run bench-engine bench-master check-go clean
+.PHONY: deps build test run bench-engine bench-master bench-worker check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
@@ -47,6 +47,13 @@ bench-engine: build
 # and this benchmark link no C. BENCH_FLAGS=-quick for a smoke run.
 bench-master: check-go
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/bench-master -out bench/results $(BENCH_FLAGS)
+
+# A worker's executor processes: start-up overhead per job against engine.Run in-process,
+# and N concurrent 1080p->720p jobs against N concurrent ffmpeg processes with equal
+# settings, as a table and bench/results/worker-*.json; the executor is the bin/ffrtmp-worker
+# that build made. BENCH_FLAGS=-quick for a smoke run, -full to add N=4.
+bench-worker: build
+	$(GO) run ./bench/cmd/bench-worker -out bench/results -worker bin/ffrtmp-worker $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin out

@@ -59,10 +59,10 @@ func Cases(ids []string, src Source, ff FFmpeg) ([]Case, error) {
 	return cases, nil
 }
 
-// rendition720p is case 1's output: 720p libx264 veryfast at 3 Mb/s, AAC 128k, in mp4. The
+// Rendition720p is case 1's output: 720p libx264 veryfast at 3 Mb/s, AAC 128k, in mp4. The
 // engine's defaults (2 s GOP, 48 kHz stereo) are spelled out so the ffmpeg side reads them
 // from the same values.
-func rendition720p(target string) engine.Output {
+func Rendition720p(target string) engine.Output {
 	return engine.Output{
 		Name: "720p", Container: "mp4", Target: target,
 		Video: &engine.Video{Codec: "libx264", Width: 1280, Height: 720, Preset: "veryfast", Bitrate: 3_000_000, GOP: 2},
@@ -135,10 +135,10 @@ func engineVariant(name string, src Source, outputs func(dir string) ([]engine.O
 
 func transcodeCase(src Source, ff FFmpeg) (Case, error) {
 	one := func(dir string) ([]engine.Output, error) {
-		return []engine.Output{rendition720p(filepath.Join(dir, "720p.mp4"))}, nil
+		return []engine.Output{Rendition720p(filepath.Join(dir, "720p.mp4"))}, nil
 	}
 	args := func(dir string) ([]string, error) {
-		o := rendition720p(filepath.Join(dir, "720p.mp4"))
+		o := Rendition720p(filepath.Join(dir, "720p.mp4"))
 		return SingleOutputArgs(src.Path, o, src.FPS, o.Target)
 	}
 	shown, err := args(dirPlaceholder)
@@ -250,7 +250,7 @@ func ladderCase(src Source, ff FFmpeg) (Case, error) {
 
 func metricsCase(src Source) Case {
 	one := func(dir string) ([]engine.Output, error) {
-		return []engine.Output{rendition720p(filepath.Join(dir, "720p.mp4"))}, nil
+		return []engine.Output{Rendition720p(filepath.Join(dir, "720p.mp4"))}, nil
 	}
 	return Case{
 		ID: "3", Name: "metrics",

@@ -28,7 +28,7 @@ func TestMedian(t *testing.T) {
 // The ffmpeg side must get the settings the engine applies (engine/stage.go, encoder.go).
 func TestSingleOutputArgs(t *testing.T) {
 	rate := engine.Rate{Num: 30, Den: 1}
-	args, err := SingleOutputArgs("in.mp4", rendition720p("out/720p.mp4"), rate, "out/720p.mp4")
+	args, err := SingleOutputArgs("in.mp4", Rendition720p("out/720p.mp4"), rate, "out/720p.mp4")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +72,7 @@ func TestSplitArgs(t *testing.T) {
 }
 
 func TestEncodeArgsRefusesWhatItCannotMirror(t *testing.T) {
-	o := rendition720p("x.mp4")
+	o := Rendition720p("x.mp4")
 	o.Video.Codec = "h264_nvenc"
 	if _, err := encodeArgs(o, engine.Rate{Num: 30, Den: 1}); err == nil {
 		t.Fatal("want an error for a codec the benchmark does not mirror")
