@@ -16,6 +16,11 @@ import (
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
+// LocalDemuxers are the demuxers a local input may be read with: media containers and raw
+// streams. Playlists (hls, dash), lists (concat), image sequences and filters, which open other
+// files by name, are not among them.
+const LocalDemuxers = "mov,matroska,mpegts,flv,avi,mpeg,mpegvideo,mxf,asf,nut,ogg,wav,mp3,aac,ac3,eac3,flac,h264,hevc,m4v,obu,ivf,yuv4mpegpipe"
+
 // DefaultProtocols are the input protocols a worker allows unless told otherwise.
 var DefaultProtocols = []string{"file", "http", "https", "rtmp", "rtmps"}
 
@@ -133,14 +138,22 @@ func (p *Policy) Spec(s spec.Spec) (spec.Spec, error) {
 			return s, &Refused{Field: "input.format", Value: s.Input.Format, Reason: "this demuxer opens other files or runs filters: not allowed for jobs"}
 		}
 	}
-	opts := make(map[string]string, len(s.Input.Options)+1)
+	opts := make(map[string]string, len(s.Input.Options)+2)
 	for k, v := range s.Input.Options {
-		if k == "protocol_whitelist" || k == "protocol_blacklist" {
+		if k == "protocol_whitelist" || k == "protocol_blacklist" || k == "format_whitelist" {
 			return s, &Refused{Field: "input.options." + k, Value: v, Reason: "set by the worker's policy"}
 		}
 		opts[k] = v
 	}
 	opts["protocol_whitelist"] = p.Whitelist()
+	if s.Input.Synthetic == nil && filepath.IsAbs(out.Input.URL) {
+		// A local playlist or concat list names other files itself, and file: is allowed:
+		// local inputs may only be media containers, never demuxers that open more files.
+		opts["format_whitelist"] = LocalDemuxers
+		if f := s.Input.Format; f != "" && !slices.Contains(strings.Split(LocalDemuxers, ","), f) {
+			return s, &Refused{Field: "input.format", Value: f, Reason: "not a demuxer local inputs may use (" + LocalDemuxers + ")"}
+		}
+	}
 	out.Input.Options = opts
 	out.Outputs = slices.Clone(s.Outputs)
 	outProtocols := slices.DeleteFunc(slices.Clone(p.protocols), func(pr string) bool { return pr == "http" || pr == "https" })
