@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -55,4 +56,44 @@ func ProcField(path, key string) string {
 		}
 	}
 	return ""
+}
+
+// Host describes the machine a benchmark ran on; reports embed it.
+type Host struct {
+	Hostname    string `json:"hostname"`
+	CPU         string `json:"cpu_model"`
+	Cores       int    `json:"cores"`
+	GOMAXPROCS  int    `json:"gomaxprocs"`
+	MemoryBytes int64  `json:"memory_bytes,omitempty"`
+	OS          string `json:"os"`
+	Arch        string `json:"arch"`
+	Kernel      string `json:"kernel,omitempty"`
+	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures when the benchmark started:
+	// on a shared machine it says how much noise to expect.
+	LoadAverage string `json:"load_average,omitempty"`
+	GoVersion   string `json:"go_version"`
+}
+
+// DetectHost reads what a report says about this machine.
+func DetectHost() Host {
+	h := Host{CPU: "unknown", Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
+		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version()}
+	h.Hostname, _ = os.Hostname()
+	if v := ProcField("/proc/cpuinfo", "model name"); v != "" {
+		h.CPU = v
+	}
+	if v := ProcField("/proc/meminfo", "MemTotal"); v != "" {
+		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
+			h.MemoryBytes = kb * 1024
+		}
+	}
+	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
+		h.Kernel = strings.TrimSpace(string(b))
+	}
+	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
+		if f := strings.Fields(string(b)); len(f) >= 3 {
+			h.LoadAverage = strings.Join(f[:3], " ")
+		}
+	}
+	return h
 }

@@ -4,10 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
-	"runtime"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
@@ -29,47 +25,14 @@ type Report struct {
 
 // Machine describes where the benchmark ran.
 type Machine struct {
-	Hostname    string `json:"hostname"`
-	CPU         string `json:"cpu_model"`
-	Cores       int    `json:"cores"`
-	GOMAXPROCS  int    `json:"gomaxprocs"`
-	MemoryBytes int64  `json:"memory_bytes,omitempty"`
-	OS          string `json:"os"`
-	Arch        string `json:"arch"`
-	Kernel      string `json:"kernel,omitempty"`
-	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures when the benchmark started:
-	// on a shared machine it says how much noise to expect.
-	LoadAverage string           `json:"load_average,omitempty"`
-	GoVersion   string           `json:"go_version"`
-	Engine      engine.BuildInfo `json:"engine_ffmpeg"`
-	FFmpeg      FFmpeg           `json:"ffmpeg_program"`
+	benchio.Host
+	Engine engine.BuildInfo `json:"engine_ffmpeg"`
+	FFmpeg FFmpeg           `json:"ffmpeg_program"`
 }
 
 // DetectMachine reads what the report says about this machine.
 func DetectMachine(ff FFmpeg) Machine {
-	m := Machine{
-		CPU: "unknown", Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(),
-		Engine: engine.Build(), FFmpeg: ff,
-	}
-	m.Hostname, _ = os.Hostname()
-	if v := benchio.ProcField("/proc/cpuinfo", "model name"); v != "" {
-		m.CPU = v
-	}
-	if v := benchio.ProcField("/proc/meminfo", "MemTotal"); v != "" {
-		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
-			m.MemoryBytes = kb * 1024
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			m.LoadAverage = strings.Join(f[:3], " ")
-		}
-	}
-	return m
+	return Machine{Host: benchio.DetectHost(), Engine: engine.Build(), FFmpeg: ff}
 }
 
 // RunAll runs cases in order into a report.

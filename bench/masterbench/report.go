@@ -7,7 +7,6 @@ import (
 	"math"
 	"os"
 	"os/exec"
-	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -133,18 +132,7 @@ func Percentile(sorted []time.Duration, q float64) time.Duration {
 
 // Machine describes where the benchmark ran.
 type Machine struct {
-	Hostname    string `json:"hostname"`
-	CPU         string `json:"cpu_model"`
-	Cores       int    `json:"cores"`
-	GOMAXPROCS  int    `json:"gomaxprocs"`
-	MemoryBytes int64  `json:"memory_bytes,omitempty"`
-	OS          string `json:"os"`
-	Arch        string `json:"arch"`
-	Kernel      string `json:"kernel,omitempty"`
-	// LoadAverage is /proc/loadavg's 1, 5 and 15 minute figures when the benchmark started:
-	// on a shared machine it says how much noise to expect.
-	LoadAverage string `json:"load_average,omitempty"`
-	GoVersion   string `json:"go_version"`
+	benchio.Host
 	// Commit is the repository's HEAD, with "-dirty" when the tree has changes.
 	Commit string `json:"commit"`
 	// FsyncMs is the median time to write 4 KiB and fdatasync it in the folder the databases
@@ -155,21 +143,7 @@ type Machine struct {
 // DetectMachine reads what the report says about this machine; root is the repository
 // (for the commit) and dir a folder on the disk the databases use (for the fsync time).
 func DetectMachine(ctx context.Context, root, dir string) Machine {
-	m := Machine{CPU: "unknown", Cores: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
-		OS: runtime.GOOS, Arch: runtime.GOARCH, GoVersion: runtime.Version(), Commit: "unknown"}
-	m.Hostname, _ = os.Hostname()
-	if v := benchio.ProcField("/proc/cpuinfo", "model name"); v != "" {
-		m.CPU = v
-	}
-	if v := benchio.ProcField("/proc/meminfo", "MemTotal"); v != "" {
-		if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
-			m.MemoryBytes = kb * 1024
-		}
-	}
-	if b, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.Kernel = strings.TrimSpace(string(b))
-	}
-	m.LoadAverage = loadAverage()
+	m := Machine{Host: benchio.DetectHost(), Commit: "unknown"}
 	if out, err := exec.CommandContext(ctx, "git", "-C", root, "rev-parse", "HEAD").Output(); err == nil {
 		m.Commit = strings.TrimSpace(string(out))
 		if st, err := exec.CommandContext(ctx, "git", "-C", root, "status", "--porcelain", "--untracked-files=no").Output(); err == nil && len(st) > 0 {
@@ -178,15 +152,6 @@ func DetectMachine(ctx context.Context, root, dir string) Machine {
 	}
 	m.FsyncMs = fsyncTime(dir)
 	return m
-}
-
-func loadAverage() string {
-	if b, err := os.ReadFile("/proc/loadavg"); err == nil {
-		if f := strings.Fields(string(b)); len(f) >= 3 {
-			return strings.Join(f[:3], " ")
-		}
-	}
-	return ""
 }
 
 // fsyncTime is the median of 20 write+fdatasync rounds of 4 KiB in dir, in ms (0 on error).
