@@ -130,6 +130,8 @@ func run(ctx context.Context, v *viper.Viper) error {
 	if err != nil {
 		return err
 	}
+	ins, outs := pol.Roots()
+	log.Info("job access", "input_roots", ins, "output_roots", outs, "protocols", pol.Whitelist())
 	var tlsCfg *tls.Config
 	if v.GetString("ca") != "" || v.GetString("cert") != "" {
 		if tlsCfg, err = tlsconf.Client(v.GetString("ca"), v.GetString("cert"), v.GetString("key")); err != nil {

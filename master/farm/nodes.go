@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"regexp"
-	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -197,5 +196,3 @@ func (s *Service) schedNode(id string) (sched.Node, bool, error) {
 	}
 	return n, true, nil
 }
-
-func containsStr(list []string, s string) bool { return slices.Contains(list, s) }

@@ -57,7 +57,7 @@ func (s *Server) table() []Route {
 			Query: map[string]string{"wait": "long-poll time (e.g. 30s); overrides the body's wait"}, handler: s.lease},
 		{Method: "POST", Path: "/v1/jobs/{id}/progress", Name: "reportProgress", Summary: "Worker progress for a job it runs.", Roles: workers, Request: api.ProgressReport{}, Response: api.ProgressReply{}, Status: 200, handler: s.progress},
 		{Method: "POST", Path: "/v1/jobs/{id}/complete", Name: "completeJob", Summary: "Worker reports a job done.", Roles: workers, Request: api.CompleteReport{}, Response: api.Job{}, Status: 200, handler: s.complete},
-		{Method: "POST", Path: "/v1/jobs/{id}/fail", Name: "failJob", Summary: "Worker reports a job failed (transient errors are retried).", Roles: workers, Request: api.FailReport{}, Response: api.Job{}, Status: 200, handler: s.fail_},
+		{Method: "POST", Path: "/v1/jobs/{id}/fail", Name: "failJob", Summary: "Worker reports a job failed (transient errors are retried).", Roles: workers, Request: api.FailReport{}, Response: api.Job{}, Status: 200, handler: s.failJob},
 	}
 }
 
@@ -395,7 +395,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, j)
 }
 
-func (s *Server) fail_(w http.ResponseWriter, r *http.Request) {
+func (s *Server) failJob(w http.ResponseWriter, r *http.Request) {
 	var rep api.FailReport
 	if e := s.decode(w, r, &rep, false); e != nil {
 		writeError(w, e)
