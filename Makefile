@@ -17,7 +17,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ffrtmp/ffrtmp/internal/version.Version=$(VERSION) \
            -X github.com/ffrtmp/ffrtmp/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: deps build test run bench-engine bench-master bench-worker check-go clean
+.PHONY: deps build test run docs bench-engine bench-master bench-worker check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
@@ -35,9 +35,14 @@ test: deps
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/ffrtmp-master   # the master links no C
 	$(GO) test -count=1 -timeout 20m ./...
 
-# The main job: a synthetic 1080p source transcoded into a 3-rung HLS ladder.
+# The main job: the all-in-one farm (master + worker, data in ./ffrtmp-data) with a demo job,
+# a synthetic 1080p source into a 3-rung HLS ladder, submitted and followed. Ctrl-C stops it.
 run: build
-	bin/ffrtmp transcode --synthetic 1920x1080@30 --duration 10 --ladder 1080p,720p,480p --hls --preset veryfast -o out/demo
+	bin/ffrtmp run --demo $(RUN_FLAGS)
+
+# doc/config.md, generated from the flag definitions (a test checks it is current).
+docs: build
+	bin/ffrtmp docs config > doc/config.md
 
 bench-engine: build
 	$(GO) run ./bench/cmd/bench-engine -out bench/results $(BENCH_FLAGS)

@@ -48,7 +48,13 @@ type Options struct {
 	DeviceName string
 	// MaxSessions caps the NVENC session count probe (default 16).
 	MaxSessions int
+	// SoftwareOnly skips NVML and every hardware device: the report lists no GPUs, each
+	// device as not probed, and only the software encoders (`ffrtmp run` without --gpu).
+	SoftwareOnly bool
 }
+
+// ErrSoftwareOnly is why devices were not probed under Options.SoftwareOnly.
+var ErrSoftwareOnly = errors.New("not probed: software only")
 
 // probedEncoders are the encoders the farm offers, in the order reports list them.
 var probedEncoders = []string{"libx264", "h264_nvenc", "hevc_nvenc", "av1_nvenc", "h264_qsv", "hevc_qsv",
@@ -62,7 +68,9 @@ func Probe(ctx context.Context, opts Options) Report {
 		opts.MaxSessions = 16
 	}
 	r := Report{CPUs: runtime.NumCPU(), MemoryBytes: memTotal(), Build: engine.Build()}
-	if n, err := OpenNVML(opts.NVML); err != nil {
+	if opts.SoftwareOnly {
+		r.NVML = ErrSoftwareOnly.Error()
+	} else if n, err := OpenNVML(opts.NVML); err != nil {
 		r.NVML = err.Error()
 	} else {
 		gpus, err := n.GPUs()
@@ -75,6 +83,9 @@ func Probe(ctx context.Context, opts Options) Report {
 	devErr := map[string]error{}
 	for _, kind := range engine.DeviceKinds() {
 		err := ctx.Err()
+		if err == nil && opts.SoftwareOnly {
+			err = ErrSoftwareOnly
+		}
 		if err == nil {
 			err = engine.ProbeDevice(kind, opts.DeviceName)
 		}

@@ -68,3 +68,29 @@ func TestProbeCanceled(t *testing.T) {
 		}
 	}
 }
+
+// TestProbeSoftwareOnly: even where NVML sees a GPU, a software-only probe offers no GPU, no
+// device and no hardware encoder, and says why; the software encoders still open.
+func TestProbeSoftwareOnly(t *testing.T) {
+	h100 := fakeDevice(t, reading{name: "NVIDIA H100 80GB HBM3", uuid: "GPU-1", mem: nvml.Memory{Total: 80 << 30}})
+	r := Probe(context.Background(), Options{NVML: fakeLib(t, "560.35.03", h100), SoftwareOnly: true})
+	if len(r.GPUs) != 0 || r.NVML != ErrSoftwareOnly.Error() {
+		t.Errorf("GPUs %+v, NVML %q", r.GPUs, r.NVML)
+	}
+	for _, cs := range [][]Check{r.Devices, r.Decoders} {
+		for _, c := range cs {
+			if c.OK || c.Error != ErrSoftwareOnly.Error() {
+				t.Errorf("%s: %+v, want not probed", c.Name, c)
+			}
+		}
+	}
+	caps := r.Capabilities(1)
+	if !slices.Contains(caps.Encoders, "libx264") || len(caps.Hardware) != 0 || len(caps.GPUs) != 0 || len(caps.Decoders) != 0 {
+		t.Errorf("capabilities %+v", caps)
+	}
+	for _, e := range r.Encoders {
+		if e.Device != "" && (e.OK || e.Error != ErrSoftwareOnly.Error()) {
+			t.Errorf("hardware encoder %s: %+v, want not probed", e.Name, e)
+		}
+	}
+}

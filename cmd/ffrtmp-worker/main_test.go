@@ -263,3 +263,27 @@ func TestKilledWorkersJobsFinishElsewhere(t *testing.T) {
 		t.Fatalf("output: %v", err)
 	}
 }
+
+// TestEnvAndConfigFile: every flag is also FFRTMP_WORKER_<FLAG> and a key of --config, the
+// environment winning over the file (seen through the value the error names).
+func TestEnvAndConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "worker.yaml")
+	if err := os.WriteFile(conf, []byte("max-concurrent-jobs: 300\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		env  []string
+		want string
+	}{
+		{nil, "--max-concurrent-jobs 300: want 1..256"},
+		{[]string{"FFRTMP_WORKER_MAX_CONCURRENT_JOBS=400"}, "--max-concurrent-jobs 400: want 1..256"},
+	} {
+		c := exec.Command(bin, "--config", conf, "--data-dir", dir)
+		c.Env = append([]string{"PATH=" + os.Getenv("PATH"), "FFMPEG_RTMP_API_KEY=k"}, tc.env...)
+		out, err := c.CombinedOutput()
+		if err == nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("env %v: %v\n%s\nwant %q", tc.env, err, out, tc.want)
+		}
+	}
+}

@@ -215,7 +215,7 @@ func TestProbe(t *testing.T) {
 	if _, stderr, code := ffrtmp(t, dir, "transcode", "--synthetic", "160x120", "--duration", "1", "-o", "a.mp4", "-q"); code != 0 {
 		t.Fatalf("transcode: %s", stderr)
 	}
-	stdout, stderr, code := ffrtmp(t, dir, "probe", "a.mp4")
+	stdout, stderr, code := ffrtmp(t, dir, "probe", "-o", "json", "a.mp4")
 	if code != 0 {
 		t.Fatalf("exit %d: %s", code, stderr)
 	}
@@ -230,6 +230,10 @@ func TestProbe(t *testing.T) {
 	}
 	if len(res.Streams) != 2 || res.Streams[0].Codec != "h264" || res.Streams[0].Width != 160 || res.Streams[1].Codec != "aac" {
 		t.Errorf("streams = %+v", res.Streams)
+	}
+	table, stderr, code := ffrtmp(t, dir, "probe", "a.mp4")
+	if code != 0 || !strings.Contains(table, "video") || !strings.Contains(table, "160x120 yuv420p") || !strings.Contains(table, "aac") {
+		t.Errorf("probe table (exit %d): %s\n%s", code, stderr, table)
 	}
 }
 

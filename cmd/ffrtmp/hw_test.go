@@ -51,7 +51,10 @@ func TestHW(t *testing.T) {
 	if !strings.Contains(table, "libx264") || !strings.Contains(table, "encoders") {
 		t.Errorf("table:\n%s", table)
 	}
-	if _, _, code := ffrtmp(t, t.TempDir(), "hw", "-o", "yaml"); code != 2 {
-		t.Errorf("-o yaml: exit %d, want 2 (usage)", code)
+	if out, stderr, code := ffrtmp(t, t.TempDir(), "hw", "-o", "yaml"); code != 0 || !strings.Contains(out, "name: libx264") {
+		t.Errorf("-o yaml: exit %d: %s\n%s", code, stderr, out)
+	}
+	if _, _, code := ffrtmp(t, t.TempDir(), "hw", "-o", "xml"); code != 2 {
+		t.Errorf("-o xml: exit %d, want 2 (usage)", code)
 	}
 }

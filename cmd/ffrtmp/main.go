@@ -4,36 +4,26 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ffrtmp/ffrtmp/cmd/internal/mastercmd"
+	"github.com/ffrtmp/ffrtmp/cmd/internal/workercmd"
+	"github.com/ffrtmp/ffrtmp/worker/executor"
 )
-
-// Exit codes.
-const (
-	exitOK     = 0
-	exitFailed = 1
-	exitUsage  = 2
-)
-
-// usageError is a mistake in how the command was called (exit 2).
-type usageError struct{ err error }
-
-func (e usageError) Error() string { return e.err.Error() }
-func (e usageError) Unwrap() error { return e.err }
-
-func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
 
 func main() {
+	// An executor child of `ffrtmp worker` or `ffrtmp run`: no flags, no config, the job on
+	// stdin (the same hidden argument as ffrtmp-worker's).
+	if len(os.Args) > 1 && os.Args[1] == workercmd.ExecArg {
+		os.Exit(executor.Main(os.Stdin, os.Stdout))
+	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
 
@@ -56,11 +46,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitOK
 	}
 	fmt.Fprintf(stderr, "ffrtmp: %v\n", err)
-	var ue usageError
-	if errors.As(err, &ue) || strings.HasPrefix(err.Error(), "unknown command") {
-		return exitUsage
-	}
-	return exitFailed
+	return exitCode(err)
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
@@ -79,15 +65,35 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.AddCommand(newTranscodeCmd(), newProbeCmd(), newVersionCmd(), newHWCmd(), mastercmd.New("master"))
+	// Local work, no master needed.
+	root.AddCommand(newTranscodeCmd())
+	root.AddCommand(newProbeCmd())
+	root.AddCommand(newHWCmd())
+	root.AddCommand(newVersionCmd())
+	// The daemons, as subcommands.
+	root.AddCommand(mastercmd.New("master"))
+	root.AddCommand(workercmd.New("worker"))
+	root.AddCommand(newRunCmd())
+	// The farm's client commands.
+	root.AddCommand(newJobsCmd())
+	root.AddCommand(newNodesCmd())
+	root.AddCommand(newPresetsCmd())
+	// Help: the hidden generator of doc/config.md, then shell completion (last: it looks at
+	// the commands above).
+	root.AddCommand(newDocsCmd())
+	addCompletion(root)
 	for _, c := range root.Commands() {
 		wrapArgsAsUsage(c)
 	}
 	return root
 }
 
-// wrapArgsAsUsage makes cobra's positional-argument errors usage errors (exit 2).
+// wrapArgsAsUsage makes cobra's positional-argument errors usage errors (exit 2), for c and
+// every command below it.
 func wrapArgsAsUsage(c *cobra.Command) {
+	for _, sub := range c.Commands() {
+		wrapArgsAsUsage(sub)
+	}
 	if c.Args == nil {
 		return
 	}

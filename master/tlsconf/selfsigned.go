@@ -30,6 +30,10 @@ const (
 	renewBefore = 30 * 24 * time.Hour
 )
 
+// SelfSignedCertFile is the self-signed certificate's name in Options.SelfSignedDir: a client
+// of a master that serves it trusts this file (--ca).
+const SelfSignedCertFile = selfSignedCert
+
 // defaultHosts are the names a self-signed certificate covers when Options.Hosts is empty.
 func defaultHosts() []string {
 	hosts := []string{"localhost", "127.0.0.1", "::1"}

@@ -1,4 +1,4 @@
-package main
+package workercmd
 
 import (
 	"os"
@@ -12,7 +12,7 @@ import (
 
 // telemetry reads the machine's load for heartbeats: CPU use since the previous reading
 // (/proc/stat), memory in use (/proc/meminfo), the load average, and the GPUs through NVML
-// when there are any.
+// when there are any (and the worker may use them).
 type telemetry struct {
 	mu         sync.Mutex
 	nvml       *hw.NVML
@@ -20,10 +20,13 @@ type telemetry struct {
 	haveSample bool
 }
 
-func newTelemetry() *telemetry {
+// newTelemetry starts reading; withGPUs false leaves NVML alone (a software-only worker).
+func newTelemetry(withGPUs bool) *telemetry {
 	t := &telemetry{}
-	if n, err := hw.OpenNVML(nil); err == nil {
-		t.nvml = n
+	if withGPUs {
+		if n, err := hw.OpenNVML(nil); err == nil {
+			t.nvml = n
+		}
 	}
 	t.cpu() // the first reading only sets the baseline
 	return t

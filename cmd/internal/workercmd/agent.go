@@ -1,0 +1,125 @@
+package workercmd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/hw"
+	"github.com/ffrtmp/ffrtmp/internal/version"
+	"github.com/ffrtmp/ffrtmp/worker"
+	"github.com/ffrtmp/ffrtmp/worker/access"
+	"github.com/ffrtmp/ffrtmp/worker/executor"
+	"github.com/ffrtmp/ffrtmp/worker/metrics"
+)
+
+// MaxSlots is the most jobs one worker runs at once.
+const MaxSlots = 256
+
+// Config is one worker agent's setup: what ffrtmp-worker's flags say, or what `ffrtmp run`
+// decides for its in-process worker.
+type Config struct {
+	// Master is the client the agent talks through; its key needs the worker role.
+	Master worker.Master
+	Name   string // node name (default: the host name)
+	Labels map[string]string
+	Slots  int // jobs at once, 1..MaxSlots
+	// DataDir keeps the node ID and, without roots, is where jobs read and write. Created
+	// when missing.
+	DataDir                 string
+	InputRoots, OutputRoots []string
+	Protocols               []string // nil: access.DefaultProtocols
+	DrainTimeout            time.Duration
+	StallTimeout            time.Duration
+	// MetricsAddr is the Prometheus /metrics listen address; "" is off.
+	MetricsAddr string
+	// SoftwareOnly offers software encoders only: no NVML, no hardware device probe, and
+	// executors that see no device, so a job's hardware "auto" falls back to libx264.
+	SoftwareOnly bool
+	// Executable is the binary executors run as `Executable exec`; empty: this process's own.
+	Executable string
+	Logger     *slog.Logger
+}
+
+// softwareOnlyEnv hides the hardware from executors of a software-only worker: CUDA sees no
+// device and libva finds no driver (QSV opens through libva), so opening a device fails
+// and the engine's hardware "auto" runs in software, as the capabilities said.
+var softwareOnlyEnv = []string{"CUDA_VISIBLE_DEVICES=", "LIBVA_DRIVERS_PATH=" + os.DevNull}
+
+// Run probes the machine, starts the metrics listener when asked, and runs an agent until
+// ctx ends; then the agent drains (running jobs get DrainTimeout, the rest go back to the
+// master) and Run returns nil.
+func Run(ctx context.Context, cfg Config) error {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if cfg.Master == nil {
+		return errors.New("worker: no master client")
+	}
+	if cfg.Slots < 1 || cfg.Slots > MaxSlots {
+		return fmt.Errorf("%d concurrent jobs: want 1..%d", cfg.Slots, MaxSlots)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return fmt.Errorf("--data-dir: %w", err)
+	}
+	pol, err := access.New(cfg.InputRoots, cfg.OutputRoots, cfg.Protocols, cfg.DataDir)
+	if err != nil {
+		return err
+	}
+	ins, outs := pol.Roots()
+	log.Info("job access", "input_roots", ins, "output_roots", outs, "protocols", pol.Whitelist())
+	exe := cfg.Executable
+	if exe == "" {
+		if exe, err = os.Executable(); err != nil {
+			return err
+		}
+	}
+	ex := executor.Command{Path: exe, Args: []string{ExecArg}}
+	if cfg.SoftwareOnly {
+		ex.Env = append(os.Environ(), softwareOnlyEnv...)
+		log.Info("software only: no GPU or hardware device is probed or used")
+	} else {
+		log.Info("probing this machine's hardware")
+	}
+	report := hw.Probe(ctx, hw.Options{SoftwareOnly: cfg.SoftwareOnly})
+	caps := report.Capabilities(cfg.Slots)
+	log.Info("capabilities", "encoders", caps.Encoders, "hardware", caps.Hardware, "gpus", len(caps.GPUs), "nvml", report.NVML)
+	tel := newTelemetry(!cfg.SoftwareOnly)
+	defer tel.close()
+	available := map[string]bool{}
+	for _, e := range report.Encoders {
+		available[e.Name] = e.OK
+	}
+	m := metrics.New(available, tel.read)
+	if cfg.MetricsAddr != "" {
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listener on %s: %w", cfg.MetricsAddr, err)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", m.Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer srv.Close()
+		log.Info("metrics listening", "addr", ln.Addr().String())
+	}
+	agent, err := worker.New(worker.Config{
+		Master: cfg.Master, Name: cfg.Name, Labels: cfg.Labels, Capabilities: caps,
+		Version: version.Version, DataDir: cfg.DataDir, Policy: pol,
+		Executor:     ex,
+		Telemetry:    tel.read,
+		Metrics:      m,
+		DrainTimeout: cfg.DrainTimeout, StallTimeout: cfg.StallTimeout,
+		Logger: log,
+	})
+	if err != nil {
+		return err
+	}
+	return agent.Run(ctx)
+}

@@ -1,0 +1,173 @@
+// Package workercmd is the worker's command line, shared by ffrtmp-worker and `ffrtmp
+// worker`: flags, environment and config file (viper), the caps subcommand, and Run, which
+// starts an agent from a Config (also used in-process by `ffrtmp run`).
+package workercmd
+
+import (
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/viper"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/hw"
+	"github.com/ffrtmp/ffrtmp/internal/version"
+	"github.com/ffrtmp/ffrtmp/master/tlsconf"
+	"github.com/ffrtmp/ffrtmp/worker/access"
+)
+
+// EnvPrefix prefixes the environment variable of every flag: --max-concurrent-jobs is
+// FFRTMP_WORKER_MAX_CONCURRENT_JOBS. The API key also comes from FFMPEG_RTMP_API_KEY.
+const EnvPrefix = "FFRTMP_WORKER"
+
+// ExecArg is the hidden first argument a binary that runs workers is re-executed with to
+// become an executor: its main must hand such a process to executor.Main before anything else.
+const ExecArg = "exec"
+
+// New returns the worker command named use ("ffrtmp-worker" or "worker").
+func New(use string) *cobra.Command {
+	v := viper.New()
+	name := use
+	if use == "worker" {
+		name = "ffrtmp worker"
+	}
+	cmd := &cobra.Command{
+		Use:   use,
+		Short: "Run an ffrtmp worker: register with the master and transcode the jobs it hands out",
+		Long: `The worker probes this machine (NVIDIA GPUs through NVML, hardware devices, the encoders that
+really open), registers with the master, and leases jobs up to --max-concurrent-jobs. Each job
+runs in an executor process of this binary, so a crash in libav or a driver costs only that
+job. Inputs and outputs must lie under --input-roots and --output-roots (default: --data-dir).
+SIGTERM drains: no new jobs, running ones get --drain-timeout, the rest go back to the master.
+
+Every flag can also be set as ` + EnvPrefix + `_<FLAG> or in a YAML --config file; the API key
+also comes from FFMPEG_RTMP_API_KEY.`,
+		Example: `  FFMPEG_RTMP_API_KEY=K ` + name + ` --register --master https://master:8080 --ca ca.pem --output-roots /srv/out --input-roots /srv/in
+  ` + EnvPrefix + `_MAX_CONCURRENT_JOBS=4 ` + name + ` --config /etc/ffrtmp/worker.yaml
+  ` + name + ` caps -o json`,
+		Args:              cobra.NoArgs,
+		SilenceUsage:      true,
+		SilenceErrors:     true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return bind(v, cmd) },
+		RunE:              func(cmd *cobra.Command, _ []string) error { return runCommand(cmd, v) },
+	}
+	fs := cmd.Flags()
+	fs.String("config", "", "YAML config file (keys are flag names)")
+	fs.Bool("register", true, "register with the master at start (always; kept for the seed's command line)")
+	fs.String("master", "http://127.0.0.1:8080", "the master's URL")
+	fs.String("api-key", "", "API key with the worker role (also FFMPEG_RTMP_API_KEY)")
+	fs.String("cert", "", "client certificate for mTLS (PEM)")
+	fs.String("key", "", "client key for mTLS (PEM)")
+	fs.String("ca", "", "CA that signs the master's certificate (PEM)")
+	fs.String("name", "", "node name shown by the master (default: the host name)")
+	fs.Int("max-concurrent-jobs", 1, "jobs run at once")
+	fs.StringToString("labels", nil, "labels jobs can require, e.g. zone=eu,tier=gpu")
+	fs.String("data-dir", "ffrtmp-worker-data", "folder for the node ID and, without roots, job files")
+	fs.StringSlice("input-roots", nil, "folders jobs may read (default: --data-dir)")
+	fs.StringSlice("output-roots", nil, "folders jobs may write (default: --data-dir)")
+	fs.StringSlice("protocols", access.DefaultProtocols, "protocols job inputs may use")
+	fs.Duration("drain-timeout", 5*time.Minute, "on SIGTERM, how long running jobs get to finish")
+	fs.Duration("stall-timeout", time.Minute, "an executor that reports nothing for this long is killed")
+	fs.Int("metrics-port", 9091, "port of the Prometheus /metrics listener (0: off)")
+	fs.String("metrics-listen", "", "address to bind the metrics listener to (empty: all interfaces)")
+	fs.String("log-level", "info", "debug, info, warn or error")
+	cmd.AddCommand(capsCmd(name))
+	return cmd
+}
+
+func bind(v *viper.Viper, cmd *cobra.Command) error {
+	if err := v.BindPFlags(cmd.Flags()); err != nil {
+		return err
+	}
+	v.SetEnvPrefix(EnvPrefix)
+	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
+	v.AutomaticEnv()
+	if err := v.BindEnv("api-key", EnvPrefix+"_API_KEY", "FFMPEG_RTMP_API_KEY"); err != nil {
+		return err
+	}
+	if f := v.GetString("config"); f != "" {
+		v.SetConfigFile(f)
+		if err := v.ReadInConfig(); err != nil {
+			return fmt.Errorf("read config %s: %w", f, err)
+		}
+	}
+	return nil
+}
+
+// runCommand turns the bound flags, environment and file into a Config and runs the agent.
+func runCommand(cmd *cobra.Command, v *viper.Viper) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
+		return fmt.Errorf("--log-level %q: want debug, info, warn or error", v.GetString("log-level"))
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
+	slog.SetDefault(log)
+	slots := v.GetInt("max-concurrent-jobs")
+	if slots < 1 || slots > MaxSlots {
+		return fmt.Errorf("--max-concurrent-jobs %d: want 1..%d", slots, MaxSlots)
+	}
+	var tlsCfg *tls.Config
+	if v.GetString("ca") != "" || v.GetString("cert") != "" {
+		var err error
+		if tlsCfg, err = tlsconf.Client(v.GetString("ca"), v.GetString("cert"), v.GetString("key")); err != nil {
+			return err
+		}
+	}
+	key := v.GetString("api-key")
+	if key == "" {
+		return errors.New("no API key: set FFMPEG_RTMP_API_KEY or --api-key (a key with the worker role)")
+	}
+	client, err := api.NewClient(v.GetString("master"), key,
+		api.WithUserAgent("ffrtmp-worker/"+version.Version), api.WithTLSConfig(tlsCfg))
+	if err != nil {
+		return fmt.Errorf("--master: %w", err)
+	}
+	metricsAddr := ""
+	if port := v.GetInt("metrics-port"); port > 0 {
+		metricsAddr = net.JoinHostPort(v.GetString("metrics-listen"), strconv.Itoa(port))
+	}
+	return Run(cmd.Context(), Config{
+		Master: client, Name: v.GetString("name"), Labels: v.GetStringMapString("labels"), Slots: slots,
+		DataDir:    v.GetString("data-dir"),
+		InputRoots: v.GetStringSlice("input-roots"), OutputRoots: v.GetStringSlice("output-roots"),
+		Protocols:    v.GetStringSlice("protocols"),
+		DrainTimeout: v.GetDuration("drain-timeout"), StallTimeout: v.GetDuration("stall-timeout"),
+		MetricsAddr: metricsAddr, Logger: log,
+	})
+}
+
+func capsCmd(parent string) *cobra.Command {
+	var output string
+	c := &cobra.Command{
+		Use:     "caps",
+		Short:   "Probe and print what this machine can do (the capabilities the worker registers)",
+		Example: "  " + parent + " caps\n  " + parent + " caps -o json",
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			// libav's complaints about missing devices are in the report, with the reasons.
+			slog.SetDefault(slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: slog.LevelError + 1})))
+			r := hw.Probe(cmd.Context(), hw.Options{})
+			switch output {
+			case "json":
+				enc := json.NewEncoder(cmd.OutOrStdout())
+				enc.SetIndent("", "  ")
+				return enc.Encode(r)
+			case "table":
+				r.WriteTable(cmd.OutOrStdout())
+				return nil
+			}
+			return fmt.Errorf("-o %q: want table or json", output)
+		},
+	}
+	c.Flags().StringVarP(&output, "output", "o", "table", "table or json")
+	return c
+}
