@@ -312,6 +312,50 @@ func (c *Client) ListScenarios(ctx context.Context) (*ScenarioList, error) {
 	return doJSON[ScenarioList](ctx, c, request{method: http.MethodGet, path: "/v1/scenarios"})
 }
 
+// ---- live streams ----
+
+// CreateStream creates a live stream (POST /v1/streams). The answer carries the stream key,
+// which the master shows only here and in RotateStreamKey's answer.
+func (c *Client) CreateStream(ctx context.Context, req StreamRequest) (*Stream, error) {
+	return doJSON[Stream](ctx, c, request{method: http.MethodPost, path: "/v1/streams", body: req})
+}
+
+// ListStreams returns every stream by name (GET /v1/streams).
+func (c *Client) ListStreams(ctx context.Context) (*StreamList, error) {
+	return doJSON[StreamList](ctx, c, request{method: http.MethodGet, path: "/v1/streams"})
+}
+
+// GetStream returns a stream with its live state (GET /v1/streams/{id}).
+func (c *Client) GetStream(ctx context.Context, id string) (*Stream, error) {
+	p, err := pathSegment("stream ID", id)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Stream](ctx, c, request{method: http.MethodGet, path: "/v1/streams/" + p})
+}
+
+// RotateStreamKey replaces a stream's key (POST /v1/streams/{id}/rotate-key): the old key
+// stops working for new publishes at once; a publisher that is live keeps its connection.
+// The answer carries the new key.
+func (c *Client) RotateStreamKey(ctx context.Context, id string) (*Stream, error) {
+	p, err := pathSegment("stream ID", id)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Stream](ctx, c, request{method: http.MethodPost, path: "/v1/streams/" + p + "/rotate-key"})
+}
+
+// DeleteStream deletes a stream (DELETE /v1/streams/{id}). A stream with a connected
+// publisher is refused with CodeConflict.
+func (c *Client) DeleteStream(ctx context.Context, id string) error {
+	p, err := pathSegment("stream ID", id)
+	if err != nil {
+		return err
+	}
+	_, err = c.do(ctx, request{method: http.MethodDelete, path: "/v1/streams/" + p}, nil)
+	return err
+}
+
 // ---- nodes ----
 
 // ListNodes returns every node the master knows (GET /v1/nodes).

@@ -1,6 +1,7 @@
 // Package master assembles the farm's master: the bbolt store, the farm (state machine,
 // scheduler, failure handling), the REST API with its keys, TLS and rate limit, webhooks,
-// Prometheus metrics and tracing. It links no C: CGO_ENABLED=0 builds it.
+// the RTMP ingest of live streams, Prometheus metrics and tracing. It links no C:
+// CGO_ENABLED=0 builds it.
 package master
 
 import (
@@ -34,6 +35,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/store"
 	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master/webhook"
+	"github.com/ffrtmp/ffrtmp/rtmp"
 )
 
 // Config is everything the master is told at start. Zero values take the defaults the
@@ -61,6 +63,16 @@ type Config struct {
 
 	Farm farm.Config
 
+	// RTMPListen is the RTMP ingest's address (":1935" in the command); "" runs no ingest.
+	// It serves RTMPS when the API serves TLS, with the same certificate.
+	RTMPListen string
+	// RTMPHost is the host publishers are told to push to (a stream's ingest_url); "" uses
+	// the host the API request came to.
+	RTMPHost string
+	// LiveGrace is how long a stream stays live after its publisher left; a reconnect within
+	// it continues the same job [10s].
+	LiveGrace time.Duration
+
 	Tracing         bool
 	TracingEndpoint string
 	ServiceName     string
@@ -82,6 +94,9 @@ type Master struct {
 	srv      *http.Server
 	ln       net.Listener
 	mln      net.Listener
+	rln      net.Listener // RTMP ingest
+	rtmp     *rtmp.Server
+	streams  *farm.Streams
 	tls      *tls.Config
 	stopping atomic.Bool
 	tracing  func(context.Context) error
@@ -162,7 +177,10 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	if m.tracing, err = setupTracing(ctx, cfg); err != nil {
 		return nil, err
 	}
-	m.api = httpapi.New(httpapi.Options{Farm: m.farm, Keys: m.keys, Limiter: limiter, Metrics: m.metrics,
+	if err := m.startIngest(ctx); err != nil {
+		return nil, err
+	}
+	m.api = httpapi.New(httpapi.Options{Farm: m.farm, Streams: m.streams, Keys: m.keys, Limiter: limiter, Metrics: m.metrics,
 		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: cfg.MaxBody, Tracing: cfg.Tracing})
 
 	addr := net.JoinHostPort(cfg.Listen, fmt.Sprint(cfg.Port))
@@ -233,6 +251,8 @@ func (m *Master) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(bg)
 	g.Go(func() error { return m.farm.Run(gctx) })
 	g.Go(func() error { return m.hooks.Run(gctx) })
+	g.Go(func() error { return m.streams.Run(gctx) })
+	g.Go(func() error { return m.serveIngest(gctx) })
 	// SIGHUP's default action ends the process: catch it before saying "listening", so an
 	// operator's (or a script's) reload right after the start cannot kill the master.
 	hup := make(chan os.Signal, 1)
@@ -260,7 +280,7 @@ func (m *Master) Run(ctx context.Context) error {
 		m.log.Warn("serving plain HTTP beyond loopback: API keys cross the network in clear text; use --tls or --cert/--key", "addr", a.String())
 	}
 	m.log.Info("master listening", "url", m.URL(), "tls", m.tls != nil, "mtls", m.cfg.TLS.MTLS,
-		"metrics", addrString(m.MetricsAddr()), "db", m.cfg.DB, "rate_limit", m.cfg.RateLimit)
+		"metrics", addrString(m.MetricsAddr()), "rtmp", addrString(m.RTMPAddr()), "db", m.cfg.DB, "rate_limit", m.cfg.RateLimit)
 
 	var err error
 	select {
@@ -335,6 +355,9 @@ func (m *Master) close() {
 	}
 	if m.mln != nil {
 		m.mln.Close()
+	}
+	if m.rln != nil {
+		m.rln.Close()
 	}
 	if m.st != nil {
 		if err := m.st.Close(); err != nil {

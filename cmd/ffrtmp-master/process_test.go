@@ -54,9 +54,10 @@ func runTests(m *testing.M) int {
 }
 
 // env is the environment a child master gets: the test's own, less anything that configures
-// a master (so a developer's shell cannot change what a test sees), plus extra.
+// a master (so a developer's shell cannot change what a test sees), plus extra. The RTMP
+// ingest takes a free port: masters of parallel tests cannot all have 1935.
 func env(extra ...string) []string {
-	var out []string
+	out := []string{"FFRTMP_MASTER_RTMP_PORT=0"}
 	for _, kv := range os.Environ() {
 		if strings.HasPrefix(kv, "FFRTMP_MASTER_") || strings.HasPrefix(kv, "MASTER_API_KEY=") ||
 			strings.HasPrefix(kv, "OTEL_") {

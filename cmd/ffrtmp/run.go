@@ -389,6 +389,7 @@ func startMaster(ctx context.Context, s runSettings, dataAbs, userKey, workerKey
 	for k, val := range map[string]any{
 		"listen": s.listen, "port": s.port, "metrics-addr": s.metricsAddr, "db": filepath.Join(dataAbs, runDBFile),
 		"api-key": userKey, "tls": s.tls, "cert": s.cert, "key": s.key, "log-level": s.logLevelName,
+		"rtmp-port": -1, // the all-in-one's live streams (and its --rtmp-port) come with the worker side
 	} {
 		mv.Set(k, val)
 	}

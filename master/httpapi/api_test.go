@@ -71,6 +71,24 @@ func TestEveryRouteSucceeds(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A live stream's life (no publisher: the ingest is tested in package master).
+	stream, err := sub.CreateStream(ctx, api.StreamRequest{Name: "route-cam", Preset: "abr-720p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.ListStreams(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sub.GetStream(ctx, stream.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := admin.RotateStreamKey(ctx, stream.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.DeleteStream(ctx, stream.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	// A node and a job that completes.
 	node := registerNode(t, wk, "route-node", 1)
 	if _, err := sub.ListNodes(ctx); err != nil {
@@ -169,31 +187,36 @@ func TestEveryRouteSucceeds(t *testing.T) {
 // access is who may call each route, written down independently of the route table so a
 // change to either shows here.
 var access = map[string]string{
-	"GET /healthz":                  "none",
-	"GET /readyz":                   "any",
-	"GET /v1/openapi.json":          "any",
-	"GET /v1/backup":                "admin",
-	"POST /v1/jobs":                 "submitter",
-	"GET /v1/jobs":                  "submitter",
-	"GET /v1/jobs/{id}":             "submitter",
-	"POST /v1/jobs/{id}/cancel":     "submitter",
-	"POST /v1/jobs/{id}/retry":      "submitter",
-	"GET /v1/jobs/{id}/events":      "submitter",
-	"GET /v1/presets":               "any",
-	"GET /v1/presets/{name}":        "any",
-	"PUT /v1/presets/{name}":        "admin",
-	"DELETE /v1/presets/{name}":     "admin",
-	"GET /v1/scenarios":             "any",
-	"GET /v1/nodes":                 "submitter",
-	"POST /v1/nodes/register":       "worker",
-	"GET /v1/nodes/{id}":            "submitter",
-	"DELETE /v1/nodes/{id}":         "admin",
-	"POST /v1/nodes/{id}/drain":     "admin",
-	"POST /v1/nodes/{id}/heartbeat": "worker",
-	"POST /v1/nodes/{id}/lease":     "worker",
-	"POST /v1/jobs/{id}/progress":   "worker",
-	"POST /v1/jobs/{id}/complete":   "worker",
-	"POST /v1/jobs/{id}/fail":       "worker",
+	"GET /healthz":                     "none",
+	"GET /readyz":                      "any",
+	"GET /v1/openapi.json":             "any",
+	"GET /v1/backup":                   "admin",
+	"POST /v1/jobs":                    "submitter",
+	"GET /v1/jobs":                     "submitter",
+	"GET /v1/jobs/{id}":                "submitter",
+	"POST /v1/jobs/{id}/cancel":        "submitter",
+	"POST /v1/jobs/{id}/retry":         "submitter",
+	"GET /v1/jobs/{id}/events":         "submitter",
+	"GET /v1/presets":                  "any",
+	"GET /v1/presets/{name}":           "any",
+	"PUT /v1/presets/{name}":           "admin",
+	"DELETE /v1/presets/{name}":        "admin",
+	"GET /v1/scenarios":                "any",
+	"POST /v1/streams":                 "submitter",
+	"GET /v1/streams":                  "submitter",
+	"GET /v1/streams/{id}":             "submitter",
+	"POST /v1/streams/{id}/rotate-key": "submitter",
+	"DELETE /v1/streams/{id}":          "submitter",
+	"GET /v1/nodes":                    "submitter",
+	"POST /v1/nodes/register":          "worker",
+	"GET /v1/nodes/{id}":               "submitter",
+	"DELETE /v1/nodes/{id}":            "admin",
+	"POST /v1/nodes/{id}/drain":        "admin",
+	"POST /v1/nodes/{id}/heartbeat":    "worker",
+	"POST /v1/nodes/{id}/lease":        "worker",
+	"POST /v1/jobs/{id}/progress":      "worker",
+	"POST /v1/jobs/{id}/complete":      "worker",
+	"POST /v1/jobs/{id}/fail":          "worker",
 }
 
 func allowed(class string, role auth.Role) bool {

@@ -27,7 +27,7 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 	doc := &openapi3.T{
 		OpenAPI: "3.0.3",
 		Info: &openapi3.Info{Title: "ffrtmp master API", Version: version.Version,
-			Description: "Jobs, presets, nodes and the worker protocol of an ffrtmp transcoding farm. " +
+			Description: "Jobs, presets, live streams, nodes and the worker protocol of an ffrtmp transcoding farm. " +
 				"Every route except /healthz takes `Authorization: Bearer <api key>`; the x-roles extension lists the key roles a route accepts. " +
 				"Errors are {\"error\": {\"code\", \"message\", \"field\"}}."},
 		Paths: openapi3.NewPaths(),

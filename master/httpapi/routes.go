@@ -47,6 +47,12 @@ func (s *Server) table() []Route {
 		{Method: "DELETE", Path: "/v1/presets/{name}", Name: "deletePreset", Summary: "Delete a stored preset.", Roles: admins, Status: 204, handler: s.deletePreset},
 		{Method: "GET", Path: "/v1/scenarios", Name: "listScenarios", Summary: "Built-in synthetic workloads.", Roles: anyRole, Response: api.ScenarioList{}, Status: 200, handler: s.listScenarios},
 
+		{Method: "POST", Path: "/v1/streams", Name: "createStream", Summary: "Create a live stream; the answer carries its stream key, shown only here and on rotate-key.", Roles: submitters, Request: api.StreamRequest{}, Response: api.Stream{}, Status: 201, handler: s.createStream},
+		{Method: "GET", Path: "/v1/streams", Name: "listStreams", Summary: "Live streams by name, with their state (idle, live, stale) and input.", Roles: submitters, Response: api.StreamList{}, Status: 200, handler: s.listStreams},
+		{Method: "GET", Path: "/v1/streams/{id}", Name: "getStream", Summary: "One live stream: state, input, uptime, live job, ingest URL.", Roles: submitters, Response: api.Stream{}, Status: 200, handler: s.getStream},
+		{Method: "POST", Path: "/v1/streams/{id}/rotate-key", Name: "rotateStreamKey", Summary: "Give a stream a new key (in the answer); the old one stops working at once, a connected publisher stays.", Roles: submitters, Response: api.Stream{}, Status: 200, handler: s.rotateStreamKey},
+		{Method: "DELETE", Path: "/v1/streams/{id}", Name: "deleteStream", Summary: "Delete a stream and cancel its live job; 409 while a publisher is connected.", Roles: submitters, Status: 204, handler: s.deleteStream},
+
 		{Method: "GET", Path: "/v1/nodes", Name: "listNodes", Summary: "Registered nodes with capabilities, telemetry and running jobs.", Roles: submitters, Response: api.NodeList{}, Status: 200, handler: s.listNodes},
 		{Method: "POST", Path: "/v1/nodes/register", Name: "registerNode", Summary: "Register a worker (or register it again).", Roles: workers, Request: api.Registration{}, Response: api.Node{}, Status: 200, handler: s.registerNode},
 		{Method: "GET", Path: "/v1/nodes/{id}", Name: "getNode", Summary: "One node.", Roles: submitters, Response: api.Node{}, Status: 200, handler: s.getNode},

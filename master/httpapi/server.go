@@ -36,6 +36,7 @@ type Metrics interface {
 // Options configure the API.
 type Options struct {
 	Farm    *farm.Service
+	Streams *farm.Streams // live streams; nil: the stream routes answer 503
 	Keys    *auth.Keyring
 	Limiter func(http.Handler) http.Handler // per-IP rate limit; nil: none
 	Metrics Metrics                         // nil: none

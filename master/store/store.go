@@ -1,5 +1,5 @@
 // Package store keeps the master's state in a bbolt file: jobs with their events and
-// indexes, nodes, presets, idempotency keys and the webhook outbox.
+// indexes, nodes, presets, live streams, idempotency keys and the webhook outbox.
 //
 // Every write goes through one committer goroutine that folds the writes waiting at that
 // moment into a single transaction (group commit): a returned write is on disk (fsync), and
@@ -35,11 +35,14 @@ var (
 	bPresets   = []byte("presets")
 	bOutbox    = []byte("outbox") // seq8 → delivery JSON
 	bMeta      = []byte("meta")
-	allBuckets = [][]byte{bJobs, bByStatus, bByQueue, bByNode, bEvents, bIdem, bNodes, bPresets, bOutbox, bMeta}
+	bStreams   = []byte("streams")       // stream ID → StreamRecord JSON
+	bStreamKey = []byte("idx_streamkey") // sha256(stream key) → stream ID
+	allBuckets = [][]byte{bJobs, bByStatus, bByQueue, bByNode, bEvents, bIdem, bNodes, bPresets, bOutbox, bMeta, bStreams, bStreamKey}
 )
 
 // SchemaVersion is the layout of the database; a master refuses a file of another one.
-// 2: a job is a binary header plus its API JSON.
+// 2: a job is a binary header plus its API JSON. (Buckets added since, such as the streams,
+// are created on open and change no existing layout, so they keep the version.)
 const SchemaVersion = "2"
 
 // Options tune Open.

@@ -10,11 +10,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/netip"
 	"os"
 	"path/filepath"
 	"runtime/debug"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"time"
 
@@ -99,7 +101,11 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Duration("scheduler-interval", 5*time.Second, "how often failure handling runs (offline nodes, stale jobs, backoffs)")
 	fs.Duration("heartbeat-timeout", 2*time.Minute, "a node silent this long is offline and its jobs are requeued")
 	fs.Duration("batch-stale", 30*time.Minute, "a job without progress this long is requeued")
-	fs.Duration("live-stale", 5*time.Minute, "the same for the live queue")
+	fs.Duration("live-stale", 5*time.Minute, "the same for the live queue; also how long a live stream's publisher may send nothing before the stream shows as stale")
+	fs.Int("rtmp-port", 1935, "RTMP ingest port for live streams (0: a free port, -1: no ingest); RTMPS with the API's certificate when it serves TLS")
+	fs.String("rtmp-listen", "", "address to bind the RTMP ingest to (empty: the --listen address)")
+	fs.String("rtmp-host", "", "host publishers are told to push to in a stream's ingest_url (empty: the host the API request came to)")
+	fs.Duration("live-grace", 10*time.Second, "how long a live stream stays live after its publisher left; a reconnect within it continues the same job")
 	fs.Duration("retry-backoff", 10*time.Second, "first retry delay; doubles per attempt (with jitter) up to 10m")
 	fs.Duration("priority-aging", 3*time.Second, "wait that earns a queued job one priority point (0: no aging)")
 	fs.Duration("retention", 7*24*time.Hour, "finished jobs older than this are purged (0: keep forever)")
@@ -180,9 +186,24 @@ func Config(v *viper.Viper) (master.Config, error) {
 		Tracing: v.GetBool("tracing-enabled"), TracingEndpoint: v.GetString("tracing-endpoint"), ServiceName: v.GetString("service-name"),
 		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
 		Logger:          log,
+		RTMPHost:        v.GetString("rtmp-host"),
+		LiveGrace:       v.GetDuration("live-grace"),
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return cfg, fmt.Errorf("--port %d: want 0..65535", cfg.Port)
+	}
+	switch p := v.GetInt("rtmp-port"); {
+	case p < -1 || p > 65535:
+		return cfg, fmt.Errorf("--rtmp-port %d: want 0..65535, or -1 for no RTMP ingest", p)
+	case p >= 0:
+		host := v.GetString("rtmp-listen")
+		if host == "" {
+			host = cfg.Listen
+		}
+		cfg.RTMPListen = net.JoinHostPort(host, strconv.Itoa(p))
+	}
+	if cfg.LiveGrace <= 0 {
+		return cfg, errors.New("--live-grace must be positive")
 	}
 	if r := v.GetInt("max-retries"); r < 0 || r > 20 {
 		return cfg, fmt.Errorf("--max-retries %d: want 0..20", r)

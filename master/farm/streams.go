@@ -1,0 +1,677 @@
+package farm
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/store"
+)
+
+// StreamsConfig tunes live streams. Zero fields take the defaults in brackets.
+type StreamsConfig struct {
+	// Grace is how long a stream whose publisher left stays live: a reconnect within it
+	// continues the same job [10s].
+	Grace time.Duration
+	// Stale is how long a connected publisher may send nothing before the stream shows as
+	// stale [5m].
+	Stale time.Duration
+	// Poll is how often the ingest's byte counters are sampled for the stale check [5s].
+	Poll time.Duration
+
+	// IngestPort is the RTMP ingest's port; 0: the master runs no ingest (streams can be
+	// managed, but nobody can publish).
+	IngestPort int
+	// IngestTLS: the ingest speaks RTMPS.
+	IngestTLS bool
+	// IngestHost is the host publishers reach the ingest at; empty: the host the API
+	// request came to.
+	IngestHost string
+	// RelayHost is the host workers play live streams from [127.0.0.1].
+	RelayHost string
+	// Stats reports a connected publisher's counters (the ingest's view); nil: none known.
+	Stats func(streamID string) (IngestStats, bool)
+
+	Logger *slog.Logger
+}
+
+// IngestStats is what the ingest counts of a connected publisher.
+type IngestStats struct {
+	Bytes      int64
+	BitrateBPS float64
+}
+
+func (c *StreamsConfig) defaults() {
+	if c.Grace <= 0 {
+		c.Grace = 10 * time.Second
+	}
+	if c.Stale <= 0 {
+		c.Stale = 5 * time.Minute
+	}
+	if c.Poll <= 0 {
+		c.Poll = 5 * time.Second
+	}
+	if c.RelayHost == "" {
+		c.RelayHost = "127.0.0.1"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+}
+
+// Streams manages live streams: the API resources (stored with their key hashed), the
+// ingest's questions (who may publish, who may play) and the live jobs publishes start.
+//
+// A stream is live while its publisher is connected and for the grace after it leaves; a
+// publisher that comes back within the grace continues the same job. After the grace the
+// stream is idle: a job that never started is canceled, and its play token stops working.
+type Streams struct {
+	cfg  StreamsConfig
+	farm *Service
+	st   *store.Store
+	log  *slog.Logger
+
+	// op serialises the changes of stream sessions (publish, leave, grace end, rotate,
+	// delete): each reads the stored stream, decides, and writes.
+	op sync.Mutex
+
+	mu   sync.Mutex // guards live and the liveStreams in it
+	live map[string]*liveStream
+	wake chan struct{} // a grace deadline was set
+
+	base   context.Context // ends when Run ends: the ingest's callbacks have no context
+	cancel context.CancelFunc
+}
+
+// liveStream is what memory knows of a stream with a session (connected or in its grace).
+type liveStream struct {
+	connected  bool
+	graceUntil time.Time // when the grace ends (not connected)
+	lastBytes  int64
+	lastData   time.Time // last time the byte count moved (or the connect)
+}
+
+// NewStreams loads the streams of f's store. Streams whose session was cut by a master
+// restart get a grace period from now, as if the publisher had just left.
+func NewStreams(ctx context.Context, f *Service, cfg StreamsConfig) (*Streams, error) {
+	cfg.defaults()
+	base, cancel := context.WithCancel(context.Background())
+	s := &Streams{cfg: cfg, farm: f, st: f.st, log: cfg.Logger, live: map[string]*liveStream{},
+		wake: make(chan struct{}, 1), base: base, cancel: cancel}
+	recs, err := s.st.Streams(ctx)
+	if err != nil {
+		cancel()
+		return nil, fmt.Errorf("load streams: %w", err)
+	}
+	now := time.Now()
+	for _, r := range recs {
+		if r.Stream.JobID != "" || len(r.PlayTokenHash) > 0 {
+			s.live[r.Stream.ID] = &liveStream{graceUntil: now.Add(cfg.Grace)}
+		}
+	}
+	return s, nil
+}
+
+// Run ends grace periods and samples the ingest's counters until ctx ends.
+func (s *Streams) Run(ctx context.Context) error {
+	defer s.cancel()
+	poll := time.NewTicker(s.cfg.Poll)
+	defer poll.Stop()
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		next := s.expire(ctx, time.Now())
+		d := time.Hour
+		if !next.IsZero() {
+			d = max(time.Until(next), time.Millisecond)
+		}
+		timer.Reset(d)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.wake:
+		case <-timer.C:
+		case <-poll.C:
+			s.sample(time.Now())
+		}
+	}
+}
+
+// ---- the API ----
+
+var streamNameRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$`)
+
+// Stream key and play token length in random bytes.
+const secretBytes = 32
+
+func newSecret() (secret string, hash []byte, err error) {
+	b := make([]byte, secretBytes)
+	if _, err := rand.Read(b); err != nil {
+		return "", nil, fmt.Errorf("random secret: %w", err)
+	}
+	secret = base64.RawURLEncoding.EncodeToString(b)
+	return secret, hashSecret(secret), nil
+}
+
+func hashSecret(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// CreateStream validates req and stores a new stream. The answer carries the stream key,
+// which is stored only as its hash and never shown again.
+func (s *Streams) CreateStream(ctx context.Context, req api.StreamRequest) (api.Stream, error) {
+	st, aerr := s.checkRequest(req)
+	if aerr != nil {
+		return api.Stream{}, aerr
+	}
+	key, hash, err := newSecret()
+	if err != nil {
+		return api.Stream{}, err
+	}
+	now := time.Now().UTC()
+	st.ID = store.NewID(now)
+	st.CreatedAt, st.UpdatedAt = now, now
+	rec := store.StreamRecord{Stream: st, KeyHash: hash}
+	if err := s.st.CreateStream(ctx, rec); err != nil {
+		if errors.Is(err, store.ErrNameTaken) {
+			return api.Stream{}, &api.Error{Status: 409, Code: api.CodeConflict, Field: "name",
+				Message: fmt.Sprintf("a stream named %q exists: choose another name or delete it", st.Name)}
+		}
+		return api.Stream{}, fmt.Errorf("store stream: %w", err)
+	}
+	s.log.Info("stream created", "stream_id", st.ID, "stream", st.Name, "preset", st.Preset)
+	out := s.view(rec, now)
+	out.StreamKey = key
+	return out, nil
+}
+
+func (s *Streams) checkRequest(req api.StreamRequest) (api.Stream, *api.Error) {
+	st := api.Stream{Name: req.Name, Preset: req.Preset, HLS: true, Queue: req.Queue}
+	if req.HLS != nil {
+		st.HLS = *req.HLS
+	}
+	if !streamNameRe.MatchString(req.Name) {
+		return st, badRequest("name", "name %q: want 1..64 of A-Z, a-z, 0-9, '.', '_', '-', starting with a letter or digit", req.Name)
+	}
+	if st.Queue == "" {
+		st.Queue = api.QueueLive
+	}
+	if !slices.Contains(api.Queues, st.Queue) {
+		return st, badRequest("queue", "queue %q: want one of %s", req.Queue, strings.Join(api.Queues, ", "))
+	}
+	if req.Preset == "" {
+		return st, badRequest("preset", "a stream needs a preset: GET /v1/presets lists them")
+	}
+	if _, ok := s.farm.preset(req.Preset); !ok {
+		return st, badRequest("preset", "no preset %q: GET /v1/presets lists them", req.Preset)
+	}
+	// Resolve the job a publish would start, so a preset that cannot take a live input
+	// fails now rather than at the first publish.
+	if _, aerr := catalog.Resolve(s.jobRequest(st, "rtmp://127.0.0.1/live/check?token=check"), s.farm.preset, 0); aerr != nil {
+		return st, badRequest("preset", "preset %q cannot run on a live stream: %s", req.Preset, aerr.Message)
+	}
+	if len(req.Destinations) > api.MaxStreamDestinations {
+		return st, badRequest("destinations", "%d destinations: at most %d", len(req.Destinations), api.MaxStreamDestinations)
+	}
+	for i, d := range req.Destinations {
+		if err := checkDestination(d); err != "" {
+			return st, badRequest(fmt.Sprintf("destinations[%d]", i), "%s", err)
+		}
+		if slices.Contains(req.Destinations[:i], d) {
+			return st, badRequest(fmt.Sprintf("destinations[%d]", i), "%q is listed twice", d)
+		}
+	}
+	st.Destinations = slices.Clone(req.Destinations)
+	return st, nil
+}
+
+// checkDestination says what is wrong with a restream URL, or "".
+func checkDestination(d string) string {
+	if len(d) > 4096 {
+		return "longer than 4096 bytes"
+	}
+	if strings.ContainsFunc(d, func(r rune) bool { return r < 0x20 || r == 0x7f || r == ' ' }) {
+		return "contains spaces or control characters"
+	}
+	u, err := url.Parse(d)
+	if err != nil {
+		return fmt.Sprintf("%q is not a URL", d)
+	}
+	if sc := strings.ToLower(u.Scheme); sc != "rtmp" && sc != "rtmps" {
+		return fmt.Sprintf("%q: want an rtmp:// or rtmps:// URL", d)
+	}
+	if u.Hostname() == "" {
+		return fmt.Sprintf("%q has no host", d)
+	}
+	return ""
+}
+
+// ListStreams returns every stream by name.
+func (s *Streams) ListStreams(ctx context.Context) ([]api.Stream, error) {
+	recs, err := s.st.Streams(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	out := make([]api.Stream, 0, len(recs))
+	for _, r := range recs {
+		out = append(out, s.view(r, now))
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out, nil
+}
+
+// Stream returns stream id with its live state.
+func (s *Streams) Stream(ctx context.Context, id string) (api.Stream, error) {
+	r, err := s.st.GetStream(ctx, id)
+	if err != nil {
+		return api.Stream{}, storeErr(err, "stream", id)
+	}
+	return s.view(r, time.Now()), nil
+}
+
+// RotateStreamKey gives stream id a new key; the old one stops working for new publishes at
+// once. A connected publisher keeps its connection (it authenticated already).
+func (s *Streams) RotateStreamKey(ctx context.Context, id string) (api.Stream, error) {
+	key, hash, err := newSecret()
+	if err != nil {
+		return api.Stream{}, err
+	}
+	s.op.Lock()
+	defer s.op.Unlock()
+	now := time.Now().UTC()
+	r, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
+		r.KeyHash = hash
+		r.Stream.UpdatedAt = now
+		return nil
+	})
+	if err != nil {
+		return api.Stream{}, storeErr(err, "stream", id)
+	}
+	s.log.Info("stream key rotated", "stream_id", id, "stream", r.Stream.Name)
+	out := s.view(r, now)
+	out.StreamKey = key
+	return out, nil
+}
+
+// DeleteStream removes stream id. A stream with a connected publisher is refused (409):
+// the ingest cannot cut a publisher off, and a stream deleted under it would leave a
+// publisher sending to nobody; rotate the key and stop the publisher first. A stream in its
+// grace (publisher gone) is deleted and its live job canceled.
+func (s *Streams) DeleteStream(ctx context.Context, id, by string) error {
+	s.op.Lock()
+	defer s.op.Unlock()
+	s.mu.Lock()
+	ls := s.live[id]
+	connected := ls != nil && ls.connected
+	s.mu.Unlock()
+	if connected {
+		return conflict(api.CodeConflict, "stream %s has a publisher connected: stop it (rotate the key so it cannot come back) and delete again", id)
+	}
+	r, err := s.st.GetStream(ctx, id)
+	if err != nil {
+		return storeErr(err, "stream", id)
+	}
+	if r.Stream.JobID != "" {
+		s.cancelJob(ctx, r.Stream.JobID, "stream "+r.Stream.Name+" deleted by "+by, false)
+	}
+	if err := s.st.DeleteStream(ctx, id); err != nil {
+		return storeErr(err, "stream", id)
+	}
+	s.mu.Lock()
+	delete(s.live, id)
+	s.mu.Unlock()
+	s.log.Info("stream deleted", "stream_id", id, "stream", r.Stream.Name, "by", by)
+	return nil
+}
+
+// IngestURL is where publishers push to (the key follows it), with host the API request
+// came to when no ingest host is configured; empty when the master runs no ingest.
+func (s *Streams) IngestURL(apiHost string) string {
+	if s.cfg.IngestPort == 0 {
+		return ""
+	}
+	host := s.cfg.IngestHost
+	if host == "" {
+		host = apiHost
+		if h, _, err := net.SplitHostPort(apiHost); err == nil {
+			host = h
+		}
+		host = strings.Trim(host, "[]")
+	}
+	if host == "" {
+		host = "localhost"
+	}
+	return fmt.Sprintf("%s://%s/live/", s.scheme(), net.JoinHostPort(host, strconv.Itoa(s.cfg.IngestPort)))
+}
+
+func (s *Streams) scheme() string {
+	if s.cfg.IngestTLS {
+		return "rtmps"
+	}
+	return "rtmp"
+}
+
+// view is the API view of r: the stored part and what memory knows of its session.
+func (s *Streams) view(r store.StreamRecord, now time.Time) api.Stream {
+	v := r.Stream
+	v.StreamKey = ""
+	v.Destinations = slices.Clone(v.Destinations)
+	v.State = api.StreamIdle
+	s.mu.Lock()
+	ls := s.live[v.ID]
+	connected := ls != nil && ls.connected
+	s.mu.Unlock()
+	switch {
+	case ls == nil:
+		v.Input, v.LiveSince = nil, nil
+	case !connected:
+		v.State = api.StreamLive // in its grace
+	default:
+		v.State = api.StreamLive
+		// The ingest is asked without s.mu held: it may be telling us news meanwhile.
+		st, ok := s.stats(v.ID)
+		s.mu.Lock()
+		if ok {
+			s.noteBytes(ls, st.Bytes, now)
+		}
+		if now.Sub(ls.lastData) > s.cfg.Stale {
+			v.State = api.StreamStale
+		}
+		s.mu.Unlock()
+		if ok && v.Input != nil {
+			in := *v.Input
+			in.Bitrate = st.BitrateBPS
+			v.Input = &in
+		}
+	}
+	if v.LiveSince != nil {
+		v.UptimeSeconds = now.Sub(*v.LiveSince).Seconds()
+	}
+	return v
+}
+
+func (s *Streams) stats(id string) (IngestStats, bool) {
+	if s.cfg.Stats == nil {
+		return IngestStats{}, false
+	}
+	return s.cfg.Stats(id)
+}
+
+// noteBytes moves ls's last-data time when the byte count moved. s.mu is held.
+func (s *Streams) noteBytes(ls *liveStream, bytes int64, now time.Time) {
+	if bytes != ls.lastBytes {
+		ls.lastBytes, ls.lastData = bytes, now
+	}
+}
+
+// sample reads the ingest's counters of every connected publisher.
+func (s *Streams) sample(now time.Time) {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.live))
+	for id, ls := range s.live {
+		if ls.connected {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range ids {
+		st, ok := s.stats(id)
+		if !ok {
+			continue
+		}
+		s.mu.Lock()
+		if ls := s.live[id]; ls != nil && ls.connected {
+			s.noteBytes(ls, st.Bytes, now)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// ---- the ingest's questions and news ----
+
+// ErrPublishRefused and ErrPlayRefused are the ingest's refusals. They never say which part
+// of a secret was wrong.
+var (
+	ErrPublishRefused = errors.New("unknown stream key")
+	ErrPlayRefused    = errors.New("play refused: unknown stream or wrong token")
+)
+
+// AuthorizePublish returns the ID of the stream whose key is key. The lookup goes through
+// the key's SHA-256 (an index hit, whatever the number of streams), and the stored hash is
+// compared in constant time.
+func (s *Streams) AuthorizePublish(ctx context.Context, key string) (string, error) {
+	if key == "" || len(key) > 1024 {
+		return "", ErrPublishRefused
+	}
+	h := hashSecret(key)
+	r, err := s.st.StreamByKey(ctx, h)
+	if errors.Is(err, store.ErrNotFound) {
+		return "", ErrPublishRefused
+	}
+	if err != nil {
+		return "", fmt.Errorf("look up stream key: %w", err)
+	}
+	if subtle.ConstantTimeCompare(r.KeyHash, h) != 1 {
+		return "", ErrPublishRefused
+	}
+	return r.Stream.ID, nil
+}
+
+// AuthorizePlay admits a player of stream id holding the play token of its current live
+// job (the token is in the job's input URL).
+func (s *Streams) AuthorizePlay(ctx context.Context, id, token string) error {
+	if id == "" || token == "" || len(token) > 1024 {
+		return ErrPlayRefused
+	}
+	r, err := s.st.GetStream(ctx, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return ErrPlayRefused
+	}
+	if err != nil {
+		return fmt.Errorf("look up stream: %w", err)
+	}
+	if len(r.PlayTokenHash) == 0 || subtle.ConstantTimeCompare(r.PlayTokenHash, hashSecret(token)) != 1 {
+		return ErrPlayRefused
+	}
+	return nil
+}
+
+// Published is the ingest's news that stream id's publisher started. A publisher coming
+// back within the grace continues the stream's job; otherwise a new session starts: a new
+// play token and a new job in the stream's queue that reads the ingest's relay.
+func (s *Streams) Published(id string, in api.StreamInput) {
+	ctx, cancel := context.WithTimeout(s.base, 30*time.Second)
+	defer cancel()
+	s.op.Lock()
+	defer s.op.Unlock()
+	now := time.Now().UTC()
+	in.Bitrate = 0 // measured live, not stored
+	r, err := s.st.GetStream(ctx, id)
+	if err != nil {
+		s.log.Error("publish of a stream that cannot be read", "stream_id", id, "err", err)
+		return
+	}
+	log := s.log.With("stream_id", id, "stream", r.Stream.Name)
+
+	going := r.Stream.JobID != "" && s.jobGoing(ctx, r.Stream.JobID)
+	s.mu.Lock()
+	ls := s.live[id]
+	resume := ls != nil && going
+	if ls == nil {
+		ls = &liveStream{}
+		s.live[id] = ls
+	}
+	ls.connected, ls.graceUntil, ls.lastData, ls.lastBytes = true, time.Time{}, now, 0
+	s.mu.Unlock()
+
+	if resume {
+		if _, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
+			r.Stream.Input, r.Stream.UpdatedAt = &in, now
+			return nil
+		}); err != nil {
+			log.Warn("store the input of a resumed stream", "err", err)
+		}
+		log.Info("publisher back within the grace: the live job continues", "job_id", r.Stream.JobID, "remote", in.Remote)
+		return
+	}
+
+	token, tokenHash, err := newSecret()
+	if err != nil {
+		log.Error("no play token for the live job", "err", err)
+		return
+	}
+	// The token is stored before the job exists: a worker may lease the job and play the
+	// relay the moment it is created.
+	r, err = s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
+		if r.Stream.JobID != "" {
+			r.Stream.LastJobID = r.Stream.JobID
+		}
+		r.Stream.JobID, r.PlayTokenHash = "", tokenHash
+		r.Stream.LiveSince, r.Stream.Input, r.Stream.UpdatedAt = &now, &in, now
+		return nil
+	})
+	if err != nil {
+		log.Error("store the start of a live session", "err", err)
+		return
+	}
+	job, _, err := s.farm.Submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(id, token)), "")
+	if err != nil {
+		log.Error("no live job for the stream: the publisher stays connected but nothing transcodes it", "err", err)
+		return
+	}
+	if _, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
+		r.Stream.JobID = job.ID
+		return nil
+	}); err != nil {
+		log.Error("store the stream's live job", "job_id", job.ID, "err", err)
+	}
+	log.Info("stream live", "job_id", job.ID, "queue", job.Queue, "remote", in.Remote,
+		"video", in.VideoCodec, "width", in.Width, "height", in.Height, "fps", in.FPS, "audio", in.AudioCodec)
+}
+
+// Unpublished is the ingest's news that stream id's publisher left; its grace starts.
+func (s *Streams) Unpublished(id string, bytes int64) {
+	s.op.Lock()
+	defer s.op.Unlock()
+	s.mu.Lock()
+	ls := s.live[id]
+	if ls == nil || !ls.connected {
+		s.mu.Unlock()
+		return
+	}
+	ls.connected = false
+	ls.graceUntil = time.Now().Add(s.cfg.Grace)
+	s.mu.Unlock()
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+	s.log.Info("publisher left: the stream stays live for the grace", "stream_id", id, "grace", s.cfg.Grace, "bytes", bytes)
+}
+
+// expire ends the sessions whose grace is over by now and returns the next grace end.
+func (s *Streams) expire(ctx context.Context, now time.Time) (next time.Time) {
+	s.mu.Lock()
+	var due []string
+	for id, ls := range s.live {
+		switch {
+		case ls.connected:
+		case !ls.graceUntil.After(now):
+			due = append(due, id)
+		case next.IsZero() || ls.graceUntil.Before(next):
+			next = ls.graceUntil
+		}
+	}
+	s.mu.Unlock()
+	for _, id := range due {
+		s.endSession(ctx, id, now)
+	}
+	return next
+}
+
+// endSession makes stream id idle when its grace is still over: a job that never started
+// is canceled (a running one ends with its input), and the play token stops working.
+func (s *Streams) endSession(ctx context.Context, id string, now time.Time) {
+	s.op.Lock()
+	defer s.op.Unlock()
+	s.mu.Lock()
+	ls := s.live[id]
+	if ls == nil || ls.connected || ls.graceUntil.After(now) {
+		s.mu.Unlock()
+		return
+	}
+	delete(s.live, id)
+	s.mu.Unlock()
+	r, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
+		if r.Stream.JobID != "" {
+			r.Stream.LastJobID = r.Stream.JobID
+		}
+		r.Stream.JobID, r.PlayTokenHash, r.Stream.LiveSince, r.Stream.Input = "", nil, nil, nil
+		r.Stream.UpdatedAt = now.UTC()
+		return nil
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return
+	}
+	if err != nil {
+		s.log.Error("store the end of a live session", "stream_id", id, "err", err)
+		return
+	}
+	if r.Stream.LastJobID != "" {
+		s.cancelJob(ctx, r.Stream.LastJobID, "stream "+r.Stream.Name+": the publisher did not come back within the grace", true)
+	}
+	s.log.Info("stream idle", "stream_id", id, "stream", r.Stream.Name, "last_job_id", r.Stream.LastJobID)
+}
+
+// jobGoing reports whether job id has not finished.
+func (s *Streams) jobGoing(ctx context.Context, id string) bool {
+	j, err := s.st.GetJob(ctx, id)
+	return err == nil && !j.Status.Terminal()
+}
+
+// cancelJob cancels job id; onlyWaiting keeps jobs a node took (they end with their input).
+func (s *Streams) cancelJob(ctx context.Context, id, why string, onlyWaiting bool) {
+	_, err := s.farm.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		if j.Status.Terminal() || (onlyWaiting && j.Status != api.StatusQueued && j.Status != api.StatusRetrying) {
+			return nil, nil
+		}
+		j.FinishedAt, j.RetryAt, j.Phase = &now, nil, ""
+		ev, err := move(j, api.StatusCanceled, now, why)
+		return []api.Event{ev}, err
+	})
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !api.IsNotFound(err) {
+		s.log.Warn("cancel a stream's live job", "job_id", id, "err", err)
+	}
+}
+
+// jobRequest is the live job of stream st reading input: the stream's preset ladder, written
+// under streams/<name>/ (relative: the worker resolves it against its output root; the
+// worker side decides where HLS is served from).
+func (s *Streams) jobRequest(st api.Stream, input string) api.JobRequest {
+	return api.JobRequest{Preset: st.Preset, Input: input, Output: "streams/" + st.Name + "/", Queue: st.Queue,
+		Labels: map[string]string{"stream_id": st.ID, "stream": st.Name}}
+}
+
+// relayURL is where a worker plays stream id from the ingest, with the session's token.
+func (s *Streams) relayURL(id, token string) string {
+	return fmt.Sprintf("%s://%s/live/%s?token=%s", s.scheme(),
+		net.JoinHostPort(s.cfg.RelayHost, strconv.Itoa(s.cfg.IngestPort)), url.PathEscape(id), url.QueryEscape(token))
+}

@@ -1,0 +1,122 @@
+package master
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/rtmp"
+)
+
+// liveApp is the RTMP application publishers and players use: rtmp://host/live/<key or ID>.
+const liveApp = "live"
+
+// ingest answers the RTMP server's questions and news with the farm's streams.
+type ingest struct{ streams *farm.Streams }
+
+var (
+	_ rtmp.Authorizer = ingest{}
+	_ rtmp.Observer   = ingest{}
+)
+
+func (in ingest) AuthorizePublish(ctx context.Context, app, key string) (string, error) {
+	if app != liveApp {
+		return "", fmt.Errorf("unknown application %q: publish to rtmp://host/%s/<stream key>", app, liveApp)
+	}
+	return in.streams.AuthorizePublish(ctx, key)
+}
+
+func (in ingest) AuthorizePlay(ctx context.Context, app, name, token string) error {
+	if app != liveApp {
+		return fmt.Errorf("unknown application %q", app)
+	}
+	return in.streams.AuthorizePlay(ctx, name, token)
+}
+
+func (in ingest) Published(id string, info rtmp.StreamInfo) {
+	in.streams.Published(id, api.StreamInput{VideoCodec: info.VideoCodec, Width: info.Width, Height: info.Height,
+		FPS: info.FPS, AudioCodec: info.AudioCodec, SampleRate: info.SampleRate, Channels: info.Channels, Remote: info.Remote})
+}
+
+func (in ingest) Unpublished(id string, stats rtmp.StreamStats) {
+	in.streams.Unpublished(id, stats.Bytes)
+}
+
+// startIngest binds the RTMP ingest (RTMPS when the API serves TLS, with the same
+// certificate) and builds the streams over it. With no RTMPListen the streams are served
+// without an ingest.
+func (m *Master) startIngest(ctx context.Context) error {
+	cfg := m.cfg
+	sc := farm.StreamsConfig{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: cfg.RTMPHost, Logger: m.log}
+	if cfg.RTMPListen != "" {
+		ln, err := net.Listen("tcp", cfg.RTMPListen)
+		if err != nil {
+			return fmt.Errorf("RTMP ingest: listen on %s: %w", cfg.RTMPListen, err)
+		}
+		m.rln = ln
+		sc.IngestPort = ln.Addr().(*net.TCPAddr).Port
+		sc.IngestTLS = m.tls != nil
+		if h, _, err := net.SplitHostPort(cfg.RTMPListen); err == nil && h != "" {
+			if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+				sc.RelayHost = h // workers play from where the ingest listens
+			}
+		}
+		sc.Stats = func(id string) (farm.IngestStats, bool) {
+			if m.rtmp == nil {
+				return farm.IngestStats{}, false
+			}
+			_, st, ok := m.rtmp.Live(id)
+			return farm.IngestStats{Bytes: st.Bytes, BitrateBPS: st.BitrateBPS}, ok
+		}
+	}
+	var err error
+	if m.streams, err = farm.NewStreams(ctx, m.farm, sc); err != nil {
+		return err
+	}
+	if m.rln == nil {
+		return nil
+	}
+	m.rtmp, err = rtmp.NewServer(rtmp.Config{Listen: cfg.RTMPListen, TLS: ingestTLS(m.tls), Auth: ingest{m.streams},
+		Observer: ingest{m.streams}, Logger: m.log.With("component", "rtmp"), Registerer: m.metrics.Registry()})
+	if err != nil {
+		return fmt.Errorf("RTMP ingest: %w", err)
+	}
+	return nil
+}
+
+// serveIngest runs the RTMP server until ctx ends (it closes every connection on return).
+// An ingest that fails is logged, not returned: it must not stop the farm's other work.
+func (m *Master) serveIngest(ctx context.Context) error {
+	if m.rtmp == nil {
+		return nil
+	}
+	if err := m.rtmp.Serve(ctx, m.rln); err != nil && ctx.Err() == nil {
+		m.log.Error("RTMP ingest stopped: nobody can publish until the master restarts", "err", err)
+	}
+	return nil
+}
+
+// ingestTLS is the API's TLS for RTMPS, without asking for client certificates: publishers
+// (OBS, ffmpeg) have none, and stream keys and play tokens authenticate them.
+func ingestTLS(c *tls.Config) *tls.Config {
+	if c == nil {
+		return nil
+	}
+	c = c.Clone()
+	c.ClientAuth, c.ClientCAs, c.NextProtos = tls.NoClientCert, nil, nil
+	return c
+}
+
+// RTMPAddr is the RTMP ingest's listen address, or nil when the master runs none.
+func (m *Master) RTMPAddr() net.Addr {
+	if m.rln == nil {
+		return nil
+	}
+	return m.rln.Addr()
+}
+
+// Streams is the master's live streams (for the all-in-one and tests).
+func (m *Master) Streams() *farm.Streams { return m.streams }
