@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -63,6 +64,11 @@ The API listens on 127.0.0.1:8080. Listening beyond loopback (--listen 0.0.0.0) 
 Without --gpu the worker offers software encoders only and uses no GPU; with --gpu it probes
 and offers CUDA, NVENC, QSV and VAAPI like ffrtmp-worker.
 
+Live streams: the RTMP ingest listens on port 1935 of the --listen address (--rtmp-port,
+--rtmp-listen; RTMPS with TLS). Create a stream (POST /v1/streams) and publish to
+rtmp://127.0.0.1:1935/live/<stream key>: the worker writes the stream's preset ladder as live
+HLS under ` + dataDirName + `/` + runOutDir + `/streams/<name>/, until the publisher stops.
+
 Ctrl-C (or SIGTERM) drains: no new jobs, running ones get --drain-timeout to finish, the rest
 go back to the queue; then the master stops and the database stays for the next run.
 
@@ -87,6 +93,9 @@ the environment, which wins over the file.`,
 	fs.String("data-dir", dataDirName, "folder of the database, key, worker state and outputs")
 	fs.String("listen", "127.0.0.1", "API address; beyond loopback it needs --tls, --cert or --insecure")
 	fs.Int("port", 8080, "API port (0: any free one, written to "+masterURLFile+")")
+	fs.Int("rtmp-port", 1935, "RTMP ingest port for live streams (0: any free one, -1: no ingest); RTMPS when the API serves TLS")
+	fs.String("rtmp-listen", "", "address to bind the RTMP ingest to (empty: the --listen address)")
+	fs.Duration("live-grace", 10*time.Second, "how long a live stream stays live after its publisher left; a reconnect within it continues the same job")
 	fs.Bool("tls", false, "serve HTTPS with a self-signed certificate (kept in --data-dir)")
 	fs.String("cert", "", "TLS certificate (PEM) to serve instead of a self-signed one")
 	fs.String("key", "", "private key (PEM) of --cert")
@@ -109,6 +118,9 @@ type runSettings struct {
 	dataDir                 string
 	listen                  string
 	port                    int
+	rtmpPort                int
+	rtmpListen              string
+	liveGrace               time.Duration
 	tls, insecure           bool
 	cert, key               string
 	slots                   int
@@ -182,6 +194,7 @@ func runSettingsFrom(cmd *cobra.Command) (runSettings, error) {
 	}
 	s := runSettings{
 		dataDir: v.GetString("data-dir"), listen: v.GetString("listen"), port: v.GetInt("port"),
+		rtmpPort: v.GetInt("rtmp-port"), rtmpListen: v.GetString("rtmp-listen"), liveGrace: v.GetDuration("live-grace"),
 		tls: v.GetBool("tls"), insecure: v.GetBool("insecure"), cert: v.GetString("cert"), key: v.GetString("key"),
 		slots: v.GetInt("slots"), gpu: v.GetBool("gpu"), demo: v.GetBool("demo"),
 		inputRoots: runList(v, "input-roots"), outputRoots: runList(v, "output-roots"),
@@ -194,6 +207,10 @@ func runSettingsFrom(cmd *cobra.Command) (runSettings, error) {
 		return s, usagef("--data-dir is empty: give a folder (default %s)", dataDirName)
 	case s.port < 0 || s.port > 65535:
 		return s, usagef("--port %d: want 0..65535", s.port)
+	case s.rtmpPort < -1 || s.rtmpPort > 65535:
+		return s, usagef("--rtmp-port %d: want 0..65535, or -1 for no RTMP ingest", s.rtmpPort)
+	case s.liveGrace <= 0:
+		return s, usagef("--live-grace %v: want a positive duration such as 10s", s.liveGrace)
 	case s.slots < 1 || s.slots > workercmd.MaxSlots:
 		return s, usagef("--slots %d: want 1..%d", s.slots, workercmd.MaxSlots)
 	case s.drainTimeout <= 0:
@@ -205,6 +222,10 @@ func runSettingsFrom(cmd *cobra.Command) (runSettings, error) {
 	}
 	if err := s.logLevel.UnmarshalText([]byte(s.logLevelName)); err != nil {
 		return s, usagef("--log-level %q: want debug, info, warn or error", s.logLevelName)
+	}
+	if s.rtmpPort >= 0 && s.rtmpListen != "" && !isLoopback(s.rtmpListen) && !s.servesTLS() && !s.insecure {
+		return s, usagef("--rtmp-listen %s reaches beyond this machine: stream keys would cross the network in clear; "+
+			"serve RTMPS with --tls or --cert and --key, or pass --insecure", s.rtmpListen)
 	}
 	if !isLoopback(s.listen) && !s.servesTLS() && !s.insecure {
 		where := s.listen
@@ -316,7 +337,7 @@ func runFarm(ctx context.Context, s runSettings, stderr io.Writer) error {
 		})
 	}()
 
-	runBanner{s: s, p: p, url: apiURL, key: userKey, fresh: fresh, caFile: caFile}.write(stderr)
+	runBanner{s: s, p: p, url: apiURL, key: userKey, fresh: fresh, caFile: caFile, ingest: runIngestURL(s, m.RTMPAddr())}.write(stderr)
 	if s.demo {
 		if userClient, err := runLocalClient(apiURL, userKey, caFile); err != nil {
 			fmt.Fprintf(stderr, "demo: %v\n", err)
@@ -389,7 +410,7 @@ func startMaster(ctx context.Context, s runSettings, dataAbs, userKey, workerKey
 	for k, val := range map[string]any{
 		"listen": s.listen, "port": s.port, "metrics-addr": s.metricsAddr, "db": filepath.Join(dataAbs, runDBFile),
 		"api-key": userKey, "tls": s.tls, "cert": s.cert, "key": s.key, "log-level": s.logLevelName,
-		"rtmp-port": -1, // the all-in-one's live streams (and its --rtmp-port) come with the worker side
+		"rtmp-port": s.rtmpPort, "rtmp-listen": s.rtmpListen, "live-grace": s.liveGrace,
 	} {
 		mv.Set(k, val)
 	}
@@ -404,6 +425,8 @@ func startMaster(ctx context.Context, s runSettings, dataAbs, userKey, workerKey
 	}
 	m, err := master.New(ctx, cfg)
 	switch {
+	case errors.Is(err, syscall.EADDRINUSE) && strings.Contains(err.Error(), "RTMP ingest"):
+		return nil, fmt.Errorf("%w: another ffrtmp run, master or RTMP server may hold port %d; pick another with --rtmp-port (0: any free one, -1: no ingest)", err, s.rtmpPort)
 	case errors.Is(err, syscall.EADDRINUSE):
 		return nil, fmt.Errorf("%w: another ffrtmp run or master may hold port %d; pick another with --port", err, s.port)
 	case err != nil:
@@ -530,7 +553,26 @@ type runBanner struct {
 	s                runSettings
 	p                runPaths
 	url, key, caFile string
-	fresh            bool // the key was made now: show it, this once
+	ingest           string // where publishers push to (the stream key follows); empty: no ingest
+	fresh            bool   // the key was made now: show it, this once
+}
+
+// runIngestURL is the RTMP ingest's URL for publishers on this machine (the stream key
+// follows it), or "" without an ingest.
+func runIngestURL(s runSettings, addr net.Addr) string {
+	ta, ok := addr.(*net.TCPAddr)
+	if !ok || ta == nil {
+		return ""
+	}
+	host := "127.0.0.1"
+	if ip := ta.IP; ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
+		host = ip.String()
+	}
+	scheme := "rtmp"
+	if s.servesTLS() {
+		scheme = "rtmps"
+	}
+	return fmt.Sprintf("%s://%s/live/", scheme, net.JoinHostPort(host, strconv.Itoa(ta.Port)))
 }
 
 func (b runBanner) write(w io.Writer) {
@@ -563,6 +605,9 @@ func (b runBanner) write(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  inputs   %s\n", strings.Join(b.p.inputRoots, ", "))
 	fmt.Fprintf(w, "  outputs  %s\n", strings.Join(b.p.outputRoots, ", "))
+	if b.ingest != "" {
+		fmt.Fprintf(w, "  RTMP     %s<stream key>\n", b.ingest)
+	}
 	if b.s.metricsAddr != "" {
 		fmt.Fprintf(w, "  metrics  http://%s/metrics\n", b.s.metricsAddr)
 	}
@@ -582,7 +627,24 @@ func (b runBanner) write(w io.Writer) {
 	fmt.Fprintln(w, "  ffrtmp jobs list")
 	fmt.Fprintln(w, "  ffrtmp nodes list")
 	fmt.Fprintln(w)
+	if b.ingest != "" {
+		b.writeLive(w, rel)
+	}
 	fmt.Fprintf(w, "Ctrl-C to stop (running jobs get %v to finish).\n", b.s.drainTimeout)
+}
+
+// writeLive says how to go live: create a stream, publish to the ingest with its key.
+func (b runBanner) writeLive(w io.Writer, rel func(string) string) {
+	cacert := ""
+	if b.caFile != "" {
+		cacert = " --cacert " + shellQuote(rel(b.caFile))
+	}
+	fmt.Fprintln(w, "Go live: create a stream (the answer's stream_key is shown only then), publish to it, and")
+	fmt.Fprintf(w, "its HLS ladder is written to %s:\n", rel(filepath.Join(b.p.outputRoots[0], "streams", "cam1")))
+	fmt.Fprintf(w, "  curl%s -H \"Authorization: Bearer $(cat %s)\" -d '{\"name\":\"cam1\",\"preset\":\"abr-480p\"}' %s/v1/streams\n",
+		cacert, shellQuote(rel(b.p.key)), b.url)
+	fmt.Fprintf(w, "  ffmpeg -re -i input.mp4 -c:v libx264 -c:a aac -f flv '%s<stream key>'\n", b.ingest)
+	fmt.Fprintln(w)
 }
 
 // networkURL is the API's URL as other machines reach it: the --listen address, or this

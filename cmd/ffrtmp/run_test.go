@@ -45,6 +45,9 @@ type runProc struct {
 
 func startRun(t *testing.T, dir string, args ...string) *runProc {
 	t.Helper()
+	if !slices.Contains(args, "--rtmp-port") {
+		args = append(args, "--rtmp-port", "0") // tests must not fight over 1935
+	}
 	f := &runProc{cmd: exec.Command(bin, append([]string{"run"}, args...)...), stderr: &runOutput{}, done: make(chan error, 1)}
 	f.cmd.Dir, f.cmd.Env = dir, isolatedEnv(dir)
 	f.cmd.Stderr = f.stderr
@@ -293,6 +296,8 @@ func TestRunUsage(t *testing.T) {
 		{"cert without key", []string{"--cert", "c.pem"}, []string{"--cert c.pem given without --key"}},
 		{"no slots", []string{"--slots", "0"}, []string{"--slots 0: want 1..256"}},
 		{"bad port", []string{"--port", "70000"}, []string{"--port 70000"}},
+		{"bad RTMP port", []string{"--rtmp-port", "-2"}, []string{"--rtmp-port -2", "-1 for no RTMP ingest"}},
+		{"public RTMP without TLS", []string{"--rtmp-listen", "0.0.0.0"}, []string{"--rtmp-listen 0.0.0.0", "--tls", "--insecure"}},
 		{"bad log level", []string{"--log-level", "loud"}, []string{"--log-level \"loud\""}},
 		{"arguments", []string{"now"}, []string{"unknown command \"now\""}},
 	} {
@@ -362,7 +367,7 @@ func TestDaemonHelp(t *testing.T) {
 		"worker": {"--master", "--api-key", "--max-concurrent-jobs", "--data-dir", "--input-roots", "--output-roots",
 			"--drain-timeout", "--metrics-port", "--labels", "FFRTMP_WORKER_", "FFMPEG_RTMP_API_KEY", "caps"},
 		"run": {"--data-dir", "--listen", "--port", "--tls", "--insecure", "--slots", "--gpu", "--input-roots",
-			"--output-roots", "--drain-timeout", "--demo", "FFRTMP_RUN_"},
+			"--output-roots", "--drain-timeout", "--demo", "--rtmp-port", "--rtmp-listen", "--live-grace", "FFRTMP_RUN_"},
 	} {
 		stdout, stderr, code := ffrtmp(t, t.TempDir(), cmd, "--help")
 		if code != 0 {

@@ -17,9 +17,18 @@ import (
 // idempotency key (scoped by the caller's name), a repeat of the same request returns the
 // job created the first time, and replay is true. The job is on disk when Submit returns.
 func (s *Service) Submit(ctx context.Context, caller string, req api.JobRequest, idemKey string) (job api.Job, replay bool, err error) {
+	return s.submit(ctx, caller, req, idemKey, nil)
+}
+
+// submit is Submit with tune, when not nil, adjusting the resolved job before it is stored
+// (a live stream's job gets a sliding HLS window).
+func (s *Service) submit(ctx context.Context, caller string, req api.JobRequest, idemKey string, tune func(*api.Job)) (job api.Job, replay bool, err error) {
 	job, aerr := catalog.Resolve(req, s.preset, s.cfg.MaxRetries)
 	if aerr != nil {
 		return api.Job{}, false, aerr
+	}
+	if tune != nil {
+		tune(&job)
 	}
 	now := time.Now().UTC()
 	job.ID = store.NewID(now)

@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
@@ -552,7 +553,7 @@ func (s *Streams) Published(id string, in api.StreamInput) {
 		log.Error("store the start of a live session", "err", err)
 		return
 	}
-	job, _, err := s.farm.Submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(id, token)), "")
+	job, _, err := s.farm.submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(id, token)), "", liveHLS)
 	if err != nil {
 		log.Error("no live job for the stream: the publisher stays connected but nothing transcodes it", "err", err)
 		return
@@ -668,6 +669,32 @@ func (s *Streams) cancelJob(ctx context.Context, id, why string, onlyWaiting boo
 func (s *Streams) jobRequest(st api.Stream, input string) api.JobRequest {
 	return api.JobRequest{Preset: st.Preset, Input: input, Output: "streams/" + st.Name + "/", Queue: st.Queue,
 		Labels: map[string]string{"stream_id": st.ID, "stream": st.Name}}
+}
+
+// A live job's HLS: 2 s segments (the built-in presets' GOP, so each segment starts at a
+// keyframe) keep a player about three segments behind the publisher; the playlist lists the
+// last livePlaylistSize segments and the engine deletes older ones, so a stream's disk use
+// stays flat however long it runs.
+const (
+	liveSegmentSeconds = 2
+	livePlaylistSize   = 6
+)
+
+// liveHLS turns j's HLS outputs into live ones (a sliding window written in place). Other
+// containers are left as the preset says.
+func liveHLS(j *api.Job) {
+	j.Spec.Outputs = slices.Clone(j.Spec.Outputs)
+	for i, o := range j.Spec.Outputs {
+		if o.Container != "hls" {
+			continue
+		}
+		h := spec.HLS{}
+		if o.HLS != nil {
+			h = *o.HLS
+		}
+		h.SegmentSeconds, h.PlaylistSize = liveSegmentSeconds, livePlaylistSize
+		j.Spec.Outputs[i].HLS = &h
+	}
 }
 
 // relayURL is where a worker plays stream id from the ingest, with the session's token.

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
+)
+
+// TestRunLive is a live stream through `ffrtmp run` with the real binaries: a stream created
+// through the API, a realtime synthetic source published over RTMP with its key (the same
+// FFmpeg build's ffmpeg program, as OBS would), the stream live with a job that runs on the
+// farm's worker and writes a sliding-window HLS ladder while the publisher sends; when the
+// publisher stops the job completes and leaves master.m3u8, each rung's playlist and segments.
+func TestRunLive(t *testing.T) {
+	dir := t.TempDir()
+	port, rtmpPort := freePort(t), freePort(t)
+	f := startRun(t, dir, "--port", port, "--rtmp-port", rtmpPort, "--live-grace", "2s")
+	ingest := "rtmp://127.0.0.1:" + rtmpPort + "/live/"
+	if banner := f.stderr.String(); !strings.Contains(banner, ingest+"<stream key>") || !strings.Contains(banner, "/v1/streams") {
+		t.Errorf("banner lacks the ingest URL %s<stream key> or how to create a stream:\n%s", ingest, banner)
+	}
+	data := filepath.Join(dir, dataDirName)
+	b, err := os.ReadFile(filepath.Join(data, apiKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := api.NewClient("http://127.0.0.1:"+port, strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+
+	// Two small rungs keep the test's CPU low on a shared machine.
+	rungs, err := spec.RungsNamed("360p", "240p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutPreset(ctx, api.Preset{Name: "live-small", Container: "hls", Renditions: rungs,
+		Video: &spec.Video{Codec: "libx264", Preset: "ultrafast", GOP: 2}, Audio: &spec.Audio{Codec: "aac"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.CreateStream(ctx, api.StreamRequest{Name: "cam1", Preset: "live-small"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.StreamKey == "" || st.IngestURL != ingest {
+		t.Fatalf("created stream: key %t, ingest_url %q, want a key and %s", st.StreamKey != "", st.IngestURL, ingest)
+	}
+
+	const seconds = 6
+	pub := exec.Command(ffmpegProgram(t), "-hide_banner", "-loglevel", "error", "-re",
+		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+		"-t", strconv.Itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "60",
+		"-c:a", "aac", "-f", "flv", ingest+st.StreamKey)
+	var pubErr runOutput
+	pub.Stderr = &pubErr
+	if err := pub.Start(); err != nil {
+		t.Fatal(err)
+	}
+	pubDone := make(chan error, 1)
+	go func() { pubDone <- pub.Wait() }()
+	t.Cleanup(func() {
+		if pub.ProcessState == nil {
+			_ = pub.Process.Kill()
+			<-pubDone
+		}
+	})
+
+	// While the publisher sends: the stream is live with a job, the farm's worker runs it and
+	// the rungs' live playlists appear.
+	var live *api.Stream
+	runWaitFor(t, 20*time.Second, "stream cam1 to be live with a job", func() bool {
+		if live, err = c.GetStream(ctx, st.ID); err != nil {
+			t.Fatal(err)
+		}
+		return live.State == api.StreamLive && live.JobID != ""
+	})
+	job := runWaitJob(t, c, live.JobID, api.StatusRunning, api.StatusCompleted)
+	nodes, err := c.ListNodes(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(nodes.Nodes) != 1 || job.Node != nodes.Nodes[0].ID {
+		t.Errorf("live job runs on node %q, want the farm's worker (nodes: %+v)", job.Node, nodes.Nodes)
+	}
+	if job.Queue != api.QueueLive {
+		t.Errorf("live job in queue %q, want %s", job.Queue, api.QueueLive)
+	}
+	for _, o := range job.Spec.Outputs {
+		if o.HLS == nil || o.HLS.SegmentSeconds != 2 || o.HLS.PlaylistSize != 6 {
+			t.Errorf("output %s: HLS %+v, want 2 s segments in a window of 6", o.Name, o.HLS)
+		}
+	}
+	out := filepath.Join(data, runOutDir, "streams", "cam1")
+	runWaitFor(t, 30*time.Second, "the 360p live playlist while the publisher sends", func() bool {
+		_, err := os.Stat(filepath.Join(out, "360p", "index.m3u8"))
+		return err == nil || pub.ProcessState != nil
+	})
+	select {
+	case <-pubDone:
+		t.Fatalf("the publisher ended before the live playlist was there:\n%s", pubErr.String())
+	default:
+	}
+
+	select {
+	case err := <-pubDone:
+		if err != nil {
+			t.Fatalf("publisher: %v\n%s", err, pubErr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("the publisher did not end")
+	}
+	done := runWaitJob(t, c, live.JobID, api.StatusCompleted)
+	if done.Node != job.Node {
+		t.Errorf("job completed on %q, started on %q", done.Node, job.Node)
+	}
+	runWaitFor(t, 20*time.Second, "stream cam1 to be idle after the grace", func() bool {
+		s, err := c.GetStream(ctx, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.State == api.StreamIdle && s.JobID == "" && s.LastJobID == live.JobID
+	})
+
+	master, err := os.ReadFile(filepath.Join(out, "master.m3u8"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rung := range []string{"360p", "240p"} {
+		if !strings.Contains(string(master), rung+"/index.m3u8") {
+			t.Errorf("master.m3u8 does not list %s:\n%s", rung, master)
+		}
+		segs := liveSegments(t, filepath.Join(out, rung, "index.m3u8"))
+		if len(segs) < 2 || len(segs) > 6 {
+			t.Errorf("%s lists %d segments, want 2..6 (about %d s in 2 s segments, a window of 6)", rung, len(segs), seconds)
+		}
+		for _, s := range segs {
+			if fi, err := os.Stat(filepath.Join(out, rung, s)); err != nil || fi.Size() == 0 {
+				t.Errorf("%s segment %s: %v", rung, s, err)
+			}
+		}
+	}
+	probe, err := exec.Command(ffprobeBin(t), "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=codec_name,height",
+		"-of", "csv=p=0", filepath.Join(out, "240p", "index.m3u8")).CombinedOutput()
+	got, _, _ := strings.Cut(strings.TrimSpace(string(probe)), "\n") // HLS lists the stream under its program too
+	if err != nil || got != "h264,240" {
+		t.Errorf("ffprobe of the 240p playlist: %q (%v), want h264,240", got, err)
+	}
+}
+
+// liveSegments lists the segments a media playlist names; it must not be a VOD playlist.
+func liveSegments(t *testing.T, path string) []string {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var segs []string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		switch {
+		case strings.HasPrefix(line, "#EXT-X-PLAYLIST-TYPE:VOD"):
+			t.Errorf("%s is a VOD playlist, want a live one", path)
+		case line != "" && !strings.HasPrefix(line, "#"):
+			segs = append(segs, line)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return segs
+}
