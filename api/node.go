@@ -20,6 +20,9 @@ type Registration struct {
 	Version      string            `json:"version,omitempty"`
 	Labels       map[string]string `json:"labels,omitempty"`
 	Capabilities Capabilities      `json:"capabilities"`
+	// HLSBaseURL is where the node serves the HLS of the live jobs it runs
+	// (http://host:8088/hls/, followed by <stream name>/master.m3u8); empty: it serves none.
+	HLSBaseURL string `json:"hls_base_url,omitempty"`
 }
 
 // Capabilities is what a node can do, as it measured it.
@@ -74,17 +77,19 @@ type GPUTelemetry struct {
 
 // Node is the master's view of a worker.
 type Node struct {
-	ID            string            `json:"id"`
-	Name          string            `json:"name"`
-	Version       string            `json:"version,omitempty"`
-	Status        NodeStatus        `json:"status"`
-	Labels        map[string]string `json:"labels,omitempty"`
-	Capabilities  Capabilities      `json:"capabilities"`
-	Telemetry     *Telemetry        `json:"telemetry,omitempty"`
-	RunningJobs   []string          `json:"running_jobs"`
-	Address       string            `json:"address,omitempty"` // as seen by the master
-	RegisteredAt  time.Time         `json:"registered_at"`
-	LastHeartbeat time.Time         `json:"last_heartbeat"`
+	ID           string            `json:"id"`
+	Name         string            `json:"name"`
+	Version      string            `json:"version,omitempty"`
+	Status       NodeStatus        `json:"status"`
+	Labels       map[string]string `json:"labels,omitempty"`
+	Capabilities Capabilities      `json:"capabilities"`
+	Telemetry    *Telemetry        `json:"telemetry,omitempty"`
+	RunningJobs  []string          `json:"running_jobs"`
+	Address      string            `json:"address,omitempty"` // as seen by the master
+	// HLSBaseURL is where the node serves live HLS, as it registered it; empty: none.
+	HLSBaseURL    string    `json:"hls_base_url,omitempty"`
+	RegisteredAt  time.Time `json:"registered_at"`
+	LastHeartbeat time.Time `json:"last_heartbeat"`
 }
 
 // NodeList is GET /v1/nodes.

@@ -3,6 +3,7 @@ package engine
 import (
 	"bufio"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"sort"
@@ -57,30 +58,209 @@ func writeMasterPlaylists(outs []Output, muxers []*muxer, stages [][]*stage) ([]
 	}
 	var written []string
 	for _, dir := range dirs {
-		vs := groups[dir]
-		sort.SliceStable(vs, func(a, b int) bool { return vs[a].peak > vs[b].peak })
-		var b strings.Builder
-		b.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n")
-		for _, v := range vs {
-			fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d,AVERAGE-BANDWIDTH=%d", v.peak, v.average)
-			if v.width > 0 {
-				fmt.Fprintf(&b, ",RESOLUTION=%dx%d", v.width, v.height)
-			}
-			if v.fps > 0 {
-				fmt.Fprintf(&b, ",FRAME-RATE=%.3f", v.fps)
-			}
-			if len(v.codecs) > 0 {
-				fmt.Fprintf(&b, ",CODECS=\"%s\"", strings.Join(v.codecs, ","))
-			}
-			fmt.Fprintf(&b, "\n%s\n", v.uri)
-		}
 		path := filepath.Join(dir, "master.m3u8")
-		if err := writeFileAtomic(path, []byte(b.String())); err != nil {
+		if err := writeFileAtomic(path, masterPlaylist(groups[dir])); err != nil {
 			return nil, &Error{Kind: KindOutput, Op: "write master playlist", Subject: path, Err: err}
 		}
 		written = append(written, path)
 	}
 	return written, nil
+}
+
+// masterPlaylist is the text of a master playlist listing vs, highest bandwidth first.
+// AVERAGE-BANDWIDTH is left out where it is unknown (zero).
+func masterPlaylist(vs []variant) []byte {
+	sort.SliceStable(vs, func(a, b int) bool { return vs[a].peak > vs[b].peak })
+	var b strings.Builder
+	b.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n")
+	for _, v := range vs {
+		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d", v.peak)
+		if v.average > 0 {
+			fmt.Fprintf(&b, ",AVERAGE-BANDWIDTH=%d", v.average)
+		}
+		if v.width > 0 {
+			fmt.Fprintf(&b, ",RESOLUTION=%dx%d", v.width, v.height)
+		}
+		if v.fps > 0 {
+			fmt.Fprintf(&b, ",FRAME-RATE=%.3f", v.fps)
+		}
+		if len(v.codecs) > 0 {
+			fmt.Fprintf(&b, ",CODECS=\"%s\"", strings.Join(v.codecs, ","))
+		}
+		fmt.Fprintf(&b, "\n%s\n", v.uri)
+	}
+	return []byte(b.String())
+}
+
+// writeLiveMasters writes master.m3u8 for the live (sliding-window) HLS outputs before the
+// first segment, from the configured rungs: players need it while the run lasts, and a live
+// run may last for hours. finish rewrites it from measured segments when the run ends.
+// Folders holding a VOD output are left to finish: their rungs appear only at the end.
+func (r *runner) writeLiveMasters() error {
+	groups := map[string][]variant{}
+	var dirs []string
+	vod := map[string]bool{}
+	for i := range r.spec.Outputs {
+		o := &r.spec.Outputs[i]
+		if o.Container != "hls" {
+			continue
+		}
+		dir := filepath.Dir(r.muxers[i].final)
+		if !isLive(o) {
+			vod[dir] = true
+			continue
+		}
+		if _, ok := groups[dir]; !ok {
+			dirs = append(dirs, dir)
+		}
+		groups[dir] = append(groups[dir], r.configuredVariant(o))
+	}
+	for _, dir := range dirs {
+		if vod[dir] {
+			continue
+		}
+		path := filepath.Join(dir, "master.m3u8")
+		if err := writeFileAtomic(path, masterPlaylist(groups[dir])); err != nil {
+			r.removeLiveMasters()
+			return &Error{Kind: KindOutput, Op: "write master playlist", Subject: path, Err: err}
+		}
+		r.liveMasters = append(r.liveMasters, path)
+	}
+	return nil
+}
+
+// removeLiveMasters removes the master playlists writeLiveMasters wrote, for a failed run.
+func (r *runner) removeLiveMasters() {
+	for _, p := range r.liveMasters {
+		os.Remove(p)
+	}
+	r.liveMasters = nil
+}
+
+// configuredVariant describes output o as configured: its size, rate, codecs and bitrates
+// (peak: max rate or bitrate; average: bitrate; plus audio). Where the video bitrate is not
+// configured (CRF, copy) the peak is estimated from the picture, as BANDWIDTH is required.
+func (r *runner) configuredVariant(o *Output) variant {
+	v := variant{uri: o.Name + "/index.m3u8"}
+	known := true // every stream's codec string is known
+	if st := r.in.video; st != nil && o.Video != nil && o.Video.Codec != "none" {
+		par := st.CodecParameters()
+		srcW, srcH := par.Width(), par.Height()
+		v.width, v.height = srcW, srcH
+		v.fps = frameRate(r.in.fc, st).Float64()
+		var codec string
+		if o.Video.Codec == "copy" {
+			codec = sourceCodecString(par)
+		} else {
+			v.width, v.height = scaledSize(o.Video.Width, o.Video.Height, srcW, srcH)
+			if !o.Video.FPS.IsZero() {
+				v.fps = o.Video.FPS.Float()
+			}
+			codec = encoderCodecString(o.Video.Codec, o.Video.Profile, v.height)
+			v.average = int64(o.Video.Bitrate)
+			v.peak = max(int64(o.Video.MaxRate), int64(o.Video.Bitrate))
+		}
+		if codec == "" {
+			known = false
+		}
+		v.codecs = append(v.codecs, codec)
+		if v.peak == 0 {
+			// About 0.1 bit a pixel: a generous H.264 rate, so players do not pick a rung
+			// their bandwidth cannot carry.
+			v.peak = int64(float64(v.width*v.height) * max(v.fps, 1) * 0.1)
+		}
+	}
+	if st := r.in.audio; st != nil && o.Audio != nil && o.Audio.Codec != "none" {
+		rate := int64(o.Audio.Bitrate)
+		var codec string
+		if o.Audio.Codec == "copy" {
+			codec = sourceCodecString(st.CodecParameters())
+			rate = st.CodecParameters().BitRate()
+		} else {
+			codec = encoderCodecString(o.Audio.Codec, "", 0)
+		}
+		if rate <= 0 {
+			rate = 128_000
+		}
+		if codec == "" {
+			known = false
+		}
+		v.codecs = append(v.codecs, codec)
+		v.peak += rate
+		if v.average > 0 {
+			v.average += rate
+		}
+	}
+	if !known {
+		// A partial CODECS makes players drop the rung; none makes them probe it.
+		v.codecs = nil
+	}
+	return v
+}
+
+// scaledSize is the size the scale filter gives a w×h source asked for width×height (one
+// of them zero keeps the aspect ratio, rounded to even as scale=-2 does).
+func scaledSize(width, height, w, h int) (int, int) {
+	switch {
+	case width > 0 && height > 0:
+		return width, height
+	case width > 0 && h > 0 && w > 0:
+		return width, 2 * int(math.Round(float64(width)*float64(h)/float64(w)/2))
+	case height > 0 && h > 0 && w > 0:
+		return 2 * int(math.Round(float64(height)*float64(w)/float64(h)/2)), height
+	}
+	return w, h
+}
+
+// encoderCodecString is the RFC 6381 codec an encoder named by a Spec codec will produce,
+// as far as the configuration says; "" when unknown.
+func encoderCodecString(codec, profile string, height int) string {
+	enc := astiav.FindEncoderByName(encoderName(codec))
+	if enc == nil {
+		return ""
+	}
+	switch enc.ID() {
+	case astiav.CodecIDH264:
+		level := 0x28 // 4.0: up to 1080p30
+		if height > 1088 {
+			level = 0x33 // 5.1
+		}
+		switch profile {
+		case "baseline":
+			return fmt.Sprintf("avc1.42e0%02x", level)
+		case "main":
+			return fmt.Sprintf("avc1.4d40%02x", level)
+		}
+		return fmt.Sprintf("avc1.6400%02x", level)
+	case astiav.CodecIDHevc:
+		if profile == "main10" {
+			return "hvc1.2.4.L150.B0"
+		}
+		return "hvc1.1.6.L150.B0"
+	case astiav.CodecIDAv1:
+		return "av01.0.08M.08"
+	case astiav.CodecIDAac:
+		return "mp4a.40.2"
+	case astiav.CodecIDOpus:
+		return "opus"
+	}
+	return ""
+}
+
+// sourceCodecString is the RFC 6381 codec of a copied input stream; "" when unknown.
+func sourceCodecString(par *astiav.CodecParameters) string {
+	switch par.CodecID() {
+	case astiav.CodecIDH264:
+		if sps := findH264SPS(par.ExtraData()); sps != nil {
+			return fmt.Sprintf("avc1.%02x%02x%02x", sps[0], sps[1], sps[2])
+		}
+		return "avc1.640028"
+	case astiav.CodecIDAac:
+		return "mp4a.40.2"
+	case astiav.CodecIDOpus:
+		return "opus"
+	}
+	return ""
 }
 
 // measurePlaylist reads a media playlist and its segments' sizes, returning the peak and

@@ -6,11 +6,15 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asticode/go-astiav"
 )
@@ -44,7 +48,8 @@ type muxer struct {
 	firstPkt map[int][]byte // first packet of each stream (codec strings for HLS)
 	wrote    bool
 	closed   bool
-	created  []string // folders this muxer created, deepest last
+	created  []string  // folders this muxer created, deepest last
+	rs       *restream // set for outputs with Reconnect: connections are its own
 }
 
 // newMuxer allocates the output context and opens its target, so an unwritable target
@@ -61,6 +66,15 @@ func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error
 	defer stop()
 
 	format, url := o.Container, o.Target
+	if o.Reconnect != nil {
+		// A restream connects when its streams are known, and again whenever it drops:
+		// this context only holds the streams, each connection has its own.
+		m.rs = newRestream(o)
+		if m.fc, err = astiav.AllocOutputFormatContext(nil, "flv", url); err != nil || m.fc == nil {
+			return nil, &Error{Kind: KindOutput, Op: "create muxer", Subject: o.Name, Err: fmt.Errorf("flv: %v", err)}
+		}
+		return m, nil
+	}
 	switch o.Container {
 	case "mkv":
 		format = "matroska"
@@ -187,6 +201,9 @@ func (m *muxer) headerOptions() map[string]string {
 // run writes packets until every stream ended. The header is written once every stream's
 // parameters are known (copies: at creation; encoded streams: when their encoder opened).
 func (m *muxer) run(ctx context.Context) error {
+	if m.rs != nil {
+		return m.runRestream(ctx)
+	}
 	open := make([]bool, len(m.streams))
 	done := make([]bool, len(m.streams))
 	nopen, ndone := 0, 0
@@ -359,4 +376,434 @@ func (m *muxer) close(ok bool) error {
 	}
 	m.path = m.final
 	return nil
+}
+
+// ---- restream: an rtmp push that survives its destination ----
+
+// Restream bounds. A restream output buffers, while it is not connected, the packets since
+// the last video keyframe, so that a (re)connection starts at a keyframe; a GOP longer than
+// the bounds is dropped whole and the output waits for the next keyframe.
+const (
+	restreamBufPackets = 1024
+	restreamBufBytes   = 64 << 20
+	// restreamIOTimeout bounds one blocking connect or write to a destination (libav's
+	// rw_timeout): a destination that stops reading holds the muxer, and through the
+	// bounded queues the whole run, at most this long before it counts as dropped.
+	restreamIOTimeout = 5 * time.Second
+)
+
+var microseconds = astiav.NewRational(1, 1_000_000)
+
+// restream is the reconnection state of an output with Reconnect set. Its fields are the
+// muxer goroutine's, except the counters (read by progress snapshots).
+type restream struct {
+	maxBackoff time.Duration
+	backoff    time.Duration // the next wait
+	video      int           // the muxer stream that is video, -1 when none (known once all opened)
+	started    bool          // the first attempt was made
+
+	conn    *restreamConn // connected, nil otherwise
+	pending *restreamConn // an attempt in flight, its result due on result
+	result  chan error
+	retry   *time.Timer
+	buf     []muxMsg // packets since the last video keyframe, while not connected
+	bufSize int
+	nextUS  int64 // where the destination's timeline goes on, in microseconds
+
+	connections atomic.Int64
+	reconnects  atomic.Int64
+	dropped     atomic.Int64
+	lastErr     atomic.Pointer[string]
+}
+
+// restreamConn is one connection to the destination: a fresh muxer each time, since the
+// flv muxer writes its header once.
+type restreamConn struct {
+	fc      *astiav.FormatContext
+	pb      *astiav.IOContext
+	ii      *astiav.IOInterrupter // must outlive fc and pb
+	streams []*astiav.Stream
+	stop    func() bool // ends the interrupt-on-cancel hook
+	mu      sync.Mutex  // Interrupt from the cancel hook against Free
+	freed   bool
+
+	based   bool
+	offset  int64 // microseconds subtracted from the run's timestamps
+	startUS int64
+	lastDTS map[int]int64 // per stream, rebased, in microseconds
+}
+
+func newRestream(o *Output) *restream {
+	rs := &restream{maxBackoff: time.Duration(o.Reconnect.MaxBackoffSeconds * float64(time.Second)),
+		backoff: time.Second, video: -1, result: make(chan error, 1)}
+	if rs.maxBackoff < time.Second {
+		rs.maxBackoff = time.Second
+	}
+	return rs
+}
+
+// runRestream is run for a restream output: it never fails on the destination's account.
+// Packets are written while connected and dropped (but for the current GOP) while not;
+// connection attempts run in their own goroutine so the run never waits on them.
+func (m *muxer) runRestream(ctx context.Context) error {
+	rs := m.rs
+	open := make([]bool, len(m.streams))
+	done := make([]bool, len(m.streams))
+	nopen, ndone := 0, 0
+	for i := range open {
+		if m.copied[i] {
+			open[i] = true
+			nopen++
+		}
+	}
+	defer m.restreamStop()
+	for ndone < len(m.streams) {
+		var retry <-chan time.Time
+		if rs.retry != nil {
+			retry = rs.retry.C
+		}
+		var msg muxMsg
+		select {
+		case msg = <-m.in:
+		case err := <-rs.result:
+			m.restreamConnected(ctx, err)
+			continue
+		case <-retry:
+			rs.retry = nil
+			m.restreamConnect(ctx)
+			continue
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+		switch {
+		case msg.params != nil:
+			err := msg.params.Copy(m.streams[msg.stream].CodecParameters())
+			msg.params.Free()
+			if err != nil {
+				return &Error{Kind: KindOutput, Op: "set stream parameters", Subject: m.out.Name, Err: err}
+			}
+			if !open[msg.stream] {
+				open[msg.stream] = true
+				nopen++
+			}
+		case msg.done:
+			if !done[msg.stream] {
+				done[msg.stream] = true
+				ndone++
+			}
+		case msg.pkt != nil:
+			m.restreamPacket(ctx, msg)
+		}
+		if !rs.started && nopen == len(m.streams) {
+			rs.started = true
+			for i, st := range m.streams {
+				if st.CodecParameters().MediaType() == astiav.MediaTypeVideo {
+					rs.video = i
+					break
+				}
+			}
+			m.restreamConnect(ctx)
+		}
+	}
+	if c := rs.conn; c != nil {
+		if err := c.fc.WriteTrailer(); err != nil {
+			m.restreamLost(ctx, "finish stream", err)
+		}
+	}
+	return nil
+}
+
+// restreamConnect starts a connection attempt.
+func (m *muxer) restreamConnect(ctx context.Context) {
+	rs := m.rs
+	if rs.pending != nil || rs.conn != nil {
+		return
+	}
+	if rs.connections.Load() > 0 || rs.lastErr.Load() != nil {
+		rs.reconnects.Add(1)
+	}
+	c, err := m.newRestreamConn(ctx)
+	if err != nil {
+		rs.result <- err // handled like a refused connection, on the next loop
+		return
+	}
+	rs.pending = c
+	opts := m.headerOptions()
+	go func() { rs.result <- c.open(m.out.Target, opts) }()
+}
+
+// newRestreamConn allocates a muxer with the output's streams; open connects it.
+func (m *muxer) newRestreamConn(ctx context.Context) (*restreamConn, error) {
+	c := &restreamConn{ii: astiav.NewIOInterrupter(), lastDTS: map[int]int64{}}
+	fc, err := astiav.AllocOutputFormatContext(nil, "flv", m.out.Target)
+	if err != nil || fc == nil {
+		c.ii.Free()
+		return nil, fmt.Errorf("create muxer: %v", err)
+	}
+	c.fc = fc
+	c.fc.SetIOInterrupter(c.ii)
+	c.stop = context.AfterFunc(ctx, c.interrupt)
+	for _, tmpl := range m.streams {
+		st := c.fc.NewStream(nil)
+		if st == nil {
+			c.close()
+			return nil, errors.New("allocate output stream")
+		}
+		if err := tmpl.CodecParameters().Copy(st.CodecParameters()); err != nil {
+			c.close()
+			return nil, fmt.Errorf("copy stream parameters: %w", err)
+		}
+		st.CodecParameters().SetCodecTag(0)
+		c.streams = append(c.streams, st)
+	}
+	return c, nil
+}
+
+// open connects to url and writes the header. It runs in its own goroutine and touches
+// nothing but c.
+func (c *restreamConn) open(url string, opts map[string]string) error {
+	d := astiav.NewDictionary()
+	defer d.Free()
+	_ = d.Set("rw_timeout", strconv.FormatInt(restreamIOTimeout.Microseconds(), 10), 0)
+	pb, err := astiav.OpenIOContext(url, astiav.NewIOContextFlags(astiav.IOContextFlagWrite), c.ii, d)
+	if err != nil {
+		return fmt.Errorf("connect: %w", err)
+	}
+	c.pb = pb
+	c.fc.SetPb(pb)
+	h := astiav.NewDictionary()
+	defer h.Free()
+	for k, v := range opts {
+		if err := h.Set(k, v, 0); err != nil {
+			return fmt.Errorf("muxer option %s: %w", k, err)
+		}
+	}
+	if err := c.fc.WriteHeader(h); err != nil {
+		return fmt.Errorf("write header: %w", err)
+	}
+	return nil
+}
+
+func (c *restreamConn) interrupt() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.freed {
+		c.ii.Interrupt()
+	}
+}
+
+// close releases the connection's libav objects (without a trailer).
+func (c *restreamConn) close() {
+	if c.stop != nil {
+		c.stop()
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.freed {
+		return
+	}
+	c.freed = true
+	if c.pb != nil {
+		_ = c.pb.Close()
+	}
+	if c.fc != nil {
+		c.fc.Free()
+	}
+	c.ii.Free()
+}
+
+// restreamConnected takes the result of the attempt in flight.
+func (m *muxer) restreamConnected(ctx context.Context, err error) {
+	rs := m.rs
+	c := rs.pending
+	rs.pending = nil
+	log := slog.With("output", m.out.Name, "target", redactURL(m.out.Target))
+	if err != nil {
+		if c != nil {
+			c.close()
+		}
+		m.restreamRetry(ctx, err, log, "restream destination not reachable; retrying")
+		return
+	}
+	rs.conn = c
+	rs.backoff = time.Second
+	rs.connections.Add(1)
+	log.Info("restream connected", "connections", rs.connections.Load())
+	// Resume at the buffered keyframe, dropping what came before it.
+	buf := rs.buf
+	rs.buf, rs.bufSize = nil, 0
+	start, startUS := -1, int64(0)
+	for i, p := range buf {
+		if rs.video < 0 || (p.stream == rs.video && p.pkt.Flags().Has(astiav.PacketFlagKey)) {
+			start, startUS = i, packetUS(p)
+			break
+		}
+	}
+	for i, p := range buf {
+		if start < 0 || i < start || (i > start && packetUS(p) < startUS) || rs.conn == nil {
+			rs.dropped.Add(1)
+			p.pkt.Free()
+			continue
+		}
+		m.restreamWrite(ctx, p)
+	}
+}
+
+// restreamRetry notes a failure and schedules the next attempt: 1 s doubling to the
+// configured maximum, plus up to a quarter of jitter so that many restreams of one failed
+// destination do not reconnect in step.
+func (m *muxer) restreamRetry(ctx context.Context, err error, log *slog.Logger, msg string) {
+	rs := m.rs
+	e := err.Error()
+	rs.lastErr.Store(&e)
+	wait := rs.backoff + time.Duration(mrand.Int64N(int64(rs.backoff)/4+1))
+	wait = min(wait, rs.maxBackoff)
+	rs.backoff = min(2*rs.backoff, rs.maxBackoff)
+	if ctx.Err() != nil {
+		return
+	}
+	log.Warn(msg, "err", err, "retry_in", wait.Round(time.Millisecond))
+	rs.retry = time.NewTimer(wait)
+}
+
+// restreamLost drops the connection after a failed write.
+func (m *muxer) restreamLost(ctx context.Context, op string, err error) {
+	rs := m.rs
+	rs.conn.close()
+	rs.conn = nil
+	log := slog.With("output", m.out.Name, "target", redactURL(m.out.Target))
+	m.restreamRetry(ctx, fmt.Errorf("%s: %w", op, err), log, "restream destination dropped; reconnecting")
+}
+
+// restreamPacket writes msg when connected, and otherwise keeps it in the bounded buffer
+// of the current GOP.
+func (m *muxer) restreamPacket(ctx context.Context, msg muxMsg) {
+	rs := m.rs
+	if rs.conn != nil {
+		m.restreamWrite(ctx, msg)
+		return
+	}
+	key := rs.video >= 0 && msg.stream == rs.video && msg.pkt.Flags().Has(astiav.PacketFlagKey)
+	if key {
+		m.restreamDropBuffer()
+	}
+	if rs.video >= 0 && len(rs.buf) == 0 && !key {
+		// Nothing to resume from before the next keyframe.
+		rs.dropped.Add(1)
+		msg.pkt.Free()
+		return
+	}
+	rs.buf = append(rs.buf, msg)
+	rs.bufSize += msg.pkt.Size()
+	if len(rs.buf) > restreamBufPackets || rs.bufSize > restreamBufBytes {
+		m.restreamDropBuffer()
+	}
+}
+
+func (m *muxer) restreamDropBuffer() {
+	rs := m.rs
+	for _, p := range rs.buf {
+		rs.dropped.Add(1)
+		p.pkt.Free()
+	}
+	rs.buf, rs.bufSize = nil, 0
+}
+
+// packetUS is msg's decoding time (its presentation time when it has none) in microseconds.
+func packetUS(msg muxMsg) int64 {
+	ts := msg.pkt.Dts()
+	if ts == astiav.NoPtsValue {
+		ts = msg.pkt.Pts()
+	}
+	if ts == astiav.NoPtsValue {
+		return 0
+	}
+	return astiav.RescaleQ(ts, msg.tb, microseconds)
+}
+
+// restreamWrite writes msg to the connection, its timestamps rebased so that the
+// destination's timeline goes on from where the previous connection left it (a first
+// connection starts at zero), monotonic per stream.
+func (m *muxer) restreamWrite(ctx context.Context, msg muxMsg) {
+	rs, c := m.rs, m.rs.conn
+	defer msg.pkt.Free()
+	us := packetUS(msg)
+	if !c.based {
+		c.based, c.offset, c.startUS = true, us-rs.nextUS, rs.nextUS
+	}
+	dts := us - c.offset
+	if last, ok := c.lastDTS[msg.stream]; dts < c.startUS || (ok && dts <= last) {
+		rs.dropped.Add(1) // from before the resume point
+		return
+	}
+	c.lastDTS[msg.stream] = dts
+	pkt := msg.pkt
+	off := astiav.RescaleQ(c.offset, microseconds, msg.tb)
+	if pkt.Pts() != astiav.NoPtsValue {
+		pkt.SetPts(pkt.Pts() - off)
+	}
+	if pkt.Dts() != astiav.NoPtsValue {
+		pkt.SetDts(pkt.Dts() - off)
+	}
+	st := c.streams[msg.stream]
+	pkt.SetStreamIndex(st.Index())
+	pkt.RescaleTs(msg.tb, st.TimeBase())
+	pkt.SetPos(-1)
+	size := int64(pkt.Size())
+	end := dts + astiav.RescaleQ(pkt.Duration(), st.TimeBase(), microseconds)
+	if err := c.fc.WriteInterleavedFrame(pkt); err != nil {
+		m.restreamLost(ctx, "write packet", err)
+		return
+	}
+	m.bytes.Add(size)
+	rs.nextUS = max(rs.nextUS, end)
+}
+
+// restreamStop ends the connection and any attempt in flight (interrupting it), and frees
+// the buffer. It runs when runRestream returns.
+func (m *muxer) restreamStop() {
+	rs := m.rs
+	if rs.pending != nil {
+		rs.pending.interrupt()
+		<-rs.result
+		rs.pending.close()
+		rs.pending = nil
+	}
+	if rs.conn != nil {
+		rs.conn.close()
+		rs.conn = nil
+	}
+	if rs.retry != nil {
+		rs.retry.Stop()
+		rs.retry = nil
+	}
+	m.restreamDropBuffer()
+}
+
+// restreamReport fills in a restream output's counters.
+func (m *muxer) restreamReport(or *OutputResult) {
+	rs := m.rs
+	if rs == nil {
+		return
+	}
+	or.Connections, or.Reconnects, or.DroppedPackets = rs.connections.Load(), rs.reconnects.Load(), rs.dropped.Load()
+	if e := rs.lastErr.Load(); e != nil {
+		or.LastError = *e
+	}
+	or.Unreached = or.Connections == 0
+}
+
+// redactURL hides what follows an rtmp URL's app (the stream key) and any query, for logs.
+func redactURL(u string) string {
+	scheme, rest, ok := strings.Cut(u, "://")
+	if !ok {
+		return "(redacted)"
+	}
+	host, path, _ := strings.Cut(rest, "/")
+	if i := strings.IndexAny(host, "@"); i >= 0 {
+		host = host[i+1:] // user:password@
+	}
+	app, _, _ := strings.Cut(path, "/")
+	app, _, _ = strings.Cut(app, "?")
+	return scheme + "://" + host + "/" + app + "/***"
 }

@@ -51,6 +51,9 @@ type OutputProgress struct {
 	Duplicated int64   `json:"duplicated"` // frames the rate conversion duplicated
 	Bytes      int64   `json:"bytes"`      // bytes of encoded packets written
 	Bitrate    float64 `json:"bitrate"`    // bits per second of media time
+	// Restream outputs (Reconnect set): connections made and attempts after the first.
+	Connections int64 `json:"connections,omitempty"`
+	Reconnects  int64 `json:"reconnects,omitempty"`
 }
 
 // Result says what a run did, including the codecs that really ran.
@@ -64,6 +67,9 @@ type Result struct {
 	Frames          int64         `json:"frames"`
 	FPS             float64       `json:"fps"`
 	Speed           float64       `json:"speed"`
+	// Unreached names the restream outputs whose destination was never reached (the run
+	// succeeds without them).
+	Unreached []string `json:"unreached,omitempty"`
 	// Fallback explains why hardware mode auto ran in software; empty otherwise.
 	Fallback string `json:"fallback,omitempty"`
 }
@@ -103,4 +109,12 @@ type OutputResult struct {
 	Bytes        int64   `json:"bytes"`
 	Bitrate      float64 `json:"bitrate"`
 	Playlist     string  `json:"playlist,omitempty"`
+	// Restream outputs (Reconnect set): Connections made to the destination, Reconnects
+	// (attempts after the first), packets dropped while it was not connected, the last
+	// connection or write error, and Unreached when no connection ever succeeded.
+	Connections    int64  `json:"connections,omitempty"`
+	Reconnects     int64  `json:"reconnects,omitempty"`
+	DroppedPackets int64  `json:"dropped_packets,omitempty"`
+	LastError      string `json:"last_error,omitempty"`
+	Unreached      bool   `json:"unreached,omitempty"`
 }

@@ -55,6 +55,8 @@ type runner struct {
 	outStages [][]*stage
 	copies    []copyRoute
 	masters   []string
+	// live HLS master playlists written at the start (writeLiveMasters)
+	liveMasters []string
 
 	frames   atomic.Int64
 	position atomic.Int64 // media time decoded, in microseconds from the first frame
@@ -80,6 +82,9 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	}
 	r.in = in
 	if err := r.setup(ctx); err != nil {
+		return Result{}, err
+	}
+	if err := r.writeLiveMasters(); err != nil {
 		return Result{}, err
 	}
 
@@ -500,6 +505,9 @@ func (r *runner) progress() Progress {
 				op.Duplicated = max(0, op.FramesOut-op.FramesIn)
 			}
 		}
+		if m.rs != nil {
+			op.Connections, op.Reconnects = m.rs.connections.Load(), m.rs.reconnects.Load()
+		}
 		if pos := p.Position.Seconds(); pos > 0 {
 			op.Bitrate = float64(op.Bytes) * 8 / pos
 		}
@@ -526,6 +534,7 @@ func (r *runner) finish() error {
 // discard removes the outputs of a failed run, last first: outputs sharing a folder that
 // the first of them created leave it empty only once all are gone.
 func (r *runner) discard() {
+	r.removeLiveMasters()
 	for i := len(r.muxers) - 1; i >= 0; i-- {
 		r.muxers[i].close(false)
 	}
@@ -552,6 +561,10 @@ func (r *runner) result() Result {
 		}
 		if i < len(r.muxers) {
 			or.Playlist = r.muxers[i].playlist
+			r.muxers[i].restreamReport(&or)
+			if or.Unreached {
+				res.Unreached = append(res.Unreached, o.Name)
+			}
 		}
 		if o.Video.Codec == "copy" {
 			or.VideoEncoder = "copy"

@@ -12,6 +12,7 @@ type (
 	Video     = spec.Video
 	Audio     = spec.Audio
 	HLS       = spec.HLS
+	Reconnect = spec.Reconnect
 	Hardware  = spec.Hardware
 	Rate      = spec.Rate
 	Bitrate   = spec.Bitrate

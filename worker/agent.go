@@ -62,6 +62,9 @@ type Config struct {
 	Telemetry func() api.Telemetry
 	// Metrics, when set, is told about every job.
 	Metrics Metrics
+	// HLSBaseURL is where this node serves live HLS (an HLSServer), told to the master when
+	// registering; empty: it serves none.
+	HLSBaseURL string
 
 	HeartbeatInterval time.Duration // default 10 s (the master's reply may change it)
 	LeaseWait         time.Duration // long-poll per lease request, default 30 s
@@ -176,7 +179,8 @@ func (a *Agent) Run(ctx context.Context) error {
 func (a *Agent) register(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		n, err := a.cfg.Master.Register(ctx, api.Registration{ID: a.NodeID(), Name: a.cfg.Name,
-			Version: a.cfg.Version, Labels: a.cfg.Labels, Capabilities: a.cfg.Capabilities})
+			Version: a.cfg.Version, Labels: a.cfg.Labels, Capabilities: a.cfg.Capabilities,
+			HLSBaseURL: a.cfg.HLSBaseURL})
 		if err == nil {
 			a.mu.Lock()
 			a.nodeID = n.ID

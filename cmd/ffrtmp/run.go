@@ -33,6 +33,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/tlsconf"
+	"github.com/ffrtmp/ffrtmp/worker"
 )
 
 // What `ffrtmp run` keeps in its data folder besides apiKeyFile and masterURLFile.
@@ -67,7 +68,8 @@ and offers CUDA, NVENC, QSV and VAAPI like ffrtmp-worker.
 Live streams: the RTMP ingest listens on port 1935 of the --listen address (--rtmp-port,
 --rtmp-listen; RTMPS with TLS). Create a stream (POST /v1/streams) and publish to
 rtmp://127.0.0.1:1935/live/<stream key>: the worker writes the stream's preset ladder as live
-HLS under ` + dataDirName + `/` + runOutDir + `/streams/<name>/, until the publisher stops.
+HLS under ` + dataDirName + `/` + runOutDir + `/streams/<name>/, until the publisher stops; the
+worker serves it at http://127.0.0.1:8088/hls/<name>/master.m3u8 (--hls-port) while it lasts.
 
 Ctrl-C (or SIGTERM) drains: no new jobs, running ones get --drain-timeout to finish, the rest
 go back to the queue; then the master stops and the database stays for the next run.
@@ -95,6 +97,7 @@ the environment, which wins over the file.`,
 	fs.Int("port", 8080, "API port (0: any free one, written to "+masterURLFile+")")
 	fs.Int("rtmp-port", 1935, "RTMP ingest port for live streams (0: any free one, -1: no ingest); RTMPS when the API serves TLS")
 	fs.String("rtmp-listen", "", "address to bind the RTMP ingest to (empty: the --listen address)")
+	fs.Int("hls-port", 8088, "port on the --listen address where the worker serves live HLS at /hls/ (0: any free one, -1: off)")
 	fs.Duration("live-grace", 10*time.Second, "how long a live stream stays live after its publisher left; a reconnect within it continues the same job")
 	fs.Bool("tls", false, "serve HTTPS with a self-signed certificate (kept in --data-dir)")
 	fs.String("cert", "", "TLS certificate (PEM) to serve instead of a self-signed one")
@@ -120,6 +123,7 @@ type runSettings struct {
 	port                    int
 	rtmpPort                int
 	rtmpListen              string
+	hlsPort                 int
 	liveGrace               time.Duration
 	tls, insecure           bool
 	cert, key               string
@@ -200,7 +204,7 @@ func runSettingsFrom(cmd *cobra.Command) (runSettings, error) {
 		inputRoots: runList(v, "input-roots"), outputRoots: runList(v, "output-roots"),
 		drainTimeout: v.GetDuration("drain-timeout"),
 		metricsAddr:  v.GetString("metrics-addr"), workerMetricsAddr: v.GetString("worker-metrics-addr"),
-		logLevelName: v.GetString("log-level"),
+		logLevelName: v.GetString("log-level"), hlsPort: v.GetInt("hls-port"),
 	}
 	switch {
 	case strings.TrimSpace(s.dataDir) == "":
@@ -209,6 +213,8 @@ func runSettingsFrom(cmd *cobra.Command) (runSettings, error) {
 		return s, usagef("--port %d: want 0..65535", s.port)
 	case s.rtmpPort < -1 || s.rtmpPort > 65535:
 		return s, usagef("--rtmp-port %d: want 0..65535, or -1 for no RTMP ingest", s.rtmpPort)
+	case s.hlsPort < -1 || s.hlsPort > 65535:
+		return s, usagef("--hls-port %d: want 0..65535, or -1 to serve no HLS", s.hlsPort)
 	case s.liveGrace <= 0:
 		return s, usagef("--live-grace %v: want a positive duration such as 10s", s.liveGrace)
 	case s.slots < 1 || s.slots > workercmd.MaxSlots:
@@ -325,6 +331,12 @@ func runFarm(ctx context.Context, s runSettings, stderr io.Writer) error {
 		<-masterDone
 		return err
 	}
+	hlsLn, hlsBase, err := runHLSListener(s)
+	if err != nil {
+		stopMaster()
+		<-masterDone
+		return err
+	}
 	workerCtx, stopWorker := context.WithCancel(ctx)
 	defer stopWorker()
 	workerDone := make(chan error, 1)
@@ -334,10 +346,11 @@ func runFarm(ctx context.Context, s runSettings, stderr io.Writer) error {
 			InputRoots: p.inputRoots, OutputRoots: p.outputRoots,
 			DrainTimeout: s.drainTimeout, MetricsAddr: s.workerMetricsAddr,
 			SoftwareOnly: !s.gpu, Logger: log,
+			HLSListener: hlsLn, HLSAdvertise: hlsBase,
 		})
 	}()
 
-	runBanner{s: s, p: p, url: apiURL, key: userKey, fresh: fresh, caFile: caFile, ingest: runIngestURL(s, m.RTMPAddr())}.write(stderr)
+	runBanner{s: s, p: p, url: apiURL, key: userKey, fresh: fresh, caFile: caFile, ingest: runIngestURL(s, m.RTMPAddr()), hls: hlsBase}.write(stderr)
 	if s.demo {
 		if userClient, err := runLocalClient(apiURL, userKey, caFile); err != nil {
 			fmt.Fprintf(stderr, "demo: %v\n", err)
@@ -554,7 +567,34 @@ type runBanner struct {
 	p                runPaths
 	url, key, caFile string
 	ingest           string // where publishers push to (the stream key follows); empty: no ingest
+	hls              string // the worker's HLS base URL (the stream name follows); empty: none
 	fresh            bool   // the key was made now: show it, this once
+}
+
+// runHLSListener binds the worker's HLS listener on the --listen address and returns it
+// with the base URL players on this machine reach it at (the stream name follows); nil and
+// "" with --hls-port -1.
+func runHLSListener(s runSettings) (net.Listener, string, error) {
+	if s.hlsPort < 0 {
+		return nil, "", nil
+	}
+	ln, err := net.Listen("tcp", net.JoinHostPort(s.listen, strconv.Itoa(s.hlsPort)))
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			err = fmt.Errorf("%w: another ffrtmp run or worker may hold port %d; pick another with --hls-port (0: any free one, -1: off)", err, s.hlsPort)
+		}
+		return nil, "", fmt.Errorf("HLS listener: %w", err)
+	}
+	ta, _ := ln.Addr().(*net.TCPAddr)
+	host := "127.0.0.1"
+	if ta != nil && ta.IP != nil && !ta.IP.IsUnspecified() && !ta.IP.IsLoopback() {
+		host = ta.IP.String()
+	}
+	port := 0
+	if ta != nil {
+		port = ta.Port
+	}
+	return ln, "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + worker.HLSPrefix, nil
 }
 
 // runIngestURL is the RTMP ingest's URL for publishers on this machine (the stream key
@@ -608,6 +648,9 @@ func (b runBanner) write(w io.Writer) {
 	if b.ingest != "" {
 		fmt.Fprintf(w, "  RTMP     %s<stream key>\n", b.ingest)
 	}
+	if b.hls != "" {
+		fmt.Fprintf(w, "  HLS      %s<stream name>/master.m3u8 (while live)\n", b.hls)
+	}
 	if b.s.metricsAddr != "" {
 		fmt.Fprintf(w, "  metrics  http://%s/metrics\n", b.s.metricsAddr)
 	}
@@ -644,6 +687,9 @@ func (b runBanner) writeLive(w io.Writer, rel func(string) string) {
 	fmt.Fprintf(w, "  curl%s -H \"Authorization: Bearer $(cat %s)\" -d '{\"name\":\"cam1\",\"preset\":\"abr-480p\"}' %s/v1/streams\n",
 		cacert, shellQuote(rel(b.p.key)), b.url)
 	fmt.Fprintf(w, "  ffmpeg -re -i input.mp4 -c:v libx264 -c:a aac -f flv '%s<stream key>'\n", b.ingest)
+	if b.hls != "" {
+		fmt.Fprintf(w, "  ffplay %scam1/master.m3u8   (the stream's hls_url)\n", b.hls)
+	}
 	fmt.Fprintln(w)
 }
 

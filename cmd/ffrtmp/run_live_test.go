@@ -3,6 +3,8 @@ package main
 import (
 	"bufio"
 	"context"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,8 +24,12 @@ import (
 // publisher stops the job completes and leaves master.m3u8, each rung's playlist and segments.
 func TestRunLive(t *testing.T) {
 	dir := t.TempDir()
-	port, rtmpPort := freePort(t), freePort(t)
-	f := startRun(t, dir, "--port", port, "--rtmp-port", rtmpPort, "--live-grace", "2s")
+	port, rtmpPort, hlsPort := freePort(t), freePort(t), freePort(t)
+	f := startRun(t, dir, "--port", port, "--rtmp-port", rtmpPort, "--hls-port", hlsPort, "--live-grace", "2s")
+	hlsBase := "http://127.0.0.1:" + hlsPort + "/hls/"
+	if banner := f.stderr.String(); !strings.Contains(banner, hlsBase+"<stream name>/master.m3u8") {
+		t.Errorf("banner lacks the HLS URL pattern %s<stream name>/master.m3u8:\n%s", hlsBase, banner)
+	}
 	ingest := "rtmp://127.0.0.1:" + rtmpPort + "/live/"
 	if banner := f.stderr.String(); !strings.Contains(banner, ingest+"<stream key>") || !strings.Contains(banner, "/v1/streams") {
 		t.Errorf("banner lacks the ingest URL %s<stream key> or how to create a stream:\n%s", ingest, banner)
@@ -110,6 +116,15 @@ func TestRunLive(t *testing.T) {
 		t.Fatalf("the publisher ended before the live playlist was there:\n%s", pubErr.String())
 	default:
 	}
+	// While live, the stream's hls_url is the worker's HLS, and players can fetch it.
+	if live, err = c.GetStream(ctx, st.ID); err != nil {
+		t.Fatal(err)
+	}
+	if want := hlsBase + "cam1/master.m3u8"; live.HLSURL != want {
+		t.Errorf("live stream's hls_url %q, want %s", live.HLSURL, want)
+	} else {
+		assertLiveHLSOverHTTP(t, live.HLSURL, []string{"360p", "240p"})
+	}
 
 	select {
 	case err := <-pubDone:
@@ -154,6 +169,51 @@ func TestRunLive(t *testing.T) {
 	got, _, _ := strings.Cut(strings.TrimSpace(string(probe)), "\n") // HLS lists the stream under its program too
 	if err != nil || got != "h264,240" {
 		t.Errorf("ffprobe of the 240p playlist: %q (%v), want h264,240", got, err)
+	}
+}
+
+// assertLiveHLSOverHTTP fetches a live master playlist, checks it lists rungs, and fetches the
+// first rung's playlist and one of its segments, each with its HLS content type.
+func assertLiveHLSOverHTTP(t *testing.T, masterURL string, rungs []string) {
+	t.Helper()
+	get := func(u, ctype string) string {
+		t.Helper()
+		resp, err := http.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
+		if err != nil {
+			t.Fatalf("GET %s: %v", u, err)
+		}
+		if resp.StatusCode != http.StatusOK || resp.Header.Get("Content-Type") != ctype ||
+			resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+			t.Fatalf("GET %s: %s, Content-Type %q, CORS %q; want 200, %s, *", u, resp.Status,
+				resp.Header.Get("Content-Type"), resp.Header.Get("Access-Control-Allow-Origin"), ctype)
+		}
+		return string(body)
+	}
+	master := get(masterURL, "application/vnd.apple.mpegurl")
+	for _, rung := range rungs {
+		if !strings.Contains(master, rung+"/index.m3u8") {
+			t.Errorf("master playlist over HTTP does not list %s:\n%s", rung, master)
+		}
+	}
+	base := strings.TrimSuffix(masterURL, "master.m3u8")
+	media := get(base+rungs[0]+"/index.m3u8", "application/vnd.apple.mpegurl")
+	var seg string
+	for _, line := range strings.Split(media, "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			seg = line
+			break
+		}
+	}
+	if seg == "" {
+		t.Fatalf("%s playlist over HTTP lists no segment:\n%s", rungs[0], media)
+	}
+	if body := get(base+rungs[0]+"/"+seg, "video/mp2t"); len(body) == 0 || body[0] != 0x47 {
+		t.Errorf("segment %s over HTTP: %d bytes, not MPEG-TS", seg, len(body))
 	}
 }
 

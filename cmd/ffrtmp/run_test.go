@@ -48,6 +48,9 @@ func startRun(t *testing.T, dir string, args ...string) *runProc {
 	if !slices.Contains(args, "--rtmp-port") {
 		args = append(args, "--rtmp-port", "0") // tests must not fight over 1935
 	}
+	if !slices.Contains(args, "--hls-port") {
+		args = append(args, "--hls-port", "0") // nor over 8088
+	}
 	f := &runProc{cmd: exec.Command(bin, append([]string{"run"}, args...)...), stderr: &runOutput{}, done: make(chan error, 1)}
 	f.cmd.Dir, f.cmd.Env = dir, isolatedEnv(dir)
 	f.cmd.Stderr = f.stderr
@@ -297,6 +300,7 @@ func TestRunUsage(t *testing.T) {
 		{"no slots", []string{"--slots", "0"}, []string{"--slots 0: want 1..256"}},
 		{"bad port", []string{"--port", "70000"}, []string{"--port 70000"}},
 		{"bad RTMP port", []string{"--rtmp-port", "-2"}, []string{"--rtmp-port -2", "-1 for no RTMP ingest"}},
+		{"bad HLS port", []string{"--hls-port", "70000"}, []string{"--hls-port 70000", "-1 to serve no HLS"}},
 		{"public RTMP without TLS", []string{"--rtmp-listen", "0.0.0.0"}, []string{"--rtmp-listen 0.0.0.0", "--tls", "--insecure"}},
 		{"bad log level", []string{"--log-level", "loud"}, []string{"--log-level \"loud\""}},
 		{"arguments", []string{"now"}, []string{"unknown command \"now\""}},

@@ -80,7 +80,21 @@ type Output struct {
 	HLS *HLS `json:"hls,omitempty"`
 	// Options are passed to the muxer (libav option names, e.g. movflags).
 	Options map[string]string `json:"options,omitempty"`
+	// Reconnect makes an rtmp:// or rtmps:// push a restream: when the destination cannot
+	// be reached or drops, the run goes on without it and reconnects with backoff, resuming
+	// at a keyframe. Without it, a failing output fails the run.
+	Reconnect *Reconnect `json:"reconnect,omitempty"`
 }
+
+// Reconnect tunes a restream output's reconnection.
+type Reconnect struct {
+	// MaxBackoffSeconds caps the wait between attempts, which starts at 1 s and doubles
+	// (with jitter). Zero: 30 s.
+	MaxBackoffSeconds float64 `json:"max_backoff_seconds,omitempty"`
+}
+
+// DefaultMaxBackoffSeconds is Reconnect.MaxBackoffSeconds when it is zero.
+const DefaultMaxBackoffSeconds = 30
 
 // Video describes a video encoding.
 type Video struct {
@@ -473,6 +487,19 @@ func (s Spec) Normalize() (Spec, error) {
 				return n, Errorf(field+".hls", "segment_seconds and playlist_size must not be negative")
 			}
 			o.HLS = &h
+		}
+		if o.Reconnect != nil {
+			rc := *o.Reconnect
+			if !strings.HasPrefix(o.Target, "rtmp://") && !strings.HasPrefix(o.Target, "rtmps://") || o.Container != "flv" {
+				return n, Errorf(field+".reconnect", "output %q: reconnect is for flv pushes to rtmp:// or rtmps:// targets", o.Name)
+			}
+			if rc.MaxBackoffSeconds == 0 {
+				rc.MaxBackoffSeconds = DefaultMaxBackoffSeconds
+			}
+			if rc.MaxBackoffSeconds < 1 || rc.MaxBackoffSeconds > 600 || math.IsNaN(rc.MaxBackoffSeconds) {
+				return n, Errorf(field+".reconnect.max_backoff_seconds", "%g: want 1..600 seconds", rc.MaxBackoffSeconds)
+			}
+			o.Reconnect = &rc
 		}
 		n.Outputs[i] = o
 	}

@@ -52,6 +52,9 @@ func (s *Service) Register(ctx context.Context, reg api.Registration, addr strin
 	case len(reg.Labels) > 64:
 		return api.Node{}, badRequest("labels", "at most 64 labels")
 	}
+	if err := checkHLSBaseURL(reg.HLSBaseURL); err != nil {
+		return api.Node{}, badRequest("hls_base_url", "%v", err)
+	}
 	if c.Slots == 0 {
 		c.Slots = 1
 	}
@@ -64,6 +67,7 @@ func (s *Service) Register(ctx context.Context, reg api.Registration, addr strin
 	}
 	ns.node.Name, ns.node.Version, ns.node.Labels, ns.node.Capabilities = reg.Name, reg.Version, reg.Labels, c
 	ns.node.Status, ns.node.Address, ns.node.LastHeartbeat = api.NodeOnline, addr, now
+	ns.node.HLSBaseURL = reg.HLSBaseURL
 	ns.drainOrdered = false
 	ns.lastSeen, ns.lastSaved = now, now
 	n := s.nodeView(ns)

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
+	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -406,7 +408,49 @@ func (s *Streams) view(r store.StreamRecord, now time.Time) api.Stream {
 	if v.LiveSince != nil {
 		v.UptimeSeconds = now.Sub(*v.LiveSince).Seconds()
 	}
+	if ls != nil {
+		v.HLSURL = s.hlsURL(v)
+	}
 	return v
+}
+
+// hlsURL is where players open stream v's master playlist: on the node its live job is
+// assigned to or running on, when that node serves HLS; "" otherwise.
+func (s *Streams) hlsURL(v api.Stream) string {
+	if !v.HLS || v.JobID == "" {
+		return ""
+	}
+	f := s.farm
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	aj := f.active[v.JobID]
+	if aj == nil {
+		return ""
+	}
+	ns := f.nodes[aj.node]
+	if ns == nil || ns.node.HLSBaseURL == "" {
+		return ""
+	}
+	return strings.TrimSuffix(ns.node.HLSBaseURL, "/") + "/" + url.PathEscape(v.Name) + "/master.m3u8"
+}
+
+// checkHLSBaseURL checks the HLS base URL a node registers: empty, or an absolute http(s) URL
+// without query, fragment or credentials.
+func checkHLSBaseURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if len(raw) > 1024 {
+		return errors.New("longer than 1024 bytes")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: want http(s)://host:port/path/", raw)
+	}
+	return nil
 }
 
 func (s *Streams) stats(id string) (IngestStats, bool) {
@@ -553,7 +597,7 @@ func (s *Streams) Published(id string, in api.StreamInput) {
 		log.Error("store the start of a live session", "err", err)
 		return
 	}
-	job, _, err := s.farm.submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(id, token)), "", liveHLS)
+	job, _, err := s.farm.submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(id, token)), "", liveJob(r.Stream))
 	if err != nil {
 		log.Error("no live job for the stream: the publisher stays connected but nothing transcodes it", "err", err)
 		return
@@ -695,6 +739,64 @@ func liveHLS(j *api.Job) {
 		h.SegmentSeconds, h.PlaylistSize = liveSegmentSeconds, livePlaylistSize
 		j.Spec.Outputs[i].HLS = &h
 	}
+}
+
+// liveJob tunes the live job of stream st: live HLS, and a restream output per destination.
+func liveJob(st api.Stream) func(*api.Job) {
+	return func(j *api.Job) {
+		liveHLS(j)
+		restreamOutputs(j, st.Destinations)
+	}
+}
+
+// restreamOutputs adds to j one flv push per destination, carrying the ladder's top rung
+// (its tallest video; the first output on a tie) with reconnection: a destination that is
+// down or drops costs neither the HLS ladder nor the other destinations. Opus is not
+// something RTMP destinations take, so it becomes AAC at the same bitrate.
+func restreamOutputs(j *api.Job, dests []string) {
+	if len(dests) == 0 || len(j.Spec.Outputs) == 0 {
+		return
+	}
+	top := j.Spec.Outputs[0]
+	for _, o := range j.Spec.Outputs[1:] {
+		if taller(o.Video, top.Video) {
+			top = o
+		}
+	}
+	outs := slices.Clone(j.Spec.Outputs)
+	for i, d := range dests {
+		o := spec.Output{Name: fmt.Sprintf("restream%d", i), Container: "flv", Target: d,
+			Reconnect: &spec.Reconnect{MaxBackoffSeconds: spec.DefaultMaxBackoffSeconds}}
+		if top.Video != nil {
+			v := *top.Video
+			v.Options = maps.Clone(v.Options)
+			o.Video = &v
+		}
+		if top.Audio != nil {
+			a := *top.Audio
+			if a.Codec == "opus" {
+				a.Codec = "aac"
+			}
+			o.Audio = &a
+		}
+		outs = append(outs, o)
+	}
+	j.Spec.Outputs = outs
+}
+
+// taller reports whether video a is taller than b; no video is the shortest, and height 0
+// (the source's size) the tallest.
+func taller(a, b *spec.Video) bool {
+	h := func(v *spec.Video) int {
+		switch {
+		case v == nil || v.Codec == "none":
+			return -1
+		case v.Height == 0:
+			return math.MaxInt
+		}
+		return v.Height
+	}
+	return h(a) > h(b)
 }
 
 // relayURL is where a worker plays stream id from the ingest, with the session's token.

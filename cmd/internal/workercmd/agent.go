@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/hw"
@@ -38,6 +40,12 @@ type Config struct {
 	StallTimeout            time.Duration
 	// MetricsAddr is the Prometheus /metrics listen address; "" is off.
 	MetricsAddr string
+	// HLSListener, when set, serves the live HLS this node's jobs write (the first output
+	// root's streams/ folder) read-only at /hls/<stream>/...; Run closes it.
+	HLSListener net.Listener
+	// HLSAdvertise is the HLS base URL the node registers, where players reach HLSListener;
+	// empty: http://<listen host, or this machine's name>:<port>/hls/.
+	HLSAdvertise string
 	// SoftwareOnly offers software encoders only: no NVML, no hardware device probe, and
 	// executors that see no device, so a job's hardware "auto" falls back to libx264.
 	SoftwareOnly bool
@@ -55,6 +63,9 @@ var softwareOnlyEnv = []string{"CUDA_VISIBLE_DEVICES=", "LIBVA_DRIVERS_PATH=" + 
 // ctx ends; then the agent drains (running jobs get DrainTimeout, the rest go back to the
 // master) and Run returns nil.
 func Run(ctx context.Context, cfg Config) error {
+	if cfg.HLSListener != nil {
+		defer cfg.HLSListener.Close() // also where Run fails before serving it
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -109,12 +120,31 @@ func Run(ctx context.Context, cfg Config) error {
 		defer srv.Close()
 		log.Info("metrics listening", "addr", ln.Addr().String())
 	}
+	hlsBase := ""
+	if cfg.HLSListener != nil {
+		hlsBase = cfg.HLSAdvertise
+		if hlsBase == "" {
+			hlsBase = HLSBaseURL(cfg.HLSListener.Addr())
+		}
+		hls := &worker.HLSServer{Dir: filepath.Join(outs[0], "streams"), Logger: log}
+		hlsCtx, stopHLS := context.WithCancel(ctx)
+		hlsDone := make(chan error, 1)
+		go func() { hlsDone <- hls.Serve(hlsCtx, cfg.HLSListener) }()
+		defer func() {
+			stopHLS()
+			if err := <-hlsDone; err != nil {
+				log.Warn("hls server", "err", err)
+			}
+		}()
+		log.Info("serving live HLS", "addr", cfg.HLSListener.Addr().String(), "dir", hls.Dir, "base_url", hlsBase)
+	}
 	agent, err := worker.New(worker.Config{
 		Master: cfg.Master, Name: cfg.Name, Labels: cfg.Labels, Capabilities: caps,
 		Version: version.Version, DataDir: cfg.DataDir, Policy: pol,
 		Executor:     ex,
 		Telemetry:    tel.read,
 		Metrics:      m,
+		HLSBaseURL:   hlsBase,
 		DrainTimeout: cfg.DrainTimeout, StallTimeout: cfg.StallTimeout,
 		Logger: log,
 	})
@@ -122,4 +152,19 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return agent.Run(ctx)
+}
+
+// HLSBaseURL is the HLS base URL of a server listening on addr: its host when it listens on
+// one address, else this machine's name.
+func HLSBaseURL(addr net.Addr) string {
+	host, port := "localhost", "0"
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		port = strconv.Itoa(ta.Port)
+		if ta.IP != nil && !ta.IP.IsUnspecified() {
+			host = ta.IP.String()
+		} else if name, err := os.Hostname(); err == nil && name != "" {
+			host = name
+		}
+	}
+	return "http://" + net.JoinHostPort(host, port) + worker.HLSPrefix
 }

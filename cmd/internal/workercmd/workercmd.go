@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -79,6 +80,8 @@ also comes from FFMPEG_RTMP_API_KEY.`,
 	fs.Duration("stall-timeout", time.Minute, "an executor that reports nothing for this long is killed")
 	fs.Int("metrics-port", 9091, "port of the Prometheus /metrics listener (0: off)")
 	fs.String("metrics-listen", "", "address to bind the metrics listener to (empty: all interfaces)")
+	fs.String("hls-listen", "", "serve the live HLS this node writes at /hls/ on this address, e.g. :8088 (empty: off)")
+	fs.String("hls-advertise", "", "HLS base URL players reach this node at (default: http://<listen host or host name>:<port>/hls/)")
 	fs.String("log-level", "info", "debug, info, warn or error")
 	cmd.AddCommand(capsCmd(name))
 	return cmd
@@ -135,6 +138,17 @@ func runCommand(cmd *cobra.Command, v *viper.Viper) error {
 	if port := v.GetInt("metrics-port"); port > 0 {
 		metricsAddr = net.JoinHostPort(v.GetString("metrics-listen"), strconv.Itoa(port))
 	}
+	var hlsLn net.Listener
+	if addr := v.GetString("hls-listen"); addr != "" {
+		if adv := v.GetString("hls-advertise"); adv != "" {
+			if u, err := url.Parse(adv); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+				return fmt.Errorf("--hls-advertise %q: want http(s)://host:port/hls/", adv)
+			}
+		}
+		if hlsLn, err = net.Listen("tcp", addr); err != nil {
+			return fmt.Errorf("--hls-listen: %w", err)
+		}
+	}
 	return Run(cmd.Context(), Config{
 		Master: client, Name: v.GetString("name"), Labels: v.GetStringMapString("labels"), Slots: slots,
 		DataDir:    v.GetString("data-dir"),
@@ -142,6 +156,7 @@ func runCommand(cmd *cobra.Command, v *viper.Viper) error {
 		Protocols:    v.GetStringSlice("protocols"),
 		DrainTimeout: v.GetDuration("drain-timeout"), StallTimeout: v.GetDuration("stall-timeout"),
 		MetricsAddr: metricsAddr, Logger: log,
+		HLSListener: hlsLn, HLSAdvertise: v.GetString("hls-advertise"),
 	})
 }
 

@@ -1,0 +1,40 @@
+package farm_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"path/filepath"
+	"testing"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/store"
+)
+
+// TestRegisterHLSBaseURL: a node's HLS base URL is kept as registered, and one that is not
+// an absolute http(s) URL is refused, naming the field.
+func TestRegisterHLSBaseURL(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "m.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	f, err := farm.New(ctx, st, farm.Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	caps := api.Capabilities{Encoders: []string{"libx264"}}
+	n, err := f.Register(ctx, api.Registration{ID: "w1", Capabilities: caps, HLSBaseURL: "http://w1:8088/hls/"}, "test")
+	if err != nil || n.HLSBaseURL != "http://w1:8088/hls/" {
+		t.Fatalf("register: %+v, %v; want hls_base_url kept", n, err)
+	}
+	for _, bad := range []string{"w1:8088/hls/", "ftp://w1/hls/", "http:///hls/", "http://u:p@w1/hls/", "http://w1/hls/?x=1", "javascript:alert(1)"} {
+		_, err := f.Register(ctx, api.Registration{ID: "w2", Capabilities: caps, HLSBaseURL: bad}, "test")
+		var ae *api.Error
+		if !errors.As(err, &ae) || ae.Status != 400 || ae.Field != "hls_base_url" {
+			t.Errorf("hls_base_url %q: %v, want a 400 naming hls_base_url", bad, err)
+		}
+	}
+}

@@ -1,0 +1,62 @@
+package farm_test
+
+import (
+	"testing"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
+)
+
+// A live stream's job pushes its top rung to each destination, with reconnection, next to
+// the HLS ladder; the result is a spec the engine accepts.
+func TestStreamJobRestreamsToDestinations(t *testing.T) {
+	e := startStreams(t, "", nil)
+	dests := []string{"rtmp://a.example/live/k1", "rtmps://b.example:443/app/k2"}
+	cam, err := e.s.CreateStream(e.ctx, api.StreamRequest{Name: "cam", Preset: "abr-480p", Destinations: dests})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain := e.create("plain")
+
+	job, err := e.farm.Get(e.ctx, e.get(e.publish(cam.StreamKey)).JobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	outs := job.Spec.Outputs
+	if len(outs) != 3+len(dests) {
+		t.Fatalf("%d outputs, want the 3 rungs and %d restreams", len(outs), len(dests))
+	}
+	top := outs[0]
+	for _, o := range outs[:3] {
+		if o.Container != "hls" || o.Reconnect != nil {
+			t.Errorf("ladder output %q: container %s, reconnect %v; want hls without reconnect", o.Name, o.Container, o.Reconnect)
+		}
+		if o.Video.Height > top.Video.Height {
+			top = o
+		}
+	}
+	for i, d := range dests {
+		o := outs[3+i]
+		if o.Target != d || o.Container != "flv" || o.Reconnect == nil || o.Reconnect.MaxBackoffSeconds != spec.DefaultMaxBackoffSeconds {
+			t.Errorf("restream %d: target %q container %q reconnect %+v; want %q, flv, reconnecting", i, o.Target, o.Container, o.Reconnect, d)
+		}
+		if o.Video == nil || o.Video.Height != top.Video.Height || o.Video.Codec != top.Video.Codec || o.Video.Bitrate != top.Video.Bitrate {
+			t.Errorf("restream %d video %+v, want the top rung's %+v", i, o.Video, top.Video)
+		}
+		if o.Audio == nil || o.Audio.Codec != "aac" {
+			t.Errorf("restream %d audio %+v, want aac", i, o.Audio)
+		}
+	}
+	if _, err := job.Spec.Normalize(); err != nil {
+		t.Fatalf("the live job's spec does not validate: %v", err)
+	}
+
+	// A stream without destinations gets the ladder alone.
+	pj, err := e.farm.Get(e.ctx, e.get(e.publish(plain.StreamKey)).JobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pj.Spec.Outputs) != 3 {
+		t.Fatalf("a stream without destinations: %d outputs, want 3", len(pj.Spec.Outputs))
+	}
+}
