@@ -17,7 +17,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ffrtmp/ffrtmp/internal/version.Version=$(VERSION) \
            -X github.com/ffrtmp/ffrtmp/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: deps build test run docs bench-engine bench-master bench-worker check-go clean
+.PHONY: deps build test run docs bench-engine bench-master bench-worker bench-live check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
@@ -59,6 +59,9 @@ bench-master: check-go
 # that build made. BENCH_FLAGS=-quick for a smoke run, -full to add N=4.
 bench-worker: build
 	$(GO) run ./bench/cmd/bench-worker -out bench/results -worker bin/ffrtmp-worker $(BENCH_FLAGS)
+
+bench-live: build
+	$(GO) run ./bench/cmd/bench-live -out bench/results -ffrtmp bin/ffrtmp $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin out

@@ -193,6 +193,29 @@ type Progress struct {
 	// OutTime is the media time written so far, in seconds.
 	OutTime float64   `json:"out_time_seconds,omitempty"`
 	At      time.Time `json:"at"`
+	// Outputs are the per-output numbers, restream outputs with their destination's state.
+	Outputs []OutputProgress `json:"outputs,omitempty"`
+}
+
+// OutputProgress is one output's numbers in a progress report or, for restream outputs,
+// in the final result.
+type OutputProgress struct {
+	Name    string  `json:"name"`
+	FPS     float64 `json:"fps"`               // encoded video frames per wall second
+	Frames  int64   `json:"frames"`            // video frames encoded
+	Dropped int64   `json:"dropped,omitempty"` // frames the rate conversion dropped
+	Bitrate float64 `json:"bitrate,omitempty"` // bits per second of media time
+	// Restream outputs (pushed to a destination with reconnect): whether it is connected
+	// now, the connections made, the attempts after the first, the packets dropped while
+	// not connected, the last error (the destination's key redacted) and, in a result,
+	// whether it was never reached.
+	Restream       bool   `json:"restream,omitempty"`
+	Connected      bool   `json:"connected,omitempty"`
+	Connections    int64  `json:"connections,omitempty"`
+	Reconnects     int64  `json:"reconnects,omitempty"`
+	DroppedPackets int64  `json:"dropped_packets,omitempty"`
+	LastError      string `json:"last_error,omitempty"`
+	Unreached      bool   `json:"unreached,omitempty"`
 }
 
 // JobError says why a job failed. Transient errors are retried; terminal ones are not.
@@ -229,6 +252,10 @@ type Result struct {
 	Outputs []string `json:"outputs,omitempty"`
 	// Details is free-form engine output (per output stats), kept as given.
 	Details json.RawMessage `json:"details,omitempty"`
+	// Restreams are the restream outputs' final numbers; Unreached names those whose
+	// destination was never reached (the run succeeds without them).
+	Restreams []OutputProgress `json:"restreams,omitempty"`
+	Unreached []string         `json:"unreached,omitempty"`
 }
 
 // JobList is a page of GET /v1/jobs, newest first.

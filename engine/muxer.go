@@ -410,6 +410,7 @@ type restream struct {
 	bufSize int
 	nextUS  int64 // where the destination's timeline goes on, in microseconds
 
+	connected   atomic.Bool // conn != nil, for progress snapshots
 	connections atomic.Int64
 	reconnects  atomic.Int64
 	dropped     atomic.Int64
@@ -626,6 +627,7 @@ func (m *muxer) restreamConnected(ctx context.Context, err error) {
 		return
 	}
 	rs.conn = c
+	rs.connected.Store(true)
 	rs.backoff = time.Second
 	rs.connections.Add(1)
 	log.Info("restream connected", "connections", rs.connections.Load())
@@ -671,6 +673,7 @@ func (m *muxer) restreamLost(ctx context.Context, op string, err error) {
 	rs := m.rs
 	rs.conn.close()
 	rs.conn = nil
+	rs.connected.Store(false)
 	log := slog.With("output", m.out.Name, "target", redactURL(m.out.Target))
 	m.restreamRetry(ctx, fmt.Errorf("%s: %w", op, err), log, "restream destination dropped; reconnecting")
 }
@@ -772,6 +775,7 @@ func (m *muxer) restreamStop() {
 	if rs.conn != nil {
 		rs.conn.close()
 		rs.conn = nil
+		rs.connected.Store(false)
 	}
 	if rs.retry != nil {
 		rs.retry.Stop()

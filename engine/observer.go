@@ -54,6 +54,10 @@ type OutputProgress struct {
 	// Restream outputs (Reconnect set): connections made and attempts after the first.
 	Connections int64 `json:"connections,omitempty"`
 	Reconnects  int64 `json:"reconnects,omitempty"`
+	// Connected says whether the restream is connected now; LastError is its last
+	// connection or write error (it may quote the destination URL).
+	Connected bool   `json:"connected,omitempty"`
+	LastError string `json:"last_error,omitempty"`
 }
 
 // Result says what a run did, including the codecs that really ran.

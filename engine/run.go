@@ -507,6 +507,10 @@ func (r *runner) progress() Progress {
 		}
 		if m.rs != nil {
 			op.Connections, op.Reconnects = m.rs.connections.Load(), m.rs.reconnects.Load()
+			op.Connected = m.rs.connected.Load()
+			if e := m.rs.lastErr.Load(); e != nil {
+				op.LastError = *e
+			}
 		}
 		if pos := p.Position.Seconds(); pos > 0 {
 			op.Bitrate = float64(op.Bytes) * 8 / pos

@@ -37,8 +37,13 @@ func (in ingest) AuthorizePlay(ctx context.Context, app, name, token string) err
 }
 
 func (in ingest) Published(id string, info rtmp.StreamInfo) {
-	in.streams.Published(id, api.StreamInput{VideoCodec: info.VideoCodec, Width: info.Width, Height: info.Height,
-		FPS: info.FPS, AudioCodec: info.AudioCodec, SampleRate: info.SampleRate, Channels: info.Channels, Remote: info.Remote})
+	si := api.StreamInput{VideoCodec: info.VideoCodec, Width: info.Width, Height: info.Height,
+		FPS: info.FPS, AudioCodec: info.AudioCodec, SampleRate: info.SampleRate, Channels: info.Channels, Remote: info.Remote}
+	if info.Continued {
+		in.streams.Continued(id, si)
+		return
+	}
+	in.streams.Published(id, si)
 }
 
 func (in ingest) Unpublished(id string, stats rtmp.StreamStats) {
@@ -79,8 +84,11 @@ func (m *Master) startIngest(ctx context.Context) error {
 	if m.rln == nil {
 		return nil
 	}
+	// The ingest holds a live job's input for the streams' grace (the job's input timeout is
+	// longer), so a publisher who comes back within it continues the job.
 	m.rtmp, err = rtmp.NewServer(rtmp.Config{Listen: cfg.RTMPListen, TLS: ingestTLS(m.tls), Auth: ingest{m.streams},
-		Observer: ingest{m.streams}, Logger: m.log.With("component", "rtmp"), Registerer: m.metrics.Registry()})
+		Observer: ingest{m.streams}, Logger: m.log.With("component", "rtmp"), Registerer: m.metrics.Registry(),
+		Grace: m.streams.Grace()})
 	if err != nil {
 		return fmt.Errorf("RTMP ingest: %w", err)
 	}

@@ -14,6 +14,10 @@
 //     falls more than the queue behind, or whose socket stays blocked for the write timeout,
 //     is disconnected and counted. When the publisher leaves, every player gets what is already
 //     queued and is then closed, so its demuxer sees the end of the stream.
+//   - With Config.Grace, a stream whose publisher left keeps its players for the grace: a
+//     publisher of the same stream who comes back within it with the same tracks continues
+//     their session (from its first keyframe, timestamps following the last relayed ones), so
+//     a player sees only a stall. Past the grace, or with other tracks, the players end.
 //
 // One publisher per stream ID: a second publisher on a live stream is refused. RTMPS is
 // served when Config.TLS is set. The package links no C.

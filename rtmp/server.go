@@ -34,7 +34,9 @@ type Observer interface {
 
 // StreamInfo describes a stream's input: its first video and first audio track, named as
 // libav names codecs (h264, hevc, aac, opus...). FPS is the SPS's, 0 when it has none (Live
-// then reports the measured rate). Remote is the publisher's address.
+// then reports the measured rate). Remote is the publisher's address. Continued is set when
+// the publisher came back within Config.Grace with matching tracks: the players of the
+// stream's last publisher go on with its data, in one session with increasing timestamps.
 type StreamInfo struct {
 	VideoCodec string
 	Width      int
@@ -44,6 +46,7 @@ type StreamInfo struct {
 	SampleRate int
 	Channels   int
 	Remote     string
+	Continued  bool
 }
 
 // StreamStats counts a stream's input. Bytes are those received from the publisher,
@@ -99,6 +102,12 @@ type Config struct {
 	// PlayWait is how long a player asking for a stream that is not live waits for it to
 	// start before it is refused; default 5 s. Negative refuses at once.
 	PlayWait time.Duration
+	// Grace is how long a stream whose publisher left keeps its players: a publisher of the
+	// same stream who comes back within it, with the same tracks, continues their session
+	// (after a stall, from its first keyframe, its timestamps following the last ones).
+	// Past it, or with other tracks, the players end. 0: players end when the publisher
+	// leaves. A player's read timeout must be longer than Grace.
+	Grace time.Duration
 }
 
 // Server is the RTMP ingest and relay server. Create it with NewServer.
@@ -133,8 +142,8 @@ func NewServer(cfg Config) (*Server, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	if cfg.MaxConns < 0 || cfg.PlayerQueue < 0 || cfg.HandshakeTimeout < 0 || cfg.ReadTimeout < 0 || cfg.WriteTimeout < 0 {
-		return nil, errors.New("rtmp: MaxConns, PlayerQueue and the timeouts must not be negative")
+	if cfg.MaxConns < 0 || cfg.PlayerQueue < 0 || cfg.HandshakeTimeout < 0 || cfg.ReadTimeout < 0 || cfg.WriteTimeout < 0 || cfg.Grace < 0 {
+		return nil, errors.New("rtmp: MaxConns, PlayerQueue, Grace and the timeouts must not be negative")
 	}
 	def := func(v *time.Duration, d time.Duration) {
 		if *v == 0 {
@@ -268,6 +277,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	s.mu.Unlock()
 	wg.Wait()
+	s.endHeld()
 	return serveErr
 }
 
@@ -395,17 +405,26 @@ func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn,
 		return
 	}
 	st := newStream(id, c.remote, s.m, s.cfg.PlayerQueue, s.cfg.GOPCacheBytes)
+	// A stream whose publisher left within the grace is claimed: this publisher may continue it.
 	s.mu.Lock()
-	_, dup := s.streams[id]
-	if !dup {
+	held := s.streams[id]
+	dup := false
+	switch {
+	case held == nil:
 		s.streams[id] = st
+	case held.held && !held.claimed:
+		held.claimed = true // its grace timer, if it fires now, leaves it alone
+		held.holdTimer.Stop()
+		st = held
+	default:
+		dup = true
 	}
 	s.mu.Unlock()
 	if dup {
 		s.refuse(c, sc, ReasonDuplicate, app, "stream", id)
 		return
 	}
-	defer s.unpublish(st)
+	defer func() { s.unpublish(ctx, st) }()
 
 	r := &gortmplib.Reader{Conn: sc}
 	if err := r.Initialize(); err != nil {
@@ -417,8 +436,37 @@ func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn,
 		s.protocolError(c, "tracks", errors.New("no tracks"))
 		return
 	}
-	st.setTracks(tracks)
-	err = relayTracks(r, tracks, func(u *unit) {
+	var (
+		info      StreamInfo
+		paramSets map[int][][]byte
+	)
+	if held != nil {
+		if paramSets, err = compatibleTracks(held.tracks, tracks); err == nil {
+			info = held.resume(tracks, c.remote)
+			info.Continued = true
+		} else {
+			// Other tracks: the held players end, and the publisher starts a new stream.
+			s.log.Info("rtmp publisher came back with other tracks: the stream's players end", "remote", c.remote,
+				"stream", id, "reason", err)
+			s.endStream(held)
+			st = newStream(id, c.remote, s.m, s.cfg.PlayerQueue, s.cfg.GOPCacheBytes)
+			s.mu.Lock()
+			taken := s.streams[id] != nil
+			if !taken {
+				s.streams[id] = st
+			}
+			s.mu.Unlock()
+			if taken {
+				s.refuse(c, sc, ReasonDuplicate, app, "stream", id)
+				return
+			}
+		}
+	}
+	if !info.Continued {
+		st.setTracks(tracks)
+		info = st.describeOnce
+	}
+	err = relayTracks(r, tracks, paramSets, func(u *unit) {
 		for _, p := range st.publish(u) {
 			p.kick()
 		}
@@ -432,6 +480,7 @@ func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn,
 	// Waiting players join before the first unit is read, so they miss nothing.
 	s.mu.Lock()
 	st.live.Store(true)
+	st.held, st.claimed = false, false
 	for _, w := range s.waiting[id] {
 		if st.join(w.p) {
 			w.ch <- st
@@ -440,9 +489,8 @@ func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn,
 	delete(s.waiting, id)
 	s.mu.Unlock()
 	s.m.publishers.Inc()
-	info := st.describeOnce
 	s.log.Info("rtmp publish started", "remote", c.remote, "stream", id, "video", info.VideoCodec,
-		"width", info.Width, "height", info.Height, "fps", info.FPS, "audio", info.AudioCodec)
+		"width", info.Width, "height", info.Height, "fps", info.FPS, "audio", info.AudioCodec, "continued", info.Continued)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.Published(id, info)
 	}
@@ -468,22 +516,78 @@ func isClosed(err error) bool {
 		strings.Contains(err.Error(), "connection reset")
 }
 
-// unpublish ends a stream: its players drain and close, the Observer hears of it, its
-// metric series go.
-func (s *Server) unpublish(st *stream) {
+// unpublish handles a publisher leaving stream st. With a Grace, a stream that was live
+// keeps its players for it (held) unless ctx ended; otherwise it ends: its players drain and
+// close, its metric series go. The Observer hears of a live stream's publisher leaving.
+func (s *Server) unpublish(ctx context.Context, st *stream) {
+	s.mu.Lock()
+	wasLive := st.live.Swap(false)
+	hold := wasLive && s.cfg.Grace > 0 && ctx.Err() == nil && s.streams[st.id] == st
+	if hold {
+		st.held, st.claimed = true, false
+		st.holdGen++
+		gen := st.holdGen
+		st.holdTimer = time.AfterFunc(s.cfg.Grace, func() { s.endHold(st, gen) })
+	}
+	s.mu.Unlock()
+	var stats StreamStats
+	if hold {
+		stats = st.pause()
+	} else {
+		stats = s.endStream(st)
+	}
+	if !wasLive {
+		return
+	}
+	s.m.publishers.Dec()
+	if s.cfg.Observer != nil {
+		s.cfg.Observer.Unpublished(st.id, stats)
+	}
+}
+
+// endStream ends st: it leaves the streams, its players drain and close, its metric series
+// go. It returns the stream's final stats.
+func (s *Server) endStream(st *stream) StreamStats {
 	s.mu.Lock()
 	if s.streams[st.id] == st {
 		delete(s.streams, st.id)
 	}
+	st.held, st.claimed = false, false
+	if st.holdTimer != nil {
+		st.holdTimer.Stop()
+	}
 	s.mu.Unlock()
 	stats := st.end()
-	if !st.live.Load() {
+	if !stats.Started.IsZero() {
+		s.m.forget(st.id) // the stream went live
+	}
+	return stats
+}
+
+// endHold ends held stream st when its grace (hold gen) is over and no publisher claimed it.
+func (s *Server) endHold(st *stream, gen uint64) {
+	s.mu.Lock()
+	over := st.held && !st.claimed && st.holdGen == gen
+	s.mu.Unlock()
+	if !over {
 		return
 	}
-	s.m.publishers.Dec()
-	s.m.forget(st.id)
-	if s.cfg.Observer != nil {
-		s.cfg.Observer.Unpublished(st.id, stats)
+	s.log.Info("rtmp stream ended: its publisher did not come back within the grace", "stream", st.id, "grace", s.cfg.Grace)
+	s.endStream(st)
+}
+
+// endHeld ends every held stream (when the server stops).
+func (s *Server) endHeld() {
+	s.mu.Lock()
+	var held []*stream
+	for _, st := range s.streams {
+		if st.held {
+			held = append(held, st)
+		}
+	}
+	s.mu.Unlock()
+	for _, st := range held {
+		s.endStream(st)
 	}
 }
 
@@ -531,7 +635,7 @@ func (s *Server) play(ctx context.Context, c *conn, sc *gortmplib.ServerConn, ap
 	}()
 	defer func() { c.kill(); <-readerDone }()
 
-	slow, err = s.writeUnits(c, w, p)
+	slow, err = s.writeUnits(c, w, p, st.tracks, readerDone)
 	if slow || p.gone.Load() {
 		s.log.Warn("rtmp player disconnected: too slow", "remote", c.remote, "stream", name,
 			"queue", s.cfg.PlayerQueue, "write_timeout", s.cfg.WriteTimeout)
@@ -552,25 +656,35 @@ func (s *Server) play(ctx context.Context, c *conn, sc *gortmplib.ServerConn, ap
 	s.log.Info("rtmp play ended", "remote", c.remote, "stream", name, "reason", err)
 }
 
-// writeUnits sends the player its queue until the queue closes (stream ended or player
-// evicted) or a write fails; slow reports a write that timed out.
-func (s *Server) writeUnits(c *conn, w *gortmplib.Writer, p *player) (slow bool, err error) {
+// writeUnits sends the player its queue (units of tracks, the ones w was set up with) until
+// the queue closes (stream ended or player evicted), a write fails or the player leaves
+// (gone closes: it matters while the stream is held and its queue idle); slow reports a
+// write that timed out.
+func (s *Server) writeUnits(c *conn, w *gortmplib.Writer, p *player, tracks []*gortmplib.Track, gone <-chan struct{}) (slow bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("relay: %v", r)
 		}
 	}()
-	for u := range p.q {
+	for {
+		var u *unit
+		select {
+		case u = <-p.q:
+		case <-gone:
+			return false, errors.New("the player left")
+		}
+		if u == nil { // the queue closed
+			return false, nil
+		}
 		if p.gone.Load() {
 			return false, nil
 		}
 		c.nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-		if err := u.write(w); err != nil {
+		if err := u.write(w, tracks); err != nil {
 			var ne net.Error
 			return errors.As(err, &ne) && ne.Timeout(), err
 		}
 	}
-	return false, nil
 }
 
 // attach joins p to stream id when it is live now or goes live within PlayWait, and returns
@@ -578,7 +692,7 @@ func (s *Server) writeUnits(c *conn, w *gortmplib.Writer, p *player) (slow bool,
 func (s *Server) attach(ctx context.Context, id string, p *player) *stream {
 	ch := make(chan *stream, 1)
 	s.mu.Lock()
-	if st := s.streams[id]; st != nil && st.live.Load() {
+	if st := s.streams[id]; st != nil && (st.live.Load() || st.held) {
 		s.mu.Unlock()
 		if st.join(p) {
 			return st

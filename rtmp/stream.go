@@ -21,8 +21,17 @@ type stream struct {
 	started      time.Time
 	tracks       []*gortmplib.Track // set once before the stream goes live, then read-only
 	hasVideo     bool
-	live         atomic.Bool
-	describeOnce StreamInfo
+	mainTrack    int         // the index of the first video track, when hasVideo
+	live         atomic.Bool // a publisher is connected and relaying
+	describeOnce StreamInfo  // the current publisher's tracks; read under mu once live
+
+	// Guarded by the Server's mu: the stream's publisher left and its players are held for
+	// the grace (held), until a publisher of the same stream claims it (claimed) or holdGen's
+	// timer ends it.
+	held      bool
+	claimed   bool
+	holdGen   uint64
+	holdTimer *time.Timer
 
 	mu       sync.Mutex
 	players  map[*player]struct{}
@@ -33,7 +42,22 @@ type stream struct {
 	stats    StreamStats
 	fps      float64 // measured
 	win      window
+
+	// Continuity across publishers. A publisher who comes back relays from its first
+	// keyframe (rebase), its timestamps shifted to follow the last relayed one by a frame.
+	rebase    bool
+	continued bool // a publisher came back: units that would go back in time are dropped
+	shift     time.Duration
+	last      []time.Duration // last relayed (shifted) timestamp by track index
+	relayed   []bool          // whether last holds one
+	lastTS    time.Duration   // the latest relayed timestamp of any track
+	frameDur  time.Duration   // the main (or first) track's last frame duration
+	bytesBase int64           // bytes of the publishers before the current one
 }
+
+// defaultFrameDur spaces a continued stream from the last one when no frame duration was
+// measured.
+const defaultFrameDur = 40 * time.Millisecond
 
 // window measures the input rate over about a second.
 type window struct {
@@ -61,19 +85,50 @@ func newStream(id, remote string, m *metrics, queueLen, gopMaxBytes int) *stream
 // setTracks records the publisher's tracks before the stream goes live.
 func (s *stream) setTracks(tracks []*gortmplib.Track) {
 	s.tracks = tracks
-	for _, t := range tracks {
-		if t.Codec.IsVideo() {
-			s.hasVideo = true
+	for i, t := range tracks {
+		if t.Codec.IsVideo() && !s.hasVideo {
+			s.hasVideo, s.mainTrack = true, i
 		}
 	}
 	s.describeOnce = describeTracks(tracks)
 	s.describeOnce.Remote = s.remote
 	now := time.Now()
 	s.mu.Lock()
+	s.last, s.relayed = make([]time.Duration, len(tracks)), make([]bool, len(tracks))
 	s.started = now
 	s.stats.Started = now
 	s.win.start = now
 	s.mu.Unlock()
+}
+
+// resume starts a new publisher's session on a held stream whose tracks it matches
+// (compatibleTracks): its units are relayed from its first keyframe, after the last
+// publisher's. It returns the new publisher's StreamInfo.
+func (s *stream) resume(tracks []*gortmplib.Track, remote string) StreamInfo {
+	info := describeTracks(tracks)
+	info.Remote = remote
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.describeOnce = info
+	s.rebase, s.continued = true, true
+	clear(s.gop)
+	s.gop, s.gopBytes, s.gopOK = nil, 0, false
+	s.bytesBase = s.stats.Bytes
+	s.win = window{start: time.Now(), bytes: s.stats.Bytes, frames: s.stats.VideoFrames}
+	return info
+}
+
+// pause reports the stats of a stream whose publisher left while its players are held:
+// BitrateBPS is the mean so far.
+func (s *stream) pause() StreamStats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.stats
+	st.Ended = time.Now()
+	if d := st.Ended.Sub(st.Started).Seconds(); d > 0 && !st.Started.IsZero() {
+		st.BitrateBPS = float64(st.Bytes) * 8 / d
+	}
+	return st
 }
 
 // startsPlayback reports whether a player that has not started yet may start on u: at a
@@ -85,7 +140,7 @@ func (s *stream) startsPlayback(u *unit) bool { return !s.hasVideo || (u.main &&
 func (s *stream) publish(u *unit) (evicted []*player) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.ended {
+	if s.ended || !s.place(u) {
 		return nil
 	}
 	switch {
@@ -111,6 +166,44 @@ func (s *stream) publish(u *unit) (evicted []*player) {
 		}
 	}
 	return evicted
+}
+
+// place sets u's shift and reports whether it is relayed: a continuing publisher's units
+// wait for its first keyframe (its first unit without video), and a unit that would not
+// follow its track's last one is dropped.
+func (s *stream) place(u *unit) bool {
+	if u.track >= len(s.last) {
+		return false
+	}
+	if s.rebase {
+		if s.hasVideo && !(u.main && u.key) {
+			return false
+		}
+		step := s.frameDur
+		if step <= 0 {
+			step = defaultFrameDur
+		}
+		base := s.lastTS
+		if s.hasVideo && s.relayed[s.mainTrack] {
+			base = s.last[s.mainTrack] // audio follows, as it did the last publisher's frames
+		}
+		s.shift, s.rebase = base+step-u.ts, false
+	}
+	u.shift = s.shift
+	t := u.ts + u.shift
+	if s.continued && s.relayed[u.track] && t <= s.last[u.track] {
+		return false
+	}
+	if (u.main || !s.hasVideo && u.track == 0) && s.relayed[u.track] && !u.config {
+		if d := t - s.last[u.track]; d > 0 && d < time.Second {
+			s.frameDur = d
+		}
+	}
+	s.last[u.track], s.relayed[u.track] = t, true
+	if t > s.lastTS {
+		s.lastTS = t
+	}
+	return true
 }
 
 // evictLocked removes a slow player, counting the units it loses.
@@ -145,7 +238,7 @@ func (s *stream) cache(u *unit) {
 	s.gopBytes += u.size
 }
 
-// received records the publisher's byte count (total so far) and updates the rate gauges
+// received records the publisher's byte count (its total so far, added to the earlier publishers') and updates the rate gauges
 // about once a second.
 func (s *stream) received(total int64) {
 	s.mu.Lock()
@@ -153,6 +246,7 @@ func (s *stream) received(total int64) {
 	if s.ended {
 		return
 	}
+	total += s.bytesBase
 	if d := total - s.stats.Bytes; d > 0 {
 		s.m.bytes.WithLabelValues(s.id).Add(float64(d))
 	}

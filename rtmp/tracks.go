@@ -1,7 +1,10 @@
 package rtmp
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/bluenviron/gortmplib"
@@ -22,13 +25,26 @@ type unit struct {
 	// config marks in-band parameter sets (a mid-stream SPS/PPS): relayed, not a frame.
 	config bool
 	size   int
-	// write sends the unit to one player.
-	write func(w *gortmplib.Writer) error
+	// track is the index of the unit's track in its publisher's tracks (the same index in
+	// the stream's first tracks, which players were set up with: see compatibleTracks).
+	track int
+	// ts is the unit's decode timestamp as its publisher sent it; shift is what the stream
+	// adds to it so that a publisher who came back continues where the last one stopped.
+	ts, shift time.Duration
+	// send writes the unit to one player on track t, its timestamps moved by shift.
+	send func(w *gortmplib.Writer, t *gortmplib.Track, shift time.Duration) error
+}
+
+// write sends the unit to one player whose writer was set up with tracks.
+func (u *unit) write(w *gortmplib.Writer, tracks []*gortmplib.Track) error {
+	return u.send(w, tracks[u.track], u.shift)
 }
 
 // relayTracks registers on r a callback for every track that turns its data into units and
-// hands them to emit. It fails on a codec it does not relay.
-func relayTracks(r *gortmplib.Reader, tracks []*gortmplib.Track, emit func(*unit)) error {
+// hands them to emit. It fails on a codec it does not relay. The parameter sets of track i in
+// paramSets (those of a publisher who came back with a changed H.264 configuration) are sent
+// in-band ahead of each of its keyframes, as players were set up with the first publisher's.
+func relayTracks(r *gortmplib.Reader, tracks []*gortmplib.Track, paramSets map[int][][]byte, emit func(*unit)) error {
 	var main *gortmplib.Track
 	for _, t := range tracks {
 		if t.Codec.IsVideo() {
@@ -36,52 +52,80 @@ func relayTracks(r *gortmplib.Reader, tracks []*gortmplib.Track, emit func(*unit
 			break
 		}
 	}
-	for _, t := range tracks {
+	for i, t := range tracks {
 		isMain := t == main
 		switch t.Codec.(type) {
 		case *codecs.H264:
 			r.OnDataH264(t, func(pts, dts time.Duration, au [][]byte) {
-				emit(&unit{video: true, main: isMain, key: isMain && h264.IsRandomAccess(au), config: !h264HasPicture(au), size: nalusSize(au),
-					write: func(w *gortmplib.Writer) error { return w.WriteH264(t, pts, dts, au) }})
+				key := h264.IsRandomAccess(au)
+				if ps := paramSets[i]; key && len(ps) > 0 {
+					au = append(ps[:len(ps):len(ps)], au...)
+				}
+				emit(&unit{video: true, main: isMain, key: isMain && key, config: !h264HasPicture(au), size: nalusSize(au), track: i, ts: dts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error {
+						return w.WriteH264(t, pts+d, dts+d, au)
+					}})
 			})
 		case *codecs.H265:
 			r.OnDataH265(t, func(pts, dts time.Duration, au [][]byte) {
-				emit(&unit{video: true, main: isMain, key: isMain && h265.IsRandomAccess(au), config: !h265HasPicture(au), size: nalusSize(au),
-					write: func(w *gortmplib.Writer) error { return w.WriteH265(t, pts, dts, au) }})
+				emit(&unit{video: true, main: isMain, key: isMain && h265.IsRandomAccess(au), config: !h265HasPicture(au), size: nalusSize(au), track: i, ts: dts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error {
+						return w.WriteH265(t, pts+d, dts+d, au)
+					}})
 			})
 		case *codecs.AV1:
 			r.OnDataAV1(t, func(pts time.Duration, tu [][]byte) {
-				emit(&unit{video: true, main: isMain, key: isMain && av1.IsRandomAccess2(tu), size: nalusSize(tu),
-					write: func(w *gortmplib.Writer) error { return w.WriteAV1(t, pts, tu) }})
+				emit(&unit{video: true, main: isMain, key: isMain && av1.IsRandomAccess2(tu), size: nalusSize(tu), track: i, ts: pts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error { return w.WriteAV1(t, pts+d, tu) }})
 			})
 		case *codecs.VP9:
 			r.OnDataVP9(t, func(pts time.Duration, frame []byte) {
-				emit(&unit{video: true, main: isMain, key: isMain && vp9.IsRandomAccess(frame), size: len(frame),
-					write: func(w *gortmplib.Writer) error { return w.WriteVP9(t, pts, frame) }})
+				emit(&unit{video: true, main: isMain, key: isMain && vp9.IsRandomAccess(frame), size: len(frame), track: i, ts: pts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error {
+						return w.WriteVP9(t, pts+d, frame)
+					}})
 			})
 		case *codecs.MPEG4Audio:
 			r.OnDataMPEG4Audio(t, func(pts time.Duration, au []byte) {
-				emit(&unit{size: len(au), write: func(w *gortmplib.Writer) error { return w.WriteMPEG4Audio(t, pts, au) }})
+				emit(&unit{size: len(au), track: i, ts: pts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error {
+						return w.WriteMPEG4Audio(t, pts+d, au)
+					}})
 			})
 		case *codecs.Opus:
 			r.OnDataOpus(t, func(pts time.Duration, pkt []byte) {
-				emit(&unit{size: len(pkt), write: func(w *gortmplib.Writer) error { return w.WriteOpus(t, pts, pkt) }})
+				emit(&unit{size: len(pkt), track: i, ts: pts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error {
+						return w.WriteOpus(t, pts+d, pkt)
+					}})
 			})
 		case *codecs.MPEG1Audio:
 			r.OnDataMPEG1Audio(t, func(pts time.Duration, frame []byte) {
-				emit(&unit{size: len(frame), write: func(w *gortmplib.Writer) error { return w.WriteMPEG1Audio(t, pts, frame) }})
+				emit(&unit{size: len(frame), track: i, ts: pts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error {
+						return w.WriteMPEG1Audio(t, pts+d, frame)
+					}})
 			})
 		case *codecs.AC3:
 			r.OnDataAC3(t, func(pts time.Duration, frame []byte) {
-				emit(&unit{size: len(frame), write: func(w *gortmplib.Writer) error { return w.WriteAC3(t, pts, frame) }})
+				emit(&unit{size: len(frame), track: i, ts: pts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error {
+						return w.WriteAC3(t, pts+d, frame)
+					}})
 			})
 		case *codecs.FLAC:
 			r.OnDataFLAC(t, func(pts time.Duration, frame []byte) {
-				emit(&unit{size: len(frame), write: func(w *gortmplib.Writer) error { return w.WriteFLAC(t, pts, frame) }})
+				emit(&unit{size: len(frame), track: i, ts: pts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error {
+						return w.WriteFLAC(t, pts+d, frame)
+					}})
 			})
 		case *codecs.G711:
 			r.OnDataG711(t, func(pts time.Duration, samples []byte) {
-				emit(&unit{size: len(samples), write: func(w *gortmplib.Writer) error { return w.WriteG711(t, pts, samples) }})
+				emit(&unit{size: len(samples), track: i, ts: pts,
+					send: func(w *gortmplib.Writer, t *gortmplib.Track, d time.Duration) error {
+						return w.WriteG711(t, pts+d, samples)
+					}})
 			})
 		default:
 			// LPCM among others: gortmplib's LPCM writer assumes 16-bit samples and would fault on
@@ -208,4 +252,45 @@ func describeTracks(tracks []*gortmplib.Track) StreamInfo {
 		}
 	}
 	return info
+}
+
+// compatibleTracks reports whether a publisher who came back with tracks next may continue
+// the players set up with prev: the same tracks in the same order, with the same codecs and
+// configurations. An H.264 track may change its parameter sets if its resolution stays:
+// paramSets then holds the track's new SPS and PPS, to send in-band ahead of its keyframes.
+func compatibleTracks(prev, next []*gortmplib.Track) (paramSets map[int][][]byte, err error) {
+	if len(prev) != len(next) {
+		return nil, fmt.Errorf("%d tracks, the stream had %d", len(next), len(prev))
+	}
+	for i := range prev {
+		a, b := prev[i].Codec, next[i].Codec
+		if reflect.TypeOf(a) != reflect.TypeOf(b) {
+			return nil, fmt.Errorf("track %d is %s, the stream had %s", i, codecName(b), codecName(a))
+		}
+		if ha, ok := a.(*codecs.H264); ok {
+			hb := b.(*codecs.H264)
+			if bytes.Equal(ha.SPS, hb.SPS) && bytes.Equal(ha.PPS, hb.PPS) {
+				continue
+			}
+			var sa, sb h264.SPS
+			if sa.Unmarshal(ha.SPS) != nil || sb.Unmarshal(hb.SPS) != nil {
+				return nil, errors.New("an H.264 track changed its SPS, and one does not parse")
+			}
+			if sa.Width() != sb.Width() || sa.Height() != sb.Height() {
+				return nil, fmt.Errorf("H.264 is %dx%d, the stream had %dx%d", sb.Width(), sb.Height(), sa.Width(), sa.Height())
+			}
+			if len(hb.SPS) == 0 || len(hb.PPS) == 0 {
+				return nil, errors.New("an H.264 track changed its parameter sets to none")
+			}
+			if paramSets == nil {
+				paramSets = map[int][][]byte{}
+			}
+			paramSets[i] = [][]byte{hb.SPS, hb.PPS}
+			continue
+		}
+		if !reflect.DeepEqual(a, b) {
+			return nil, fmt.Errorf("track %d (%s) changed its configuration", i, codecName(b))
+		}
+	}
+	return paramSets, nil
 }

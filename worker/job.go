@@ -10,6 +10,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/worker/access"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
 )
@@ -51,7 +52,12 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 		defer cancel()
 	}
 
-	rep := &progressReporter{a: a, jobID: job.ID, every: a.cfg.ProgressInterval}
+	restreams := restreamNames(s.Outputs)
+	var liveM liveMetrics
+	if job.Queue == api.QueueLive || job.Labels["stream_id"] != "" {
+		liveM, _ = a.cfg.Metrics.(liveMetrics)
+	}
+	rep := &progressReporter{a: a, jobID: job.ID, every: a.cfg.ProgressInterval, restreams: restreams}
 	rep.send(ctx, api.ProgressReport{Phase: api.PhaseProbing})
 	log.Info("job started", "spec_outputs", len(s.Outputs))
 	encoders := map[string]string{}
@@ -66,6 +72,9 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 			if ev.Progress != nil {
 				rep.progress(ctx, *ev.Progress)
 				a.cfg.Metrics.JobProgress(job.ID, *ev.Progress)
+				if liveM != nil {
+					liveM.LiveProgress(job.ID, *ev.Progress, restreams)
+				}
 			}
 			if len(ev.Encode) > 0 {
 				a.cfg.Metrics.JobEncode(ev.Encode, encoderOf)
@@ -80,6 +89,9 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	switch o.End {
 	case executor.EndCompleted:
 		res := result(o.Event.Result)
+		if res != nil && len(res.Unreached) > 0 {
+			log.Warn("restream destinations never reached", "outputs", res.Unreached)
+		}
 		if _, err := a.report(func(c context.Context) (*api.Job, error) {
 			return a.cfg.Master.Complete(c, job.ID, api.CompleteReport{Node: a.NodeID(), Result: res})
 		}); err != nil {
@@ -141,6 +153,16 @@ func result(r *engine.Result) *api.Result {
 		Frames: r.Frames, Seconds: r.Elapsed.Seconds(), FPS: r.FPS, Speed: r.Speed}
 	for _, o := range r.Outputs {
 		out.Encoders[o.Name] = o.VideoEncoder
+		if o.Connections > 0 || o.Reconnects > 0 || o.Unreached || o.LastError != "" {
+			// A restream: its target is a destination (with its key), not something written.
+			out.Restreams = append(out.Restreams, api.OutputProgress{Name: o.Name, Frames: o.Frames, Dropped: o.Dropped,
+				Bitrate: o.Bitrate, Restream: true, Connections: o.Connections, Reconnects: o.Reconnects,
+				DroppedPackets: o.DroppedPackets, LastError: api.RedactText(o.LastError), Unreached: o.Unreached})
+			if o.Unreached {
+				out.Unreached = append(out.Unreached, o.Name)
+			}
+			continue
+		}
 		if o.Target != "" {
 			out.Outputs = append(out.Outputs, o.Target)
 		}
@@ -155,9 +177,10 @@ func result(r *engine.Result) *api.Result {
 // progressReporter sends a job's progress at most every `every`, and cancels the job when
 // the master answers that it is no longer this worker's.
 type progressReporter struct {
-	a     *Agent
-	jobID string
-	every time.Duration
+	a         *Agent
+	jobID     string
+	every     time.Duration
+	restreams map[string]bool // names of the outputs with Reconnect set
 
 	mu   sync.Mutex
 	last time.Time
@@ -179,6 +202,7 @@ func (p *progressReporter) progress(ctx context.Context, pr engine.Progress) {
 		eta := pr.ETA.Seconds()
 		ap.ETA = &eta
 	}
+	ap.Outputs = outputProgress(pr, p.restreams)
 	phase := api.PhaseTranscoding
 	if pr.Final {
 		phase = api.PhaseFinalizing
@@ -205,4 +229,44 @@ func (p *progressReporter) send(ctx context.Context, rep api.ProgressReport) {
 			cancel(errCanceledByMaster)
 		}
 	}
+}
+
+// liveMetrics is what Metrics implementations that export live jobs' numbers add
+// (metrics.Metrics does).
+type liveMetrics interface {
+	LiveProgress(jobID string, p engine.Progress, restreams map[string]bool)
+}
+
+// restreamNames names the outputs that push to a destination with reconnection.
+func restreamNames(outs []spec.Output) map[string]bool {
+	m := map[string]bool{}
+	for _, o := range outs {
+		if o.Reconnect != nil {
+			m[o.Name] = true
+		}
+	}
+	return m
+}
+
+// outputProgress is the engine's per-output progress as the master shows it: restream
+// errors have the destination's key redacted.
+func outputProgress(pr engine.Progress, restreams map[string]bool) []api.OutputProgress {
+	if len(pr.Outputs) == 0 {
+		return nil
+	}
+	out := make([]api.OutputProgress, 0, len(pr.Outputs))
+	secs := pr.Elapsed.Seconds()
+	for _, o := range pr.Outputs {
+		op := api.OutputProgress{Name: o.Name, Frames: o.FramesOut, Dropped: o.Dropped, Bitrate: o.Bitrate}
+		if secs > 0 {
+			op.FPS = float64(o.FramesOut) / secs
+		}
+		if restreams[o.Name] {
+			op.Restream, op.Connected = true, o.Connected
+			op.Connections, op.Reconnects = o.Connections, o.Reconnects
+			op.LastError = api.RedactText(o.LastError)
+		}
+		out = append(out, op)
+	}
+	return out
 }

@@ -241,3 +241,123 @@ func liveSegments(t *testing.T, path string) []string {
 	}
 	return segs
 }
+
+// TestRunLiveReconnect: a publisher that stops and comes back within --live-grace continues
+// the same live job through `ffrtmp run`: one job for the stream, running across the gap and
+// completed after the grace, whose HLS covers both publishes.
+func TestRunLiveReconnect(t *testing.T) {
+	dir := t.TempDir()
+	port, rtmpPort, hlsPort := freePort(t), freePort(t), freePort(t)
+	startRun(t, dir, "--port", port, "--rtmp-port", rtmpPort, "--hls-port", hlsPort, "--live-grace", "8s")
+	data := filepath.Join(dir, dataDirName)
+	b, err := os.ReadFile(filepath.Join(data, apiKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := api.NewClient("http://127.0.0.1:"+port, strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	// One small rung keeps the test's CPU low on a shared machine.
+	rungs, err := spec.RungsNamed("240p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.PutPreset(ctx, api.Preset{Name: "live-tiny", Container: "hls", Renditions: rungs,
+		Video: &spec.Video{Codec: "libx264", Preset: "ultrafast", GOP: 2}, Audio: &spec.Audio{Codec: "aac"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.CreateStream(ctx, api.StreamRequest{Name: "cam2", Preset: "live-tiny"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ingest := "rtmp://127.0.0.1:" + rtmpPort + "/live/" + st.StreamKey
+
+	const seconds = 4
+	publish := func() {
+		t.Helper()
+		pub := exec.Command(ffmpegProgram(t), "-hide_banner", "-loglevel", "error", "-re",
+			"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
+			"-t", strconv.Itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "60",
+			"-c:a", "aac", "-f", "flv", ingest)
+		var pubErr runOutput
+		pub.Stderr = &pubErr
+		if err := pub.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- pub.Wait() }()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("publisher: %v\n%s", err, pubErr.String())
+			}
+		case <-time.After(60 * time.Second):
+			_ = pub.Process.Kill()
+			<-done
+			t.Fatal("the publisher did not end")
+		}
+	}
+
+	publish()
+	live, err := c.GetStream(ctx, st.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live.State != api.StreamLive || live.JobID == "" {
+		t.Fatalf("after the first publish, within the grace: %+v, want live with a job", live)
+	}
+	jobID := live.JobID
+	runWaitJob(t, c, jobID, api.StatusRunning)
+
+	publish()
+	if again, err := c.GetStream(ctx, st.ID); err != nil || again.JobID != jobID {
+		t.Fatalf("after the second publish: %+v, %v; want job %s", again, err, jobID)
+	}
+	if j, err := c.GetJob(ctx, jobID); err != nil || j.Status != api.StatusRunning {
+		t.Fatalf("the live job after the reconnect: %+v, %v; want still running", j, err)
+	}
+	runWaitJob(t, c, jobID, api.StatusCompleted)
+	runWaitFor(t, 30*time.Second, "stream cam2 to be idle after the grace", func() bool {
+		s, err := c.GetStream(ctx, st.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s.State == api.StreamIdle && s.JobID == "" && s.LastJobID == jobID
+	})
+	page, err := c.ListJobs(ctx, api.ListJobsOptions{Queue: api.QueueLive})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Jobs) != 1 {
+		t.Errorf("%d live jobs, want the one continued across the reconnect", len(page.Jobs))
+	}
+
+	// Both publishes in the one job's HLS: more media than one publish sent (the job may miss
+	// the start of each: the ingest reads 2 s of a publisher's media to find its tracks).
+	playlist := filepath.Join(data, runOutDir, "streams", "cam2", "240p", "index.m3u8")
+	pl, err := os.ReadFile(playlist)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var total float64
+	for _, line := range strings.Split(string(pl), "\n") {
+		if d, ok := strings.CutPrefix(strings.TrimSpace(line), "#EXTINF:"); ok {
+			d, _, _ = strings.Cut(d, ",")
+			v, err := strconv.ParseFloat(d, 64)
+			if err != nil {
+				t.Fatalf("playlist line %q: %v", line, err)
+			}
+			total += v
+		}
+	}
+	if total <= seconds+0.5 || total > 2*seconds+1 {
+		t.Errorf("the job's HLS lists %.1f s, want both %d s publishes (and their gap)\n%s", total, seconds, pl)
+	}
+	for _, s := range liveSegments(t, playlist) {
+		if fi, err := os.Stat(filepath.Join(filepath.Dir(playlist), s)); err != nil || fi.Size() == 0 {
+			t.Errorf("segment %s: %v", s, err)
+		}
+	}
+}

@@ -540,9 +540,18 @@ func (s *Streams) AuthorizePlay(ctx context.Context, id, token string) error {
 }
 
 // Published is the ingest's news that stream id's publisher started. A publisher coming
-// back within the grace continues the stream's job; otherwise a new session starts: a new
-// play token and a new job in the stream's queue that reads the ingest's relay.
-func (s *Streams) Published(id string, in api.StreamInput) {
+// back within the grace continues the stream's job when the job has not started; otherwise
+// a new session starts: a new play token and a new job in the stream's queue that reads the
+// ingest's relay (a job the last session started ends with its input, one that waits is
+// canceled).
+func (s *Streams) Published(id string, in api.StreamInput) { s.published(id, in, false) }
+
+// Continued is the ingest's news that a publisher of stream id came back within the grace
+// and the ingest continued its input: the job's player goes on with the new publisher's
+// data, so the job (running or not) continues.
+func (s *Streams) Continued(id string, in api.StreamInput) { s.published(id, in, true) }
+
+func (s *Streams) published(id string, in api.StreamInput, continued bool) {
 	ctx, cancel := context.WithTimeout(s.base, 30*time.Second)
 	defer cancel()
 	s.op.Lock()
@@ -556,10 +565,24 @@ func (s *Streams) Published(id string, in api.StreamInput) {
 	}
 	log := s.log.With("stream_id", id, "stream", r.Stream.Name)
 
-	going := r.Stream.JobID != "" && s.jobGoing(ctx, r.Stream.JobID)
+	// The ingest continues a held input as long as its own grace, which started before this
+	// one: a continued publisher may come back just after this grace ended the session (the
+	// publisher's tracks take a moment to read). Its job is then the last one.
+	jobID := r.Stream.JobID
+	if jobID == "" && continued {
+		jobID = r.Stream.LastJobID
+	}
+	var job api.Job
+	going := false
+	if jobID != "" {
+		if j, err := s.st.GetJob(ctx, jobID); err == nil && !j.Status.Terminal() {
+			job, going = j, true
+		}
+	}
+	waiting := going && (job.Status == api.StatusQueued || job.Status == api.StatusRetrying)
 	s.mu.Lock()
 	ls := s.live[id]
-	resume := ls != nil && going
+	resume := going && (continued || (ls != nil && waiting))
 	if ls == nil {
 		ls = &liveStream{}
 		s.live[id] = ls
@@ -569,13 +592,22 @@ func (s *Streams) Published(id string, in api.StreamInput) {
 
 	if resume {
 		if _, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
+			if r.Stream.JobID == "" { // the session had ended: it is back
+				r.Stream.JobID, r.Stream.LiveSince = jobID, &now
+			}
 			r.Stream.Input, r.Stream.UpdatedAt = &in, now
 			return nil
 		}); err != nil {
 			log.Warn("store the input of a resumed stream", "err", err)
 		}
-		log.Info("publisher back within the grace: the live job continues", "job_id", r.Stream.JobID, "remote", in.Remote)
+		log.Info("publisher back within the grace: the live job continues", "job_id", jobID, "remote", in.Remote,
+			"continued_input", continued)
 		return
+	}
+	if going && r.Stream.JobID != "" {
+		// The ingest ended the job's input (other tracks, or it restarted): the job ends with
+		// it, or is canceled if it waits; the new session gets a new job.
+		s.cancelJob(ctx, r.Stream.JobID, "stream "+r.Stream.Name+": the publisher came back with an input the job cannot continue", true)
 	}
 
 	token, tokenHash, err := newSecret()
@@ -597,7 +629,7 @@ func (s *Streams) Published(id string, in api.StreamInput) {
 		log.Error("store the start of a live session", "err", err)
 		return
 	}
-	job, _, err := s.farm.submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(id, token)), "", liveJob(r.Stream))
+	job, _, err = s.farm.submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(id, token)), "", s.liveJob(r.Stream))
 	if err != nil {
 		log.Error("no live job for the stream: the publisher stays connected but nothing transcodes it", "err", err)
 		return
@@ -686,12 +718,6 @@ func (s *Streams) endSession(ctx context.Context, id string, now time.Time) {
 	s.log.Info("stream idle", "stream_id", id, "stream", r.Stream.Name, "last_job_id", r.Stream.LastJobID)
 }
 
-// jobGoing reports whether job id has not finished.
-func (s *Streams) jobGoing(ctx context.Context, id string) bool {
-	j, err := s.st.GetJob(ctx, id)
-	return err == nil && !j.Status.Terminal()
-}
-
 // cancelJob cancels job id; onlyWaiting keeps jobs a node took (they end with their input).
 func (s *Streams) cancelJob(ctx context.Context, id, why string, onlyWaiting bool) {
 	_, err := s.farm.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
@@ -741,13 +767,28 @@ func liveHLS(j *api.Job) {
 	}
 }
 
-// liveJob tunes the live job of stream st: live HLS, and a restream output per destination.
-func liveJob(st api.Stream) func(*api.Job) {
+// liveInputMargin is how much longer than the grace a live job waits on its input: the
+// ingest holds the job's player without data for up to the grace while the publisher is
+// away, then for the returning publisher's handshake and the 2 s of media its tracks are
+// read from.
+const liveInputMargin = 10 * time.Second
+
+// liveJob tunes the live job of stream st: live HLS, a restream output per destination, and
+// an input timeout past the grace, so a publisher who comes back continues the job.
+func (s *Streams) liveJob(st api.Stream) func(*api.Job) {
+	timeout := (s.cfg.Grace + liveInputMargin).Seconds()
 	return func(j *api.Job) {
 		liveHLS(j)
 		restreamOutputs(j, st.Destinations)
+		if j.Spec.Input.TimeoutSeconds < timeout {
+			j.Spec.Input.TimeoutSeconds = timeout
+		}
 	}
 }
+
+// Grace is how long a stream stays live after its publisher left (the ingest holds the live
+// job's input as long).
+func (s *Streams) Grace() time.Duration { return s.cfg.Grace }
 
 // restreamOutputs adds to j one flv push per destination, carrying the ladder's top rung
 // (its tallest video; the first output on a tie) with reconnection: a destination that is

@@ -357,3 +357,80 @@ func isStatus(err error, status int) bool {
 	var ae *api.Error
 	return errors.As(err, &ae) && ae.Status == status
 }
+
+// leaseLive registers node n1 (once) and leases the stream's waiting live job to it, as a
+// worker that starts playing the relay does.
+func (e *streamsEnv) leaseLive(jobID string) {
+	e.t.Helper()
+	if _, err := e.farm.Register(e.ctx, api.Registration{ID: "n1", Name: "n1", Capabilities: api.Capabilities{CPUs: 4, Encoders: []string{"libx264", "aac"}, Slots: 4}}, "127.0.0.1"); err != nil {
+		e.t.Fatal(err)
+	}
+	l, err := e.farm.Lease(e.ctx, "n1", time.Second)
+	if err != nil || l == nil || l.Job.ID != jobID {
+		e.t.Fatalf("lease: %+v, %v; want %s", l, err, jobID)
+	}
+}
+
+// TestStreamReconnectContinuesRunningJob: a publisher coming back within the grace whose
+// input the ingest continued keeps the running job; one whose input it could not continue
+// gets a new job (the running one ends with its input). The live job waits on its input
+// longer than the grace.
+func TestStreamReconnectContinuesRunningJob(t *testing.T) {
+	const grace = time.Hour // nothing here waits for it
+	e := startStreams(t, "", func(c *farm.StreamsConfig) { c.Grace = grace })
+	cam := e.create("cam")
+	id := e.publish(cam.StreamKey)
+	jobID := e.get(id).JobID
+	j, err := e.farm.Get(e.ctx, jobID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (grace + 10*time.Second).Seconds(); j.Spec.Input.TimeoutSeconds != want {
+		t.Errorf("live job input timeout %v s, want the grace and a margin: %v s", j.Spec.Input.TimeoutSeconds, want)
+	}
+	e.leaseLive(jobID)
+	in := api.StreamInput{VideoCodec: "h264", Width: 640, Height: 360, AudioCodec: "aac", Remote: "127.0.0.1:6666"}
+
+	e.s.Unpublished(id, 1000)
+	e.s.Continued(id, in)
+	got := e.get(id)
+	if got.State != api.StreamLive || got.JobID != jobID || got.Input == nil || got.Input.Remote != "127.0.0.1:6666" {
+		t.Fatalf("continued within the grace: %+v, want live with job %s", got, jobID)
+	}
+	if j, _ := e.farm.Get(e.ctx, jobID); j.Status != api.StatusAssigned {
+		t.Errorf("the continued job is %s, want still assigned", j.Status)
+	}
+
+	// The ingest could not continue the input: a new job, the running one left to end.
+	e.s.Unpublished(id, 2000)
+	e.s.Published(id, in)
+	got = e.get(id)
+	if got.JobID == "" || got.JobID == jobID || got.LastJobID != jobID {
+		t.Fatalf("not continued: job %q, last %q; want a new job after %s", got.JobID, got.LastJobID, jobID)
+	}
+	if j, _ := e.farm.Get(e.ctx, jobID); j.Status != api.StatusAssigned {
+		t.Errorf("the running job is %s after a reconnect the ingest did not continue, want assigned (it ends with its input)", j.Status)
+	}
+}
+
+// TestStreamContinuedAfterGraceEnded: the ingest's grace starts before the streams' and its
+// publisher's tracks take a moment to read, so a continued publisher may be reported just
+// after the session ended: its running job is the stream's again, not a second one.
+func TestStreamContinuedAfterGraceEnded(t *testing.T) {
+	e := startStreams(t, "", nil)
+	cam := e.create("cam")
+	id := e.publish(cam.StreamKey)
+	jobID := e.get(id).JobID
+	e.leaseLive(jobID)
+	e.s.Unpublished(id, 0)
+	e.waitState(id, api.StreamIdle)
+	e.s.Continued(id, api.StreamInput{VideoCodec: "h264", Width: 640, Height: 360})
+	got := e.get(id)
+	if got.State != api.StreamLive || got.JobID != jobID {
+		t.Fatalf("continued after the session ended: %+v, want live with job %s", got, jobID)
+	}
+	page, err := e.farm.List(e.ctx, store.Filter{Queue: api.QueueLive})
+	if err != nil || len(page.Jobs) != 1 {
+		t.Fatalf("live jobs: %d, %v; want 1", len(page.Jobs), err)
+	}
+}

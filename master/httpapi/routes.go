@@ -125,7 +125,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 	if replay {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	writeJSON(w, http.StatusCreated, job)
+	writeJob(w, http.StatusCreated, job)
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
@@ -175,6 +175,10 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, lerr)
 		return
 	}
+	if page, lerr = redactPage(page); lerr != nil {
+		s.fail(w, r, lerr)
+		return
+	}
 	writeJobPage(w, page)
 }
 
@@ -184,7 +188,7 @@ func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJob(w, http.StatusOK, j)
 }
 
 func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
@@ -197,7 +201,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJob(w, http.StatusOK, j)
 }
 
 func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
@@ -210,7 +214,7 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJob(w, http.StatusOK, j)
 }
 
 func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
@@ -234,6 +238,7 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
+	redactEvents(&list)
 	writeJSON(w, http.StatusOK, list)
 }
 

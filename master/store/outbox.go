@@ -39,7 +39,7 @@ func delivery(r *record, e api.Event) ([]byte, error) {
 	if r.Job.CallbackURL == "" || e.Type != api.EventState {
 		return nil, nil
 	}
-	body, err := json.Marshal(WebhookPayload{Event: "job." + string(e.To), From: e.From, Time: e.Time, Job: r.Job})
+	body, err := json.Marshal(WebhookPayload{Event: "job." + string(e.To), From: e.From, Time: e.Time, Job: r.Job.Redact()})
 	if err != nil {
 		return nil, fmt.Errorf("encode webhook: %w", err)
 	}

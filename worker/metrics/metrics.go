@@ -30,6 +30,7 @@ type Metrics struct {
 	speed     *prometheus.GaugeVec
 	frames    *prometheus.GaugeVec
 	available *prometheus.GaugeVec
+	live      *liveCollector
 
 	mu     sync.Mutex
 	encode map[string]*latency // by encoder
@@ -46,7 +47,8 @@ type latency struct {
 func New(encoders map[string]bool, telemetry func() api.Telemetry) *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	m := &Metrics{reg: reg, encode: map[string]*latency{}}
+	m := &Metrics{reg: reg, encode: map[string]*latency{}, live: newLiveCollector()}
+	reg.MustRegister(m.live)
 	m.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "ffrtmp_worker_job_duration_seconds",
 		Help: "Wall time of jobs on this worker, by how they ended.", Buckets: prometheus.ExponentialBuckets(1, 2, 16)}, []string{"end"})
 	m.jobs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ffrtmp_worker_jobs_total",
@@ -90,6 +92,13 @@ func (m *Metrics) JobProgress(jobID string, p engine.Progress) {
 	m.frames.WithLabelValues(jobID).Set(float64(p.Frames))
 }
 
+// LiveProgress records a live job's numbers (ffrtmp_live_*): its realtime ratio, and per
+// output the fps, dropped frames and, for the outputs named in restreams, the destination's
+// connection state, connections and reconnects. JobEnded removes them.
+func (m *Metrics) LiveProgress(jobID string, p engine.Progress, restreams map[string]bool) {
+	m.live.set(jobID, p, restreams)
+}
+
 // JobEncode adds frames' encode latencies; encoderOf names each output's encoder.
 func (m *Metrics) JobEncode(lat []executor.EncodeLatency, encoderOf func(output string) string) {
 	m.mu.Lock()
@@ -122,6 +131,7 @@ func (m *Metrics) JobEnded(jobID, end string, d time.Duration) {
 	m.fps.DeleteLabelValues(jobID)
 	m.speed.DeleteLabelValues(jobID)
 	m.frames.DeleteLabelValues(jobID)
+	m.live.forget(jobID)
 }
 
 // encodeCollector turns the executors' bucket counts into a histogram per encoder.

@@ -58,3 +58,45 @@ func TestMetrics(t *testing.T) {
 		t.Error("an ended job's gauges are still exported")
 	}
 }
+
+// The worker's agent looks for this method on its Metrics to export live jobs' numbers.
+var _ interface {
+	LiveProgress(jobID string, p engine.Progress, restreams map[string]bool)
+} = (*metrics.Metrics)(nil)
+
+func TestLiveMetrics(t *testing.T) {
+	m := metrics.New(nil, nil)
+	m.JobStarted("live1")
+	m.JobStarted("vod1")
+	m.JobProgress("vod1", engine.Progress{FPS: 200, Speed: 6})
+	m.LiveProgress("live1", engine.Progress{Elapsed: 10 * time.Second, Speed: 0.98, Outputs: []engine.OutputProgress{
+		{Name: "720p", FramesOut: 300, Dropped: 4},
+		{Name: "restream0", FramesOut: 290, Connected: true, Connections: 2, Reconnects: 3},
+		{Name: "restream1", FramesOut: 250, Reconnects: 7},
+	}}, map[string]bool{"restream0": true, "restream1": true})
+	mid := scrape(t, m)
+	for _, want := range []string{
+		`ffrtmp_live_realtime_ratio{job="live1"} 0.98`,
+		`ffrtmp_live_output_fps{job="live1",output="720p"} 30`,
+		`ffrtmp_live_output_fps{job="live1",output="restream1"} 25`,
+		`ffrtmp_live_frames_dropped_total{job="live1",output="720p"} 4`,
+		`ffrtmp_live_restream_connected{job="live1",output="restream0"} 1`,
+		`ffrtmp_live_restream_connected{job="live1",output="restream1"} 0`,
+		`ffrtmp_live_restream_reconnects_total{job="live1",output="restream0"} 3`,
+		`ffrtmp_live_restream_reconnects_total{job="live1",output="restream1"} 7`,
+		`ffrtmp_live_restream_connections_total{job="live1",output="restream0"} 2`,
+	} {
+		if !strings.Contains(mid, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	for _, not := range []string{`job="vod1"`, `ffrtmp_live_restream_connected{job="live1",output="720p"}`} {
+		if strings.Contains(mid, not) {
+			t.Errorf("metrics show %s", not)
+		}
+	}
+	m.JobEnded("live1", executor.EndCanceled, time.Minute)
+	if end := scrape(t, m); strings.Contains(end, "ffrtmp_live_") {
+		t.Errorf("an ended live job's series are still exported:\n%s", end)
+	}
+}

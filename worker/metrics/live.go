@@ -1,0 +1,89 @@
+package metrics
+
+import (
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ffrtmp/ffrtmp/engine"
+)
+
+// liveCollector exports the latest progress of each live job, labelled by job and output.
+// A job's series exist from its first progress to its end (JobEnded), so their number is
+// bounded by the running jobs and their outputs.
+type liveCollector struct {
+	mu   sync.Mutex
+	jobs map[string]liveSnapshot
+
+	realtime, fps, dropped, connected, reconnects, connections *prometheus.Desc
+}
+
+type liveSnapshot struct {
+	speed     float64
+	outputs   []engine.OutputProgress
+	elapsed   float64
+	restreams map[string]bool
+}
+
+func newLiveCollector() *liveCollector {
+	return &liveCollector{jobs: map[string]liveSnapshot{},
+		realtime: prometheus.NewDesc("ffrtmp_live_realtime_ratio",
+			"Media seconds produced per wall second of each live job (below 1: it falls behind).", []string{"job"}, nil),
+		fps: prometheus.NewDesc("ffrtmp_live_output_fps",
+			"Video frames encoded per wall second, per output of each live job.", []string{"job", "output"}, nil),
+		dropped: prometheus.NewDesc("ffrtmp_live_frames_dropped_total",
+			"Frames the rate conversion dropped, per output of each live job.", []string{"job", "output"}, nil),
+		connected: prometheus.NewDesc("ffrtmp_live_restream_connected",
+			"1 while a restream output is connected to its destination, else 0.", []string{"job", "output"}, nil),
+		reconnects: prometheus.NewDesc("ffrtmp_live_restream_reconnects_total",
+			"Connection attempts to a restream destination after the first.", []string{"job", "output"}, nil),
+		connections: prometheus.NewDesc("ffrtmp_live_restream_connections_total",
+			"Connections made to a restream destination.", []string{"job", "output"}, nil),
+	}
+}
+
+func (c *liveCollector) set(jobID string, p engine.Progress, restreams map[string]bool) {
+	s := liveSnapshot{speed: p.Speed, outputs: append([]engine.OutputProgress(nil), p.Outputs...),
+		elapsed: p.Elapsed.Seconds(), restreams: restreams}
+	c.mu.Lock()
+	c.jobs[jobID] = s
+	c.mu.Unlock()
+}
+
+func (c *liveCollector) forget(jobID string) {
+	c.mu.Lock()
+	delete(c.jobs, jobID)
+	c.mu.Unlock()
+}
+
+func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
+	for _, d := range []*prometheus.Desc{c.realtime, c.fps, c.dropped, c.connected, c.reconnects, c.connections} {
+		ch <- d
+	}
+}
+
+func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for job, s := range c.jobs {
+		ch <- prometheus.MustNewConstMetric(c.realtime, prometheus.GaugeValue, s.speed, job)
+		for _, o := range s.outputs {
+			fps := 0.0
+			if s.elapsed > 0 {
+				fps = float64(o.FramesOut) / s.elapsed
+			}
+			ch <- prometheus.MustNewConstMetric(c.fps, prometheus.GaugeValue, fps, job, o.Name)
+			ch <- prometheus.MustNewConstMetric(c.dropped, prometheus.CounterValue, float64(o.Dropped), job, o.Name)
+			if !s.restreams[o.Name] {
+				continue
+			}
+			up := 0.0
+			if o.Connected {
+				up = 1
+			}
+			ch <- prometheus.MustNewConstMetric(c.connected, prometheus.GaugeValue, up, job, o.Name)
+			ch <- prometheus.MustNewConstMetric(c.reconnects, prometheus.CounterValue, float64(o.Reconnects), job, o.Name)
+			ch <- prometheus.MustNewConstMetric(c.connections, prometheus.CounterValue, float64(o.Connections), job, o.Name)
+		}
+	}
+}
