@@ -43,6 +43,8 @@ type Options struct {
 	Ffrtmp   string        // the ffrtmp binary
 	FFmpeg   string        // the ffmpeg program that encodes the source
 	Duration time.Duration // how long the source publishes
+	Preset   string        // libx264 preset of the ladder (default veryfast)
+	Tune     string        // libx264 tune of the ladder ("" or e.g. zerolatency)
 	InputDir string        // cache of the encoded source
 	TempDir  string        // the farm's folder
 	Log      io.Writer
@@ -132,8 +134,16 @@ func okWord(pass bool) string {
 
 // Run starts a farm, creates the preset and stream, publishes and measures.
 func Run(ctx context.Context, m enginebench.Machine, opt Options) (Report, error) {
+	if opt.Preset == "" {
+		opt.Preset = "veryfast"
+	}
 	r := Report{Started: time.Now().UTC(), Machine: m, Ffrtmp: opt.Ffrtmp, Duration: opt.Duration.Seconds(),
-		Ladder: "720p + 360p, libx264 veryfast, 2 s GOP, AAC"}
+		Ladder: "720p + 360p, libx264 " + opt.Preset + ", 2 s GOP, AAC"}
+	video := &spec.Video{Codec: "libx264", Preset: opt.Preset, GOP: 2}
+	if opt.Tune != "" {
+		video.Options = map[string]string{"tune": opt.Tune}
+		r.Ladder = strings.Replace(r.Ladder, opt.Preset, opt.Preset+" tune "+opt.Tune, 1)
+	}
 	secs := int(opt.Duration.Seconds() + 0.999)
 	src, err := EnsureSource(ctx, opt.FFmpeg, opt.InputDir, secs, FPS, GOPFrames)
 	if err != nil {
@@ -165,7 +175,7 @@ func Run(ctx context.Context, m enginebench.Machine, opt Options) (Report, error
 		return r, err
 	}
 	if _, err := f.client.PutPreset(ctx, api.Preset{Name: "bench-live", Container: "hls", Renditions: rungs,
-		Video: &spec.Video{Codec: "libx264", Preset: "veryfast", GOP: 2}, Audio: &spec.Audio{Codec: "aac"}}); err != nil {
+		Video: video, Audio: &spec.Audio{Codec: "aac"}}); err != nil {
 		return r, fmt.Errorf("put the preset: %w", err)
 	}
 	st, err := f.client.CreateStream(ctx, api.StreamRequest{Name: "bench", Preset: "bench-live", Destinations: []string{sink.URL()}})

@@ -28,6 +28,8 @@ func main() {
 	quick := flag.Bool("quick", false, "a smoke run: -duration 15s")
 	ffrtmp := flag.String("ffrtmp", "", "the ffrtmp binary to run (default: build one from this tree)")
 	strict := flag.Bool("strict", false, "exit with status 3 when a target is missed")
+	preset := flag.String("preset", "veryfast", "libx264 preset of the ladder (a faster one leaves a small machine headroom to catch up)")
+	tune := flag.String("tune", "", "libx264 tune of the ladder (default: the farm tunes live jobs with zerolatency; e.g. film to measure without it)")
 	flag.Parse()
 	if *quick {
 		*duration = 15 * time.Second
@@ -37,7 +39,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	pass, err := run(ctx, *out, *ffrtmp, *duration)
+	pass, err := run(ctx, *out, *ffrtmp, *duration, *preset, *tune)
 	if err != nil {
 		fail(err)
 	}
@@ -46,7 +48,7 @@ func main() {
 	}
 }
 
-func run(ctx context.Context, out, bin string, duration time.Duration) (bool, error) {
+func run(ctx context.Context, out, bin string, duration time.Duration, preset, tune string) (bool, error) {
 	ff, err := enginebench.FindFFmpeg(ctx)
 	if err != nil {
 		return false, err
@@ -76,7 +78,7 @@ func run(ctx context.Context, out, bin string, duration time.Duration) (bool, er
 	if _, err := os.Stat(bin); err != nil {
 		return false, errors.New("the ffrtmp binary is missing: run `make build` or pass -ffrtmp")
 	}
-	r, err := livebench.Run(ctx, machine, livebench.Options{Ffrtmp: bin, FFmpeg: ff.Path, Duration: duration,
+	r, err := livebench.Run(ctx, machine, livebench.Options{Ffrtmp: bin, FFmpeg: ff.Path, Duration: duration, Preset: preset, Tune: tune,
 		InputDir: filepath.Join(out, "input"), TempDir: tmp, Log: os.Stderr})
 	if err != nil {
 		return false, err
