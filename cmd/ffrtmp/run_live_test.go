@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -14,12 +15,13 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // TestRunLive is a live stream through `ffrtmp run` with the real binaries: a stream created
-// through the API, a realtime synthetic source published over RTMP with its key (the same
-// FFmpeg build's ffmpeg program, as OBS would), the stream live with a job that runs on the
+// through the API, a realtime synthetic source published over RTMP with its key (the engine
+// pushing it, as OBS would; no external program), the stream live with a job that runs on the
 // farm's worker and writes a sliding-window HLS ladder while the publisher sends; when the
 // publisher stops the job completes and leaves master.m3u8, each rung's playlist and segments.
 func TestRunLive(t *testing.T) {
@@ -63,23 +65,7 @@ func TestRunLive(t *testing.T) {
 	}
 
 	const seconds = 6
-	pub := exec.Command(ffmpegProgram(t), "-hide_banner", "-loglevel", "error", "-re",
-		"-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-		"-t", strconv.Itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "60",
-		"-c:a", "aac", "-f", "flv", ingest+st.StreamKey)
-	var pubErr runOutput
-	pub.Stderr = &pubErr
-	if err := pub.Start(); err != nil {
-		t.Fatal(err)
-	}
-	pubDone := make(chan error, 1)
-	go func() { pubDone <- pub.Wait() }()
-	t.Cleanup(func() {
-		if pub.ProcessState == nil {
-			_ = pub.Process.Kill()
-			<-pubDone
-		}
-	})
+	pub := startLivePublisher(t, ingest+st.StreamKey, 640, 360, seconds)
 
 	// While the publisher sends: the stream is live with a job, the farm's worker runs it and
 	// the rungs' live playlists appear.
@@ -109,12 +95,10 @@ func TestRunLive(t *testing.T) {
 	out := filepath.Join(data, runOutDir, "streams", "cam1")
 	runWaitFor(t, 30*time.Second, "the 360p live playlist while the publisher sends", func() bool {
 		_, err := os.Stat(filepath.Join(out, "360p", "index.m3u8"))
-		return err == nil || pub.ProcessState != nil
+		return err == nil || pub.ended()
 	})
-	select {
-	case <-pubDone:
-		t.Fatalf("the publisher ended before the live playlist was there:\n%s", pubErr.String())
-	default:
+	if pub.ended() {
+		t.Fatalf("the publisher ended before the live playlist was there: %v", pub.err)
 	}
 	// While live, the stream's hls_url is the worker's HLS, and players can fetch it.
 	if live, err = c.GetStream(ctx, st.ID); err != nil {
@@ -126,13 +110,8 @@ func TestRunLive(t *testing.T) {
 		assertLiveHLSOverHTTP(t, live.HLSURL, []string{"360p", "240p"})
 	}
 
-	select {
-	case err := <-pubDone:
-		if err != nil {
-			t.Fatalf("publisher: %v\n%s", err, pubErr.String())
-		}
-	case <-time.After(60 * time.Second):
-		t.Fatal("the publisher did not end")
+	if err := pub.wait(60 * time.Second); err != nil {
+		t.Fatal(err)
 	}
 	done := runWaitJob(t, c, live.JobID, api.StatusCompleted)
 	if done.Node != job.Node {
@@ -169,6 +148,70 @@ func TestRunLive(t *testing.T) {
 	got, _, _ := strings.Cut(strings.TrimSpace(string(probe)), "\n") // HLS lists the stream under its program too
 	if err != nil || got != "h264,240" {
 		t.Errorf("ffprobe of the 240p playlist: %q (%v), want h264,240", got, err)
+	}
+}
+
+// livePublisher is the engine pushing a realtime synthetic source over RTMP, as a broadcaster
+// would: no external program.
+type livePublisher struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the engine's run returned
+	err    error         // the run's error, once done is closed; nil when it was canceled
+}
+
+// startLivePublisher publishes seconds of a realtime-paced test picture and tone (w x h at
+// 30 fps, H.264 with a keyframe each 2 s, AAC) as FLV to target; the source's end ends the
+// publish. The test's cleanup cancels a publish still running and waits for it.
+func startLivePublisher(t *testing.T, target string, w, h int, seconds float64) *livePublisher {
+	t.Helper()
+	graph := fmt.Sprintf("testsrc2=size=%dx%d:rate=30:duration=%g,format=yuv420p,realtime[out0];"+
+		"sine=frequency=440:sample_rate=48000:duration=%g,aformat=channel_layouts=stereo,arealtime[out1]", w, h, seconds, seconds)
+	s := engine.Spec{
+		Input: engine.Input{URL: graph, Format: "lavfi"},
+		Outputs: []engine.Output{{Container: "flv", Target: target,
+			Video: &engine.Video{Codec: "libx264", Preset: "ultrafast", GOP: 2},
+			Audio: &engine.Audio{Codec: "aac"}}},
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	p := &livePublisher{cancel: cancel, done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		_, err := engine.Run(ctx, s, nil)
+		if engine.KindOf(err) == engine.KindCanceled {
+			err = nil // stopped by the test: the publish's normal end
+		}
+		p.err = err
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-p.done
+	})
+	return p
+}
+
+// ended reports whether the publish is over.
+func (p *livePublisher) ended() bool {
+	select {
+	case <-p.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits up to timeout for the publish to end and returns its error; a publish still
+// running then is canceled, and wait says it did not end.
+func (p *livePublisher) wait(timeout time.Duration) error {
+	select {
+	case <-p.done:
+		if p.err != nil {
+			return fmt.Errorf("publisher: %w", p.err)
+		}
+		return nil
+	case <-time.After(timeout):
+		p.cancel()
+		<-p.done
+		return fmt.Errorf("the publisher did not end in %v", timeout)
 	}
 }
 
@@ -277,26 +320,8 @@ func TestRunLiveReconnect(t *testing.T) {
 	const seconds = 4
 	publish := func() {
 		t.Helper()
-		pub := exec.Command(ffmpegProgram(t), "-hide_banner", "-loglevel", "error", "-re",
-			"-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30", "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000",
-			"-t", strconv.Itoa(seconds), "-c:v", "libx264", "-preset", "ultrafast", "-g", "60",
-			"-c:a", "aac", "-f", "flv", ingest)
-		var pubErr runOutput
-		pub.Stderr = &pubErr
-		if err := pub.Start(); err != nil {
+		if err := startLivePublisher(t, ingest, 320, 240, seconds).wait(60 * time.Second); err != nil {
 			t.Fatal(err)
-		}
-		done := make(chan error, 1)
-		go func() { done <- pub.Wait() }()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Fatalf("publisher: %v\n%s", err, pubErr.String())
-			}
-		case <-time.After(60 * time.Second):
-			_ = pub.Process.Kill()
-			<-done
-			t.Fatal("the publisher did not end")
 		}
 	}
 

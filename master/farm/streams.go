@@ -685,7 +685,9 @@ func (s *Streams) expire(ctx context.Context, now time.Time) (next time.Time) {
 }
 
 // endSession makes stream id idle when its grace is still over: a job that never started
-// is canceled (a running one ends with its input), and the play token stops working.
+// is canceled (a running one ends with its input), and the play token stops working. The job
+// is canceled before the stream shows idle, so nobody sees an idle stream with its job still
+// waiting.
 func (s *Streams) endSession(ctx context.Context, id string, now time.Time) {
 	s.op.Lock()
 	defer s.op.Unlock()
@@ -695,6 +697,11 @@ func (s *Streams) endSession(ctx context.Context, id string, now time.Time) {
 		s.mu.Unlock()
 		return
 	}
+	s.mu.Unlock()
+	if cur, err := s.st.GetStream(ctx, id); err == nil && cur.Stream.JobID != "" {
+		s.cancelJob(ctx, cur.Stream.JobID, "stream "+cur.Stream.Name+": the publisher did not come back within the grace", true)
+	}
+	s.mu.Lock()
 	delete(s.live, id)
 	s.mu.Unlock()
 	r, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
@@ -711,9 +718,6 @@ func (s *Streams) endSession(ctx context.Context, id string, now time.Time) {
 	if err != nil {
 		s.log.Error("store the end of a live session", "stream_id", id, "err", err)
 		return
-	}
-	if r.Stream.LastJobID != "" {
-		s.cancelJob(ctx, r.Stream.LastJobID, "stream "+r.Stream.Name+": the publisher did not come back within the grace", true)
 	}
 	s.log.Info("stream idle", "stream_id", id, "stream", r.Stream.Name, "last_job_id", r.Stream.LastJobID)
 }
