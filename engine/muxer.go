@@ -198,51 +198,71 @@ func (m *muxer) headerOptions() map[string]string {
 	return opts
 }
 
+// streamsSeen tracks which of a muxer's streams have their parameters and which ended.
+type streamsSeen struct {
+	open, done   []bool
+	nopen, ndone int
+}
+
+// newStreamsSeen starts with the copied streams open: their parameters are known at creation.
+func (m *muxer) newStreamsSeen() *streamsSeen {
+	s := &streamsSeen{open: make([]bool, len(m.streams)), done: make([]bool, len(m.streams))}
+	for i := range s.open {
+		if m.copied[i] {
+			s.open[i] = true
+			s.nopen++
+		}
+	}
+	return s
+}
+
+// control applies a stream-parameters or end-of-stream message to the muxer and to seen;
+// packets are left to the caller.
+func (m *muxer) control(seen *streamsSeen, msg muxMsg) error {
+	switch {
+	case msg.params != nil:
+		err := msg.params.Copy(m.streams[msg.stream].CodecParameters())
+		msg.params.Free()
+		if err != nil {
+			return &Error{Kind: KindOutput, Op: "set stream parameters", Subject: m.out.Name, Err: err}
+		}
+		if !seen.open[msg.stream] {
+			seen.open[msg.stream] = true
+			seen.nopen++
+		}
+	case msg.done:
+		if !seen.done[msg.stream] {
+			seen.done[msg.stream] = true
+			seen.ndone++
+		}
+	}
+	return nil
+}
+
 // run writes packets until every stream ended. The header is written once every stream's
 // parameters are known (copies: at creation; encoded streams: when their encoder opened).
 func (m *muxer) run(ctx context.Context) error {
 	if m.rs != nil {
 		return m.runRestream(ctx)
 	}
-	open := make([]bool, len(m.streams))
-	done := make([]bool, len(m.streams))
-	nopen, ndone := 0, 0
-	for i := range open {
-		if m.copied[i] {
-			open[i] = true
-			nopen++
-		}
-	}
+	seen := m.newStreamsSeen()
 	var pending []muxMsg
 	defer func() {
 		for _, p := range pending {
 			p.pkt.Free()
 		}
 	}()
-	for ndone < len(m.streams) {
+	for seen.ndone < len(m.streams) {
 		var msg muxMsg
 		select {
 		case msg = <-m.in:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		switch {
-		case msg.params != nil:
-			err := msg.params.Copy(m.streams[msg.stream].CodecParameters())
-			msg.params.Free()
-			if err != nil {
-				return &Error{Kind: KindOutput, Op: "set stream parameters", Subject: m.out.Name, Err: err}
-			}
-			if !open[msg.stream] {
-				open[msg.stream] = true
-				nopen++
-			}
-		case msg.done:
-			if !done[msg.stream] {
-				done[msg.stream] = true
-				ndone++
-			}
-		case msg.pkt != nil:
+		if err := m.control(seen, msg); err != nil {
+			return err
+		}
+		if msg.pkt != nil {
 			if m.wrote {
 				if err := m.write(msg); err != nil {
 					return err
@@ -251,7 +271,7 @@ func (m *muxer) run(ctx context.Context) error {
 				pending = append(pending, msg)
 			}
 		}
-		if !m.wrote && nopen == len(m.streams) {
+		if !m.wrote && seen.nopen == len(m.streams) {
 			if err := m.writeHeader(); err != nil {
 				return err
 			}
@@ -448,17 +468,9 @@ func newRestream(o *Output) *restream {
 // connection attempts run in their own goroutine so the run never waits on them.
 func (m *muxer) runRestream(ctx context.Context) error {
 	rs := m.rs
-	open := make([]bool, len(m.streams))
-	done := make([]bool, len(m.streams))
-	nopen, ndone := 0, 0
-	for i := range open {
-		if m.copied[i] {
-			open[i] = true
-			nopen++
-		}
-	}
+	seen := m.newStreamsSeen()
 	defer m.restreamStop()
-	for ndone < len(m.streams) {
+	for seen.ndone < len(m.streams) {
 		var retry <-chan time.Time
 		if rs.retry != nil {
 			retry = rs.retry.C
@@ -476,26 +488,13 @@ func (m *muxer) runRestream(ctx context.Context) error {
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		switch {
-		case msg.params != nil:
-			err := msg.params.Copy(m.streams[msg.stream].CodecParameters())
-			msg.params.Free()
-			if err != nil {
-				return &Error{Kind: KindOutput, Op: "set stream parameters", Subject: m.out.Name, Err: err}
-			}
-			if !open[msg.stream] {
-				open[msg.stream] = true
-				nopen++
-			}
-		case msg.done:
-			if !done[msg.stream] {
-				done[msg.stream] = true
-				ndone++
-			}
-		case msg.pkt != nil:
+		if err := m.control(seen, msg); err != nil {
+			return err
+		}
+		if msg.pkt != nil {
 			m.restreamPacket(ctx, msg)
 		}
-		if !rs.started && nopen == len(m.streams) {
+		if !rs.started && seen.nopen == len(m.streams) {
 			rs.started = true
 			for i, st := range m.streams {
 				if st.CodecParameters().MediaType() == astiav.MediaTypeVideo {
