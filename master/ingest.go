@@ -55,7 +55,7 @@ func (in ingest) Unpublished(id string, stats rtmp.StreamStats) {
 // without an ingest.
 func (m *Master) startIngest(ctx context.Context) error {
 	cfg := m.cfg
-	sc := farm.StreamsConfig{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: cfg.RTMPHost, Logger: m.log}
+	sc := farm.StreamsConfig{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: cfg.RTMPHost, RelayHost: cfg.RTMPRelayHost, Logger: m.log}
 	if cfg.RTMPListen != "" {
 		ln, err := net.Listen("tcp", cfg.RTMPListen)
 		if err != nil {

@@ -69,6 +69,9 @@ type Config struct {
 	// RTMPHost is the host publishers are told to push to (a stream's ingest_url); "" uses
 	// the host the API request came to.
 	RTMPHost string
+	// RTMPRelayHost is the host workers play live streams from (with the ingest's port); ""
+	// is 127.0.0.1, for workers on the master's machine.
+	RTMPRelayHost string
 	// LiveGrace is how long a stream stays live after its publisher left; a reconnect within
 	// it continues the same job [10s].
 	LiveGrace time.Duration

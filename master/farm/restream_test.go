@@ -1,10 +1,12 @@
 package farm_test
 
 import (
+	"net/url"
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/master/farm"
 )
 
 // A live stream's job pushes its top rung to each destination, with reconnection, next to
@@ -68,5 +70,25 @@ func TestStreamJobRestreamsToDestinations(t *testing.T) {
 	}
 	if len(pj.Spec.Outputs) != 3 {
 		t.Fatalf("a stream without destinations: %d outputs, want 3", len(pj.Spec.Outputs))
+	}
+}
+
+// Workers on other machines read a live stream from the relay host the master is given
+// (--rtmp-relay-host); by default the relay is on 127.0.0.1.
+func TestStreamJobReadsTheRelayHost(t *testing.T) {
+	for _, c := range []struct{ relay, want string }{{"", "127.0.0.1:19350"}, {"ingest.internal", "ingest.internal:19350"}} {
+		e := startStreams(t, "", func(cfg *farm.StreamsConfig) { cfg.RelayHost = c.relay })
+		cam, err := e.s.CreateStream(e.ctx, api.StreamRequest{Name: "cam", Preset: "abr-480p"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		job, err := e.farm.Get(e.ctx, e.get(e.publish(cam.StreamKey)).JobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, err := url.Parse(job.Spec.Input.URL)
+		if err != nil || u.Host != c.want || u.Query().Get("token") == "" {
+			t.Errorf("relay host %q: the live job reads %q, want rtmp://%s/live/<id>?token=…", c.relay, job.Spec.Input.URL, c.want)
+		}
 	}
 }

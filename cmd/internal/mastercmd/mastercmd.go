@@ -105,6 +105,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Int("rtmp-port", 1935, "RTMP ingest port for live streams (0: a free port, -1: no ingest); RTMPS with the API's certificate when it serves TLS")
 	fs.String("rtmp-listen", "", "address to bind the RTMP ingest to (empty: the --listen address)")
 	fs.String("rtmp-host", "", "host publishers are told to push to in a stream's ingest_url (empty: the host the API request came to)")
+	fs.String("rtmp-relay-host", "", "host workers read live streams from (empty: 127.0.0.1, for workers on this machine; set it when workers run elsewhere)")
 	fs.Duration("live-grace", 10*time.Second, "how long a live stream stays live after its publisher left; a reconnect within it continues the same job")
 	fs.Duration("retry-backoff", 10*time.Second, "first retry delay; doubles per attempt (with jitter) up to 10m")
 	fs.Duration("priority-aging", 3*time.Second, "wait that earns a queued job one priority point (0: no aging)")
@@ -187,6 +188,7 @@ func Config(v *viper.Viper) (master.Config, error) {
 		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
 		Logger:          log,
 		RTMPHost:        v.GetString("rtmp-host"),
+		RTMPRelayHost:   v.GetString("rtmp-relay-host"),
 		LiveGrace:       v.GetDuration("live-grace"),
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
