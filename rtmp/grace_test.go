@@ -159,6 +159,7 @@ func startGracePlayer(t *testing.T, ctx context.Context, ts *testServer, auth *t
 	case <-time.After(30 * time.Second):
 		t.Fatal("player never reached the server")
 	}
+	waitPlayerWaiting(t, ts, id)
 	return rec
 }
 

@@ -254,7 +254,28 @@ func startReader(t *testing.T, ctx context.Context, ts *testServer, auth *testAu
 	case <-time.After(30 * time.Second):
 		t.Fatalf("reader of %s never reached the server", id)
 	}
+	waitPlayerWaiting(t, ts, id)
 	return out
+}
+
+// waitPlayerWaiting waits until an authorized player of stream id waits for it to go live
+// (or the stream is live already, and the player joins it as it is). Authorized is not yet
+// waiting: a publisher going live in between sends its first frames before the player joins,
+// which then gets only the cached GOP.
+func waitPlayerWaiting(t *testing.T, ts *testServer, id string) {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+		ts.mu.Lock()
+		n := len(ts.waiting[id])
+		_, live := ts.streams[id]
+		ts.mu.Unlock()
+		if n > 0 || live {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the authorized player of %s never started waiting for it", id)
+		}
+	}
 }
 
 func testCtx(t *testing.T) context.Context {

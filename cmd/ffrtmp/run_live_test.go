@@ -37,14 +37,7 @@ func TestRunLive(t *testing.T) {
 		t.Errorf("banner lacks the ingest URL %s<stream key> or how to create a stream:\n%s", ingest, banner)
 	}
 	data := filepath.Join(dir, dataDirName)
-	b, err := os.ReadFile(filepath.Join(data, apiKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := api.NewClient("http://127.0.0.1:"+port, strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := farmClient(t, data, port)
 	ctx := context.Background()
 
 	// Two small rungs keep the test's CPU low on a shared machine.
@@ -293,14 +286,7 @@ func TestRunLiveReconnect(t *testing.T) {
 	port, rtmpPort, hlsPort := freePort(t), freePort(t), freePort(t)
 	startRun(t, dir, "--port", port, "--rtmp-port", rtmpPort, "--hls-port", hlsPort, "--live-grace", "8s")
 	data := filepath.Join(dir, dataDirName)
-	b, err := os.ReadFile(filepath.Join(data, apiKeyFile))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c, err := api.NewClient("http://127.0.0.1:"+port, strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := farmClient(t, data, port)
 	ctx := context.Background()
 	// One small rung keeps the test's CPU low on a shared machine.
 	rungs, err := spec.RungsNamed("240p")
@@ -385,4 +371,18 @@ func TestRunLiveReconnect(t *testing.T) {
 			t.Errorf("segment %s: %v", s, err)
 		}
 	}
+}
+
+// farmClient is an API client of the `ffrtmp run` on port, with the key it keeps in data.
+func farmClient(t *testing.T, data, port string) *api.Client {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(data, apiKeyFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := api.NewClient("http://127.0.0.1:"+port, strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
