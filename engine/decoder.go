@@ -53,16 +53,12 @@ func newDecoder(media, input string, st *astiav.Stream, hw *hwDevice, maxErrors 
 	// Corrupt data is an error the caller sees, not silently concealed pictures.
 	d.cc.SetErrorRecognitionFlags(astiav.NewErrorRecognitionFlags(astiav.ErrorRecognitionFlagExplode))
 	if hw != nil && media == "video" && supportsHW(codec, hw) {
+		// No get_format callback: libavcodec's default picks the device's format when
+		// hw_device_ctx is set, and falls back to software when the hwaccel cannot start.
+		// go-astiav looks its callbacks up by the AVCodecContext pointer, but frame
+		// threads call get_format on their own copies of the context, so a Go callback
+		// answers AV_PIX_FMT_NONE there and every slice fails to decode (seen on an H200).
 		d.cc.SetHardwareDeviceContext(hw.ctx)
-		want := hw.pixfmt
-		d.cc.SetPixelFormatCallback(func(pfs []astiav.PixelFormat) astiav.PixelFormat {
-			for _, p := range pfs {
-				if p == want {
-					return p
-				}
-			}
-			return pfs[0]
-		})
 		d.hw = hw.kind
 	}
 	if err := d.cc.Open(codec, nil); err != nil {
@@ -182,9 +178,6 @@ func (d *decoder) tolerate(pkt *astiav.Packet, err error) error {
 
 func (d *decoder) close() {
 	if d.cc != nil {
-		// go-astiav keeps get_format callbacks in a map keyed by the C pointer and does not
-		// drop them on Free.
-		d.cc.SetPixelFormatCallback(nil)
 		d.cc.Free()
 		d.cc = nil
 	}
