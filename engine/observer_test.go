@@ -170,3 +170,47 @@ func TestObserverPeriodicProgress(t *testing.T) {
 		prev = p
 	}
 }
+
+// latencyRecorder also hears pipeline latencies.
+type latencyRecorder struct {
+	recorder
+	lmu sync.Mutex
+	lat map[string][]time.Duration
+}
+
+func (r *latencyRecorder) OnLatency(output string, d time.Duration) {
+	r.lmu.Lock()
+	defer r.lmu.Unlock()
+	if r.lat == nil {
+		r.lat = map[string][]time.Duration{}
+	}
+	r.lat[output] = append(r.lat[output], d)
+}
+
+// Every encoded video packet's latency is measured from the read of its source packet, also
+// through a rate conversion; a plain Observer costs nothing of the kind.
+func TestObserverPipelineLatency(t *testing.T) {
+	t.Parallel()
+	var obs latencyRecorder
+	started := time.Now()
+	res := run(t, engine.Spec{
+		Input: synthetic(320, 240, 2),
+		Outputs: []engine.Output{
+			{Name: "same", Container: "null", Video: fast(0, 0)},
+			{Name: "half", Container: "null", Video: &engine.Video{Width: 160, Height: 120, Preset: "ultrafast", FPS: engine.Rate{Num: 15, Den: 1}}},
+		},
+	}, &obs)
+	took := time.Since(started)
+	for i, o := range res.Outputs {
+		lat := obs.lat[o.Name]
+		frames := len(obs.framesOf(o.Name, "video"))
+		if frames == 0 || len(lat) != frames {
+			t.Errorf("output %d (%s): %d latencies for %d encoded frames", i, o.Name, len(lat), frames)
+		}
+		for _, d := range lat {
+			if d <= 0 || d > took {
+				t.Fatalf("%s: latency %v, outside (0, %v]", o.Name, d, took)
+			}
+		}
+	}
+}

@@ -43,6 +43,7 @@ func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
 type runner struct {
 	spec     Spec
 	obs      Observer
+	arrivals *arrivals // input video read times, for a LatencyObserver
 	start    time.Time
 	hw       *hwDevice
 	fallback string
@@ -305,6 +306,12 @@ func (r *runner) setup(ctx context.Context) error {
 			}
 			s := &stage{media: media, out: o, mux: m, stream: idx, in: make(chan *sharedFrame, 4),
 				srcTB: st.TimeBase(), srcRate: frameRate(r.in.fc, st), hw: r.hw, obs: r.obs}
+			if lo, ok := r.obs.(LatencyObserver); ok && media == "video" {
+				if r.arrivals == nil {
+					r.arrivals = &arrivals{}
+				}
+				s.latency, s.arrivals = lo, r.arrivals
+			}
 			dec.outs = append(dec.outs, s.in)
 			r.stages = append(r.stages, s)
 			r.outStages[i] = append(r.outStages[i], s)
@@ -390,6 +397,9 @@ func (r *runner) demux(ctx context.Context) error {
 		switch idx {
 		case vidx:
 			dec = r.vdec
+			if r.arrivals != nil {
+				r.arrivals.note(pkt.Pts(), dec.stream.TimeBase(), time.Now())
+			}
 		case aidx:
 			dec = r.adec
 		}

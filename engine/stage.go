@@ -24,6 +24,8 @@ type stage struct {
 	srcTB, srcRate astiav.Rational // decoder time base and frame rate
 	hw             *hwDevice       // device frames may live on
 	obs            Observer
+	latency        LatencyObserver // with arrivals: pipeline latency per video packet
+	arrivals       *arrivals
 
 	graph    *filterGraph
 	enc      *astiav.CodecContext
@@ -173,6 +175,22 @@ func (s *stage) encodeTimed(ctx context.Context, f *astiav.Frame, decode, filter
 	return err
 }
 
+// noteLatency tells the latency observer how long ago the source of pkt was read.
+func (s *stage) noteLatency(pkt *astiav.Packet) {
+	if pkt.Pts() == astiav.NoPtsValue {
+		return
+	}
+	tb := s.enc.TimeBase()
+	t := float64(pkt.Pts()) * tb.Float64()
+	tolerance := 0.02
+	if s.frameDur > 0 {
+		tolerance = float64(s.frameDur) * tb.Float64() / 2
+	}
+	if at, ok := s.arrivals.readAt(t, tolerance); ok {
+		s.latency.OnLatency(s.out.Name, time.Since(at))
+	}
+}
+
 // forceKeyframe marks f as a keyframe when it is the first frame at or after a GOP boundary,
 // counted from the first frame. Every output counts from the same first decoded frame, so
 // all renditions have keyframes at the same timestamps.
@@ -207,6 +225,9 @@ func (s *stage) encode(ctx context.Context, f *astiav.Frame) error {
 			// libx264 leaves packet durations unset; muxers (HLS segment timing, mp4 last
 			// sample) need them.
 			s.pkt.SetDuration(s.frameDur)
+		}
+		if s.latency != nil {
+			s.noteLatency(s.pkt)
 		}
 		out := astiav.AllocPacket()
 		out.MoveRef(s.pkt)

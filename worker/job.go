@@ -67,7 +67,7 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 		}
 	}
 	encoderOf := func(output string) string { return encoders[output] }
-	o, err := executor.Run(ctx, a.cfg.Executor, executor.Request{JobID: job.ID, Spec: s},
+	o, err := executor.Run(ctx, a.cfg.Executor, executor.Request{JobID: job.ID, Spec: s, Live: liveM != nil},
 		executor.Options{StallTimeout: a.cfg.StallTimeout, OnEvent: func(ev executor.Event) {
 			if ev.Progress != nil {
 				rep.progress(ctx, *ev.Progress)
@@ -78,6 +78,9 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 			}
 			if len(ev.Encode) > 0 {
 				a.cfg.Metrics.JobEncode(ev.Encode, encoderOf)
+			}
+			if len(ev.Latency) > 0 && liveM != nil {
+				liveM.LiveLatency(job.ID, ev.Latency)
 			}
 		}})
 	if err != nil {
@@ -235,6 +238,7 @@ func (p *progressReporter) send(ctx context.Context, rep api.ProgressReport) {
 // (metrics.Metrics does).
 type liveMetrics interface {
 	LiveProgress(jobID string, p engine.Progress, restreams map[string]bool)
+	LiveLatency(jobID string, lat []executor.EncodeLatency)
 }
 
 // restreamNames names the outputs that push to a destination with reconnection.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -26,8 +27,9 @@ import (
 // publisher stops the job completes and leaves master.m3u8, each rung's playlist and segments.
 func TestRunLive(t *testing.T) {
 	dir := t.TempDir()
-	port, rtmpPort, hlsPort := freePort(t), freePort(t), freePort(t)
-	f := startRun(t, dir, "--port", port, "--rtmp-port", rtmpPort, "--hls-port", hlsPort, "--live-grace", "2s")
+	port, rtmpPort, hlsPort, wmPort := freePort(t), freePort(t), freePort(t), freePort(t)
+	f := startRun(t, dir, "--port", port, "--rtmp-port", rtmpPort, "--hls-port", hlsPort, "--live-grace", "2s",
+		"--worker-metrics-addr", "127.0.0.1:"+wmPort)
 	hlsBase := "http://127.0.0.1:" + hlsPort + "/hls/"
 	if banner := f.stderr.String(); !strings.Contains(banner, hlsBase+"<stream name>/master.m3u8") {
 		t.Errorf("banner lacks the HLS URL pattern %s<stream name>/master.m3u8:\n%s", hlsBase, banner)
@@ -93,6 +95,18 @@ func TestRunLive(t *testing.T) {
 	if pub.ended() {
 		t.Fatalf("the publisher ended before the live playlist was there: %v", pub.err)
 	}
+	// The worker exports the live job's pipeline latency per rendition while it runs.
+	latency := regexp.MustCompile(`ffrtmp_live_latency_seconds_count\{job="` + live.JobID + `",output="360p"\} ([0-9]+)`)
+	runWaitFor(t, 10*time.Second, "the worker's ffrtmp_live_latency_seconds for the 360p rung", func() bool {
+		resp, err := http.Get("http://127.0.0.1:" + wmPort + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		m := latency.FindSubmatch(b)
+		return m != nil && string(m[1]) != "0"
+	})
 	// While live, the stream's hls_url is the worker's HLS, and players can fetch it.
 	if live, err = c.GetStream(ctx, st.ID); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"os/signal"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
 )
@@ -37,7 +38,11 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 		return ExitFailed
 	}
 	obs := newObserver(out)
-	res, err := engine.Run(ctx, req.Spec, obs)
+	var eobs engine.Observer = obs
+	if req.Live {
+		eobs = liveObserver{obs}
+	}
+	res, err := engine.Run(ctx, req.Spec, eobs)
 	if err != nil {
 		out.write(Event{Type: "error", Error: failure(err)})
 		return ExitFailed
@@ -85,12 +90,13 @@ func (e *eventWriter) write(ev Event) {
 type observer struct {
 	out *eventWriter
 
-	mu  sync.Mutex
-	lat map[string]*EncodeLatency // by output
+	mu   sync.Mutex
+	lat  map[string]*EncodeLatency // encode time, by output
+	live map[string]*EncodeLatency // pipeline latency (live jobs), by output
 }
 
 func newObserver(out *eventWriter) *observer {
-	return &observer{out: out, lat: map[string]*EncodeLatency{}}
+	return &observer{out: out, lat: map[string]*EncodeLatency{}, live: map[string]*EncodeLatency{}}
 }
 
 func (o *observer) OnFrame(f engine.FrameStats) {
@@ -99,38 +105,56 @@ func (o *observer) OnFrame(f engine.FrameStats) {
 	}
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	l := o.lat[f.Output]
+	count(o.lat, LatencyBuckets, f.Output, f.Encode)
+}
+
+// count adds one duration d of output to its histogram in m.
+func count(m map[string]*EncodeLatency, bounds []time.Duration, output string, d time.Duration) {
+	l := m[output]
 	if l == nil {
-		l = &EncodeLatency{Output: f.Output, Buckets: make([]int64, len(LatencyBuckets)+1)}
-		o.lat[f.Output] = l
+		l = &EncodeLatency{Output: output, Buckets: make([]int64, len(bounds)+1)}
+		m[output] = l
 	}
 	l.Frames++
-	l.Seconds += f.Encode.Seconds()
+	l.Seconds += d.Seconds()
 	i := 0
-	for i < len(LatencyBuckets) && f.Encode > LatencyBuckets[i] {
+	for i < len(bounds) && d > bounds[i] {
 		i++
 	}
 	l.Buckets[i]++
 }
 
 func (o *observer) OnProgress(p engine.Progress) {
-	o.out.write(Event{Type: "progress", Progress: &p, Encode: o.take()})
+	enc, live := o.take()
+	o.out.write(Event{Type: "progress", Progress: &p, Encode: enc, Latency: live})
 }
 
 // flush sends the latencies not yet sent.
 func (o *observer) flush() {
-	if enc := o.take(); len(enc) > 0 {
-		o.out.write(Event{Type: "progress", Encode: enc})
+	if enc, live := o.take(); len(enc)+len(live) > 0 {
+		o.out.write(Event{Type: "progress", Encode: enc, Latency: live})
 	}
 }
 
-func (o *observer) take() []EncodeLatency {
+func (o *observer) take() (enc, live []EncodeLatency) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	var out []EncodeLatency
-	for name, l := range o.lat {
-		out = append(out, *l)
-		delete(o.lat, name)
+	drain := func(m map[string]*EncodeLatency) []EncodeLatency {
+		var out []EncodeLatency
+		for name, l := range m {
+			out = append(out, *l)
+			delete(m, name)
+		}
+		return out
 	}
-	return out
+	return drain(o.lat), drain(o.live)
+}
+
+// liveObserver is the observer of a live job: it also hears the pipeline latencies.
+type liveObserver struct{ *observer }
+
+func (o liveObserver) OnLatency(output string, d time.Duration) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	count(o.live, LiveLatencyBuckets, output, d)
 }

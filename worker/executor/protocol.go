@@ -17,6 +17,9 @@ import (
 type Request struct {
 	JobID string    `json:"job_id"`
 	Spec  spec.Spec `json:"spec"`
+	// Live asks for the pipeline latency of every encoded video packet (live jobs): from
+	// the read of its source packet from the ingest to the encoded packet.
+	Live bool `json:"live,omitempty"`
 }
 
 // Event is one line the child writes to stdout.
@@ -27,6 +30,9 @@ type Event struct {
 	// Encode holds the encode latencies of the frames since the previous event, per
 	// output and encoder (type progress).
 	Encode []EncodeLatency `json:"encode,omitempty"`
+	// Latency holds live jobs' pipeline latencies of the video packets since the previous
+	// event, per output, in LiveLatencyBuckets (type progress, Request.Live).
+	Latency []EncodeLatency `json:"latency,omitempty"`
 	// Result is the run's result (type result).
 	Result *engine.Result `json:"result,omitempty"`
 	// Error is why the run failed (type error).
@@ -49,6 +55,13 @@ var LatencyBuckets = []time.Duration{
 	500 * time.Microsecond, time.Millisecond, 2 * time.Millisecond, 5 * time.Millisecond,
 	10 * time.Millisecond, 20 * time.Millisecond, 50 * time.Millisecond, 100 * time.Millisecond,
 	250 * time.Millisecond,
+}
+
+// LiveLatencyBuckets are the upper bounds of the live pipeline latency buckets.
+var LiveLatencyBuckets = []time.Duration{
+	50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond,
+	500 * time.Millisecond, 750 * time.Millisecond, time.Second, 1500 * time.Millisecond,
+	2 * time.Second, 3 * time.Second, 5 * time.Second, 10 * time.Second,
 }
 
 // Failure is an engine error as the child reports it.

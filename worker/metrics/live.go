@@ -6,6 +6,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/worker/executor"
 )
 
 // liveCollector exports the latest progress of each live job, labelled by job and output.
@@ -14,8 +15,9 @@ import (
 type liveCollector struct {
 	mu   sync.Mutex
 	jobs map[string]liveSnapshot
+	lat  map[string]map[string]*latency // by job, then output; LiveLatencyBuckets
 
-	realtime, fps, dropped, connected, reconnects, connections *prometheus.Desc
+	realtime, fps, dropped, connected, reconnects, connections, latency *prometheus.Desc
 }
 
 type liveSnapshot struct {
@@ -26,7 +28,10 @@ type liveSnapshot struct {
 }
 
 func newLiveCollector() *liveCollector {
-	return &liveCollector{jobs: map[string]liveSnapshot{},
+	return &liveCollector{jobs: map[string]liveSnapshot{}, lat: map[string]map[string]*latency{},
+		latency: prometheus.NewDesc("ffrtmp_live_latency_seconds",
+			"Pipeline latency of each encoded video packet of a live job, per output: from the read of its source packet from the ingest's relay to the encoded packet.",
+			[]string{"job", "output"}, nil),
 		realtime: prometheus.NewDesc("ffrtmp_live_realtime_ratio",
 			"Media seconds produced per wall second of each live job (below 1: it falls behind).", []string{"job"}, nil),
 		fps: prometheus.NewDesc("ffrtmp_live_output_fps",
@@ -50,14 +55,34 @@ func (c *liveCollector) set(jobID string, p engine.Progress, restreams map[strin
 	c.mu.Unlock()
 }
 
+// addLatency adds a live job's pipeline latencies (histograms in LiveLatencyBuckets).
+func (c *liveCollector) addLatency(jobID string, lat []executor.EncodeLatency) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	outs := c.lat[jobID]
+	if outs == nil {
+		outs = map[string]*latency{}
+		c.lat[jobID] = outs
+	}
+	for _, l := range lat {
+		h := outs[l.Output]
+		if h == nil {
+			h = &latency{buckets: make([]uint64, len(executor.LiveLatencyBuckets)+1)}
+			outs[l.Output] = h
+		}
+		h.add(l)
+	}
+}
+
 func (c *liveCollector) forget(jobID string) {
 	c.mu.Lock()
 	delete(c.jobs, jobID)
+	delete(c.lat, jobID)
 	c.mu.Unlock()
 }
 
 func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
-	for _, d := range []*prometheus.Desc{c.realtime, c.fps, c.dropped, c.connected, c.reconnects, c.connections} {
+	for _, d := range []*prometheus.Desc{c.realtime, c.fps, c.dropped, c.connected, c.reconnects, c.connections, c.latency} {
 		ch <- d
 	}
 }
@@ -65,6 +90,11 @@ func (c *liveCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *liveCollector) Collect(ch chan<- prometheus.Metric) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for job, outs := range c.lat {
+		for out, h := range outs {
+			ch <- h.metric(c.latency, executor.LiveLatencyBuckets, job, out)
+		}
+	}
 	for job, s := range c.jobs {
 		ch <- prometheus.MustNewConstMetric(c.realtime, prometheus.GaugeValue, s.speed, job)
 		for _, o := range s.outputs {

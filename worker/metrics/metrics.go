@@ -36,10 +36,33 @@ type Metrics struct {
 	encode map[string]*latency // by encoder
 }
 
+// latency is a histogram filled from the executors' bucket counts.
 type latency struct {
-	buckets []uint64 // per LatencyBuckets entry, plus the slower ones
+	buckets []uint64 // per bucket bound, plus the slower ones
 	count   uint64
 	sum     float64
+}
+
+// add adds an executor's counts (same bounds).
+func (h *latency) add(l executor.EncodeLatency) {
+	for i, n := range l.Buckets {
+		if i < len(h.buckets) && n > 0 {
+			h.buckets[i] += uint64(n)
+		}
+	}
+	h.count += uint64(l.Frames)
+	h.sum += l.Seconds
+}
+
+// metric is h as a Prometheus histogram with the given bucket bounds and label values.
+func (h *latency) metric(desc *prometheus.Desc, bounds []time.Duration, labels ...string) prometheus.Metric {
+	cum := make(map[float64]uint64, len(bounds))
+	var run uint64
+	for i, b := range bounds {
+		run += h.buckets[i]
+		cum[b.Seconds()] = run
+	}
+	return prometheus.MustNewConstHistogram(desc, h.count, h.sum, cum, labels...)
 }
 
 // New registers the metrics. encoders are the encoders this worker offers and whether each
@@ -110,14 +133,14 @@ func (m *Metrics) JobEncode(lat []executor.EncodeLatency, encoderOf func(output 
 			e = &latency{buckets: make([]uint64, len(executor.LatencyBuckets)+1)}
 			m.encode[enc] = e
 		}
-		for i, n := range l.Buckets {
-			if i < len(e.buckets) && n > 0 {
-				e.buckets[i] += uint64(n)
-			}
-		}
-		e.count += uint64(l.Frames)
-		e.sum += l.Seconds
+		e.add(l)
 	}
+}
+
+// LiveLatency adds a live job's pipeline latencies (ffrtmp_live_latency_seconds); JobEnded
+// removes them.
+func (m *Metrics) LiveLatency(jobID string, lat []executor.EncodeLatency) {
+	m.live.addLatency(jobID, lat)
 }
 
 // JobEnded records how a job ended and forgets its per-job gauges.
@@ -146,13 +169,7 @@ func (c *encodeCollector) Collect(ch chan<- prometheus.Metric) {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
 	for enc, l := range c.m.encode {
-		cum := map[float64]uint64{}
-		var run uint64
-		for i, b := range executor.LatencyBuckets {
-			run += l.buckets[i]
-			cum[b.Seconds()] = run
-		}
-		ch <- prometheus.MustNewConstHistogram(c.desc, l.count, l.sum, cum, enc)
+		ch <- l.metric(c.desc, executor.LatencyBuckets, enc)
 	}
 }
 

@@ -74,6 +74,11 @@ func TestLiveMetrics(t *testing.T) {
 		{Name: "restream0", FramesOut: 290, Connected: true, Connections: 2, Reconnects: 3},
 		{Name: "restream1", FramesOut: 250, Reconnects: 7},
 	}}, map[string]bool{"restream0": true, "restream1": true})
+	// 0.12 s and 0.4 s, then 2.5 s: cumulative buckets across events.
+	m.LiveLatency("live1", []executor.EncodeLatency{{Output: "720p", Frames: 2, Seconds: 0.52,
+		Buckets: []int64{0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}}})
+	m.LiveLatency("live1", []executor.EncodeLatency{{Output: "720p", Frames: 1, Seconds: 2.5,
+		Buckets: []int64{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}}})
 	mid := scrape(t, m)
 	for _, want := range []string{
 		`ffrtmp_live_realtime_ratio{job="live1"} 0.98`,
@@ -85,6 +90,13 @@ func TestLiveMetrics(t *testing.T) {
 		`ffrtmp_live_restream_reconnects_total{job="live1",output="restream0"} 3`,
 		`ffrtmp_live_restream_reconnects_total{job="live1",output="restream1"} 7`,
 		`ffrtmp_live_restream_connections_total{job="live1",output="restream0"} 2`,
+		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.1"} 0`,
+		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.2"} 1`,
+		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.5"} 2`,
+		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="2"} 2`,
+		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="3"} 3`,
+		`ffrtmp_live_latency_seconds_count{job="live1",output="720p"} 3`,
+		`ffrtmp_live_latency_seconds_sum{job="live1",output="720p"} 3.02`,
 	} {
 		if !strings.Contains(mid, want) {
 			t.Errorf("metrics lack %s", want)
