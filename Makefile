@@ -17,7 +17,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ffrtmp/ffrtmp/internal/version.Version=$(VERSION) \
            -X github.com/ffrtmp/ffrtmp/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: deps build test run docs bench-engine bench-master bench-worker bench-live check-go clean
+.PHONY: deps build test run docs bench bench-engine bench-master bench-worker bench-live check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
@@ -43,6 +43,12 @@ run: build
 # doc/config.md, generated from the flag definitions (a test checks it is current).
 docs: build
 	bin/ffrtmp docs config > doc/config.md
+
+# ffrtmp bench: encoders and this machine (BENCH_FLAGS="--scenario 1080p30 --vs-ffmpeg", or
+# --farm --master URL); default the --quick profile. Writes bench/results/bench-<time>/.
+BENCH_FLAGS ?= --quick
+bench: build
+	bin/ffrtmp bench --out bench/results/bench-$$(date -u +%Y%m%dT%H%M%SZ) $(BENCH_FLAGS)
 
 bench-engine: build
 	$(GO) run ./bench/cmd/bench-engine -out bench/results $(BENCH_FLAGS)

@@ -132,11 +132,14 @@ type Requirements struct {
 	MinGPUMemoryMB int `json:"min_gpu_memory_mb,omitempty"`
 	// Labels must all be present on the node with equal values.
 	Labels map[string]string `json:"labels,omitempty"`
+	// Node pins the job to one node (by ID): `ffrtmp bench --farm` measures each machine
+	// this way. The job waits while that node is away.
+	Node string `json:"node,omitempty"`
 }
 
 // IsZero reports whether r asks for nothing.
 func (r Requirements) IsZero() bool {
-	return r.Encoder == "" && r.Hardware == "" && r.MinGPUMemoryMB == 0 && len(r.Labels) == 0
+	return r.Encoder == "" && r.Hardware == "" && r.MinGPUMemoryMB == 0 && len(r.Labels) == 0 && r.Node == ""
 }
 
 // Job is the master's view of a job.
@@ -252,10 +255,20 @@ type Result struct {
 	Outputs []string `json:"outputs,omitempty"`
 	// Details is free-form engine output (per output stats), kept as given.
 	Details json.RawMessage `json:"details,omitempty"`
+	// EncodeLatency is the video frames' encode time over the run (every output).
+	EncodeLatency *LatencySummary `json:"encode_latency,omitempty"`
 	// Restreams are the restream outputs' final numbers; Unreached names those whose
 	// destination was never reached (the run succeeds without them).
 	Restreams []OutputProgress `json:"restreams,omitempty"`
 	Unreached []string         `json:"unreached,omitempty"`
+}
+
+// LatencySummary is a distribution of per-frame times, in milliseconds.
+type LatencySummary struct {
+	Frames int64   `json:"frames"`
+	P50ms  float64 `json:"p50_ms"`
+	P95ms  float64 `json:"p95_ms"`
+	P99ms  float64 `json:"p99_ms"`
 }
 
 // JobList is a page of GET /v1/jobs, newest first.

@@ -103,11 +103,11 @@ func videoChain(v *engine.Video, srcRate engine.Rate) string {
 // engine's default alike); AAC at the output's rate, channels and bitrate.
 func encodeArgs(o engine.Output, srcRate engine.Rate) ([]string, error) {
 	v, a := o.Video, o.Audio
-	if v == nil || a == nil {
-		return nil, errors.New("output without video or audio settings")
+	if v == nil {
+		return nil, errors.New("output without video settings")
 	}
-	if v.Codec != "libx264" || a.Codec != "aac" {
-		return nil, fmt.Errorf("the benchmark mirrors libx264+aac outputs only, not %s+%s", v.Codec, a.Codec)
+	if v.Codec != "libx264" || (hasAudio(o) && a.Codec != "aac") {
+		return nil, fmt.Errorf("the benchmark mirrors libx264 (+aac) outputs only, not %s", v.Codec)
 	}
 	fps := srcRate.Float()
 	if !v.FPS.IsZero() {
@@ -139,6 +139,9 @@ func encodeArgs(o engine.Output, srcRate engine.Rate) ([]string, error) {
 	for k, val := range v.Options {
 		args = append(args, "-"+k, val)
 	}
+	if !hasAudio(o) {
+		return append(args, "-an"), nil
+	}
 	args = append(args,
 		"-c:a", "aac", "-b:a", strconv.FormatInt(int64(a.Bitrate), 10),
 		"-ar", strconv.Itoa(a.SampleRate), "-ac", strconv.Itoa(a.Channels))
@@ -153,7 +156,11 @@ func SingleOutputArgs(input string, o engine.Output, srcRate engine.Rate, target
 		return nil, err
 	}
 	args := inputArgs(input)
-	args = append(args, "-map", "0:v:0", "-map", "0:a:0", "-filter:v", videoChain(o.Video, srcRate))
+	args = append(args, "-map", "0:v:0")
+	if hasAudio(o) {
+		args = append(args, "-map", "0:a:0")
+	}
+	args = append(args, "-filter:v", videoChain(o.Video, srcRate))
 	args = append(args, enc...)
 	return append(args, "-f", muxerName(o.Container), target), nil
 }
@@ -175,12 +182,18 @@ func SplitArgs(input string, outs []engine.Output, srcRate engine.Rate, targets 
 		if err != nil {
 			return nil, err
 		}
-		args = append(args, "-map", fmt.Sprintf("[v%d]", i), "-map", "0:a:0")
+		args = append(args, "-map", fmt.Sprintf("[v%d]", i))
+		if hasAudio(o) {
+			args = append(args, "-map", "0:a:0")
+		}
 		args = append(args, enc...)
 		args = append(args, "-f", muxerName(o.Container), targets[i])
 	}
 	return args, nil
 }
+
+// hasAudio reports whether o encodes audio.
+func hasAudio(o engine.Output) bool { return o.Audio != nil && o.Audio.Codec != "none" }
 
 // muxerName is libav's name for an engine container.
 func muxerName(container string) string {

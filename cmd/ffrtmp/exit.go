@@ -19,6 +19,7 @@ const (
 	exitUsage    = 2 // the command was called wrongly
 	exitNotFound = 3 // no such job, node or preset
 	exitAuth     = 4 // no API key, or the master refused it
+	exitRegress  = 5 // bench --baseline: a regression beyond the threshold
 )
 
 // usageError is a mistake in how the command was called (exit 2).
@@ -58,6 +59,8 @@ func exitCode(err error) int {
 		return exitAuth
 	case errors.As(err, &ne):
 		return exitNotFound
+	case errors.As(err, new(regressionError)):
+		return exitRegress
 	case errors.As(err, &e):
 		switch e.Status {
 		case http.StatusUnauthorized, http.StatusForbidden:

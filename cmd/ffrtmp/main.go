@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ffrtmp/ffrtmp/bench/harness"
 	"github.com/ffrtmp/ffrtmp/cmd/internal/mastercmd"
 	"github.com/ffrtmp/ffrtmp/cmd/internal/workercmd"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
@@ -23,6 +24,10 @@ func main() {
 	// stdin (the same hidden argument as ffrtmp-worker's).
 	if len(os.Args) > 1 && os.Args[1] == workercmd.ExecArg {
 		os.Exit(executor.Main(os.Stdin, os.Stdout))
+	}
+	// A measured run of `ffrtmp bench`, in a process of its own.
+	if len(os.Args) > 1 && os.Args[1] == harness.ChildArg {
+		os.Exit(harness.ChildMain(os.Stdin, os.Stdout))
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }
@@ -69,6 +74,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newTranscodeCmd())
 	root.AddCommand(newProbeCmd())
 	root.AddCommand(newHWCmd())
+	root.AddCommand(newBenchCmd())
 	root.AddCommand(newVersionCmd())
 	// The daemons, as subcommands.
 	root.AddCommand(mastercmd.New("master"))

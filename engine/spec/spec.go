@@ -292,6 +292,20 @@ func (b *Bitrate) UnmarshalJSON(data []byte) error {
 	return nil
 }
 
+// UnmarshalYAML reads a number or a suffixed string (scenario and config files).
+func (b *Bitrate) UnmarshalYAML(unmarshal func(any) error) error {
+	var s string
+	if err := unmarshal(&s); err != nil {
+		return err
+	}
+	v, err := ParseBitrate(s)
+	if err != nil {
+		return err
+	}
+	*b = v
+	return nil
+}
+
 // Codec names the engine offers.
 var (
 	videoCodecs = []string{"libx264", "h264_nvenc", "hevc_nvenc", "av1_nvenc", "h264_qsv",

@@ -325,6 +325,9 @@ func requirements(s spec.Spec, asked api.Requirements) (api.Requirements, *api.E
 	if r.MinGPUMemoryMB < 0 {
 		return r, fieldErr("requirements.min_gpu_memory_mb", "must not be negative")
 	}
+	if len(r.Node) > 128 {
+		return r, fieldErr("requirements.node", "longer than 128 bytes")
+	}
 	if s.Hardware.Mode != spec.HardwareRequire {
 		return r, nil
 	}

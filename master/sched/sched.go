@@ -467,6 +467,9 @@ func Meets(n Node, r api.Requirements) bool {
 	if r.MinGPUMemoryMB > 0 && !slices.ContainsFunc(n.Caps.GPUs, func(g api.GPU) bool { return g.MemoryTotalMB >= r.MinGPUMemoryMB }) {
 		return false
 	}
+	if r.Node != "" && r.Node != n.ID {
+		return false
+	}
 	for k, v := range r.Labels {
 		if got, ok := n.Labels[k]; !ok || got != v {
 			return false
@@ -482,6 +485,8 @@ func groupKey(e Entry) string {
 	b.WriteString(e.Req.Hardware)
 	b.WriteByte('|')
 	b.WriteString(strconv.Itoa(e.Req.MinGPUMemoryMB))
+	b.WriteByte('|')
+	b.WriteString(e.Req.Node)
 	b.WriteByte('|')
 	if e.UsesGPU {
 		b.WriteByte('g')

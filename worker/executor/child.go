@@ -48,7 +48,7 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 		return ExitFailed
 	}
 	obs.flush()
-	out.write(Event{Type: "result", Result: &res})
+	out.write(Event{Type: "result", Result: &res, EncodeSummary: obs.summary()})
 	return ExitOK
 }
 
@@ -93,6 +93,8 @@ type observer struct {
 	mu   sync.Mutex
 	lat  map[string]*EncodeLatency // encode time, by output
 	live map[string]*EncodeLatency // pipeline latency (live jobs), by output
+	// sample keeps encode times for the run's percentiles (a bounded reservoir).
+	sample reservoir
 }
 
 func newObserver(out *eventWriter) *observer {
@@ -106,6 +108,14 @@ func (o *observer) OnFrame(f engine.FrameStats) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	count(o.lat, LatencyBuckets, f.Output, f.Encode)
+	o.sample.add(float64(f.Encode) / float64(time.Millisecond))
+}
+
+// summary is the percentiles of the frames' encode times over the run.
+func (o *observer) summary() *Summary {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.sample.summary()
 }
 
 // count adds one duration d of output to its histogram in m.

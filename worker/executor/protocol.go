@@ -33,8 +33,10 @@ type Event struct {
 	// Latency holds live jobs' pipeline latencies of the video packets since the previous
 	// event, per output, in LiveLatencyBuckets (type progress, Request.Live).
 	Latency []EncodeLatency `json:"latency,omitempty"`
-	// Result is the run's result (type result).
-	Result *engine.Result `json:"result,omitempty"`
+	// Result is the run's result (type result), with the video frames' encode time
+	// percentiles over the whole run.
+	Result        *engine.Result `json:"result,omitempty"`
+	EncodeSummary *Summary       `json:"encode_summary,omitempty"`
 	// Error is why the run failed (type error).
 	Error *Failure `json:"error,omitempty"`
 }
@@ -62,6 +64,14 @@ var LiveLatencyBuckets = []time.Duration{
 	50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond,
 	500 * time.Millisecond, 750 * time.Millisecond, time.Second, 1500 * time.Millisecond,
 	2 * time.Second, 3 * time.Second, 5 * time.Second, 10 * time.Second,
+}
+
+// Summary is a distribution of per-frame times over a run, in milliseconds.
+type Summary struct {
+	Frames int64   `json:"frames"`
+	P50ms  float64 `json:"p50_ms"`
+	P95ms  float64 `json:"p95_ms"`
+	P99ms  float64 `json:"p99_ms"`
 }
 
 // Failure is an engine error as the child reports it.

@@ -1,0 +1,434 @@
+package harness
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/plotutil"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Chart is one rendered SVG chart.
+type Chart struct {
+	Name  string // file name: "fps.svg"
+	Title string
+	SVG   []byte
+}
+
+// Charts renders the charts the results have data for, in this order:
+//   - fps.svg: median fps (min–max error bars) by source resolution, one bar per encoder;
+//   - quality.svg: PSNR against measured bitrate, one line per encoder;
+//   - density.svg: max concurrent realtime sessions per encoder;
+//   - farm.svg: median fps per farm node.
+//
+// Text is measured with the Liberation fonts gonum/plot embeds, so no system font is
+// needed to draw; the SVG names the font family and a viewer without it substitutes a
+// metric-compatible one (Times, Arial).
+func (r *Results) Charts() ([]Chart, error) {
+	builders := []struct {
+		name, title string
+		build       func(*Results, string) (*plot.Plot, vg.Length, error)
+	}{
+		{"fps.svg", "fps by encoder and resolution", fpsChart},
+		{"quality.svg", "quality vs bitrate", qualityChart},
+		{"density.svg", "density", densityChart},
+		{"farm.svg", "farm: median fps per node", farmChart},
+	}
+	var charts []Chart
+	for _, b := range builders {
+		p, width, err := b.build(r, b.title)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", b.name, err)
+		}
+		if p == nil {
+			continue
+		}
+		svg, err := renderSVG(p, width, 10*vg.Centimeter)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", b.name, err)
+		}
+		charts = append(charts, Chart{Name: b.name, Title: b.title, SVG: svg})
+	}
+	return charts, nil
+}
+
+func renderSVG(p *plot.Plot, w, h vg.Length) (svg []byte, err error) {
+	// gonum/plot reports some drawing failures (a font it cannot measure) by panicking.
+	defer func() {
+		if e := recover(); e != nil {
+			err = fmt.Errorf("draw: %v", e)
+		}
+	}()
+	c := vgsvg.New(w, h)
+	p.Draw(draw.New(c))
+	var buf bytes.Buffer
+	if _, err := c.WriteTo(&buf); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
+}
+
+// newPlot starts a chart with a grid: only horizontal lines for bars, which vertical lines
+// would cut through.
+func newPlot(title, x, y string, bars bool) *plot.Plot {
+	p := plot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Y.Min = 0
+	p.Y.Tick.Marker = plainTicks{}
+	p.Legend.Top = true
+	grid := plotter.NewGrid()
+	if bars {
+		grid.Vertical.Color = nil
+	}
+	p.Add(grid)
+	return p
+}
+
+// plainTicks are plot.DefaultTicks labelled without padding zeros: "2500", not "2500.00".
+type plainTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (plainTicks) Ticks(min, max float64) []plot.Tick {
+	ticks := plot.DefaultTicks{}.Ticks(min, max)
+	for i := range ticks {
+		if ticks[i].Label != "" {
+			ticks[i].Label = plainNumber(ticks[i].Value)
+		}
+	}
+	return ticks
+}
+
+// plainNumber rounds off float noise (0.30000000000000004) and trailing zeros.
+func plainNumber(v float64) string {
+	s := strconv.FormatFloat(v, 'f', 6, 64)
+	s = strings.TrimRight(s, "0")
+	s = strings.TrimSuffix(s, ".")
+	if s == "-0" {
+		return "0"
+	}
+	return s
+}
+
+// fpsChart groups non-skipped cases by their source resolution ("1080p30"); a ladder
+// case, or scenarios that share a resolution, is its own group, named by scenario.
+func fpsChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
+	var cases []*Case
+	for i := range r.Cases {
+		if r.Cases[i].Skipped == "" && r.Cases[i].Runs > 0 {
+			cases = append(cases, &r.Cases[i])
+		}
+	}
+	if len(cases) == 0 {
+		return nil, 0, nil
+	}
+
+	// Scenarios that would share a resolution label are told apart by their IDs.
+	scenariosOf := map[string]map[string]bool{}
+	for _, c := range cases {
+		l := resolutionLabel(c)
+		if scenariosOf[l] == nil {
+			scenariosOf[l] = map[string]bool{}
+		}
+		scenariosOf[l][c.Scenario] = true
+	}
+	type group struct {
+		label  string
+		pixels int
+		ladder bool
+	}
+	groupOf := func(c *Case) group {
+		l := resolutionLabel(c)
+		if len(c.Outputs) > 1 || len(scenariosOf[l]) > 1 {
+			return group{label: c.Scenario, pixels: c.Source.Width * c.Source.Height, ladder: true}
+		}
+		return group{label: l, pixels: c.Source.Width * c.Source.Height}
+	}
+
+	var groups []group
+	var encoders []string
+	for _, c := range cases {
+		if g := groupOf(c); !slices.ContainsFunc(groups, func(h group) bool { return h.label == g.label }) {
+			groups = append(groups, g)
+		}
+		if e := encoderRan(c); !slices.Contains(encoders, e) {
+			encoders = append(encoders, e)
+		}
+	}
+	// Resolutions small to large, then the scenario-named groups.
+	slices.SortStableFunc(groups, func(a, b group) int {
+		if a.ladder != b.ladder {
+			if a.ladder {
+				return 1
+			}
+			return -1
+		}
+		return cmp.Or(cmp.Compare(a.pixels, b.pixels), cmp.Compare(a.label, b.label))
+	})
+	index := map[string]int{}
+	labels := make([]string, len(groups))
+	for i, g := range groups {
+		index[g.label] = i
+		labels[i] = g.label
+	}
+
+	p := newPlot(title, "source resolution or scenario", "fps (median of runs, frames/s)", true)
+	barW := vg.Points(14)
+	if len(encoders) > 4 {
+		barW = vg.Points(9)
+	}
+	top := 0.0
+	for ei, enc := range encoders {
+		values := make(plotter.Values, len(groups))
+		ranges := &rangeBars{Offset: barOffset(ei, len(encoders), barW), LineStyle: plotter.DefaultLineStyle}
+		for _, c := range cases {
+			if encoderRan(c) != enc {
+				continue
+			}
+			gi := index[groupOf(c).label]
+			values[gi] = c.FPS.Median
+			ranges.add(float64(gi), c.FPS.Min, c.FPS.Max)
+			top = max(top, c.FPS.Max, c.FPS.Median)
+		}
+		bars, err := plotter.NewBarChart(values, barW)
+		if err != nil {
+			return nil, 0, err
+		}
+		bars.Color = plotutil.Color(ei)
+		bars.LineStyle.Width = 0
+		bars.Offset = ranges.Offset
+		p.Add(bars, ranges)
+		p.Legend.Add(enc, bars)
+	}
+	p.NominalX(labels...)
+	p.X.Min, p.X.Max = -0.5, float64(len(groups))-0.5
+	// Room above the bars for the legend, one line per encoder.
+	p.Y.Max = top * (1.15 + 0.08*float64(len(encoders)))
+	width := max(14*vg.Centimeter, 4*vg.Centimeter+vg.Length(len(groups))*(vg.Length(len(encoders))*barW+vg.Points(24)))
+	return p, width, nil
+}
+
+// barOffset centres n bars of width w on their group's tick.
+func barOffset(i, n int, w vg.Length) vg.Length {
+	return (vg.Length(i) - vg.Length(n-1)/2) * w
+}
+
+// resolutionLabel is "1080p30": the height of the case's top output (the source's without
+// outputs) and the source frame rate.
+func resolutionLabel(c *Case) string {
+	h := c.Source.Height
+	if len(c.Outputs) > 0 && c.Outputs[0].Height > 0 {
+		h = c.Outputs[0].Height
+	}
+	return strconv.Itoa(h) + "p" + strconv.FormatFloat(c.Source.FPS, 'f', -1, 64)
+}
+
+// qualityChart draws PSNR against measured bitrate, one line per encoder, split by source
+// resolution when the cases span several (a line across resolutions would compare apples
+// with pears).
+func qualityChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
+	type point struct{ x, y float64 }
+	series := map[string][]point{}
+	var names []string
+	sources := map[string]bool{}
+	for i := range r.Cases {
+		c := &r.Cases[i]
+		if c.Skipped == "" && len(c.Quality) > 0 {
+			sources[sourceLabel(c.Source)] = true
+		}
+	}
+	for i := range r.Cases {
+		c := &r.Cases[i]
+		if c.Skipped != "" {
+			continue
+		}
+		name := encoderRan(c)
+		if len(sources) > 1 {
+			name += " " + sourceLabel(c.Source)
+		}
+		for _, q := range c.Quality {
+			if q.Bitrate <= 0 || q.PSNR <= 0 {
+				continue
+			}
+			if _, ok := series[name]; !ok {
+				names = append(names, name)
+			}
+			series[name] = append(series[name], point{q.Bitrate / 1000, q.PSNR})
+		}
+	}
+	if len(names) == 0 {
+		return nil, 0, nil
+	}
+	p := newPlot(title, "bitrate (kb/s, measured)", "PSNR (dB)", false)
+	p.X.Tick.Marker = plainTicks{}
+	lo, hi, right := math.Inf(1), 0.0, 0.0
+	for i, name := range names {
+		pts := series[name]
+		sort.SliceStable(pts, func(a, b int) bool { return pts[a].x < pts[b].x })
+		xys := make(plotter.XYs, len(pts))
+		for j, pt := range pts {
+			xys[j] = plotter.XY{X: pt.x, Y: pt.y}
+			lo, hi, right = min(lo, pt.y), max(hi, pt.y), max(right, pt.x)
+		}
+		line, points, err := plotter.NewLinePoints(xys)
+		if err != nil {
+			return nil, 0, err
+		}
+		line.Color = plotutil.Color(i)
+		points.Color = plotutil.Color(i)
+		points.Shape = plotutil.Shape(i)
+		p.Add(line, points)
+		p.Legend.Add(name, line, points)
+	}
+	// PSNR lives in a narrow band; zero-based it would be a flat line.
+	p.Y.Min = max(0, lo-3)
+	p.Y.Max = hi + 1 + 0.6*float64(len(names))
+	// Room right of the last point, so its glyph is not cut by the edge.
+	p.X.Min, p.X.Max = 0, right*1.08
+	p.Legend.Top = false
+	return p, 16 * vg.Centimeter, nil
+}
+
+// sourceLabel is "1080p30" for a source.
+func sourceLabel(s Source) string {
+	return strconv.Itoa(s.Height) + "p" + strconv.FormatFloat(s.FPS, 'f', -1, 64)
+}
+
+func densityChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
+	if len(r.Density) == 0 {
+		return nil, 0, nil
+	}
+	scenarios := map[string]bool{}
+	for _, d := range r.Density {
+		scenarios[d.Scenario] = true
+	}
+	labels := make([]string, len(r.Density))
+	values := make(plotter.Values, len(r.Density))
+	for i, d := range r.Density {
+		labels[i] = d.Encoder
+		if len(scenarios) > 1 {
+			labels[i] += " (" + d.Scenario + ")"
+		}
+		values[i] = float64(d.MaxSessions)
+	}
+	return simpleBars(title, "encoder", "max concurrent realtime sessions", labels, values)
+}
+
+// farmChart shows each node's median fps over its completed jobs.
+func farmChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
+	if r.Farm == nil {
+		return nil, 0, nil
+	}
+	var labels []string
+	var values plotter.Values
+	for _, n := range r.Farm.Nodes {
+		var fps []float64
+		for _, c := range n.Cases {
+			if c.Error == "" && c.FPS > 0 {
+				fps = append(fps, c.FPS)
+			}
+		}
+		if len(fps) == 0 {
+			continue
+		}
+		labels = append(labels, nodeLabel(n))
+		values = append(values, median(fps))
+	}
+	if len(values) == 0 {
+		return nil, 0, nil
+	}
+	return simpleBars(title, "node", "fps (median of jobs, frames/s)", labels, values)
+}
+
+func simpleBars(title, x, y string, labels []string, values plotter.Values) (*plot.Plot, vg.Length, error) {
+	p := newPlot(title, x, y, true)
+	bars, err := plotter.NewBarChart(values, vg.Points(24))
+	if err != nil {
+		return nil, 0, err
+	}
+	bars.Color = plotutil.Color(0)
+	bars.LineStyle.Width = 0
+	// The value above each bar: what a reader of a density or farm chart wants to quote.
+	onTop := plotter.XYLabels{XYs: make(plotter.XYs, len(values)), Labels: make([]string, len(values))}
+	for i, v := range values {
+		onTop.XYs[i] = plotter.XY{X: float64(i), Y: v}
+		onTop.Labels[i] = fmtNum(v)
+		if v == math.Trunc(v) {
+			onTop.Labels[i] = strconv.FormatFloat(v, 'f', 0, 64)
+		}
+	}
+	valueLabels, err := plotter.NewLabels(onTop)
+	if err != nil {
+		return nil, 0, err
+	}
+	for i := range valueLabels.TextStyle {
+		valueLabels.TextStyle[i].XAlign = text.XCenter
+		valueLabels.TextStyle[i].YAlign = text.YBottom
+	}
+	valueLabels.Offset = vg.Point{Y: vg.Points(2)}
+	p.Add(bars, valueLabels)
+	p.NominalX(labels...)
+	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
+	p.Y.Max = max(1, slices.Max(values)*1.15)
+	return p, max(12*vg.Centimeter, vg.Length(len(labels))*2.5*vg.Centimeter), nil
+}
+
+func median(v []float64) float64 {
+	s := slices.Clone(v)
+	slices.Sort(s)
+	n := len(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
+}
+
+// rangeBars draws min–max whiskers at bar positions. plotter.YErrorBars cannot be shifted
+// by a bar's Offset, which grouped bars need.
+type rangeBars struct {
+	X, Low, High []float64
+	Offset       vg.Length
+	draw.LineStyle
+}
+
+func (b *rangeBars) add(x, low, high float64) {
+	b.X = append(b.X, x)
+	b.Low = append(b.Low, low)
+	b.High = append(b.High, high)
+}
+
+// Plot implements plot.Plotter.
+func (b *rangeBars) Plot(c draw.Canvas, p *plot.Plot) {
+	trX, trY := p.Transforms(&c)
+	capW := vg.Points(3)
+	for i := range b.X {
+		if b.High[i] <= b.Low[i] {
+			continue
+		}
+		x := trX(b.X[i]) + b.Offset
+		lo, hi := trY(b.Low[i]), trY(b.High[i])
+		c.StrokeLine2(b.LineStyle, x, lo, x, hi)
+		c.StrokeLine2(b.LineStyle, x-capW, lo, x+capW, lo)
+		c.StrokeLine2(b.LineStyle, x-capW, hi, x+capW, hi)
+	}
+}
+
+// DataRange implements plot.DataRanger, so the axis reaches the top whisker.
+func (b *rangeBars) DataRange() (xmin, xmax, ymin, ymax float64) {
+	if len(b.X) == 0 {
+		return 0, 0, 0, 0
+	}
+	return slices.Min(b.X), slices.Max(b.X), slices.Min(b.Low), slices.Max(b.High)
+}

@@ -1,0 +1,115 @@
+package harness
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"os/signal"
+	"slices"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
+)
+
+// ChildArg is the hidden subcommand of the ffrtmp binary that runs one measured run: each run
+// is a process of its own, so its CPU time and peak RSS are its own (getrusage of the child).
+const ChildArg = "bench-exec"
+
+// childRequest is what a run's process reads on stdin.
+type childRequest struct {
+	Spec spec.Spec `json:"spec"`
+}
+
+// childResult is what it writes on stdout.
+type childResult struct {
+	Result engine.Result `json:"result"`
+	// Encode latency of the video frames of every output, milliseconds.
+	P50ms float64 `json:"p50_ms"`
+	P95ms float64 `json:"p95_ms"`
+	P99ms float64 `json:"p99_ms"`
+	Error string  `json:"error,omitempty"`
+}
+
+// ChildMain is the run process's entry point (`ffrtmp bench-exec`): one spec on stdin, one
+// childResult on stdout. It returns the exit status.
+func ChildMain(stdin io.Reader, stdout io.Writer) int {
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	engine.TuneProcess()
+	var req childRequest
+	enc := json.NewEncoder(stdout)
+	dec := json.NewDecoder(io.LimitReader(stdin, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&req); err != nil {
+		enc.Encode(childResult{Error: "read request: " + err.Error()})
+		return 2
+	}
+	var obs frameTimes
+	res, err := engine.Run(ctx, req.Spec, &obs)
+	out := childResult{Result: res}
+	if err != nil {
+		out.Error = err.Error()
+	}
+	out.P50ms, out.P95ms, out.P99ms = obs.percentiles()
+	if err := enc.Encode(out); err != nil {
+		return 1
+	}
+	if out.Error != "" {
+		return 1
+	}
+	return 0
+}
+
+// frameTimes keeps every video frame's encode time.
+type frameTimes struct {
+	mu sync.Mutex
+	ms []float64
+}
+
+func (f *frameTimes) OnFrame(s engine.FrameStats) {
+	if s.Media != "video" {
+		return
+	}
+	f.mu.Lock()
+	f.ms = append(f.ms, float64(s.Encode)/float64(time.Millisecond))
+	f.mu.Unlock()
+}
+
+func (f *frameTimes) OnProgress(engine.Progress) {}
+
+func (f *frameTimes) percentiles() (p50, p95, p99 float64) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	slices.Sort(f.ms)
+	return percentile(f.ms, 0.50), percentile(f.ms, 0.95), percentile(f.ms, 0.99)
+}
+
+// percentile is the nearest-rank percentile of sorted xs (0 when empty).
+func percentile(sorted []float64, p float64) float64 {
+	if len(sorted) == 0 {
+		return 0
+	}
+	i := int(p*float64(len(sorted))+0.5) - 1
+	return sorted[max(0, min(i, len(sorted)-1))]
+}
+
+// stat is min, median and max of xs (zero when empty).
+func stat(xs []float64) Stat {
+	if len(xs) == 0 {
+		return Stat{}
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	med := s[len(s)/2]
+	if len(s)%2 == 0 {
+		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
+	}
+	return Stat{Min: s[0], Median: med, Max: s[len(s)-1]}
+}
+
+// selfExe is the binary that runs the child processes.
+func selfExe() (string, error) { return os.Executable() }

@@ -1,0 +1,128 @@
+package harness
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ffrtmp/ffrtmp/engine/spec"
+)
+
+func TestStatAndPercentile(t *testing.T) {
+	if got := stat([]float64{3, 1, 2}); got != (Stat{Min: 1, Median: 2, Max: 3}) {
+		t.Errorf("odd: %+v", got)
+	}
+	if got := stat([]float64{4, 1, 3, 2}); got != (Stat{Min: 1, Median: 2.5, Max: 4}) {
+		t.Errorf("even: %+v", got)
+	}
+	if got := stat(nil); got != (Stat{}) {
+		t.Errorf("empty: %+v", got)
+	}
+	xs := make([]float64, 100)
+	for i := range xs {
+		xs[i] = float64(i + 1)
+	}
+	for p, want := range map[float64]float64{0.5: 50, 0.95: 95, 0.99: 99, 1: 100} {
+		if got := percentile(xs, p); got != want {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+}
+
+func TestLoadScenarios(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.yaml")
+	os.WriteFile(good, []byte(`scenarios:
+  - name: cam
+    source: {width: 1280, height: 720, fps: 30, duration: 3}
+    outputs:
+      - {name: 720p, width: 1280, height: 720, bitrate: 2.5M}
+      - {name: 360p, width: 640, height: 360, bitrate: 800k}
+    codecs: [h264]
+    presets: {libx264: faster}
+    sweep: [1M, 2M]
+`), 0o644)
+	scs, err := LoadScenarios(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := scs[0]
+	if s.Outputs[0].Bitrate != 2_500_000 || s.Outputs[1].Bitrate != 800_000 || len(s.Sweep) != 2 || s.Sweep[1] != 2_000_000 {
+		t.Errorf("parsed %+v", s)
+	}
+	// The sweep scales every rung by its share of the first; presets apply per family.
+	c := caseRun{id: "cam@1M/libx264", sc: s, encoder: "libx264", bitrate: 1_000_000}
+	outs := c.outputs(dir)
+	if outs[0].Video.Bitrate != 1_000_000 || outs[1].Video.Bitrate != 320_000 || outs[0].Video.Preset != "faster" {
+		t.Errorf("sweep outputs: %+v / %+v", outs[0].Video, outs[1].Video)
+	}
+	if hw := (&caseRun{sc: s, encoder: "h264_nvenc"}).spec(dir).Hardware; hw.Mode != "require" || hw.Device != "cuda" {
+		t.Errorf("an NVENC case runs with hardware %+v, want require cuda", hw)
+	}
+
+	for name, body := range map[string]string{
+		"typo":        "scenarios:\n  - name: x\n    sorce: {width: 1}\n",
+		"no outputs":  "scenarios:\n  - name: x\n    source: {width: 64, height: 64, fps: 30, duration: 1}\n    codecs: [h264]\n",
+		"bad codec":   "scenarios:\n  - name: x\n    source: {width: 64, height: 64, fps: 30, duration: 1}\n    outputs: [{name: a, bitrate: 1M}]\n    codecs: [vp9]\n",
+		"bad bitrate": "scenarios:\n  - name: x\n    source: {width: 64, height: 64, fps: 30, duration: 1}\n    outputs: [{name: a, bitrate: fast}]\n    codecs: [h264]\n",
+		"empty":       "scenarios: []\n",
+		"slash name":  "scenarios:\n  - name: a/b\n    source: {width: 64, height: 64, fps: 30, duration: 1}\n    outputs: [{name: a, bitrate: 1M}]\n    codecs: [h264]\n",
+	} {
+		p := filepath.Join(dir, strings.ReplaceAll(name, " ", "_")+".yaml")
+		os.WriteFile(p, []byte(body), 0o644)
+		if _, err := LoadScenarios(p); err == nil || !strings.Contains(err.Error(), p) {
+			t.Errorf("%s: err %v, want an error naming the file", name, err)
+		}
+	}
+	if _, err := SelectScenarios(BuiltinScenarios(), []string{"8k120"}); err == nil || !strings.Contains(err.Error(), "720p30") {
+		t.Errorf("unknown scenario: %v, want the known ones listed", err)
+	}
+	for _, sc := range append(BuiltinScenarios(), QuickScenarios()...) {
+		if err := sc.check(); err != nil {
+			t.Errorf("built-in %s: %v", sc.Name, err)
+		}
+	}
+}
+
+// RAPL counters read from a powercap tree: packages only, wrap-around allowed for.
+func TestRAPL(t *testing.T) {
+	root := t.TempDir()
+	zone := func(name, label string, uj, max string) {
+		d := filepath.Join(root, name)
+		os.MkdirAll(d, 0o755)
+		os.WriteFile(filepath.Join(d, "name"), []byte(label+"\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "energy_uj"), []byte(uj+"\n"), 0o644)
+		os.WriteFile(filepath.Join(d, "max_energy_range_uj"), []byte(max+"\n"), 0o644)
+	}
+	zone("intel-rapl:0", "package-0", "1000000", "262143328850")
+	zone("intel-rapl:0:0", "core", "500000", "262143328850")
+	zone("intel-rapl:1", "package-1", "262143000000", "262143328850")
+	r := openRAPL(root)
+	if r == nil || len(r.zones) != 2 {
+		t.Fatalf("zones: %+v", r)
+	}
+	before := r.read()
+	zone("intel-rapl:0", "package-0", "3000000", "262143328850") // +2 J
+	zone("intel-rapl:1", "package-1", "671150", "262143328850")  // wrapped: +1 J
+	if got := r.joules(before, r.read()); got < 2.99 || got > 3.01 {
+		t.Errorf("joules %v, want 3", got)
+	}
+	if openRAPL(t.TempDir()) != nil {
+		t.Error("an empty powercap tree reads as RAPL")
+	}
+}
+
+func TestPlanCasesSkipsWhatDoesNotOpen(t *testing.T) {
+	cases, err := planCases(Options{Scenarios: []Scenario{{Name: "s", Source: ScenarioSource{Width: 64, Height: 64, FPS: 30, Duration: 1},
+		Outputs: []ScenarioOutput{{Name: "o", Bitrate: spec.Bitrate(100_000)}}, Encoders: []string{"libx264", "h264_vaapi"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 2 || cases[0].skip != "" || cases[1].id != "s/h264_vaapi" {
+		t.Fatalf("cases %+v", cases)
+	}
+	if _, err := os.Stat("/dev/dri/renderD128"); err != nil && cases[1].skip == "" {
+		t.Error("h264_vaapi is not skipped on a machine without a render node")
+	}
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"encoding/json"
+	"encoding/xml"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/ffrtmp/ffrtmp/bench/harness"
+)
+
+// TestBenchQuick is `ffrtmp bench --quick` on this machine with the real binary: every file
+// is written, results.json reads back with its schema, libx264 really ran, the skipped
+// hardware encoders say why, quality is real (the starved bitrate of the sweep scores lower
+// PSNR and SSIM than the generous one), and density found at least one session.
+func TestBenchQuick(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	stdout, stderr, code := inFarm(t, dir, "bench", "--quick", "--encoder", "libx264", "--out", out)
+	if code != 0 {
+		t.Fatalf("bench --quick exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	for _, name := range []string{"results.json", "results.csv", "summary.md", "fps.svg", "quality.svg", "density.svg"} {
+		fi, err := os.Stat(filepath.Join(out, name))
+		if err != nil || fi.Size() == 0 {
+			t.Errorf("%s: %v", name, err)
+		}
+		if strings.HasSuffix(name, ".svg") {
+			checkSVG(t, filepath.Join(out, name))
+		}
+	}
+	res, err := harness.ReadResults(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Schema != harness.SchemaVersion || res.Profile != "quick" || res.Machine.FFmpeg == "" || res.Machine.Cores == 0 {
+		t.Errorf("results header: schema %q profile %q ffmpeg %q cores %d", res.Schema, res.Profile, res.Machine.FFmpeg, res.Machine.Cores)
+	}
+	byID := map[string]harness.Case{}
+	for _, c := range res.Cases {
+		byID[c.ID] = c
+		if c.Skipped != "" {
+			t.Errorf("%s skipped with --encoder libx264: %s", c.ID, c.Skipped)
+			continue
+		}
+		if c.EncoderUsed != "libx264" || c.Runs != 2 || len(c.Samples) != 2 || c.Frames != 60 {
+			t.Errorf("%s: encoder %q, %d runs, %d samples, %d frames; want libx264, 2, 2, 60", c.ID, c.EncoderUsed, c.Runs, len(c.Samples), c.Frames)
+		}
+		if c.FPS.Min <= 0 || c.FPS.Min > c.FPS.Median || c.FPS.Median > c.FPS.Max {
+			t.Errorf("%s: fps %+v", c.ID, c.FPS)
+		}
+		if c.CPUSeconds.Median <= 0 || c.PeakRSS.Max < 10<<20 || c.Latency.P50.Median <= 0 || c.Latency.P99.Median < c.Latency.P50.Median {
+			t.Errorf("%s: cpu %+v, rss %+v, latency %+v", c.ID, c.CPUSeconds, c.PeakRSS, c.Latency)
+		}
+		if len(c.Quality) != len(c.Outputs) {
+			t.Errorf("%s: quality of %d outputs, %d outputs", c.ID, len(c.Quality), len(c.Outputs))
+		}
+	}
+	starved, generous := byID["rd-360p30@200k/libx264"], byID["rd-360p30@1.2M/libx264"]
+	if len(starved.Quality) == 0 || len(generous.Quality) == 0 {
+		t.Fatalf("sweep cases missing: %v", keys(byID))
+	}
+	sq, gq := starved.Quality[0], generous.Quality[0]
+	t.Logf("PSNR %.2f dB at 200k, %.2f dB at 1.2M; SSIM %.4f, %.4f", sq.PSNR, gq.PSNR, sq.SSIM, gq.SSIM)
+	if sq.PSNR >= gq.PSNR-3 || sq.SSIM >= gq.SSIM || gq.PSNR < 35 {
+		t.Errorf("starved PSNR %.2f / SSIM %.4f, generous %.2f / %.4f: want the starved one clearly worse and the generous one >= 35 dB",
+			sq.PSNR, sq.SSIM, gq.PSNR, gq.SSIM)
+	}
+	if sq.Bitrate >= gq.Bitrate {
+		t.Errorf("measured bitrates %.0f (200k) and %.0f (1.2M)", sq.Bitrate, gq.Bitrate)
+	}
+	if len(res.Density) != 1 || res.Density[0].MaxSessions < 1 || len(res.Density[0].Steps) == 0 {
+		t.Errorf("density: %+v", res.Density)
+	}
+	if !strings.Contains(stdout, "rd-360p30@200k/libx264") || !strings.Contains(stdout, "density ladder-360p/libx264") {
+		t.Errorf("the summary table lacks cases or density:\n%s", stdout)
+	}
+}
+
+// TestBenchBaselineGate: a baseline doctored to be 50 % faster makes the same bench exit 5
+// and name the case and metric; a generous threshold lets it pass.
+func TestBenchBaselineGate(t *testing.T) {
+	dir := t.TempDir()
+	args := []string{"bench", "--quick", "--scenario", "360p30", "--encoder", "libx264", "--runs", "1", "--density=false"}
+	first := filepath.Join(dir, "first")
+	if stdout, stderr, code := inFarm(t, dir, append(args, "--out", first)...); code != 0 {
+		t.Fatalf("first run exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	b, err := os.ReadFile(filepath.Join(first, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(b, &doc); err != nil {
+		t.Fatal(err)
+	}
+	c := doc["cases"].([]any)[0].(map[string]any)
+	fps := c["fps"].(map[string]any)
+	fps["median"] = fps["median"].(float64) * 1.5
+	doctored, _ := json.Marshal(doc)
+	base := filepath.Join(dir, "baseline.json")
+	if err := os.WriteFile(base, doctored, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	stdout, stderr, code := inFarm(t, dir, append(args, "--out", filepath.Join(dir, "second"), "--baseline", base)...)
+	if code != exitRegress {
+		t.Fatalf("against a doctored baseline: exit %d, want %d:\n%s\n%s", code, exitRegress, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "regression: 360p30/libx264 fps") {
+		t.Errorf("stderr does not name the regression:\n%s", stderr)
+	}
+	second, err := harness.ReadResults(filepath.Join(dir, "second", "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.Baseline == nil || !second.Baseline.Failed() || second.Baseline.File != base {
+		t.Errorf("results.json baseline: %+v", second.Baseline)
+	}
+	if md, _ := os.ReadFile(filepath.Join(dir, "second", "summary.md")); !strings.Contains(string(md), "360p30/libx264") {
+		t.Errorf("summary.md lacks the regression")
+	}
+
+	// The same comparison with a threshold wider than the doctoring passes.
+	if stdout, stderr, code := inFarm(t, dir, append(args, "--out", filepath.Join(dir, "third"), "--baseline", base, "--threshold", "0.9")...); code != 0 {
+		t.Errorf("threshold 0.9: exit %d:\n%s\n%s", code, stdout, stderr)
+	}
+	// A file that is not a results.json is a usage error, before anything runs.
+	if _, stderr, code := inFarm(t, dir, append(args, "--baseline", filepath.Join(first, "summary.md"))...); code != exitUsage || !strings.Contains(stderr, "summary.md") {
+		t.Errorf("a Markdown baseline: exit %d, %s", code, stderr)
+	}
+}
+
+// TestBenchFarm is farm mode against `ffrtmp run`: the scenario runs as a job pinned to the
+// farm's worker, whose encoder, fps and encode latency come back per node.
+func TestBenchFarm(t *testing.T) {
+	dir := t.TempDir()
+	port := freePort(t)
+	startRun(t, dir, "--port", port)
+	out := filepath.Join(dir, "farm")
+	stdout, stderr, code := inFarm(t, dir, "bench", "--farm", "--quick", "--scenario", "360p30", "--encoder", "libx264", "--out", out)
+	if code != 0 {
+		t.Fatalf("bench --farm exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	res, err := harness.ReadResults(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fm := res.Farm
+	if res.Profile != "farm" || fm == nil || len(fm.Nodes) != 1 || fm.Jobs != 1 || fm.Failed != 0 || fm.FPS <= 0 {
+		t.Fatalf("farm results: profile %q, %+v", res.Profile, fm)
+	}
+	n := fm.Nodes[0]
+	if len(n.Cases) != 1 {
+		t.Fatalf("node %s: %d cases", n.ID, len(n.Cases))
+	}
+	fc := n.Cases[0]
+	if fc.Status != "completed" || fc.EncoderUsed != "libx264" || fc.Frames != 60 || fc.FPS <= 0 || fc.P95ms <= 0 || fc.P95ms < fc.P50ms {
+		t.Errorf("farm case: %+v", fc)
+	}
+	if fi, err := os.Stat(filepath.Join(out, "farm.svg")); err != nil || fi.Size() == 0 {
+		t.Errorf("farm.svg: %v", err)
+	}
+	if !strings.Contains(stdout, n.Name) || !strings.Contains(stdout, "aggregate") {
+		t.Errorf("farm table lacks the node or the aggregate:\n%s", stdout)
+	}
+	// The job is on the master like any other, pinned to the node.
+	jobsOut, _, code := inFarm(t, dir, "jobs", "get", fc.Job, "-o", "json")
+	if code != 0 || !strings.Contains(jobsOut, `"node": "`+n.ID+`"`) {
+		t.Errorf("jobs get %s (exit %d):\n%s", fc.Job, code, jobsOut)
+	}
+}
+
+// checkSVG parses path as XML to the end and checks its root is <svg>.
+func checkSVG(t *testing.T, path string) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := xml.NewDecoder(f)
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Errorf("%s: %v", path, err)
+			return
+		}
+		if se, ok := tok.(xml.StartElement); ok && root == "" {
+			root = se.Name.Local
+		}
+	}
+	if root != "svg" {
+		t.Errorf("%s: root element %q, want svg", path, root)
+	}
+}
+
+func keys[V any](m map[string]V) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	return out
+}

@@ -1,0 +1,41 @@
+package executor
+
+import (
+	"math/rand/v2"
+	"slices"
+)
+
+// reservoirSize bounds the encode times kept for a run's percentiles: every frame of a job
+// up to about an hour at 30 fps, a uniform sample of a longer one (Vitter's algorithm R).
+const reservoirSize = 1 << 17
+
+// reservoir is a uniform sample of a stream of values, in bounded memory.
+type reservoir struct {
+	seen int64
+	vals []float64
+}
+
+func (r *reservoir) add(v float64) {
+	r.seen++
+	if len(r.vals) < reservoirSize {
+		r.vals = append(r.vals, v)
+		return
+	}
+	if i := rand.Int64N(r.seen); i < reservoirSize {
+		r.vals[i] = v
+	}
+}
+
+// summary is the sample's p50/p95/p99 (nearest rank); nil when nothing was added.
+func (r *reservoir) summary() *Summary {
+	if len(r.vals) == 0 {
+		return nil
+	}
+	s := slices.Clone(r.vals)
+	slices.Sort(s)
+	at := func(p float64) float64 {
+		i := int(p*float64(len(s))+0.5) - 1
+		return s[max(0, min(i, len(s)-1))]
+	}
+	return &Summary{Frames: r.seen, P50ms: at(0.50), P95ms: at(0.95), P99ms: at(0.99)}
+}
