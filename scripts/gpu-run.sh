@@ -42,11 +42,15 @@ step ffmpeg-nvdec "$here/bin/ffmpeg" -hide_banner -loglevel error -f lavfi -i te
 step ffmpeg-cuda-scale "$here/bin/ffmpeg" -hide_banner -loglevel warning -hwaccel cuda -hwaccel_output_format cuda \
   -i /tmp/gpu-run-src.mp4 -vf scale_cuda=1280:720 -f null -
 
+# The bench harness with NVML sampling (no density: a short check, not a measurement).
+step bench "$here/bin/ffrtmp" bench --quick --density=false --out "$out/bench"
+
 echo "== nvidia-smi"; head -20 "$out/nvidia-smi.log"
 echo "== driver libs"; cat "$out/driver-libs.log"
 echo "== ffrtmp hw"; cat "$out/hw.log"
 echo "== GPU test lines"
 grep -hE '^(=== RUN|--- (PASS|FAIL|SKIP)|\s+\S+_test\.go:[0-9]+:)' "$out/nvml-tests.log" "$out/engine-gpu-tests.log" 2>/dev/null | cut -c1-400 | head -60
+echo "== bench"; tail -25 "$out/bench.log"
 echo "== summary (logs in $out)"
 printf '%s\n' "${summary[@]}"
 exit $status
