@@ -49,7 +49,8 @@ type Stream struct {
 	// create or rotate it.
 	StreamKey string `json:"stream_key,omitempty"`
 	// IngestURL is where publishers push to, followed by the stream key
-	// (rtmp://host:1935/live/); empty when the master runs no ingest.
+	// (rtmp://host:1935/live/): the standalone ingests' address when the master has one
+	// (--ingest-url), else its own ingest's; empty when there is neither.
 	IngestURL string `json:"ingest_url,omitempty"`
 	// HLSURL is where players open the stream's master playlist while it is live.
 	HLSURL string `json:"hls_url,omitempty"`

@@ -12,7 +12,7 @@ import (
 )
 
 // liveApp is the RTMP application publishers and players use: rtmp://host/live/<key or ID>.
-const liveApp = "live"
+const liveApp = api.LiveApp
 
 // ingest answers the RTMP server's questions and news with the farm's streams.
 type ingest struct{ streams *farm.Streams }
@@ -55,7 +55,8 @@ func (in ingest) Unpublished(id string, stats rtmp.StreamStats) {
 // without an ingest.
 func (m *Master) startIngest(ctx context.Context) error {
 	cfg := m.cfg
-	sc := farm.StreamsConfig{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: cfg.RTMPHost, RelayHost: cfg.RTMPRelayHost, Logger: m.log}
+	sc := farm.StreamsConfig{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: cfg.RTMPHost, RelayHost: cfg.RTMPRelayHost,
+		IngestURL: cfg.IngestURL, Logger: m.log}
 	if cfg.RTMPListen != "" {
 		ln, err := net.Listen("tcp", cfg.RTMPListen)
 		if err != nil {

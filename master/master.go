@@ -75,6 +75,10 @@ type Config struct {
 	// LiveGrace is how long a stream stays live after its publisher left; a reconnect within
 	// it continues the same job [10s].
 	LiveGrace time.Duration
+	// IngestURL is the public address of standalone ingests (ffrtmp ingest) in front of the
+	// master, rtmp(s)://host:port: streams' ingest_url points there, with or without
+	// RTMPListen.
+	IngestURL string
 
 	Tracing         bool
 	TracingEndpoint string

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -205,6 +206,20 @@ func (s *Server) Live(streamID string) (StreamInfo, StreamStats, bool) {
 	}
 	info, stats := st.snapshot()
 	return info, stats, true
+}
+
+// LiveStreams lists the IDs of the streams live now (not those held in their grace), sorted.
+func (s *Server) LiveStreams() []string {
+	s.mu.Lock()
+	ids := make([]string, 0, len(s.streams))
+	for id, st := range s.streams {
+		if st.live.Load() {
+			ids = append(ids, id)
+		}
+	}
+	s.mu.Unlock()
+	slices.Sort(ids)
+	return ids
 }
 
 // Serve accepts connections on ln (wrapped in TLS when Config.TLS is set) until ctx ends,

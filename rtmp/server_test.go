@@ -461,11 +461,17 @@ func TestDuplicatePublisherRefused(t *testing.T) {
 	if info.VideoCodec != "h264" || info.Width != 160 {
 		t.Errorf("Live reports %+v", info)
 	}
+	if ids := ts.LiveStreams(); len(ids) != 1 || ids[0] != "stream-c" {
+		t.Errorf("LiveStreams() = %v, want [stream-c]", ids)
+	}
 	stopFirst()
 	<-first
 	stats := ts.obs.waitEnded(t, "stream-c")
 	if stats.VideoFrames == 0 {
 		t.Errorf("first publisher's stats %+v: want frames", stats)
+	}
+	if ids := ts.LiveStreams(); len(ids) != 0 {
+		t.Errorf("LiveStreams() after the publisher left = %v, want none", ids)
 	}
 }
 

@@ -113,6 +113,9 @@ var daemonBindings = map[string]daemonBinding{
 		file: "the YAML file `--config` names (keys are the flag names)", also: "ffrtmp-master"},
 	"worker": {envPrefix: workercmd.EnvPrefix, extraEnv: map[string]string{"api-key": "FFMPEG_RTMP_API_KEY"},
 		file: "the YAML file `--config` names (keys are the flag names)", also: "ffrtmp-worker"},
+	"ingest": {envPrefix: ingestEnvPrefix, section: ingestConfigPart, configEnv: envPrefix + "_CONFIG",
+		file: "the `" + ingestConfigPart + ":` section of the ffrtmp config file (`~/.config/ffrtmp/" + configFileName +
+			"`, or the one `--config` or `" + envPrefix + "_CONFIG` names); `--master`, `--api-key` and the TLS flags of the master connection as for the client commands"},
 	"run": {envPrefix: runEnvPrefix, section: runConfigPart, configEnv: envPrefix + "_CONFIG",
 		file: "the `" + runConfigPart + ":` section of the ffrtmp config file (`~/.config/ffrtmp/" + configFileName +
 			"`, or the one `--config` or `" + envPrefix + "_CONFIG` names)"},

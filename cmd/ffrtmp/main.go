@@ -80,6 +80,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(mastercmd.New("master"))
 	root.AddCommand(workercmd.New("worker"))
 	root.AddCommand(newRunCmd())
+	root.AddCommand(newIngestCmd())
 	// The farm's client commands.
 	root.AddCommand(newJobsCmd())
 	root.AddCommand(newNodesCmd())

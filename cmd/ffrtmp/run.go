@@ -70,6 +70,8 @@ Live streams: the RTMP ingest listens on port 1935 of the --listen address (--rt
 rtmp://127.0.0.1:1935/live/<stream key>: the worker writes the stream's preset ladder as live
 HLS under ` + dataDirName + `/` + runOutDir + `/streams/<name>/, until the publisher stops; the
 worker serves it at http://127.0.0.1:8088/hls/<name>/master.m3u8 (--hls-port) while it lasts.
+With the ingest on other machines (ffrtmp ingest), --ingest-url rtmp://host:port points
+streams there (--rtmp-port -1 turns this one off).
 
 Ctrl-C (or SIGTERM) drains: no new jobs, running ones get --drain-timeout to finish, the rest
 go back to the queue; then the master stops and the database stays for the next run.
@@ -99,6 +101,7 @@ the environment, which wins over the file.`,
 	fs.String("rtmp-listen", "", "address to bind the RTMP ingest to (empty: the --listen address)")
 	fs.Int("hls-port", 8088, "port on the --listen address where the worker serves live HLS at /hls/ (0: any free one, -1: off)")
 	fs.Duration("live-grace", 10*time.Second, "how long a live stream stays live after its publisher left; a reconnect within it continues the same job")
+	fs.String("ingest-url", "", "public address of standalone ingests (ffrtmp ingest), rtmp(s)://host:port: streams' ingest_url points there (e.g. with --rtmp-port -1)")
 	fs.Bool("tls", false, "serve HTTPS with a self-signed certificate (kept in --data-dir)")
 	fs.String("cert", "", "TLS certificate (PEM) to serve instead of a self-signed one")
 	fs.String("key", "", "private key (PEM) of --cert")
@@ -125,6 +128,7 @@ type runSettings struct {
 	rtmpListen              string
 	hlsPort                 int
 	liveGrace               time.Duration
+	ingestURL               string
 	tls, insecure           bool
 	cert, key               string
 	slots                   int
@@ -139,11 +143,18 @@ type runSettings struct {
 
 // runViper binds cmd's flags, FFRTMP_RUN_* and the config file's run: section.
 func runViper(cmd *cobra.Command) (*viper.Viper, error) {
+	return sectionViper(cmd, runEnvPrefix, runConfigPart)
+}
+
+// sectionViper binds the flags cmd defines itself (not those it inherits or passes on),
+// envPrefix_<FLAG> in the environment and the ffrtmp config file's section: of the same names.
+func sectionViper(cmd *cobra.Command, envPrefix, section string) (*viper.Viper, error) {
 	v := viper.New()
-	if err := v.BindPFlags(cmd.Flags()); err != nil {
+	own := cmd.LocalNonPersistentFlags()
+	if err := v.BindPFlags(own); err != nil {
 		return nil, err
 	}
-	v.SetEnvPrefix(runEnvPrefix)
+	v.SetEnvPrefix(envPrefix)
 	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
 	v.AutomaticEnv()
 	path, explicit := configPath(cmd)
@@ -159,20 +170,20 @@ func runViper(cmd *cobra.Command) (*viper.Viper, error) {
 		}
 		return v, nil
 	}
-	raw := f.Get(runConfigPart)
+	raw := f.Get(section)
 	if raw == nil {
 		return v, nil
 	}
-	section, ok := raw.(map[string]any)
+	values, ok := raw.(map[string]any)
 	if !ok {
-		return nil, usagef("config %s: %q must be a mapping of flag names to values", path, runConfigPart)
+		return nil, usagef("config %s: %q must be a mapping of flag names to values", path, section)
 	}
-	for k := range section {
-		if fl := cmd.Flags().Lookup(k); fl == nil || k == "config" {
-			return nil, usagef("config %s: %s.%s is not a flag of ffrtmp run (see 'ffrtmp run --help')", path, runConfigPart, k)
+	for k := range values {
+		if fl := own.Lookup(k); fl == nil || k == "config" {
+			return nil, usagef("config %s: %s.%s is not a flag of %s (see '%s --help')", path, section, k, cmd.CommandPath(), cmd.CommandPath())
 		}
 	}
-	if err := v.MergeConfigMap(section); err != nil {
+	if err := v.MergeConfigMap(values); err != nil {
 		return nil, usagef("config %s: %v", path, err)
 	}
 	return v, nil
@@ -199,7 +210,8 @@ func runSettingsFrom(cmd *cobra.Command) (runSettings, error) {
 	s := runSettings{
 		dataDir: v.GetString("data-dir"), listen: v.GetString("listen"), port: v.GetInt("port"),
 		rtmpPort: v.GetInt("rtmp-port"), rtmpListen: v.GetString("rtmp-listen"), liveGrace: v.GetDuration("live-grace"),
-		tls: v.GetBool("tls"), insecure: v.GetBool("insecure"), cert: v.GetString("cert"), key: v.GetString("key"),
+		ingestURL: v.GetString("ingest-url"),
+		tls:       v.GetBool("tls"), insecure: v.GetBool("insecure"), cert: v.GetString("cert"), key: v.GetString("key"),
 		slots: v.GetInt("slots"), gpu: v.GetBool("gpu"), demo: v.GetBool("demo"),
 		inputRoots: runList(v, "input-roots"), outputRoots: runList(v, "output-roots"),
 		drainTimeout: v.GetDuration("drain-timeout"),
@@ -423,7 +435,7 @@ func startMaster(ctx context.Context, s runSettings, dataAbs, userKey, workerKey
 	for k, val := range map[string]any{
 		"listen": s.listen, "port": s.port, "metrics-addr": s.metricsAddr, "db": filepath.Join(dataAbs, runDBFile),
 		"api-key": userKey, "tls": s.tls, "cert": s.cert, "key": s.key, "log-level": s.logLevelName,
-		"rtmp-port": s.rtmpPort, "rtmp-listen": s.rtmpListen, "live-grace": s.liveGrace,
+		"rtmp-port": s.rtmpPort, "rtmp-listen": s.rtmpListen, "live-grace": s.liveGrace, "ingest-url": s.ingestURL,
 	} {
 		mv.Set(k, val)
 	}
@@ -598,8 +610,11 @@ func runHLSListener(s runSettings) (net.Listener, string, error) {
 }
 
 // runIngestURL is the RTMP ingest's URL for publishers on this machine (the stream key
-// follows it), or "" without an ingest.
+// follows it): the standalone ingests' with --ingest-url; "" without an ingest.
 func runIngestURL(s runSettings, addr net.Addr) string {
+	if u, err := api.CheckRTMPBase(s.ingestURL); err == nil {
+		return u + "/" + api.LiveApp + "/"
+	}
 	ta, ok := addr.(*net.TCPAddr)
 	if !ok || ta == nil {
 		return ""

@@ -18,12 +18,18 @@ const (
 	RoleAdmin     Role = "admin"
 	RoleSubmitter Role = "submitter"
 	RoleWorker    Role = "worker"
+	// RoleIngest is a standalone RTMP ingest (ffrtmp ingest): it asks whether publishers and
+	// players may in, and reports streams starting, stopping and their counters.
+	RoleIngest Role = "ingest"
 )
+
+// RoleNames names every role, for messages and help.
+const RoleNames = "admin, submitter, worker or ingest"
 
 // Valid reports whether r is one of the known roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleAdmin, RoleSubmitter, RoleWorker:
+	case RoleAdmin, RoleSubmitter, RoleWorker, RoleIngest:
 		return true
 	}
 	return false

@@ -64,6 +64,9 @@ keys:
   - name: ops
     role: admin
     sha256: `+auth.HashKey("ops-secret")+`
+  - name: edge-1
+    role: ingest
+    sha256: `+hexOf("ingest-secret")+`
 `)
 	got, err := auth.LoadFile(path)
 	if err != nil {
@@ -73,6 +76,7 @@ keys:
 		{Name: "ci", Role: auth.RoleSubmitter, Hash: auth.HashKey("ci-secret")},
 		{Name: "gpu-01", Role: auth.RoleWorker, Hash: auth.HashKey("worker-secret")},
 		{Name: "ops", Role: auth.RoleAdmin, Hash: auth.HashKey("ops-secret")},
+		{Name: "edge-1", Role: auth.RoleIngest, Hash: auth.HashKey("ingest-secret")},
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d entries, want %d: %+v", len(got), len(want), got)
@@ -101,7 +105,7 @@ func TestLoadFileErrors(t *testing.T) {
 		want    []string // substrings of the error besides the file name
 	}{
 		{"unknown role", "keys:\n- {name: ci, role: root, sha256: " + good + "}\n",
-			[]string{`keys[0] ("ci")`, `unknown role "root"`}},
+			[]string{`keys[0] ("ci")`, `unknown role "root"`, "admin, submitter, worker or ingest"}},
 		{"short hash", "keys:\n- {name: ci, role: admin, sha256: abc}\n",
 			[]string{`keys[0] ("ci")`, "64 hex"}},
 		{"not hex", "keys:\n- {name: ci, role: admin, sha256: " + strings.Repeat("z", 64) + "}\n",

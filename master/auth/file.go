@@ -55,7 +55,7 @@ func validate(in []Entry, where string) ([]Entry, error) {
 			return nil, fmt.Errorf("%s: name is empty", at)
 		}
 		if !e.Role.Valid() {
-			return nil, fmt.Errorf("%s: unknown role %q (want %s, %s or %s)", at, e.Role, RoleAdmin, RoleSubmitter, RoleWorker)
+			return nil, fmt.Errorf("%s: unknown role %q (want %s)", at, e.Role, RoleNames)
 		}
 		h, err := normalizeHash(e.Hash)
 		if err != nil {

@@ -48,8 +48,17 @@ type StreamsConfig struct {
 	IngestHost string
 	// RelayHost is the host workers play live streams from [127.0.0.1].
 	RelayHost string
-	// Stats reports a connected publisher's counters (the ingest's view); nil: none known.
+	// IngestURL is the public address of standalone ingests (ffrtmp ingest),
+	// rtmp(s)://host:port: publishers are told to push to it (IngestURL + "/live/"), whether
+	// or not the master runs an ingest itself. Empty: the master's own ingest.
+	IngestURL string
+	// Stats reports a connected publisher's counters (the master's own ingest's view); nil:
+	// none known. Streams that came through a standalone ingest use the counters it reports.
 	Stats func(streamID string) (IngestStats, bool)
+	// IngestSilence is how long a standalone ingest may report nothing of a connected stream
+	// (it sends stats every few seconds) before the stream is taken as left, its grace
+	// starting: the ingest stopped or cannot reach the master [30s].
+	IngestSilence time.Duration
 
 	Logger *slog.Logger
 }
@@ -69,6 +78,9 @@ func (c *StreamsConfig) defaults() {
 	}
 	if c.Poll <= 0 {
 		c.Poll = 5 * time.Second
+	}
+	if c.IngestSilence <= 0 {
+		c.IngestSilence = 30 * time.Second
 	}
 	if c.RelayHost == "" {
 		c.RelayHost = "127.0.0.1"
@@ -108,12 +120,30 @@ type liveStream struct {
 	graceUntil time.Time // when the grace ends (not connected)
 	lastBytes  int64
 	lastData   time.Time // last time the byte count moved (or the connect)
+
+	// relay is the standalone ingest the publisher came through (rtmp(s)://host:port, where
+	// the session's job plays from); "" for the master's own ingest.
+	relay string
+	// session is the ingest's name for the publisher's connection ("" none).
+	session string
+	// remote is what that ingest last reported of the publisher (remoteOK: once it did);
+	// lastReport is when it last said anything of the stream.
+	remote     IngestStats
+	remoteOK   bool
+	lastReport time.Time
 }
 
 // NewStreams loads the streams of f's store. Streams whose session was cut by a master
 // restart get a grace period from now, as if the publisher had just left.
 func NewStreams(ctx context.Context, f *Service, cfg StreamsConfig) (*Streams, error) {
 	cfg.defaults()
+	if cfg.IngestURL != "" {
+		u, err := api.CheckRTMPBase(cfg.IngestURL)
+		if err != nil {
+			return nil, fmt.Errorf("ingest URL: %w", err)
+		}
+		cfg.IngestURL = u
+	}
 	base, cancel := context.WithCancel(context.Background())
 	s := &Streams{cfg: cfg, farm: f, st: f.st, log: cfg.Logger, live: map[string]*liveStream{},
 		wake: make(chan struct{}, 1), base: base, cancel: cancel}
@@ -345,9 +375,13 @@ func (s *Streams) DeleteStream(ctx context.Context, id, by string) error {
 	return nil
 }
 
-// IngestURL is where publishers push to (the key follows it), with host the API request
-// came to when no ingest host is configured; empty when the master runs no ingest.
+// IngestURL is where publishers push to (the key follows it): the standalone ingests'
+// address when one is configured, else the master's own ingest, with the host the API request
+// came to when no ingest host is configured; empty when there is no ingest.
 func (s *Streams) IngestURL(apiHost string) string {
+	if s.cfg.IngestURL != "" {
+		return s.cfg.IngestURL + "/" + api.LiveApp + "/"
+	}
 	if s.cfg.IngestPort == 0 {
 		return ""
 	}
@@ -362,7 +396,7 @@ func (s *Streams) IngestURL(apiHost string) string {
 	if host == "" {
 		host = "localhost"
 	}
-	return fmt.Sprintf("%s://%s/live/", s.scheme(), net.JoinHostPort(host, strconv.Itoa(s.cfg.IngestPort)))
+	return fmt.Sprintf("%s://%s/%s/", s.scheme(), net.JoinHostPort(host, strconv.Itoa(s.cfg.IngestPort)), api.LiveApp)
 }
 
 func (s *Streams) scheme() string {
@@ -453,7 +487,16 @@ func checkHLSBaseURL(raw string) error {
 	return nil
 }
 
+// stats is what the ingest of stream id's publisher counts: the figures a standalone ingest
+// last reported, or the master's own ingest's.
 func (s *Streams) stats(id string) (IngestStats, bool) {
+	s.mu.Lock()
+	if ls := s.live[id]; ls != nil && ls.relay != "" {
+		st, ok := ls.remote, ls.remoteOK
+		s.mu.Unlock()
+		return st, ok
+	}
+	s.mu.Unlock()
 	if s.cfg.Stats == nil {
 		return IngestStats{}, false
 	}
@@ -467,16 +510,28 @@ func (s *Streams) noteBytes(ls *liveStream, bytes int64, now time.Time) {
 	}
 }
 
-// sample reads the ingest's counters of every connected publisher.
+// sample reads the ingest's counters of every connected publisher, and takes the streams
+// whose standalone ingest went silent as left.
 func (s *Streams) sample(now time.Time) {
 	s.mu.Lock()
 	ids := make([]string, 0, len(s.live))
+	var silent []string
 	for id, ls := range s.live {
-		if ls.connected {
+		switch {
+		case !ls.connected:
+		case ls.relay != "" && now.Sub(ls.lastReport) > s.cfg.IngestSilence:
+			silent = append(silent, id)
+		default:
 			ids = append(ids, id)
 		}
 	}
 	s.mu.Unlock()
+	for _, id := range silent {
+		if s.leave(id, func(ls *liveStream) bool { return ls.relay != "" && now.Sub(ls.lastReport) > s.cfg.IngestSilence }, 0) {
+			s.log.Warn("the stream's ingest reported nothing for a while: its publisher is taken as gone", "stream_id", id,
+				"silence", s.cfg.IngestSilence)
+		}
+	}
 	for _, id := range ids {
 		st, ok := s.stats(id)
 		if !ok {
@@ -499,10 +554,51 @@ var (
 	ErrPlayRefused    = errors.New("play refused: unknown stream or wrong token")
 )
 
-// AuthorizePublish returns the ID of the stream whose key is key. The lookup goes through
-// the key's SHA-256 (an index hit, whatever the number of streams), and the stored hash is
-// compared in constant time.
+// PublishedElsewhereError refuses a publisher whose stream is live through another ingest:
+// one publisher per stream, across ingests too.
+type PublishedElsewhereError struct {
+	StreamID string
+	Relay    string // the ingest it is live on; "" for the master's own
+}
+
+func (e *PublishedElsewhereError) Error() string {
+	where := "the master's own ingest"
+	if e.Relay != "" {
+		where = "the ingest at " + e.Relay
+	}
+	return fmt.Sprintf("stream %s is live through %s: one publisher per stream", e.StreamID, where)
+}
+
+// AuthorizePublish returns the ID of the stream whose key is key, for the master's own
+// ingest. The lookup goes through the key's SHA-256 (an index hit, whatever the number of
+// streams), and the stored hash is compared in constant time.
 func (s *Streams) AuthorizePublish(ctx context.Context, key string) (string, error) {
+	return s.AuthorizePublishAt(ctx, key, "")
+}
+
+// AuthorizePublishAt is AuthorizePublish for the ingest whose relay is relay ("" for the
+// master's own): a stream live through another ingest is refused with a
+// *PublishedElsewhereError (the ingest itself refuses a second publisher of a stream it has).
+func (s *Streams) AuthorizePublishAt(ctx context.Context, key, relay string) (string, error) {
+	id, err := s.streamByKey(ctx, key)
+	if err != nil {
+		return "", err
+	}
+	s.mu.Lock()
+	ls := s.live[id]
+	elsewhere := ls != nil && ls.connected && ls.relay != relay
+	var other string
+	if elsewhere {
+		other = ls.relay
+	}
+	s.mu.Unlock()
+	if elsewhere {
+		return "", &PublishedElsewhereError{StreamID: id, Relay: other}
+	}
+	return id, nil
+}
+
+func (s *Streams) streamByKey(ctx context.Context, key string) (string, error) {
 	if key == "" || len(key) > 1024 {
 		return "", ErrPublishRefused
 	}
@@ -544,18 +640,32 @@ func (s *Streams) AuthorizePlay(ctx context.Context, id, token string) error {
 // a new session starts: a new play token and a new job in the stream's queue that reads the
 // ingest's relay (a job the last session started ends with its input, one that waits is
 // canceled).
-func (s *Streams) Published(id string, in api.StreamInput) { s.published(id, in, false) }
+func (s *Streams) Published(id string, in api.StreamInput) { s.published(id, in, false, "", "") }
 
 // Continued is the ingest's news that a publisher of stream id came back within the grace
 // and the ingest continued its input: the job's player goes on with the new publisher's
 // data, so the job (running or not) continues.
-func (s *Streams) Continued(id string, in api.StreamInput) { s.published(id, in, true) }
+func (s *Streams) Continued(id string, in api.StreamInput) { s.published(id, in, true, "", "") }
 
-func (s *Streams) published(id string, in api.StreamInput, continued bool) {
+// published starts or continues stream id's session for a publisher that came through the
+// ingest whose relay is relay ("" for the master's own). A job waiting or continued resumes
+// only when it plays from that ingest. A session the ingest names ("" none) that is
+// connected already is news applied before: it is ignored.
+func (s *Streams) published(id string, in api.StreamInput, continued bool, relay, session string) {
 	ctx, cancel := context.WithTimeout(s.base, 30*time.Second)
 	defer cancel()
 	s.op.Lock()
 	defer s.op.Unlock()
+	if session != "" {
+		s.mu.Lock()
+		ls := s.live[id]
+		again := ls != nil && ls.connected && ls.relay == relay && ls.session == session
+		s.mu.Unlock()
+		if again {
+			s.log.Debug("publish news repeated by the ingest: already applied", "stream_id", id, "relay", relay)
+			return
+		}
+	}
 	now := time.Now().UTC()
 	in.Bitrate = 0 // measured live, not stored
 	r, err := s.st.GetStream(ctx, id)
@@ -582,12 +692,13 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool) {
 	waiting := going && (job.Status == api.StatusQueued || job.Status == api.StatusRetrying)
 	s.mu.Lock()
 	ls := s.live[id]
-	resume := going && (continued || (ls != nil && waiting))
+	resume := going && (continued || (ls != nil && waiting)) && s.readsFrom(job, relay)
 	if ls == nil {
 		ls = &liveStream{}
 		s.live[id] = ls
 	}
 	ls.connected, ls.graceUntil, ls.lastData, ls.lastBytes = true, time.Time{}, now, 0
+	ls.relay, ls.session, ls.remote, ls.remoteOK, ls.lastReport = relay, session, IngestStats{}, false, now
 	s.mu.Unlock()
 
 	if resume {
@@ -629,7 +740,7 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool) {
 		log.Error("store the start of a live session", "err", err)
 		return
 	}
-	job, _, err = s.farm.submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(id, token)), "", s.liveJob(r.Stream))
+	job, _, err = s.farm.submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(relay, id, token)), "", s.liveJob(r.Stream))
 	if err != nil {
 		log.Error("no live job for the stream: the publisher stays connected but nothing transcodes it", "err", err)
 		return
@@ -640,19 +751,27 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool) {
 	}); err != nil {
 		log.Error("store the stream's live job", "job_id", job.ID, "err", err)
 	}
-	log.Info("stream live", "job_id", job.ID, "queue", job.Queue, "remote", in.Remote,
+	log.Info("stream live", "job_id", job.ID, "queue", job.Queue, "remote", in.Remote, "relay", s.relayBase(relay),
 		"video", in.VideoCodec, "width", in.Width, "height", in.Height, "fps", in.FPS, "audio", in.AudioCodec)
 }
 
-// Unpublished is the ingest's news that stream id's publisher left; its grace starts.
+// Unpublished is the master's own ingest's news that stream id's publisher left; its grace
+// starts.
 func (s *Streams) Unpublished(id string, bytes int64) {
+	s.leave(id, func(ls *liveStream) bool { return ls.relay == "" }, bytes)
+}
+
+// leave starts stream id's grace when its publisher is connected and match (called with
+// s.mu held) says the news is about that connection (it came through the same ingest). It
+// reports whether the grace started.
+func (s *Streams) leave(id string, match func(*liveStream) bool, bytes int64) bool {
 	s.op.Lock()
 	defer s.op.Unlock()
 	s.mu.Lock()
 	ls := s.live[id]
-	if ls == nil || !ls.connected {
+	if ls == nil || !ls.connected || !match(ls) {
 		s.mu.Unlock()
-		return
+		return false
 	}
 	ls.connected = false
 	ls.graceUntil = time.Now().Add(s.cfg.Grace)
@@ -662,6 +781,7 @@ func (s *Streams) Unpublished(id string, bytes int64) {
 	default:
 	}
 	s.log.Info("publisher left: the stream stays live for the grace", "stream_id", id, "grace", s.cfg.Grace, "bytes", bytes)
+	return true
 }
 
 // expire ends the sessions whose grace is over by now and returns the next grace end.
@@ -866,8 +986,22 @@ func taller(a, b *spec.Video) bool {
 	return h(a) > h(b)
 }
 
-// relayURL is where a worker plays stream id from the ingest, with the session's token.
-func (s *Streams) relayURL(id, token string) string {
-	return fmt.Sprintf("%s://%s/live/%s?token=%s", s.scheme(),
-		net.JoinHostPort(s.cfg.RelayHost, strconv.Itoa(s.cfg.IngestPort)), url.PathEscape(id), url.QueryEscape(token))
+// relayBase is where workers play live streams from: the standalone ingest whose relay is
+// relay, or ("") the master's own ingest.
+func (s *Streams) relayBase(relay string) string {
+	if relay != "" {
+		return relay
+	}
+	return fmt.Sprintf("%s://%s", s.scheme(), net.JoinHostPort(s.cfg.RelayHost, strconv.Itoa(s.cfg.IngestPort)))
+}
+
+// relayURL is where a worker plays stream id from the ingest whose relay is relay ("" the
+// master's own), with the session's token.
+func (s *Streams) relayURL(relay, id, token string) string {
+	return fmt.Sprintf("%s/%s/%s?token=%s", s.relayBase(relay), api.LiveApp, url.PathEscape(id), url.QueryEscape(token))
+}
+
+// readsFrom reports whether live job j plays its stream from the ingest whose relay is relay.
+func (s *Streams) readsFrom(j api.Job, relay string) bool {
+	return strings.HasPrefix(j.Input, s.relayBase(relay)+"/")
 }

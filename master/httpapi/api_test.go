@@ -89,6 +89,33 @@ func TestEveryRouteSucceeds(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// A standalone ingest's questions and news of a publisher (its live job is canceled with
+	// the stream, before the node below leases).
+	ing := rec.client(t, h, auth.RoleIngest)
+	cam, err := sub.CreateStream(ctx, api.StreamRequest{Name: "route-edge", Preset: "abr-720p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const relay = "rtmp://edge-1.example:1935"
+	pub, err := ing.AuthorizePublish(ctx, api.IngestPublishRequest{App: "live", Key: cam.StreamKey, Relay: relay})
+	if err != nil || pub.StreamID != cam.ID {
+		t.Fatalf("authorize publish: %+v, %v", pub, err)
+	}
+	if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestPublished, StreamID: cam.ID, Relay: relay,
+		Input: &api.StreamInput{VideoCodec: "h264", Width: 320, Height: 180}}); err != nil {
+		t.Fatal(err)
+	}
+	_, token := liveJobToken(t, h, cam.ID)
+	if err := ing.AuthorizePlay(ctx, api.IngestPlayRequest{App: "live", StreamID: cam.ID, Token: token}); err != nil {
+		t.Fatal(err)
+	}
+	if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestUnpublished, StreamID: cam.ID, Relay: relay, Bytes: 1000}); err != nil {
+		t.Fatal(err)
+	}
+	if err := sub.DeleteStream(ctx, cam.ID); err != nil {
+		t.Fatal(err)
+	}
+
 	// A node and a job that completes.
 	node := registerNode(t, wk, "route-node", 1)
 	if _, err := sub.ListNodes(ctx); err != nil {
@@ -207,6 +234,9 @@ var access = map[string]string{
 	"GET /v1/streams/{id}":             "submitter",
 	"POST /v1/streams/{id}/rotate-key": "submitter",
 	"DELETE /v1/streams/{id}":          "submitter",
+	"POST /v1/ingest/publish":          "ingest",
+	"POST /v1/ingest/play":             "ingest",
+	"POST /v1/ingest/events":           "ingest",
 	"GET /v1/nodes":                    "submitter",
 	"POST /v1/nodes/register":          "worker",
 	"GET /v1/nodes/{id}":               "submitter",
@@ -229,6 +259,8 @@ func allowed(class string, role auth.Role) bool {
 		return role == auth.RoleAdmin || role == auth.RoleSubmitter
 	case "worker":
 		return role == auth.RoleAdmin || role == auth.RoleWorker
+	case "ingest":
+		return role == auth.RoleAdmin || role == auth.RoleIngest
 	}
 	panic("unknown access class " + class)
 }

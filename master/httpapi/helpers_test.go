@@ -30,9 +30,10 @@ var roleKey = map[auth.Role]string{
 	auth.RoleAdmin:     mastertest.AdminKey,
 	auth.RoleSubmitter: mastertest.SubmitterKey,
 	auth.RoleWorker:    mastertest.WorkerKey,
+	auth.RoleIngest:    mastertest.IngestKey,
 }
 
-var allRoles = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter, auth.RoleWorker}
+var allRoles = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter, auth.RoleWorker, auth.RoleIngest}
 
 // start runs a real master for the test.
 func start(t *testing.T, mutate ...func(*master.Config)) *mastertest.Harness {

@@ -53,6 +53,10 @@ func (s *Server) table() []Route {
 		{Method: "POST", Path: "/v1/streams/{id}/rotate-key", Name: "rotateStreamKey", Summary: "Give a stream a new key (in the answer); the old one stops working at once, a connected publisher stays.", Roles: submitters, Response: api.Stream{}, Status: 200, handler: s.rotateStreamKey},
 		{Method: "DELETE", Path: "/v1/streams/{id}", Name: "deleteStream", Summary: "Delete a stream and cancel its live job; 409 while a publisher is connected.", Roles: submitters, Status: 204, handler: s.deleteStream},
 
+		{Method: "POST", Path: "/v1/ingest/publish", Name: "ingestPublish", Summary: "A standalone ingest asks whether a publisher's stream key admits it; 403 publish_refused when not.", Roles: ingests, Request: api.IngestPublishRequest{}, Response: api.IngestPublishReply{}, Status: 200, handler: s.ingestPublish},
+		{Method: "POST", Path: "/v1/ingest/play", Name: "ingestPlay", Summary: "A standalone ingest asks whether a player (a live job) may play a stream; 403 play_refused when not.", Roles: ingests, Request: api.IngestPlayRequest{}, Status: 204, handler: s.ingestPlay},
+		{Method: "POST", Path: "/v1/ingest/events", Name: "ingestEvent", Summary: "A standalone ingest reports a stream published, continued, unpublished, or its counters.", Roles: ingests, Request: api.IngestEvent{}, Status: 204, handler: s.ingestEvent},
+
 		{Method: "GET", Path: "/v1/nodes", Name: "listNodes", Summary: "Registered nodes with capabilities, telemetry and running jobs.", Roles: submitters, Response: api.NodeList{}, Status: 200, handler: s.listNodes},
 		{Method: "POST", Path: "/v1/nodes/register", Name: "registerNode", Summary: "Register a worker (or register it again).", Roles: workers, Request: api.Registration{}, Response: api.Node{}, Status: 200, handler: s.registerNode},
 		{Method: "GET", Path: "/v1/nodes/{id}", Name: "getNode", Summary: "One node.", Roles: submitters, Response: api.Node{}, Status: 200, handler: s.getNode},

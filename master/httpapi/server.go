@@ -80,9 +80,10 @@ type Route struct {
 }
 
 var (
-	anyRole    = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter, auth.RoleWorker}
+	anyRole    = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter, auth.RoleWorker, auth.RoleIngest}
 	submitters = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter}
 	workers    = []auth.Role{auth.RoleAdmin, auth.RoleWorker}
+	ingests    = []auth.Role{auth.RoleAdmin, auth.RoleIngest}
 	admins     = []auth.Role{auth.RoleAdmin}
 )
 

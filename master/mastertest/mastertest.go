@@ -17,11 +17,12 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/auth"
 )
 
-// Keys of the three roles every harness accepts.
+// Keys of the roles every harness accepts.
 const (
 	AdminKey     = "test-admin-key"
 	SubmitterKey = "test-submitter-key"
 	WorkerKey    = "test-worker-key"
+	IngestKey    = "test-ingest-key"
 )
 
 // Harness is a running master.
@@ -48,8 +49,8 @@ func Start(t testing.TB, mutate ...func(*master.Config)) *Harness {
 func StartIn(t testing.TB, dir string, mutate ...func(*master.Config)) *Harness {
 	t.Helper()
 	keysFile := filepath.Join(dir, "keys.yaml")
-	keys := fmt.Sprintf("keys:\n  - {name: submitter, role: submitter, sha256: %q}\n  - {name: worker, role: worker, sha256: %q}\n",
-		auth.HashKey(SubmitterKey), auth.HashKey(WorkerKey))
+	keys := fmt.Sprintf("keys:\n  - {name: submitter, role: submitter, sha256: %q}\n  - {name: worker, role: worker, sha256: %q}\n"+
+		"  - {name: ingest, role: ingest, sha256: %q}\n", auth.HashKey(SubmitterKey), auth.HashKey(WorkerKey), auth.HashKey(IngestKey))
 	if err := os.WriteFile(keysFile, []byte(keys), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -94,7 +95,8 @@ func (h *Harness) Stop(t testing.TB) error {
 // Client is an API client with the key of role.
 func (h *Harness) Client(t testing.TB, role auth.Role, opts ...api.Option) *api.Client {
 	t.Helper()
-	key := map[auth.Role]string{auth.RoleAdmin: AdminKey, auth.RoleSubmitter: SubmitterKey, auth.RoleWorker: WorkerKey}[role]
+	key := map[auth.Role]string{auth.RoleAdmin: AdminKey, auth.RoleSubmitter: SubmitterKey, auth.RoleWorker: WorkerKey,
+		auth.RoleIngest: IngestKey}[role]
 	c, err := api.NewClient(h.URL, key, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,7 @@ import (
 	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
+	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/farm"
@@ -106,6 +107,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.String("rtmp-listen", "", "address to bind the RTMP ingest to (empty: the --listen address)")
 	fs.String("rtmp-host", "", "host publishers are told to push to in a stream's ingest_url (empty: the host the API request came to)")
 	fs.String("rtmp-relay-host", "", "host workers read live streams from (empty: 127.0.0.1, for workers on this machine; set it when workers run elsewhere)")
+	fs.String("ingest-url", "", "public address of standalone ingests (ffrtmp ingest), rtmp://host:port or rtmps://host:port: streams' ingest_url points there, also with --rtmp-port -1")
 	fs.Duration("live-grace", 10*time.Second, "how long a live stream stays live after its publisher left; a reconnect within it continues the same job")
 	fs.Duration("retry-backoff", 10*time.Second, "first retry delay; doubles per attempt (with jitter) up to 10m")
 	fs.Duration("priority-aging", 3*time.Second, "wait that earns a queued job one priority point (0: no aging)")
@@ -190,6 +192,11 @@ func Config(v *viper.Viper) (master.Config, error) {
 		RTMPHost:        v.GetString("rtmp-host"),
 		RTMPRelayHost:   v.GetString("rtmp-relay-host"),
 		LiveGrace:       v.GetDuration("live-grace"),
+	}
+	if u := v.GetString("ingest-url"); u != "" {
+		if cfg.IngestURL, err = api.CheckRTMPBase(u); err != nil {
+			return cfg, fmt.Errorf("--ingest-url: %w", err)
+		}
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
 		return cfg, fmt.Errorf("--port %d: want 0..65535", cfg.Port)
@@ -282,7 +289,7 @@ func genKeyCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if !auth.Role(role).Valid() {
-				return fmt.Errorf("--role %q: want admin, submitter or worker", role)
+				return fmt.Errorf("--role %q: want %s", role, auth.RoleNames)
 			}
 			raw := make([]byte, 24)
 			if _, err := rand.Read(raw); err != nil {
@@ -296,7 +303,7 @@ func genKeyCmd() *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&name, "name", "client", "name of the key (shown in logs and events)")
-	c.Flags().StringVar(&role, "role", "submitter", "admin, submitter or worker")
+	c.Flags().StringVar(&role, "role", "submitter", auth.RoleNames)
 	return c
 }
 

@@ -1,0 +1,165 @@
+package farm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/store"
+)
+
+// The news of standalone ingests (ffrtmp ingest), which report over the API what the
+// master's own ingest tells Streams by calling it: publishers starting, coming back, leaving,
+// and their counters. Each ingest names itself by its relay, where workers play its streams
+// from: the session's job reads from there, and news from an ingest the stream has since
+// left is ignored.
+
+// IngestEvent applies an ingest's news of a stream. A bad event is a 400 naming the field, a
+// stream the master does not know a 404.
+func (s *Streams) IngestEvent(ctx context.Context, ev api.IngestEvent) error {
+	relay, aerr := checkIngestEvent(&ev)
+	if aerr != nil {
+		return aerr
+	}
+	if _, err := s.st.GetStream(ctx, ev.StreamID); err != nil {
+		return storeErr(err, "stream", ev.StreamID)
+	}
+	switch ev.Type {
+	case api.IngestPublished, api.IngestContinued:
+		s.published(ev.StreamID, *ev.Input, ev.Type == api.IngestContinued, relay, ev.Session)
+	case api.IngestUnpublished:
+		s.leave(ev.StreamID, func(ls *liveStream) bool { return ls.relay != "" && (relay == "" || ls.relay == relay) }, ev.Bytes)
+	case api.IngestStats:
+		s.remoteStats(ctx, ev.StreamID, relay, IngestStats{Bytes: ev.Bytes, BitrateBPS: ev.BitrateBPS})
+	}
+	return nil
+}
+
+// checkIngestEvent checks ev and returns its relay in canonical form.
+func checkIngestEvent(ev *api.IngestEvent) (string, *api.Error) {
+	if !slices.Contains(api.IngestEventTypes, ev.Type) {
+		return "", badRequest("type", "type %q: want one of %v", ev.Type, api.IngestEventTypes)
+	}
+	if ev.StreamID == "" || len(ev.StreamID) > 64 {
+		return "", badRequest("stream_id", "stream_id %q: want a stream's ID", ev.StreamID)
+	}
+	relay := ""
+	if ev.Relay != "" || ev.Type == api.IngestPublished || ev.Type == api.IngestContinued {
+		var err error
+		if relay, err = api.CheckRTMPBase(ev.Relay); err != nil {
+			return "", badRequest("relay", "relay: %v", err)
+		}
+	}
+	if len(ev.Session) > 64 {
+		return "", badRequest("session", "session: longer than 64 bytes")
+	}
+	if ev.Bytes < 0 {
+		return "", badRequest("bytes", "bytes %d: want 0 or more", ev.Bytes)
+	}
+	if ev.BitrateBPS < 0 || math.IsNaN(ev.BitrateBPS) || math.IsInf(ev.BitrateBPS, 0) {
+		return "", badRequest("bitrate_bps", "bitrate_bps %v: want 0 or more", ev.BitrateBPS)
+	}
+	switch ev.Type {
+	case api.IngestPublished, api.IngestContinued:
+		if ev.Input == nil {
+			return "", badRequest("input", "a %s event needs the input the publisher sends", ev.Type)
+		}
+		if field, msg := checkStreamInput(*ev.Input); field != "" {
+			return "", badRequest("input."+field, "input.%s", msg)
+		}
+	default:
+		if ev.Input != nil {
+			return "", badRequest("input", "only published and continued events carry an input")
+		}
+	}
+	return relay, nil
+}
+
+// checkStreamInput bounds what an ingest says of a publisher's input (it is stored with the
+// stream); it returns the faulty field and why, or "".
+func checkStreamInput(in api.StreamInput) (field, msg string) {
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"video_codec", in.VideoCodec, 32}, {"audio_codec", in.AudioCodec, 32}, {"remote", in.Remote, 256}} {
+		if len(f.v) > f.max {
+			return f.name, fmt.Sprintf("%s: longer than %d bytes", f.name, f.max)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int
+	}{{"width", in.Width}, {"height", in.Height}, {"sample_rate", in.SampleRate}, {"channels", in.Channels}} {
+		if f.v < 0 || f.v > 1<<20 {
+			return f.name, fmt.Sprintf("%s %d: out of range", f.name, f.v)
+		}
+	}
+	if in.FPS < 0 || in.FPS > 1000 || math.IsNaN(in.FPS) {
+		return "fps", fmt.Sprintf("fps %v: out of range", in.FPS)
+	}
+	if in.Bitrate < 0 || math.IsNaN(in.Bitrate) || math.IsInf(in.Bitrate, 0) {
+		return "bitrate", fmt.Sprintf("bitrate %v: want 0 or more", in.Bitrate)
+	}
+	return "", ""
+}
+
+// remoteStats keeps what the ingest at relay ("": the session's ingest) counts of stream
+// id's publisher. A stream the master holds in its grace, or restored after a restart, while
+// the ingest its job plays from reports it live, missed the ingest's news (the master was
+// down): its session goes on.
+func (s *Streams) remoteStats(ctx context.Context, id, relay string, st IngestStats) {
+	now := time.Now()
+	s.mu.Lock()
+	ls := s.live[id]
+	switch {
+	case ls == nil: // idle: no session to count for
+		s.mu.Unlock()
+		return
+	case ls.connected:
+		if ls.relay != "" && (relay == "" || relay == ls.relay) {
+			ls.remote, ls.remoteOK, ls.lastReport = st, true, now
+			s.noteBytes(ls, st.Bytes, now)
+		}
+		s.mu.Unlock()
+		return
+	}
+	s.mu.Unlock()
+	if relay != "" {
+		s.resumeReported(ctx, id, relay, st)
+	}
+}
+
+// resumeReported reconnects stream id's session when its live job plays from the ingest at
+// relay, which reports the stream live.
+func (s *Streams) resumeReported(ctx context.Context, id, relay string, st IngestStats) {
+	s.op.Lock()
+	defer s.op.Unlock()
+	r, err := s.st.GetStream(ctx, id)
+	if err != nil || r.Stream.JobID == "" {
+		return
+	}
+	j, err := s.st.GetJob(ctx, r.Stream.JobID)
+	if errors.Is(err, store.ErrNotFound) || (err == nil && (j.Status.Terminal() || !s.readsFrom(j, relay))) {
+		return
+	}
+	if err != nil {
+		s.log.Warn("read a stream's live job", "stream_id", id, "job_id", r.Stream.JobID, "err", err)
+		return
+	}
+	now := time.Now()
+	s.mu.Lock()
+	ls := s.live[id]
+	if ls == nil || ls.connected {
+		s.mu.Unlock()
+		return
+	}
+	ls.connected, ls.graceUntil, ls.lastData, ls.lastBytes = true, time.Time{}, now, st.Bytes
+	ls.relay, ls.session, ls.remote, ls.remoteOK, ls.lastReport = relay, "", st, true, now
+	s.mu.Unlock()
+	s.log.Info("the stream's ingest reports it live: its session goes on", "stream_id", id, "stream", r.Stream.Name,
+		"job_id", j.ID, "relay", relay)
+}
