@@ -270,10 +270,16 @@ func (c *caseRun) result(_ *struct{}) Case {
 	return res
 }
 
-// runCase warms up, measures opts.Runs runs, then measures the last run's quality and, when
-// asked, the same work through ffmpeg.
+// runCase warms up, measures opts.Runs runs, then measures the last run's quality. With
+// ffmpeg, each round also runs the same work through the ffmpeg program, alternating which
+// goes first, so machine noise hits both alike.
 func runCase(ctx context.Context, c *caseRun, opts Options, runs string, rp *rapl, ff *enginebench.FFmpeg, step func(string, float64)) Case {
 	res := c.result(nil)
+	var vs *ffmpegRuns
+	if ff != nil {
+		vs = newFFmpegRuns(c, *ff, filepath.Join(runs, safeName(c.id), "ffmpeg"))
+		res.FFmpeg = &vs.VsFFmpeg
+	}
 	total := float64(opts.Warmup + opts.Runs + 1)
 	var last string
 	for i := range opts.Warmup + opts.Runs {
@@ -283,12 +289,18 @@ func runCase(ctx context.Context, c *caseRun, opts Options, runs string, rp *rap
 		} else {
 			step(fmt.Sprintf("run %d/%d", i-opts.Warmup+1, opts.Runs), float64(i)/total)
 		}
+		if vs != nil && i%2 == 1 {
+			vs.run(ctx, warm)
+		}
 		dir := filepath.Join(runs, safeName(c.id), fmt.Sprint(i))
 		if last != "" && last != dir {
 			os.RemoveAll(last)
 		}
 		s, out, err := measureRun(ctx, opts, c.spec(dir), rp)
 		last = dir
+		if vs != nil && i%2 == 0 {
+			vs.run(ctx, warm)
+		}
 		if err != nil {
 			res.Error = err.Error()
 			if ctx.Err() != nil {
@@ -310,15 +322,17 @@ func runCase(ctx context.Context, c *caseRun, opts Options, runs string, rp *rap
 	if len(res.Samples) == 0 {
 		return res
 	}
-	res.Error = "" // an early hiccup is not the case's result when later runs succeeded
+	if len(res.Samples) == opts.Runs {
+		res.Error = "" // a warm-up hiccup is not the case's result when every run succeeded
+	}
 	res.Runs = len(res.Samples)
 	summarize(&res)
+	if vs != nil {
+		vs.finish(res)
+	}
 	if !opts.NoQuality {
 		step("quality", float64(opts.Warmup+opts.Runs)/total)
 		res.Quality = measureQuality(ctx, c, last, opts.VMAF)
-	}
-	if ff != nil {
-		res.FFmpeg = vsFFmpeg(ctx, c, opts, *ff, filepath.Join(runs, safeName(c.id), "ffmpeg"), res, step)
 	}
 	return res
 }
@@ -451,50 +465,84 @@ func measureQuality(ctx context.Context, c *caseRun, dir string, vmaf bool) []Qu
 	return out
 }
 
-// vsFFmpeg runs the case's work through the ffmpeg program opts.Runs times.
-func vsFFmpeg(ctx context.Context, c *caseRun, opts Options, ff enginebench.FFmpeg, dir string, res Case, step func(string, float64)) *VsFFmpeg {
-	outs := c.outputs(dir)
+// ffmpegRuns runs a case's work through the ffmpeg program with the engine's settings.
+type ffmpegRuns struct {
+	VsFFmpeg
+	ff       enginebench.FFmpeg
+	args     []string
+	wall     []float64
+	cpu      []float64
+	disabled bool
+}
+
+func newFFmpegRuns(c *caseRun, ff enginebench.FFmpeg, dir string) *ffmpegRuns {
+	r := &ffmpegRuns{ff: ff}
+	// The engine fills in defaults (the 2 s GOP...) when it normalizes a spec; ffmpeg must
+	// get the same values.
+	ns, err := c.spec(dir).Normalize()
+	if err == nil {
+		err = os.MkdirAll(dir, 0o755)
+	}
+	if err != nil {
+		r.Error, r.disabled = err.Error(), true
+		return r
+	}
+	outs := ns.Outputs
 	targets := make([]string, len(outs))
 	for i, o := range outs {
 		targets[i] = o.Target
 	}
-	var args []string
-	var err error
 	if len(outs) == 1 {
-		args, err = enginebench.SingleOutputArgs(c.srcPath, outs[0], c.srcRate, targets[0])
+		r.args, err = enginebench.SingleOutputArgs(c.srcPath, outs[0], c.srcRate, targets[0])
 	} else {
-		args, err = enginebench.SplitArgs(c.srcPath, outs, c.srcRate, targets)
+		r.args, err = enginebench.SplitArgs(c.srcPath, outs, c.srcRate, targets)
 	}
 	if err != nil {
-		return &VsFFmpeg{Error: err.Error()}
+		r.Error, r.disabled = err.Error(), true
+		return r
 	}
-	v := &VsFFmpeg{Command: ff.CommandLine(args)}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		v.Error = err.Error()
-		return v
+	r.Command = ff.CommandLine(r.args)
+	return r
+}
+
+// run runs ffmpeg once; a warm-up run is not recorded. The first failure stops the
+// comparison and is recorded.
+func (r *ffmpegRuns) run(ctx context.Context, warm bool) {
+	if r.disabled {
+		return
 	}
-	var fps, cpu []float64
-	for i := range opts.Runs {
-		step(fmt.Sprintf("ffmpeg %d/%d", i+1, opts.Runs), 0.99)
-		cmd := exec.CommandContext(ctx, ff.Path, args...)
-		var stderr bytes.Buffer
-		cmd.Stderr = &stderr
-		t0 := time.Now()
-		if err := cmd.Run(); err != nil {
-			v.Error = fmt.Sprintf("ffmpeg: %v: %s", err, truncate(strings.TrimSpace(stderr.String()), 500))
-			return v
-		}
-		wall := time.Since(t0).Seconds()
-		fps = append(fps, float64(res.Frames)/wall)
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			cpu = append(cpu, tv(ru.Utime)+tv(ru.Stime))
-		}
+	cmd := exec.CommandContext(ctx, r.ff.Path, r.args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	t0 := time.Now()
+	if err := cmd.Run(); err != nil {
+		r.Error = fmt.Sprintf("ffmpeg: %v: %s", err, truncate(strings.TrimSpace(stderr.String()), 500))
+		r.disabled = true
+		return
 	}
-	v.FPS, v.CPUSeconds = stat(fps), stat(cpu)
-	if v.FPS.Median > 0 {
-		v.Ratio = res.FPS.Median / v.FPS.Median
+	if warm {
+		return
 	}
-	return v
+	r.wall = append(r.wall, time.Since(t0).Seconds())
+	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+		r.cpu = append(r.cpu, tv(ru.Utime)+tv(ru.Stime))
+	}
+}
+
+// finish turns the runs into fps (the engine's frame count ÷ ffmpeg's wall time) and the
+// ratio against the case's median fps.
+func (r *ffmpegRuns) finish(c Case) {
+	if len(r.wall) == 0 {
+		return
+	}
+	fps := make([]float64, len(r.wall))
+	for i, w := range r.wall {
+		fps[i] = float64(c.Frames) / w
+	}
+	r.FPS, r.CPUSeconds = stat(fps), stat(r.cpu)
+	if r.FPS.Median > 0 {
+		r.Ratio = c.FPS.Median / r.FPS.Median
+	}
 }
 
 func safeName(id string) string {

@@ -86,8 +86,18 @@ func TestBenchBaselineGate(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"bench", "--quick", "--scenario", "360p30", "--encoder", "libx264", "--runs", "1", "--density=false"}
 	first := filepath.Join(dir, "first")
-	if stdout, stderr, code := inFarm(t, dir, append(args, "--out", first)...); code != 0 {
+	if stdout, stderr, code := inFarm(t, dir, append(args, "--out", first, "--vs-ffmpeg")...); code != 0 {
 		t.Fatalf("first run exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	// --vs-ffmpeg ran the same work with the engine's normalized settings: its 2 s GOP is
+	// 60 frames at 30 fps, not the spec's unset 0 (an all-intra ffmpeg looked faster).
+	r1, err := harness.ReadResults(filepath.Join(first, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if vs := r1.Cases[0].FFmpeg; vs == nil || vs.Error != "" || vs.Ratio <= 0 || vs.FPS.Median <= 0 ||
+		!strings.Contains(vs.Command, "-g 60 ") || !strings.Contains(vs.Command, "-preset veryfast") {
+		t.Errorf("vs ffmpeg: %+v", vs)
 	}
 	b, err := os.ReadFile(filepath.Join(first, "results.json"))
 	if err != nil {
