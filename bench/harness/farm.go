@@ -82,8 +82,12 @@ func RunFarm(ctx context.Context, c FarmClient, opts Options, fo FarmOptions) (*
 			}
 		}
 	}
+	runs := 1
+	if opts.Runs > 0 && opts.runsSet {
+		runs = opts.Runs
+	}
 	r := &Results{Schema: SchemaVersion, Started: time.Now().UTC(), Profile: "farm", Command: opts.Command,
-		Machine: detectMachine(Options{Version: opts.Version}), Options: Settings{Runs: 1}}
+		Machine: detectMachine(Options{Version: opts.Version}), Options: Settings{Runs: runs}}
 	farm := &Farm{Master: fo.Master, Nodes: make([]FarmNode, len(nodes))}
 	var wg sync.WaitGroup
 	var done, total int
@@ -96,7 +100,7 @@ func RunFarm(ctx context.Context, c FarmClient, opts Options, fo FarmOptions) (*
 		}
 		wg.Go(func() {
 			for j := range cases {
-				fc := runFarmCase(ctx, c, &cases[j], n, opts.Duration, fo)
+				fc := runFarmRuns(ctx, c, &cases[j], n, opts.Duration, fo, runs)
 				fn.Cases = append(fn.Cases, fc)
 				mu.Lock()
 				done++
@@ -116,11 +120,12 @@ func RunFarm(ctx context.Context, c FarmClient, opts Options, fo FarmOptions) (*
 			if fc.Status == "" {
 				continue // skipped
 			}
-			farm.Jobs++
+			farm.Jobs += fc.Runs // completed
 			if fc.Status != string(api.StatusCompleted) {
+				farm.Jobs++
 				farm.Failed++
 			}
-			frames += fc.Frames
+			frames += fc.Frames * int64(fc.Runs)
 		}
 	}
 	if farm.Seconds > 0 {
@@ -138,6 +143,37 @@ func hasLabels(have, want map[string]string) bool {
 		}
 	}
 	return true
+}
+
+// runFarmRuns runs case c on node n runs times, one job after the other, and keeps the
+// median of each figure (fps min and max too). The first failure ends the case.
+func runFarmRuns(ctx context.Context, cl FarmClient, c *caseRun, n api.Node, duration float64, fo FarmOptions, runs int) FarmCase {
+	var done []FarmCase
+	for range runs {
+		fc := runFarmCase(ctx, cl, c, n, duration, fo)
+		if fc.Status != string(api.StatusCompleted) {
+			fc.Runs = len(done)
+			return fc
+		}
+		done = append(done, fc)
+	}
+	col := func(f func(FarmCase) float64) Stat {
+		xs := make([]float64, len(done))
+		for i, d := range done {
+			xs[i] = f(d)
+		}
+		return stat(xs)
+	}
+	out := done[len(done)-1]
+	out.Runs = len(done)
+	fps := col(func(d FarmCase) float64 { return d.FPS })
+	out.FPS, out.FPSMin, out.FPSMax = fps.Median, fps.Min, fps.Max
+	out.Speed = col(func(d FarmCase) float64 { return d.Speed }).Median
+	out.Seconds = col(func(d FarmCase) float64 { return d.Seconds }).Median
+	out.P50ms = col(func(d FarmCase) float64 { return d.P50ms }).Median
+	out.P95ms = col(func(d FarmCase) float64 { return d.P95ms }).Median
+	out.P99ms = col(func(d FarmCase) float64 { return d.P99ms }).Median
+	return out
 }
 
 // runFarmCase submits c pinned to node n and waits for it.

@@ -126,3 +126,25 @@ func TestPlanCasesSkipsWhatDoesNotOpen(t *testing.T) {
 		t.Error("h264_vaapi is not skipped on a machine without a render node")
 	}
 }
+
+// GPU energy per frame is reported whole and above the idle draw measured before the cases.
+func TestSummarizeGPUEnergy(t *testing.T) {
+	f := func(v float64) *float64 { return &v }
+	c := Case{Frames: 100, Samples: []Sample{
+		{Seconds: 1, FPS: 100, GPUUtil: f(40), GPUEncUtil: f(30), GPUDecUtil: f(10), GPUWatts: f(150), GPUMemoryMB: f(600), GPUJoules: f(150)},
+		{Seconds: 2, FPS: 50, GPUUtil: f(20), GPUEncUtil: f(15), GPUDecUtil: f(5), GPUWatts: f(125), GPUMemoryMB: f(600), GPUJoules: f(250)},
+	}}
+	summarize(&c, 100)
+	if c.GPU == nil {
+		t.Fatal("no GPU figures")
+	}
+	if got := c.GPU.JoulesPerFrame; got.Min != 1.5 || got.Max != 2.5 {
+		t.Errorf("joules per frame %+v, want 1.5..2.5", got)
+	}
+	if got := c.GPU.ExcessJoulesPerFrame; got.Min != 0.5 || got.Max != 0.5 {
+		t.Errorf("excess joules per frame %+v, want 0.5 for both runs (150-100×1, 250-100×2 over 100 frames)", got)
+	}
+	if c.FPS.Median != 75 || c.CPUJoulesPerFrame != nil {
+		t.Errorf("fps %+v, cpu joules %v", c.FPS, c.CPUJoulesPerFrame)
+	}
+}

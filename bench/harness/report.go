@@ -122,7 +122,7 @@ var csvHeader = []string{
 	"speed_min", "speed_median", "speed_max",
 	"p50_ms", "p95_ms", "p99_ms",
 	"cpu_seconds", "peak_rss_mb", "cpu_j_per_frame",
-	"gpu_util_pct", "gpu_enc_pct", "gpu_dec_pct", "gpu_watts", "gpu_j_per_frame",
+	"gpu_util_pct", "gpu_enc_pct", "gpu_dec_pct", "gpu_watts", "gpu_j_per_frame", "gpu_excess_j_per_frame",
 	"psnr", "ssim", "vmaf",
 	"ffmpeg_fps", "ffmpeg_ratio",
 	"skipped", "error",
@@ -175,6 +175,7 @@ func csvRow(c *Case) []string {
 		optional(g != nil, func() float64 { return g.DecoderUtilization.Median }),
 		optional(g != nil, func() float64 { return g.PowerWatts.Median }),
 		optional(g != nil, func() float64 { return g.JoulesPerFrame.Median }),
+		optional(g != nil, func() float64 { return g.ExcessJoulesPerFrame.Median }),
 	)
 	q := topQuality(c)
 	row = append(row,
@@ -286,6 +287,9 @@ func (r *Results) summaryMachine(b *strings.Builder) {
 	}
 	row("GPUs", strings.Join(gpus, ", "))
 	row("NVIDIA driver", m.Driver)
+	if m.GPUIdleWatts > 0 {
+		row("GPU idle draw", fmt.Sprintf("%.1f W", m.GPUIdleWatts))
+	}
 	row("FFmpeg", m.FFmpeg)
 	row("go-astiav", m.GoAstiav)
 	row("ffrtmp", m.Ffrtmp)
@@ -329,7 +333,7 @@ func (r *Results) summaryCases(b *strings.Builder) {
 		head = append(head, "CPU J/frame")
 	}
 	if gpuJ {
-		head = append(head, "GPU util/enc %", "GPU J/frame")
+		head = append(head, "GPU util/enc %", "GPU J/frame (above idle)")
 	}
 	head = append(head, "PSNR dB", "SSIM")
 	if vmaf {
@@ -379,7 +383,9 @@ func (r *Results) summaryCases(b *strings.Builder) {
 				dashUnless(g != nil, func() string {
 					return fmt.Sprintf("%.0f / %.0f", g.Utilization.Median, g.EncoderUtilization.Median)
 				}),
-				dashUnless(g != nil, func() string { return fmt.Sprintf("%.3f", g.JoulesPerFrame.Median) }),
+				dashUnless(g != nil, func() string {
+					return fmt.Sprintf("%.3f (%.3f)", g.JoulesPerFrame.Median, g.ExcessJoulesPerFrame.Median)
+				}),
 			)
 		}
 		q := topQuality(c)

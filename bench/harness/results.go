@@ -47,6 +47,9 @@ type Machine struct {
 	GPUs        []GPU  `json:"gpus,omitempty"`
 	// Driver is the NVIDIA driver version, empty without one.
 	Driver string `json:"driver,omitempty"`
+	// GPUIdleWatts is the sampled GPU's draw with nothing running, measured for a second
+	// before the cases.
+	GPUIdleWatts float64 `json:"gpu_idle_watts,omitempty"`
 	// RAPL says whether CPU energy could be read (/sys/class/powercap).
 	RAPL      bool   `json:"rapl"`
 	FFmpeg    string `json:"ffmpeg"`
@@ -153,7 +156,10 @@ type GPUUse struct {
 	DecoderUtilization Stat `json:"decoder_utilization_pct"`
 	PowerWatts         Stat `json:"power_watts"`
 	JoulesPerFrame     Stat `json:"joules_per_frame"`
-	MemoryUsedMB       Stat `json:"memory_used_mb"`
+	// ExcessJoulesPerFrame is the energy above the GPU's idle draw (machine.gpu_idle_watts):
+	// what the case itself cost the GPU.
+	ExcessJoulesPerFrame Stat `json:"excess_joules_per_frame"`
+	MemoryUsedMB         Stat `json:"memory_used_mb"`
 }
 
 // Quality is one output compared with the source.
@@ -248,18 +254,23 @@ type FarmNode struct {
 
 // FarmCase is one scenario's job on one node.
 type FarmCase struct {
-	Scenario    string  `json:"scenario"`
-	Job         string  `json:"job"`
-	Status      string  `json:"status"`
-	EncoderUsed string  `json:"encoder_used,omitempty"`
-	Frames      int64   `json:"frames,omitempty"`
-	FPS         float64 `json:"fps,omitempty"`
-	Speed       float64 `json:"speed,omitempty"`
-	Seconds     float64 `json:"seconds,omitempty"`
-	P50ms       float64 `json:"p50_ms,omitempty"`
-	P95ms       float64 `json:"p95_ms,omitempty"`
-	P99ms       float64 `json:"p99_ms,omitempty"`
-	Error       string  `json:"error,omitempty"`
+	Scenario    string `json:"scenario"`
+	Job         string `json:"job"`
+	Status      string `json:"status"`
+	EncoderUsed string `json:"encoder_used,omitempty"`
+	Frames      int64  `json:"frames,omitempty"`
+	// Runs is how many jobs ran (--runs); the figures are their medians, FPSMin and FPSMax
+	// the spread. Job is the last one.
+	Runs    int     `json:"runs,omitempty"`
+	FPS     float64 `json:"fps,omitempty"`
+	FPSMin  float64 `json:"fps_min,omitempty"`
+	FPSMax  float64 `json:"fps_max,omitempty"`
+	Speed   float64 `json:"speed,omitempty"`
+	Seconds float64 `json:"seconds,omitempty"`
+	P50ms   float64 `json:"p50_ms,omitempty"`
+	P95ms   float64 `json:"p95_ms,omitempty"`
+	P99ms   float64 `json:"p99_ms,omitempty"`
+	Error   string  `json:"error,omitempty"`
 }
 
 // BaselineCheck is the comparison with an earlier results.json.

@@ -52,6 +52,16 @@ type Options struct {
 	Command  []string
 	// Version is ffrtmp's version for the results.
 	Version string
+
+	gpuIdleWatts float64 // measured before the cases
+	runsSet      bool    // Runs was asked for (farm mode defaults to one job per case)
+}
+
+// WithRuns sets the runs per case as the user asked for them; farm mode then repeats each
+// job that many times (it runs one otherwise).
+func (o Options) WithRuns(n int) Options {
+	o.Runs, o.runsSet = n, n > 0
+	return o
 }
 
 // Progress is a step of a bench run, for a progress display.
@@ -120,6 +130,18 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 			Quality: !opts.NoQuality, Density: opts.Density.Enabled}}
 	rp := openRAPL(opts.RAPLRoot)
 	r.Machine.RAPL = rp != nil
+	if opts.NVML != nil {
+		// The GPU's draw with nothing running, so energy per frame can be read above it.
+		gs := newGPUSampler(opts.NVML, opts.GPUIndex, 100*time.Millisecond)
+		gs.start()
+		select {
+		case <-time.After(time.Second):
+		case <-ctx.Done():
+		}
+		if g, ok := gs.finish(); ok {
+			r.Machine.GPUIdleWatts, opts.gpuIdleWatts = g.watts, g.watts
+		}
+	}
 
 	cases, err := planCases(opts)
 	if err != nil {
@@ -326,7 +348,7 @@ func runCase(ctx context.Context, c *caseRun, opts Options, runs string, rp *rap
 		res.Error = "" // a warm-up hiccup is not the case's result when every run succeeded
 	}
 	res.Runs = len(res.Samples)
-	summarize(&res)
+	summarize(&res, opts.gpuIdleWatts)
 	if vs != nil {
 		vs.finish(res)
 	}
@@ -398,8 +420,8 @@ func measureRun(ctx context.Context, opts Options, s spec.Spec, rp *rapl) (Sampl
 
 func tv(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
-// summarize fills the case's stats from its samples.
-func summarize(c *Case) {
+// summarize fills the case's stats from its samples; idleWatts is the GPU's idle draw.
+func summarize(c *Case, idleWatts float64) {
 	col := func(f func(Sample) float64) Stat {
 		xs := make([]float64, len(c.Samples))
 		for i, s := range c.Samples {
@@ -442,6 +464,10 @@ func summarize(c *Case) {
 			MemoryUsedMB:       *optional(func(s Sample) *float64 { return s.GPUMemoryMB }),
 			JoulesPerFrame: *optional(func(s Sample) *float64 {
 				v := *s.GPUJoules / frames
+				return &v
+			}),
+			ExcessJoulesPerFrame: *optional(func(s Sample) *float64 {
+				v := max(0, *s.GPUJoules-idleWatts*s.Seconds) / frames
 				return &v
 			})}
 	}

@@ -73,7 +73,7 @@ beyond --threshold and exits 5, so it can gate CI.
 	fl.StringVar(&f.scenariosFile, "scenarios", "", "YAML file of scenarios (`scenarios:` list) instead of the built-in set")
 	fl.StringArrayVar(&f.scenarios, "scenario", nil, "run only this scenario (repeat for several; see --list)")
 	fl.StringSliceVar(&f.encoders, "encoder", nil, "run only these encoders (e.g. libx264,h264_nvenc)")
-	fl.IntVar(&f.runs, "runs", 0, "measured runs per case (default 5, --quick 2)")
+	fl.IntVar(&f.runs, "runs", 0, "measured runs per case (default 5, --quick 2; --farm: jobs per case and node, default 1)")
 	fl.IntVar(&f.warmup, "warmup", 1, "unmeasured runs before them")
 	fl.Float64Var(&f.duration, "duration", 0, "seconds of every synthetic source (default: the scenario's)")
 	fl.BoolVar(&f.noQuality, "no-quality", false, "skip PSNR/SSIM")
@@ -349,8 +349,9 @@ func runFarmBench(cmd *cobra.Command, f benchFlags, scs []harness.Scenario) erro
 	}
 	f.farmOpts.Master = c.Master
 	bar := newBenchProgress(cmd.ErrOrStderr())
-	res, err := harness.RunFarm(cmd.Context(), c.Client, harness.Options{Scenarios: scs, Duration: f.duration,
-		Command: os.Args, Version: version.Version, Progress: bar.update}, f.farmOpts)
+	opts := harness.Options{Scenarios: scs, Duration: f.duration, Command: os.Args, Version: version.Version,
+		Progress: bar.update}.WithRuns(f.runs)
+	res, err := harness.RunFarm(cmd.Context(), c.Client, opts, f.farmOpts)
 	bar.finish()
 	if res == nil {
 		return c.explain(err, "the farm")
@@ -368,14 +369,15 @@ func writeFarmTable(w io.Writer, fm *harness.Farm) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tCASE\tSTATUS\tENCODER\tFPS\tSPEED\tP95 MS")
+	fmt.Fprintln(tw, "NODE\tCASE\tSTATUS\tENCODER\tFPS (min-max)\tSPEED\tP95 MS")
 	for _, n := range fm.Nodes {
 		for _, c := range n.Cases {
 			status := c.Status
 			if status == "" {
 				status = truncateLine(c.Error, 50)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f\t%.2fx\t%.2f\n", n.Name, c.Scenario, status, c.EncoderUsed, c.FPS, c.Speed, c.P95ms)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f (%.1f-%.1f)\t%.2fx\t%.2f\n", n.Name, c.Scenario, status, c.EncoderUsed,
+				c.FPS, c.FPSMin, c.FPSMax, c.Speed, c.P95ms)
 		}
 	}
 	tw.Flush()

@@ -151,7 +151,7 @@ func TestBenchFarm(t *testing.T) {
 	port := freePort(t)
 	startRun(t, dir, "--port", port)
 	out := filepath.Join(dir, "farm")
-	stdout, stderr, code := inFarm(t, dir, "bench", "--farm", "--quick", "--scenario", "360p30", "--encoder", "libx264", "--out", out)
+	stdout, stderr, code := inFarm(t, dir, "bench", "--farm", "--quick", "--scenario", "360p30", "--encoder", "libx264", "--runs", "2", "--out", out)
 	if code != 0 {
 		t.Fatalf("bench --farm exited %d:\n%s\n%s", code, stdout, stderr)
 	}
@@ -160,7 +160,7 @@ func TestBenchFarm(t *testing.T) {
 		t.Fatal(err)
 	}
 	fm := res.Farm
-	if res.Profile != "farm" || fm == nil || len(fm.Nodes) != 1 || fm.Jobs != 1 || fm.Failed != 0 || fm.FPS <= 0 {
+	if res.Profile != "farm" || fm == nil || len(fm.Nodes) != 1 || fm.Jobs != 2 || fm.Failed != 0 || fm.FPS <= 0 {
 		t.Fatalf("farm results: profile %q, %+v", res.Profile, fm)
 	}
 	n := fm.Nodes[0]
@@ -168,7 +168,8 @@ func TestBenchFarm(t *testing.T) {
 		t.Fatalf("node %s: %d cases", n.ID, len(n.Cases))
 	}
 	fc := n.Cases[0]
-	if fc.Status != "completed" || fc.EncoderUsed != "libx264" || fc.Frames != 60 || fc.FPS <= 0 || fc.P95ms <= 0 || fc.P95ms < fc.P50ms {
+	if fc.Status != "completed" || fc.Runs != 2 || fc.EncoderUsed != "libx264" || fc.Frames != 60 || fc.FPS <= 0 ||
+		fc.FPSMin > fc.FPS || fc.FPS > fc.FPSMax || fc.P95ms <= 0 || fc.P95ms < fc.P50ms {
 		t.Errorf("farm case: %+v", fc)
 	}
 	if fi, err := os.Stat(filepath.Join(out, "farm.svg")); err != nil || fi.Size() == 0 {
