@@ -45,10 +45,10 @@ docs: build
 	bin/ffrtmp docs config > doc/config.md
 
 # ffrtmp bench: encoders and this machine (BENCH_FLAGS="--scenario 1080p30 --vs-ffmpeg", or
-# --farm --master URL); default the --quick profile. Writes bench/results/bench-<time>/.
-BENCH_FLAGS ?= --quick
+# --farm --master URL); without BENCH_FLAGS the --quick profile. Writes
+# bench/results/bench-<time>/.
 bench: build
-	bin/ffrtmp bench --out bench/results/bench-$$(date -u +%Y%m%dT%H%M%SZ) $(BENCH_FLAGS)
+	bin/ffrtmp bench --out bench/results/bench-$$(date -u +%Y%m%dT%H%M%SZ) $(or $(BENCH_FLAGS),--quick)
 
 bench-engine: build
 	$(GO) run ./bench/cmd/bench-engine -out bench/results $(BENCH_FLAGS)

@@ -16,11 +16,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
@@ -85,11 +88,14 @@ type Report struct {
 	RTMP           Latency `json:"rtmp_to_rtmp"`
 	// RTMPSteady leaves out the job's start: the frames that arrived in the first
 	// SteadyAfter of the restream, while the job caught up with the GOP it joined at.
-	RTMPSteady     Latency `json:"rtmp_to_rtmp_steady"`
-	RealtimeRatio  float64 `json:"realtime_ratio"` // restream media seconds ÷ wall seconds
-	JobSpeed       float64 `json:"job_speed,omitempty"`
-	HLS            Latency `json:"hls_segment_availability"`
-	HLSP95Segments float64 `json:"hls_p95_segments"`
+	RTMPSteady    Latency `json:"rtmp_to_rtmp_steady"`
+	RealtimeRatio float64 `json:"realtime_ratio"` // restream media seconds ÷ wall seconds
+	JobSpeed      float64 `json:"job_speed,omitempty"`
+	HLS           Latency `json:"hls_segment_availability"`
+	// WorkerLatency is what the worker's ffrtmp_live_latency_seconds said per output at the
+	// end (p50/p95 from its buckets): the pipeline part of the glass-to-glass latency.
+	WorkerLatency  map[string]Latency `json:"worker_latency_metric,omitempty"`
+	HLSP95Segments float64            `json:"hls_p95_segments"`
 
 	RTMPPass bool `json:"rtmp_pass"`
 	HLSPass  bool `json:"hls_pass"`
@@ -117,6 +123,15 @@ func (r Report) WriteTable(w io.Writer) {
 		speed = fmt.Sprintf(" (job speed %.2fx)", r.JobSpeed)
 	}
 	fmt.Fprintf(w, row, "realtime ratio", fmt.Sprintf("%.3f%s", r.RealtimeRatio, speed), ">=0.99", okWord(r.RealtimeRatio >= 0.99))
+	outs := make([]string, 0, len(r.WorkerLatency))
+	for o := range r.WorkerLatency {
+		outs = append(outs, o)
+	}
+	sort.Strings(outs)
+	for _, o := range outs {
+		l := r.WorkerLatency[o]
+		fmt.Fprintf(w, row, "  worker metric, "+o+" (p50/p95)", fmt.Sprintf("%.3f / %.3f s (%d packets)", l.P50, l.P95, l.Samples), "", "")
+	}
 	fmt.Fprintf(w, row, "frames sent/recv/matched/missing",
 		fmt.Sprintf("%d / %d / %d / %d", r.FramesSent, r.FramesReceived, r.FramesMatched, r.FramesMissing), "", "")
 	fmt.Fprintf(w, row, "job start (first sent → first out)", fmt.Sprintf("%.2f s, joined at frame %d", r.StartupS, r.JoinFrame), "", "")
@@ -200,6 +215,8 @@ func Run(ctx context.Context, m enginebench.Machine, opt Options) (Report, error
 	fmt.Fprintf(opt.Log, "publishing %d s of 720p%d in real time to the farm's ingest...\n", secs, FPS)
 	speed := make(chan float64, 1)
 	wg.Go(func() { speed <- sampleSpeed(hlsCtx, f.client, st.ID) })
+	workerLat := make(chan map[string]*dto.Histogram, 1)
+	wg.Go(func() { workerLat <- scrapeLatency(hlsCtx, f.workerMetrics) })
 	perr := Publish(ctx, u, src, t0, sent)
 	// The tail: frames still in the pipeline when the publisher stops.
 	select {
@@ -209,6 +226,12 @@ func Run(ctx context.Context, m enginebench.Machine, opt Options) (Report, error
 	hlsStop()
 	<-hlsDone
 	r.JobSpeed = <-speed
+	for out, h := range <-workerLat {
+		if r.WorkerLatency == nil {
+			r.WorkerLatency = map[string]Latency{}
+		}
+		r.WorkerLatency[out] = Latency{Samples: int(h.GetSampleCount()), P50: histogramQuantile(h, 0.5), P95: histogramQuantile(h, 0.95)}
+	}
 	if perr != nil {
 		return r, perr
 	}
@@ -294,6 +317,8 @@ type farm struct {
 	done   chan error
 	client *api.Client
 	ingest string
+	// workerMetrics is the worker's /metrics URL.
+	workerMetrics string
 }
 
 type lockedBuffer struct {
@@ -350,8 +375,14 @@ func startFarm(ctx context.Context, opt Options) (*farm, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &farm{dir: dir, log: &lockedBuffer{}, done: make(chan error, 1), ingest: "rtmp://127.0.0.1:" + rtmpPort + "/live/"}
-	f.cmd = exec.Command(opt.Ffrtmp, "run", "--port", "0", "--rtmp-port", rtmpPort, "--hls-port", hlsPort, "--live-grace", "2s")
+	wmPort, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	f := &farm{dir: dir, log: &lockedBuffer{}, done: make(chan error, 1), ingest: "rtmp://127.0.0.1:" + rtmpPort + "/live/",
+		workerMetrics: "http://127.0.0.1:" + wmPort + "/metrics"}
+	f.cmd = exec.Command(opt.Ffrtmp, "run", "--port", "0", "--rtmp-port", rtmpPort, "--hls-port", hlsPort, "--live-grace", "2s",
+		"--worker-metrics-addr", "127.0.0.1:"+wmPort)
 	f.cmd.Dir, f.cmd.Env, f.cmd.Stderr, f.cmd.Stdout = dir, farmEnv(dir), f.log, f.log
 	if err := f.cmd.Start(); err != nil {
 		os.RemoveAll(dir)

@@ -2,9 +2,12 @@ package livebench
 
 import (
 	"bytes"
+	"math"
 	"slices"
 	"testing"
 	"time"
+
+	dto "github.com/prometheus/client_model/go"
 )
 
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
@@ -131,5 +134,20 @@ func TestSplitAnnexB(t *testing.T) {
 	}
 	if got := SplitAnnexB([]byte{1, 2, 3}); len(got) != 0 {
 		t.Errorf("no start code: %x, want nothing", got)
+	}
+}
+
+func TestHistogramQuantile(t *testing.T) {
+	b := func(le float64, n uint64) *dto.Bucket { return &dto.Bucket{UpperBound: &le, CumulativeCount: &n} }
+	count := uint64(10)
+	h := &dto.Histogram{SampleCount: &count, Bucket: []*dto.Bucket{b(0.2, 0), b(0.1, 0), b(0.3, 5), b(0.5, 9), b(1, 10)}}
+	for q, want := range map[float64]float64{0.5: 0.3, 0.25: 0.25, 0.7: 0.4, 0.95: 0.75} {
+		if got := histogramQuantile(h, q); math.Abs(got-want) > 1e-9 {
+			t.Errorf("q%v = %v, want %v", q, got, want)
+		}
+	}
+	zero := uint64(0)
+	if got := histogramQuantile(&dto.Histogram{SampleCount: &zero}, 0.5); !math.IsNaN(got) {
+		t.Errorf("empty: %v", got)
 	}
 }

@@ -59,11 +59,14 @@ var LatencyBuckets = []time.Duration{
 	250 * time.Millisecond,
 }
 
-// LiveLatencyBuckets are the upper bounds of the live pipeline latency buckets.
+// LiveLatencyBuckets are the upper bounds of the live pipeline latency buckets: 25 ms steps
+// where a healthy live job sits (a zerolatency ladder: about 0.1 to 0.2 s), wider beyond.
 var LiveLatencyBuckets = []time.Duration{
-	50 * time.Millisecond, 100 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond,
-	500 * time.Millisecond, 750 * time.Millisecond, time.Second, 1500 * time.Millisecond,
-	2 * time.Second, 3 * time.Second, 5 * time.Second, 10 * time.Second,
+	25 * time.Millisecond, 50 * time.Millisecond, 75 * time.Millisecond, 100 * time.Millisecond,
+	125 * time.Millisecond, 150 * time.Millisecond, 175 * time.Millisecond, 200 * time.Millisecond,
+	250 * time.Millisecond, 300 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond,
+	750 * time.Millisecond, time.Second, 1500 * time.Millisecond, 2 * time.Second,
+	3 * time.Second, 5 * time.Second, 10 * time.Second,
 }
 
 // Summary is a distribution of per-frame times over a run, in milliseconds.

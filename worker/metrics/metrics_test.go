@@ -75,10 +75,21 @@ func TestLiveMetrics(t *testing.T) {
 		{Name: "restream1", FramesOut: 250, Reconnects: 7},
 	}}, map[string]bool{"restream0": true, "restream1": true})
 	// 0.12 s and 0.4 s, then 2.5 s: cumulative buckets across events.
+	liveBuckets := func(ds ...time.Duration) []int64 {
+		b := make([]int64, len(executor.LiveLatencyBuckets)+1)
+		for _, d := range ds {
+			i := 0
+			for i < len(executor.LiveLatencyBuckets) && d > executor.LiveLatencyBuckets[i] {
+				i++
+			}
+			b[i]++
+		}
+		return b
+	}
 	m.LiveLatency("live1", []executor.EncodeLatency{{Output: "720p", Frames: 2, Seconds: 0.52,
-		Buckets: []int64{0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0}}})
+		Buckets: liveBuckets(120*time.Millisecond, 400*time.Millisecond)}})
 	m.LiveLatency("live1", []executor.EncodeLatency{{Output: "720p", Frames: 1, Seconds: 2.5,
-		Buckets: []int64{0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0}}})
+		Buckets: liveBuckets(2500 * time.Millisecond)}})
 	mid := scrape(t, m)
 	for _, want := range []string{
 		`ffrtmp_live_realtime_ratio{job="live1"} 0.98`,
@@ -91,7 +102,8 @@ func TestLiveMetrics(t *testing.T) {
 		`ffrtmp_live_restream_reconnects_total{job="live1",output="restream1"} 7`,
 		`ffrtmp_live_restream_connections_total{job="live1",output="restream0"} 2`,
 		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.1"} 0`,
-		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.2"} 1`,
+		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.125"} 1`,
+		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.3"} 1`,
 		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.5"} 2`,
 		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="2"} 2`,
 		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="3"} 3`,
