@@ -7,6 +7,8 @@ import (
 	"os"
 	"os/signal"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -31,7 +33,9 @@ type childResult struct {
 	P50ms float64 `json:"p50_ms"`
 	P95ms float64 `json:"p95_ms"`
 	P99ms float64 `json:"p99_ms"`
-	Error string  `json:"error,omitempty"`
+	// PeakRSS is the process's own high-water RSS (VmHWM), bytes.
+	PeakRSS int64  `json:"peak_rss_bytes"`
+	Error   string `json:"error,omitempty"`
 }
 
 // ChildMain is the run process's entry point (`ffrtmp bench-exec`): one spec on stdin, one
@@ -55,6 +59,7 @@ func ChildMain(stdin io.Reader, stdout io.Writer) int {
 		out.Error = err.Error()
 	}
 	out.P50ms, out.P95ms, out.P99ms = obs.percentiles()
+	out.PeakRSS = peakRSS()
 	if err := enc.Encode(out); err != nil {
 		return 1
 	}
@@ -109,6 +114,28 @@ func stat(xs []float64) Stat {
 		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
 	}
 	return Stat{Min: s[0], Median: med, Max: s[len(s)-1]}
+}
+
+// peakRSS is this process's high-water resident set (/proc/self/status VmHWM), 0 when it
+// cannot be read. The parent cannot use getrusage's ru_maxrss for it: Go starts children
+// with CLONE_VM|CLONE_VFORK, and Linux folds the high-water RSS of the memory the child
+// left at exec (the parent's) into the child's maxrss, so every run would report at least
+// the bench's own peak.
+func peakRSS() int64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				return 0
+			}
+			return kb * 1024
+		}
+	}
+	return 0
 }
 
 // selfExe is the binary that runs the child processes.

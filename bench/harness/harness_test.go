@@ -148,3 +148,20 @@ func TestSummarizeGPUEnergy(t *testing.T) {
 		t.Errorf("fps %+v, cpu joules %v", c.FPS, c.CPUJoulesPerFrame)
 	}
 }
+
+// A run's peak RSS is read by the run's process itself: getrusage in the parent would fold
+// in the parent's own high-water mark (Go execs children from a vfork that shares its memory).
+func TestPeakRSSIsThisProcesss(t *testing.T) {
+	before := peakRSS()
+	if before < 1<<20 {
+		t.Fatalf("VmHWM %d bytes", before)
+	}
+	big := make([]byte, 64<<20)
+	for i := range big {
+		big[i] = 1
+	}
+	if after := peakRSS(); after < before+60<<20 {
+		t.Errorf("VmHWM %d -> %d after touching 64 MiB", before, after)
+	}
+	_ = big[len(big)-1]
+}

@@ -163,7 +163,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		}
 		if c.skip != "" {
 			step("skipped", 1)
-			r.Cases = append(r.Cases, c.result(nil))
+			r.Cases = append(r.Cases, c.result())
 			continue
 		}
 		if err := ctx.Err(); err != nil {
@@ -171,7 +171,7 @@ func Run(ctx context.Context, opts Options) (*Results, error) {
 		}
 		src, rate, dur, err := sources.get(ctx, c.sc.Source, opts.Duration)
 		if err != nil {
-			res := c.result(nil)
+			res := c.result()
 			res.Error = err.Error()
 			r.Cases = append(r.Cases, res)
 			continue
@@ -266,7 +266,7 @@ func (c *caseRun) spec(dir string) spec.Spec {
 }
 
 // result is c's Case with what the scenario says, before any measurement.
-func (c *caseRun) result(_ *struct{}) Case {
+func (c *caseRun) result() Case {
 	fam, _ := family(c.encoder)
 	preset, ok := c.sc.Presets[fam]
 	if !ok {
@@ -296,7 +296,7 @@ func (c *caseRun) result(_ *struct{}) Case {
 // ffmpeg, each round also runs the same work through the ffmpeg program, alternating which
 // goes first, so machine noise hits both alike.
 func runCase(ctx context.Context, c *caseRun, opts Options, runs string, rp *rapl, ff *enginebench.FFmpeg, step func(string, float64)) Case {
-	res := c.result(nil)
+	res := c.result()
 	var vs *ffmpegRuns
 	if ff != nil {
 		vs = newFFmpegRuns(c, *ff, filepath.Join(runs, safeName(c.id), "ffmpeg"))
@@ -406,7 +406,10 @@ func measureRun(ctx context.Context, opts Options, s spec.Spec, rp *rapl) (Sampl
 	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s2.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
-		s2.PeakRSS = ru.Maxrss * 1024 // KiB on Linux
+		s2.PeakRSS = ru.Maxrss * 1024 // KiB on Linux; an upper bound (see peakRSS)
+	}
+	if out.PeakRSS > 0 {
+		s2.PeakRSS = out.PeakRSS
 	}
 	if rp != nil {
 		j := rp.joules(e0, rp.read())

@@ -46,11 +46,11 @@ type ScenarioSource struct {
 	Width    int     `yaml:"width,omitempty" json:"width,omitempty"`
 	Height   int     `yaml:"height,omitempty" json:"height,omitempty"`
 	FPS      float64 `yaml:"fps,omitempty" json:"fps,omitempty"`
-	Duration float64 `yaml:"duration,omitempty" json:"duration,omitempty"` // seconds; a file: at most this much
+	Duration float64 `yaml:"duration,omitempty" json:"duration,omitempty"` // seconds (synthetic only)
 }
 
 // ScenarioOutput is one rendition. Bitrate (bits/s; "3M" and "800k" work) sets a
-// capped-VBR target (maxrate = bitrate, buffer = 2 s... of it); CRF sets constant quality.
+// capped-VBR target (maxrate = bitrate, a one-second buffer); CRF sets constant quality.
 type ScenarioOutput struct {
 	Name    string       `yaml:"name" json:"name"`
 	Width   int          `yaml:"width,omitempty" json:"width,omitempty"`

@@ -84,7 +84,7 @@ beyond --threshold and exits 5, so it can gate CI.
 	fl.IntVar(&f.density.Max, "density-max", 32, "most sessions tried")
 	fl.StringVar(&f.baseline, "baseline", "", "earlier results.json: mark regressions and exit 5 when there are any")
 	fl.Float64Var(&f.threshold, "threshold", 0.10, "relative change that counts as a regression (fps, speed, latency, sessions)")
-	fl.IntVar(&f.gpuIndex, "gpu", 0, "GPU whose NVML readings are sampled")
+	fl.IntVar(&f.gpuIndex, "gpu-index", 0, "GPU whose NVML readings are sampled")
 	fl.BoolVar(&f.noGPU, "no-gpu", false, "do not read NVML")
 	fl.BoolVar(&f.farm, "farm", false, "run the scenarios as jobs on a farm's workers (--master)")
 	fl.StringToStringVar(&f.farmOpts.Labels, "label", nil, "farm mode: only workers with these labels (k=v)")
