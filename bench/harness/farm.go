@@ -60,27 +60,14 @@ func RunFarm(ctx context.Context, c FarmClient, opts Options, fo FarmOptions) (*
 	if len(nodes) == 0 {
 		return nil, errors.New("no online worker in the farm matches (see `ffrtmp nodes list`)")
 	}
-	var cases []caseRun
 	for _, sc := range opts.Scenarios {
 		if sc.Source.File != "" {
 			return nil, fmt.Errorf("scenario %s: farm mode runs synthetic sources only (workers cannot read this machine's files)", sc.Name)
 		}
-		if err := sc.check(); err != nil {
-			return nil, err
-		}
-		sweep := sc.Sweep
-		if len(sweep) == 0 {
-			sweep = []spec.Bitrate{0}
-		}
-		for _, b := range sweep {
-			for _, enc := range sc.encoders() {
-				id := sc.Name
-				if b > 0 {
-					id += "@" + b.String()
-				}
-				cases = append(cases, caseRun{id: id + "/" + enc, sc: sc, encoder: enc, bitrate: b})
-			}
-		}
+	}
+	cases, err := expandCases(opts.Scenarios)
+	if err != nil {
+		return nil, err
 	}
 	runs := 1
 	if opts.Runs > 0 && opts.runsSet {

@@ -203,8 +203,23 @@ func planCases(opts Options) ([]caseRun, error) {
 		probed[enc] = why
 		return why
 	}
+	out, err := expandCases(opts.Scenarios)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		out[i].skip = canOpen(out[i].encoder)
+	}
+	if len(out) == 0 {
+		return nil, errNoCases
+	}
+	return out, nil
+}
+
+// expandCases turns scenarios into cases: each sweep bitrate (or none) on each encoder.
+func expandCases(scs []Scenario) ([]caseRun, error) {
 	var out []caseRun
-	for _, sc := range opts.Scenarios {
+	for _, sc := range scs {
 		if err := sc.check(); err != nil {
 			return nil, err
 		}
@@ -218,12 +233,9 @@ func planCases(opts Options) ([]caseRun, error) {
 				if b > 0 {
 					id += "@" + b.String()
 				}
-				out = append(out, caseRun{id: id + "/" + enc, sc: sc, encoder: enc, bitrate: b, skip: canOpen(enc)})
+				out = append(out, caseRun{id: id + "/" + enc, sc: sc, encoder: enc, bitrate: b})
 			}
 		}
-	}
-	if len(out) == 0 {
-		return nil, errNoCases
 	}
 	return out, nil
 }

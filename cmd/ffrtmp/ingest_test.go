@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // ingestProc is a running `ffrtmp ingest`.
@@ -113,18 +112,7 @@ func TestStandaloneIngestLive(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	rungs, err := spec.RungsNamed("240p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PutPreset(ctx, api.Preset{Name: "live-tiny", Container: "hls", Renditions: rungs,
-		Video: &spec.Video{Codec: "libx264", Preset: "ultrafast", GOP: 2}, Audio: &spec.Audio{Codec: "aac"}}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := c.CreateStream(ctx, api.StreamRequest{Name: "edge-cam", Preset: "live-tiny"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := createLiveStream(t, c, "edge-cam", "240p")
 	if st.IngestURL != ingestURL+"/live/" {
 		t.Fatalf("stream's ingest_url %q, want the standalone ingest's %s/live/", st.IngestURL, ingestURL)
 	}

@@ -43,18 +43,7 @@ func TestRunLive(t *testing.T) {
 	ctx := context.Background()
 
 	// Two small rungs keep the test's CPU low on a shared machine.
-	rungs, err := spec.RungsNamed("360p", "240p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PutPreset(ctx, api.Preset{Name: "live-small", Container: "hls", Renditions: rungs,
-		Video: &spec.Video{Codec: "libx264", Preset: "ultrafast", GOP: 2}, Audio: &spec.Audio{Codec: "aac"}}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := c.CreateStream(ctx, api.StreamRequest{Name: "cam1", Preset: "live-small"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := createLiveStream(t, c, "cam1", "360p", "240p")
 	if st.StreamKey == "" || st.IngestURL != ingest {
 		t.Fatalf("created stream: key %t, ingest_url %q, want a key and %s", st.StreamKey != "", st.IngestURL, ingest)
 	}
@@ -65,6 +54,7 @@ func TestRunLive(t *testing.T) {
 	// While the publisher sends: the stream is live with a job, the farm's worker runs it and
 	// the rungs' live playlists appear.
 	var live *api.Stream
+	var err error
 	runWaitFor(t, 20*time.Second, "stream cam1 to be live with a job", func() bool {
 		if live, err = c.GetStream(ctx, st.ID); err != nil {
 			t.Fatal(err)
@@ -303,18 +293,7 @@ func TestRunLiveReconnect(t *testing.T) {
 	c := farmClient(t, data, port)
 	ctx := context.Background()
 	// One small rung keeps the test's CPU low on a shared machine.
-	rungs, err := spec.RungsNamed("240p")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := c.PutPreset(ctx, api.Preset{Name: "live-tiny", Container: "hls", Renditions: rungs,
-		Video: &spec.Video{Codec: "libx264", Preset: "ultrafast", GOP: 2}, Audio: &spec.Audio{Codec: "aac"}}); err != nil {
-		t.Fatal(err)
-	}
-	st, err := c.CreateStream(ctx, api.StreamRequest{Name: "cam2", Preset: "live-tiny"})
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := createLiveStream(t, c, "cam2", "240p")
 	ingest := "rtmp://127.0.0.1:" + rtmpPort + "/live/" + st.StreamKey
 
 	const seconds = 4
@@ -388,6 +367,27 @@ func TestRunLiveReconnect(t *testing.T) {
 }
 
 // farmClient is an API client of the `ffrtmp run` on port, with the key it keeps in data.
+// createLiveStream puts a live preset of rungs (libx264 ultrafast, 2 s GOP, AAC, HLS) and
+// creates stream name on it.
+func createLiveStream(t *testing.T, c *api.Client, name string, rungs ...string) *api.Stream {
+	t.Helper()
+	rs, err := spec.RungsNamed(rungs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	preset := "live-" + strings.Join(rungs, "-")
+	ctx := context.Background()
+	if _, err := c.PutPreset(ctx, api.Preset{Name: preset, Container: "hls", Renditions: rs,
+		Video: &spec.Video{Codec: "libx264", Preset: "ultrafast", GOP: 2}, Audio: &spec.Audio{Codec: "aac"}}); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.CreateStream(ctx, api.StreamRequest{Name: name, Preset: preset})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
 func farmClient(t *testing.T, data, port string) *api.Client {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(data, apiKeyFile))
