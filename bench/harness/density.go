@@ -70,36 +70,37 @@ func runDensity(ctx context.Context, opts Options, cases []caseRun, sources *sou
 			res.Steps = append(res.Steps, st)
 			return st
 		}
-		fail := 0
-		for n := 1; n <= d.Max && ctx.Err() == nil; n *= 2 {
-			if st := try(n); !st.OK {
-				fail = n
-				break
-			}
-			res.MaxSessions = n
-			if n == d.Max {
-				break
-			}
-			if n*2 > d.Max {
-				n = d.Max / 2 // the next step tries Max itself
-			}
-		}
-		if fail > 0 {
-			lo, hi := res.MaxSessions, fail
-			for hi-lo > 1 && ctx.Err() == nil {
-				mid := (lo + hi) / 2
-				if try(mid).OK {
-					lo = mid
-				} else {
-					hi = mid
-				}
-			}
-			res.MaxSessions = lo
-		}
+		res.MaxSessions = searchSessions(ctx, d.Max, func(n int) bool { return try(n).OK })
 		slices.SortFunc(res.Steps, func(a, b DensityStep) int { return a.Sessions - b.Sessions })
 		out = append(out, res)
 	}
 	return out
+}
+
+// searchSessions finds the highest n in 1..max for which ok holds, assuming it holds up to
+// some n and fails beyond: n doubles from 1 (trying max itself rather than passing it) until
+// ok fails, then a bisection between the last n that held and the first that failed.
+func searchSessions(ctx context.Context, max int, ok func(n int) bool) int {
+	best, fail := 0, 0
+	for n := 1; ctx.Err() == nil; n = min(n*2, max) {
+		if !ok(n) {
+			fail = n
+			break
+		}
+		best = n
+		if n == max {
+			return best
+		}
+	}
+	for fail-best > 1 && ctx.Err() == nil {
+		mid := (best + fail) / 2
+		if ok(mid) {
+			best = mid
+		} else {
+			fail = mid
+		}
+	}
+	return best
 }
 
 // segmentSource cuts c's source into live segments of d.SegmentSeconds (HLS, keyframe at

@@ -1,8 +1,10 @@
 package harness
 
 import (
+	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -164,4 +166,24 @@ func TestPeakRSSIsThisProcesss(t *testing.T) {
 		t.Errorf("VmHWM %d -> %d after touching 64 MiB", before, after)
 	}
 	_ = big[len(big)-1]
+}
+
+func TestSearchSessions(t *testing.T) {
+	for _, tc := range []struct{ max, holds, want, maxTries int }{
+		{8, 100, 8, 4},  // 1 2 4 8
+		{3, 100, 3, 3},  // 1 2 3
+		{1, 100, 1, 1},  // 1
+		{32, 0, 0, 1},   // not even one
+		{32, 5, 5, 6},   // 1 2 4 8, then 6 5
+		{12, 11, 11, 7}, // 1 2 4 8 12, then 10 11
+	} {
+		var tried []int
+		got := searchSessions(context.Background(), tc.max, func(n int) bool {
+			tried = append(tried, n)
+			return n <= tc.holds
+		})
+		if got != tc.want || len(tried) > tc.maxTries || slices.ContainsFunc(tried, func(n int) bool { return n < 1 || n > tc.max }) {
+			t.Errorf("max %d, holds to %d: got %d after %v, want %d in at most %d tries", tc.max, tc.holds, got, tried, tc.want, tc.maxTries)
+		}
+	}
 }
