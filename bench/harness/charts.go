@@ -151,8 +151,10 @@ func fpsChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
 	}
 	groupOf := func(c *Case) group {
 		l := resolutionLabel(c)
-		if len(c.Outputs) > 1 || len(scenariosOf[l]) > 1 {
-			return group{label: c.Scenario, pixels: c.Source.Width * c.Source.Height, ladder: true}
+		// The scenario, with a sweep's bitrate: each point of a sweep is a group of its own.
+		name := strings.TrimSuffix(c.ID, "/"+c.Encoder)
+		if len(c.Outputs) > 1 || len(scenariosOf[l]) > 1 || name != c.Scenario {
+			return group{label: name, pixels: c.Source.Width * c.Source.Height, ladder: true}
 		}
 		return group{label: l, pixels: c.Source.Width * c.Source.Height}
 	}
@@ -175,7 +177,7 @@ func fpsChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
 			}
 			return -1
 		}
-		return cmp.Or(cmp.Compare(a.pixels, b.pixels), cmp.Compare(a.label, b.label))
+		return cmp.Compare(a.pixels, b.pixels) // then in run order (a sweep low to high)
 	})
 	index := map[string]int{}
 	labels := make([]string, len(groups))
@@ -213,6 +215,11 @@ func fpsChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
 		p.Legend.Add(enc, bars)
 	}
 	p.NominalX(labels...)
+	if slices.ContainsFunc(labels, func(l string) bool { return len(l) > 8 }) {
+		// Scenario names (ladders, sweeps) are longer than a bar group is wide.
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign, p.X.Tick.Label.YAlign = draw.XRight, draw.YCenter
+	}
 	p.X.Min, p.X.Max = -0.5, float64(len(groups))-0.5
 	// Room above the bars for the legend, one line per encoder.
 	p.Y.Max = top * (1.15 + 0.08*float64(len(encoders)))
@@ -259,7 +266,7 @@ func qualityChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
 			name += " " + sourceLabel(c.Source)
 		}
 		for _, q := range c.Quality {
-			if q.Bitrate <= 0 || q.PSNR <= 0 {
+			if q.Bitrate <= 0 || q.PSNR <= 0 || !fullSize(c, q.Output) {
 				continue
 			}
 			if _, ok := series[name]; !ok {
@@ -297,11 +304,23 @@ func qualityChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
 	p.Y.Max = hi + 1 + 0.6*float64(len(names))
 	// Room right of the last point, so its glyph is not cut by the edge.
 	p.X.Min, p.X.Max = 0, right*1.08
-	p.Legend.Top = false
+	// Quality rises with bitrate: the top left is where the curves are not.
+	p.Legend.Top, p.Legend.Left = true, true
 	return p, 16 * vg.Centimeter, nil
 }
 
 // sourceLabel is "1080p30" for a source.
+// fullSize reports whether output name of c is at the source's size: a smaller rung is
+// scored after scaling back up, a point on another curve than the encoder's own.
+func fullSize(c *Case, name string) bool {
+	for _, o := range c.Outputs {
+		if o.Name == name {
+			return (o.Height == 0 || o.Height == c.Source.Height) && (o.Width == 0 || o.Width == c.Source.Width)
+		}
+	}
+	return false
+}
+
 func sourceLabel(s Source) string {
 	return strconv.Itoa(s.Height) + "p" + strconv.FormatFloat(s.FPS, 'f', -1, 64)
 }

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -106,5 +107,41 @@ func TestFPSChartGroupsByResolution(t *testing.T) {
 	}
 	if strings.Contains(joined, "\n1080p30\n") {
 		t.Errorf("fps.svg still has an ambiguous 1080p30 group")
+	}
+}
+
+// Each point of a bitrate sweep is a group of its own in fps.svg, in sweep order.
+func TestFPSChartSweepGroups(t *testing.T) {
+	r := sampleResults()
+	base := r.Cases[0]
+	r.Cases = nil
+	for _, b := range []string{"500k", "4M"} {
+		c := base
+		c.ID, c.Scenario = "rd-1080p30@"+b+"/libx264", "rd-1080p30"
+		r.Cases = append(r.Cases, c)
+	}
+	charts, err := r.Charts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "fps.svg")
+	if err := os.WriteFile(path, charts[0].SVG, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, texts := svgText(t, path)
+	i, j := slices.Index(texts, "rd-1080p30@500k"), slices.Index(texts, "rd-1080p30@4M")
+	if i < 0 || j < 0 || i > j {
+		t.Errorf("fps.svg groups: %q, want rd-1080p30@500k then rd-1080p30@4M", texts)
+	}
+}
+
+// Only renditions at the source's size are points of an encoder's quality curve.
+func TestQualityChartFullSizeOnly(t *testing.T) {
+	c := Case{Source: Source{Width: 1920, Height: 1080}, Outputs: []Rendition{
+		{Name: "1080p", Width: 1920, Height: 1080}, {Name: "720p", Width: 1280, Height: 720}, {Name: "same"}}}
+	for name, want := range map[string]bool{"1080p": true, "720p": false, "same": true, "missing": false} {
+		if got := fullSize(&c, name); got != want {
+			t.Errorf("fullSize(%s) = %v, want %v", name, got, want)
+		}
 	}
 }
