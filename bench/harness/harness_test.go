@@ -187,3 +187,34 @@ func TestSearchSessions(t *testing.T) {
 		}
 	}
 }
+
+// A hardware scenario decodes and scales on its device for every encoder it keeps: software
+// ones and that device's, not another device's; where the device does not open, its cases
+// are skipped with the reason.
+func TestHardwareScenario(t *testing.T) {
+	sc := Scenario{Name: "gpu", Source: ScenarioSource{Width: 64, Height: 64, FPS: 30, Duration: 1},
+		Outputs: []ScenarioOutput{{Name: "o", Bitrate: 100_000}}, Codecs: []string{"h264", "hevc"}, Hardware: "cuda"}
+	if got, want := sc.encoders(), []string{"libx264", "h264_nvenc", "hevc_nvenc"}; !slices.Equal(got, want) {
+		t.Errorf("encoders %v, want %v", got, want)
+	}
+	c := caseRun{sc: sc, encoder: "libx264"}
+	if hw := c.spec(t.TempDir()).Hardware; hw.Mode != "require" || hw.Device != "cuda" {
+		t.Errorf("libx264 in a cuda scenario runs with %+v, want require cuda", hw)
+	}
+	bad := sc
+	bad.Hardware = "opencl"
+	if err := bad.check(); err == nil || !strings.Contains(err.Error(), "opencl") {
+		t.Errorf("hardware opencl: %v", err)
+	}
+	cases, err := planCases(Options{Scenarios: []Scenario{sc}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat("/dev/nvidiactl"); err != nil {
+		for _, c := range cases {
+			if !strings.Contains(c.skip, "cuda") {
+				t.Errorf("%s on a machine without CUDA: skip %q, want the device's reason", c.id, c.skip)
+			}
+		}
+	}
+}

@@ -357,7 +357,11 @@ func (r *Results) summaryCases(b *strings.Builder) {
 
 	for i := range r.Cases {
 		c := &r.Cases[i]
-		row := []string{"`" + c.ID + "`", encoderLabel(c), sourceString(c.Source)}
+		src := sourceString(c.Source)
+		if c.DecoderHardware != "" {
+			src += ", decoded on " + c.DecoderHardware
+		}
+		row := []string{"`" + c.ID + "`", encoderLabel(c), src}
 		if c.Skipped != "" {
 			for len(row) < len(head)-1 {
 				row = append(row, "—")

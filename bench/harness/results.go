@@ -97,14 +97,18 @@ type Case struct {
 	Scenario string `json:"scenario"`
 	// Encoder is the encoder asked for; EncoderUsed what really ran (a hardware encoder
 	// may fall back), Decoder the decoder that ran.
-	Encoder     string      `json:"encoder"`
-	EncoderUsed string      `json:"encoder_used,omitempty"`
-	Decoder     string      `json:"decoder,omitempty"`
-	Codec       string      `json:"codec"` // h264, hevc or av1
-	Preset      string      `json:"preset,omitempty"`
-	RateControl string      `json:"rate_control"` // "cbr 3000k", "crf 23"
-	Source      Source      `json:"source"`
-	Outputs     []Rendition `json:"outputs"`
+	Encoder     string `json:"encoder"`
+	EncoderUsed string `json:"encoder_used,omitempty"`
+	Decoder     string `json:"decoder,omitempty"`
+	// Hardware is the device the scenario decodes and scales on (cuda, qsv, vaapi), and
+	// DecoderHardware the one frames really were decoded on.
+	Hardware        string      `json:"hardware,omitempty"`
+	DecoderHardware string      `json:"decoder_hardware,omitempty"`
+	Codec           string      `json:"codec"` // h264, hevc or av1
+	Preset          string      `json:"preset,omitempty"`
+	RateControl     string      `json:"rate_control"` // "cbr 3000k", "crf 23"
+	Source          Source      `json:"source"`
+	Outputs         []Rendition `json:"outputs"`
 
 	// Skipped says why the case did not run (the encoder does not open here); the
 	// figures below are then absent.

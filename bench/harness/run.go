@@ -207,8 +207,22 @@ func planCases(opts Options) ([]caseRun, error) {
 	if err != nil {
 		return nil, err
 	}
+	devices := map[string]string{}
 	for i := range out {
-		out[i].skip = canOpen(out[i].encoder)
+		c := &out[i]
+		if d := c.sc.Hardware; d != "" {
+			if _, ok := devices[d]; !ok {
+				devices[d] = ""
+				if err := engine.ProbeDevice(d, ""); err != nil {
+					devices[d] = err.Error()
+				}
+			}
+			if devices[d] != "" {
+				c.skip = devices[d]
+				continue
+			}
+		}
+		c.skip = canOpen(c.encoder)
 	}
 	if len(out) == 0 {
 		return nil, errNoCases
@@ -269,9 +283,13 @@ func (c *caseRun) outputs(dir string) []spec.Output {
 
 func (c *caseRun) spec(dir string) spec.Spec {
 	s := spec.Spec{Input: spec.Input{URL: c.srcPath}, Outputs: c.outputs(dir)}
-	if _, dev := family(c.encoder); dev != "" {
+	dev := c.sc.Hardware
+	if _, d := family(c.encoder); d != "" {
+		dev = d
+	}
+	if dev != "" {
 		// require: a hardware case that cannot run on the hardware fails rather than
-		// measuring libx264 under the hardware encoder's name.
+		// measuring software under the hardware's name.
 		s.Hardware = spec.Hardware{Mode: engine.HardwareRequire, Device: dev}
 	}
 	return s
@@ -284,7 +302,8 @@ func (c *caseRun) result() Case {
 	if !ok {
 		preset = DefaultPresets[fam]
 	}
-	res := Case{ID: c.id, Scenario: c.sc.Name, Encoder: c.encoder, Codec: CodecOf(c.encoder), Preset: preset, Skipped: c.skip}
+	res := Case{ID: c.id, Scenario: c.sc.Name, Encoder: c.encoder, Codec: CodecOf(c.encoder), Preset: preset, Skipped: c.skip,
+		Hardware: c.sc.Hardware}
 	src := c.sc.Source
 	res.Source = Source{Kind: "synthetic", Width: src.Width, Height: src.Height, FPS: src.FPS, Duration: c.duration}
 	if src.File != "" {
@@ -347,7 +366,7 @@ func runCase(ctx context.Context, c *caseRun, opts Options, runs string, rp *rap
 		}
 		res.Samples = append(res.Samples, s)
 		res.Frames = out.Result.Frames
-		res.Decoder = out.Result.Decoder.Video
+		res.Decoder, res.DecoderHardware = out.Result.Decoder.Video, out.Result.Decoder.Hardware
 		if len(out.Result.Outputs) > 0 {
 			res.EncoderUsed = out.Result.Outputs[0].VideoEncoder
 		}

@@ -37,6 +37,10 @@ type Scenario struct {
 	Sweep []spec.Bitrate `yaml:"sweep,omitempty" json:"sweep,omitempty"`
 	// Density marks the scenario for density mode (--density).
 	Density bool `yaml:"density,omitempty" json:"density,omitempty"`
+	// Hardware (cuda, qsv, vaapi) decodes and scales on that device for every encoder, the
+	// software ones too (NVDEC → scale_cuda → libx264 on a GPU without NVENC); the encoders
+	// of other devices are left out. Empty: hardware only for hardware encoders.
+	Hardware string `yaml:"hardware,omitempty" json:"hardware,omitempty"`
 }
 
 // ScenarioSource is a scenario's input.
@@ -124,6 +128,10 @@ func BuiltinScenarios() []Scenario {
 			Source:  ScenarioSource{Width: 1280, Height: 720, FPS: 30, Duration: 4},
 			Outputs: []ScenarioOutput{{Name: "720p", Width: 1280, Height: 720, Bitrate: 3_000_000}},
 			Codecs:  all, Sweep: []spec.Bitrate{500_000, 1_000_000, 2_000_000, 4_000_000}},
+		{Name: "1080p30-cuda", Description: "1080p30 decoded (NVDEC) and scaled (scale_cuda) on the GPU into 720p, encoded by each encoder",
+			Source:  ScenarioSource{Width: 1920, Height: 1080, FPS: 30, Duration: 5},
+			Outputs: []ScenarioOutput{{Name: "720p", Width: 1280, Height: 720, Bitrate: 3_000_000}},
+			Codecs:  []string{"h264", "hevc"}, Hardware: "cuda"},
 		{Name: "live-720p30", Description: "720p30 live sessions into a 720p+360p ladder: how many one machine sustains",
 			Source: ScenarioSource{Width: 1280, Height: 720, FPS: 30, Duration: 6},
 			Outputs: []ScenarioOutput{
@@ -220,6 +228,9 @@ func (s *Scenario) check() error {
 			return fmt.Errorf("%s: encoder %q: not one this build has (%s)", s.Name, e, strings.Join(allEncoders(), ", "))
 		}
 	}
+	if s.Hardware != "" && !slices.Contains(spec.Devices(), s.Hardware) {
+		return fmt.Errorf("%s: hardware %q: want one of %s", s.Name, s.Hardware, strings.Join(spec.Devices(), ", "))
+	}
 	if len(s.Sweep) > 0 && s.Outputs[0].Bitrate == 0 {
 		return fmt.Errorf("%s: a sweep needs outputs with bitrates", s.Name)
 	}
@@ -234,16 +245,22 @@ func allEncoders() []string {
 	return out
 }
 
-// encoders lists the encoders s runs on, in a stable order.
+// encoders lists the encoders s runs on, in a stable order: with Hardware, the software
+// ones and that device's.
 func (s *Scenario) encoders() []string {
-	if len(s.Encoders) > 0 {
-		return s.Encoders
+	out := s.Encoders
+	if len(out) == 0 {
+		for _, c := range s.Codecs {
+			out = append(out, codecEncoders[c]...)
+		}
 	}
-	var out []string
-	for _, c := range s.Codecs {
-		out = append(out, codecEncoders[c]...)
+	if s.Hardware == "" {
+		return out
 	}
-	return out
+	return slices.DeleteFunc(slices.Clone(out), func(e string) bool {
+		_, dev := family(e)
+		return dev != "" && dev != s.Hardware
+	})
 }
 
 // SelectScenarios keeps the scenarios named in names (all when empty); an unknown name is
