@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ffrtmp/ffrtmp/bench/enginebench"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
@@ -216,5 +217,22 @@ func TestHardwareScenario(t *testing.T) {
 				t.Errorf("%s on a machine without CUDA: skip %q, want the device's reason", c.id, c.skip)
 			}
 		}
+	}
+}
+
+// --vs-ffmpeg says why it does not compare a hardware case rather than comparing a GPU
+// decode with a software one.
+func TestVsFFmpegRefusesHardwareCases(t *testing.T) {
+	sc := Scenario{Name: "gpu", Source: ScenarioSource{Width: 64, Height: 64, FPS: 30, Duration: 1},
+		Outputs: []ScenarioOutput{{Name: "o", Bitrate: 100_000}}, Encoders: []string{"libx264"}, Hardware: "cuda"}
+	c := caseRun{sc: sc, encoder: "libx264", srcPath: "/nonexistent.mp4", srcRate: spec.Rate{Num: 30, Den: 1}}
+	r := newFFmpegRuns(&c, enginebench.FFmpeg{Path: "/bin/false"}, t.TempDir())
+	if !r.disabled || !strings.Contains(r.Error, "software cases only") {
+		t.Errorf("hardware case: %+v", r.VsFFmpeg)
+	}
+	sc.Hardware = ""
+	c.sc = sc
+	if r := newFFmpegRuns(&c, enginebench.FFmpeg{Path: "/bin/false"}, t.TempDir()); r.disabled || !strings.Contains(r.Command, "libx264") {
+		t.Errorf("software case: %+v", r.VsFFmpeg)
 	}
 }

@@ -540,6 +540,9 @@ func newFFmpegRuns(c *caseRun, ff enginebench.FFmpeg, dir string) *ffmpegRuns {
 	// The engine fills in defaults (the 2 s GOP...) when it normalizes a spec; ffmpeg must
 	// get the same values.
 	ns, err := c.spec(dir).Normalize()
+	if err == nil && ns.Hardware.Mode == engine.HardwareRequire {
+		err = fmt.Errorf("the ffmpeg comparison mirrors software cases only, not decoding or encoding on %s", ns.Hardware.Device)
+	}
 	if err == nil {
 		err = os.MkdirAll(dir, 0o755)
 	}
