@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# gpu-check.sh: the GPU checks in one run, for a machine with an NVIDIA GPU and driver (a CUDA
-# container, or a lent GPU machine). It builds what it needs, runs the -tags nvidia tests
-# (NVML readings, NVDEC -> scale_cuda -> NVENC or the software fallback), prints what really
-# opens here (ffrtmp hw), and ends with a one-screen summary. Exit status: 0 when every step
-# passed.
+# gpu-check.sh: the GPU checks in one run, for a machine with an NVIDIA GPU and driver and a
+# Go toolchain (a CUDA container, a lent GPU machine): it packs the bundle that
+# scripts/gpu-bundle.sh makes and runs its gpu-run.sh (nvidia-smi, ffrtmp hw, the -tags nvidia
+# tests of NVML and of NVDEC -> scale_cuda -> NVENC or the software fallback, a quick bench),
+# then the default suite of the GPU-facing packages. The last screen is a summary. Exit
+# status: 0 when every step passed.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,34 +15,17 @@ export CGO_CFLAGS="-O2 -g -Wno-deprecated-declarations"
 export FFRTMP_FFMPEG_PREFIX="$FFMPEG_PREFIX"
 
 out=${OUT:-$(mktemp -d)}
-mkdir -p "$out/bin"
-declare -a summary
+mkdir -p "$out"
 status=0
-step() { # step NAME COMMAND...: run, keep its log, note pass or fail
-  local name=$1; shift
-  local log="$out/$name.log"
-  if "$@" >"$log" 2>&1; then
-    summary+=("PASS  $name")
-  else
-    summary+=("FAIL  $name (see $log)")
-    status=1
-  fi
-}
-
-step nvidia-smi nvidia-smi
-step build go build -o "$out/bin/" ./cmd/ffrtmp ./cmd/ffrtmp-worker
-step hw "$out/bin/ffrtmp" hw
-step hw-json "$out/bin/ffrtmp" hw -o json
-step nvml-tests go test -count=1 -tags nvidia -v -run NVML ./hw/
-step engine-gpu-tests go test -count=1 -tags nvidia -v -run "CUDA|NVENC" ./engine/
-step default-suite go test -count=1 ./hw/ ./engine/ ./worker/...
-
-echo "== ffrtmp hw"
-cat "$out/hw.log"
-echo
-echo "== GPU test lines"
-grep -hE '^(=== RUN|--- (PASS|FAIL|SKIP)|\s+\S+_test\.go:[0-9]+:)' "$out/nvml-tests.log" "$out/engine-gpu-tests.log" 2>/dev/null | head -80
-echo
-echo "== summary (logs in $out)"
-printf '%s\n' "${summary[@]}"
+if ! scripts/gpu-bundle.sh "$out/bundle" >"$out/bundle.log" 2>&1; then
+  echo "FAIL  bundle (see $out/bundle.log)"
+  exit 1
+fi
+OUT="$out" "$out/bundle/gpu-run.sh" || status=1
+if go test -count=1 ./hw/ ./engine/ ./worker/... >"$out/default-suite.log" 2>&1; then
+  echo "PASS  default-suite"
+else
+  echo "FAIL  default-suite (see $out/default-suite.log)"
+  status=1
+fi
 exit $status

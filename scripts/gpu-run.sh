@@ -37,7 +37,7 @@ step hw "$here/bin/ffrtmp" hw
 step hw-json "$here/bin/ffrtmp" hw -o json
 step nvml-tests "$here/test/hw.test" -test.count=1 -test.v -test.run NVML
 step engine-gpu-tests bash -c "cd '$here/test' && ./engine.test -test.count=1 -test.v -test.run 'CUDA|NVENC'"
-step ffmpeg-nvdec "$here/bin/ffmpeg" -hide_banner -loglevel error -f lavfi -i testsrc2=size=1920x1080:rate=30:duration=2 \
+step make-source "$here/bin/ffmpeg" -hide_banner -loglevel error -f lavfi -i testsrc2=size=1920x1080:rate=30:duration=2 \
   -c:v libx264 -preset ultrafast -y /tmp/gpu-run-src.mp4
 step ffmpeg-cuda-scale "$here/bin/ffmpeg" -hide_banner -loglevel warning -hwaccel cuda -hwaccel_output_format cuda \
   -i /tmp/gpu-run-src.mp4 -vf scale_cuda=1280:720 -f null -

@@ -92,9 +92,8 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	switch o.End {
 	case executor.EndCompleted:
 		res := result(o.Event.Result)
-		if res != nil && o.Event.EncodeSummary != nil {
-			s := o.Event.EncodeSummary
-			res.EncodeLatency = &api.LatencySummary{Frames: s.Frames, P50ms: s.P50ms, P95ms: s.P95ms, P99ms: s.P99ms}
+		if res != nil {
+			res.EncodeLatency = o.Event.EncodeSummary
 		}
 		if res != nil && len(res.Unreached) > 0 {
 			log.Warn("restream destinations never reached", "outputs", res.Unreached)

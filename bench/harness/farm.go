@@ -32,6 +32,8 @@ type FarmOptions struct {
 	Poll time.Duration
 	// JobTimeout bounds one job, queueing included [10m].
 	JobTimeout time.Duration
+	// Runs is how many jobs run per case and node, one after the other [1].
+	Runs int
 }
 
 // RunFarm runs every case of opts.Scenarios as a job pinned to each online worker (those
@@ -69,10 +71,7 @@ func RunFarm(ctx context.Context, c FarmClient, opts Options, fo FarmOptions) (*
 	if err != nil {
 		return nil, err
 	}
-	runs := 1
-	if opts.Runs > 0 && opts.runsSet {
-		runs = opts.Runs
-	}
+	runs := max(fo.Runs, 1)
 	r := &Results{Schema: SchemaVersion, Started: time.Now().UTC(), Profile: "farm", Command: opts.Command,
 		Machine: detectMachine(Options{Version: opts.Version}), Options: Settings{Runs: runs}}
 	farm := &Farm{Master: fo.Master, Nodes: make([]FarmNode, len(nodes))}

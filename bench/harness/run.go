@@ -54,14 +54,6 @@ type Options struct {
 	Version string
 
 	gpuIdleWatts float64 // measured before the cases
-	runsSet      bool    // Runs was asked for (farm mode defaults to one job per case)
-}
-
-// WithRuns sets the runs per case as the user asked for them; farm mode then repeats each
-// job that many times (it runs one otherwise).
-func (o Options) WithRuns(n int) Options {
-	o.Runs, o.runsSet = n, n > 0
-	return o
 }
 
 // Progress is a step of a bench run, for a progress display.

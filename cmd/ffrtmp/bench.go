@@ -350,7 +350,8 @@ func runFarmBench(cmd *cobra.Command, f benchFlags, scs []harness.Scenario) erro
 	f.farmOpts.Master = c.Master
 	bar := newBenchProgress(cmd.ErrOrStderr())
 	opts := harness.Options{Scenarios: scs, Duration: f.duration, Command: os.Args, Version: version.Version,
-		Progress: bar.update}.WithRuns(f.runs)
+		Progress: bar.update}
+	f.farmOpts.Runs = f.runs
 	res, err := harness.RunFarm(cmd.Context(), c.Client, opts, f.farmOpts)
 	bar.finish()
 	if res == nil {

@@ -13,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine"
 )
 
@@ -112,7 +113,7 @@ func (o *observer) OnFrame(f engine.FrameStats) {
 }
 
 // summary is the percentiles of the frames' encode times over the run.
-func (o *observer) summary() *Summary {
+func (o *observer) summary() *api.LatencySummary {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	return o.sample.summary()

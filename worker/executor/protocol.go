@@ -9,6 +9,7 @@ package executor
 import (
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
@@ -35,8 +36,8 @@ type Event struct {
 	Latency []EncodeLatency `json:"latency,omitempty"`
 	// Result is the run's result (type result), with the video frames' encode time
 	// percentiles over the whole run.
-	Result        *engine.Result `json:"result,omitempty"`
-	EncodeSummary *Summary       `json:"encode_summary,omitempty"`
+	Result        *engine.Result      `json:"result,omitempty"`
+	EncodeSummary *api.LatencySummary `json:"encode_summary,omitempty"`
 	// Error is why the run failed (type error).
 	Error *Failure `json:"error,omitempty"`
 }
@@ -67,14 +68,6 @@ var LiveLatencyBuckets = []time.Duration{
 	250 * time.Millisecond, 300 * time.Millisecond, 400 * time.Millisecond, 500 * time.Millisecond,
 	750 * time.Millisecond, time.Second, 1500 * time.Millisecond, 2 * time.Second,
 	3 * time.Second, 5 * time.Second, 10 * time.Second,
-}
-
-// Summary is a distribution of per-frame times over a run, in milliseconds.
-type Summary struct {
-	Frames int64   `json:"frames"`
-	P50ms  float64 `json:"p50_ms"`
-	P95ms  float64 `json:"p95_ms"`
-	P99ms  float64 `json:"p99_ms"`
 }
 
 // Failure is an engine error as the child reports it.

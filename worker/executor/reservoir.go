@@ -3,6 +3,8 @@ package executor
 import (
 	"math/rand/v2"
 	"slices"
+
+	"github.com/ffrtmp/ffrtmp/api"
 )
 
 // reservoirSize bounds the encode times kept for a run's percentiles: every frame of a job
@@ -27,7 +29,7 @@ func (r *reservoir) add(v float64) {
 }
 
 // summary is the sample's p50/p95/p99 (nearest rank); nil when nothing was added.
-func (r *reservoir) summary() *Summary {
+func (r *reservoir) summary() *api.LatencySummary {
 	if len(r.vals) == 0 {
 		return nil
 	}
@@ -37,5 +39,5 @@ func (r *reservoir) summary() *Summary {
 		i := int(p*float64(len(s))+0.5) - 1
 		return s[max(0, min(i, len(s)-1))]
 	}
-	return &Summary{Frames: r.seen, P50ms: at(0.50), P95ms: at(0.95), P99ms: at(0.99)}
+	return &api.LatencySummary{Frames: r.seen, P50ms: at(0.50), P95ms: at(0.95), P99ms: at(0.99)}
 }
