@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -49,6 +50,11 @@ type Client struct {
 	hc        *http.Client
 	userAgent string
 	timeout   time.Duration
+
+	// nodeSecrets are the secrets of the nodes this client acts as (a worker: one), sent
+	// with every call made as that node.
+	secretsMu   sync.Mutex
+	nodeSecrets map[string]string
 }
 
 const (
@@ -265,11 +271,20 @@ func (c *Client) JobEvents(ctx context.Context, id string, after int64, limit in
 }
 
 func (c *Client) jobAction(ctx context.Context, id, action string, body any) (*Job, error) {
+	return c.nodeJobAction(ctx, id, action, "", body)
+}
+
+// nodeJobAction is jobAction made as node ("" none), with its secret.
+func (c *Client) nodeJobAction(ctx context.Context, id, action, node string, body any) (*Job, error) {
 	p, err := pathSegment("job ID", id)
 	if err != nil {
 		return nil, err
 	}
-	return doJSON[Job](ctx, c, request{method: http.MethodPost, path: "/v1/jobs/" + p + "/" + action, body: body})
+	r := request{method: http.MethodPost, path: "/v1/jobs/" + p + "/" + action, body: body}
+	if node != "" {
+		r.header = c.nodeHeader(node)
+	}
+	return doJSON[Job](ctx, c, r)
 }
 
 // ---- presets and scenarios ----
@@ -381,6 +396,15 @@ func (c *Client) DrainNode(ctx context.Context, id string) (*Node, error) {
 	return doJSON[Node](ctx, c, request{method: http.MethodPost, path: "/v1/nodes/" + p + "/drain"})
 }
 
+// UndrainNode lifts a drain order: the node takes jobs again (POST /v1/nodes/{id}/undrain).
+func (c *Client) UndrainNode(ctx context.Context, id string) (*Node, error) {
+	p, err := pathSegment("node ID", id)
+	if err != nil {
+		return nil, err
+	}
+	return doJSON[Node](ctx, c, request{method: http.MethodPost, path: "/v1/nodes/" + p + "/undrain"})
+}
+
 // RemoveNode forgets a node; its jobs are requeued (DELETE /v1/nodes/{id}).
 func (c *Client) RemoveNode(ctx context.Context, id string) error {
 	p, err := pathSegment("node ID", id)
@@ -394,9 +418,51 @@ func (c *Client) RemoveNode(ctx context.Context, id string) error {
 // ---- worker side ----
 
 // Register announces a worker and its capabilities (POST /v1/nodes/register). The returned
-// node carries the ID to use from then on.
-func (c *Client) Register(ctx context.Context, reg Registration) (*Node, error) {
-	return doJSON[Node](ctx, c, request{method: http.MethodPost, path: "/v1/nodes/register", body: reg})
+// node carries the ID to use from then on and, when the master issued one, the node's secret;
+// the Client keeps it and sends it with every later call made as that node (see
+// SetNodeSecret). Registering an ID that is registered already needs that node's secret
+// (or an admin key).
+func (c *Client) Register(ctx context.Context, reg Registration) (*Registered, error) {
+	r := request{method: http.MethodPost, path: "/v1/nodes/register", body: reg}
+	if reg.ID != "" {
+		r.header = c.nodeHeader(reg.ID)
+	}
+	n, err := doJSON[Registered](ctx, c, r)
+	if err != nil {
+		return nil, err
+	}
+	if n.Secret != "" {
+		c.SetNodeSecret(n.ID, n.Secret)
+	}
+	return n, nil
+}
+
+// SetNodeSecret makes the Client send secret with every call made as node id (a worker that
+// kept its secret across a restart sets it before registering again).
+func (c *Client) SetNodeSecret(id, secret string) {
+	c.secretsMu.Lock()
+	defer c.secretsMu.Unlock()
+	if c.nodeSecrets == nil {
+		c.nodeSecrets = map[string]string{}
+	}
+	c.nodeSecrets[id] = secret
+}
+
+// NodeSecret returns the secret the Client holds for node id ("" none).
+func (c *Client) NodeSecret(id string) string {
+	c.secretsMu.Lock()
+	defer c.secretsMu.Unlock()
+	return c.nodeSecrets[id]
+}
+
+// nodeHeader is the header that proves the caller is node id, or nil when the Client holds
+// no secret for it.
+func (c *Client) nodeHeader(id string) http.Header {
+	secret := c.NodeSecret(id)
+	if secret == "" {
+		return nil
+	}
+	return http.Header{NodeSecretHeader: {secret}}
 }
 
 // Heartbeat reports a node's load and running jobs (POST /v1/nodes/{id}/heartbeat). An error
@@ -406,7 +472,7 @@ func (c *Client) Heartbeat(ctx context.Context, nodeID string, hb Heartbeat) (*H
 	if err != nil {
 		return nil, err
 	}
-	return doJSON[HeartbeatReply](ctx, c, request{method: http.MethodPost, path: "/v1/nodes/" + p + "/heartbeat", body: hb})
+	return doJSON[HeartbeatReply](ctx, c, request{method: http.MethodPost, path: "/v1/nodes/" + p + "/heartbeat", body: hb, header: c.nodeHeader(nodeID)})
 }
 
 // Lease asks for a job to run, waiting up to wait for one (POST /v1/nodes/{id}/lease, a long
@@ -419,7 +485,7 @@ func (c *Client) Lease(ctx context.Context, nodeID string, wait time.Duration) (
 		return nil, err
 	}
 	wait = max(wait, 0)
-	r := request{method: http.MethodPost, path: "/v1/nodes/" + p + "/lease", body: LeaseRequest{Wait: Duration(wait)}}
+	r := request{method: http.MethodPost, path: "/v1/nodes/" + p + "/lease", body: LeaseRequest{Wait: Duration(wait)}, header: c.nodeHeader(nodeID)}
 	if c.timeout > 0 {
 		r.timeout = max(c.timeout, wait+leaseSlack)
 	}
@@ -441,18 +507,18 @@ func (c *Client) ReportProgress(ctx context.Context, jobID string, rep ProgressR
 	if err != nil {
 		return nil, err
 	}
-	return doJSON[ProgressReply](ctx, c, request{method: http.MethodPost, path: "/v1/jobs/" + p + "/progress", body: rep})
+	return doJSON[ProgressReply](ctx, c, request{method: http.MethodPost, path: "/v1/jobs/" + p + "/progress", body: rep, header: c.nodeHeader(rep.Node)})
 }
 
 // Complete reports that a job finished well (POST /v1/jobs/{id}/complete).
 func (c *Client) Complete(ctx context.Context, jobID string, rep CompleteReport) (*Job, error) {
-	return c.jobAction(ctx, jobID, "complete", rep)
+	return c.nodeJobAction(ctx, jobID, "complete", rep.Node, rep)
 }
 
 // Fail reports that a job failed (POST /v1/jobs/{id}/fail); the master retries it when
 // rep.Error.Transient is set and retries are left.
 func (c *Client) Fail(ctx context.Context, jobID string, rep FailReport) (*Job, error) {
-	return c.jobAction(ctx, jobID, "fail", rep)
+	return c.nodeJobAction(ctx, jobID, "fail", rep.Node, rep)
 }
 
 // ---- operations ----

@@ -36,15 +36,18 @@ func (e *Error) Error() string {
 
 // Error codes. A client switches on these, never on messages.
 const (
-	CodeBadRequest        = "bad_request"        // malformed JSON or a bad value (see field)
-	CodeUnknownField      = "unknown_field"      // a JSON field the API does not know
-	CodeTooLarge          = "body_too_large"     // the body exceeds the limit
-	CodeUnauthorized      = "unauthorized"       // no API key, or a key the master does not know
-	CodeForbidden         = "forbidden"          // the key's role may not use this route
-	CodeNotFound          = "not_found"          // no such job, node, preset or route
-	CodeUnknownNode       = "unknown_node"       // a worker route for a node the master forgot: register again
-	CodeConflict          = "conflict"           // the resource is in a state that refuses the request
-	CodeIllegalTransition = "illegal_transition" // a job state change the state machine refuses
+	CodeBadRequest        = "bad_request"          // malformed JSON or a bad value (see field)
+	CodeUnknownField      = "unknown_field"        // a JSON field the API does not know
+	CodeTooLarge          = "body_too_large"       // the body exceeds the limit
+	CodeUnauthorized      = "unauthorized"         // no API key, or a key the master does not know
+	CodeForbidden         = "forbidden"            // the key's role may not use this route
+	CodeNotFound          = "not_found"            // no such job, node, preset or route
+	CodeUnknownNode       = "unknown_node"         // a worker route for a node the master forgot: register again
+	CodeNodeSecret        = "node_secret_required" // a node call without its node secret (header Ffrtmp-Node-Secret)
+	CodeNodeForbidden     = "node_forbidden"       // a node call with another node's secret or certificate
+	CodeTooMany           = "limit_exceeded"       // a count the master bounds (nodes per key, ...) is at its limit
+	CodeConflict          = "conflict"             // the resource is in a state that refuses the request
+	CodeIllegalTransition = "illegal_transition"   // a job state change the state machine refuses
 	CodeIdempotencyReuse  = "idempotency_key_reused"
 	CodeRateLimited       = "rate_limited"
 	CodeUnavailable       = "unavailable" // draining or storage trouble; retry later

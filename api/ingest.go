@@ -31,6 +31,10 @@ type IngestPublishRequest struct {
 // ID the ingest relays it under.
 type IngestPublishReply struct {
 	StreamID string `json:"stream_id"`
+	// Session names this publish: the ingest sends it with every event of the publisher's
+	// connection, and the master applies only events of sessions it authorised for that
+	// ingest (an ingest key cannot take over a stream it was not admitted to).
+	Session string `json:"session"`
 	// LiveGraceSeconds is the master's --live-grace: the ingest should hold a stream whose
 	// publisher left as long (its own --grace).
 	LiveGraceSeconds float64 `json:"live_grace_seconds,omitempty"`
@@ -68,9 +72,11 @@ var IngestEventTypes = []IngestEventType{IngestPublished, IngestContinued, Inges
 type IngestEvent struct {
 	Type     IngestEventType `json:"type"`
 	StreamID string          `json:"stream_id"`
-	// Session names one publisher connection on the ingest (published, continued; at most
-	// 64 bytes): the master ignores a published or continued event of the session it has
-	// applied already (a retry whose answer was lost).
+	// Session is the publish's session from IngestPublishReply (at most 64 bytes). The
+	// master applies a published or continued event only for a session it authorised for
+	// the sending ingest and stream, and ignores one it has applied already (a retry whose
+	// answer was lost); unpublished and stats events count only for the stream's current
+	// session.
 	Session string `json:"session,omitempty"`
 	// Input is what the publisher sends (published, continued).
 	Input *StreamInput `json:"input,omitempty"`
@@ -88,6 +94,9 @@ type IngestEvent struct {
 const (
 	CodePublishRefused = "publish_refused" // unknown application or stream key
 	CodePlayRefused    = "play_refused"    // unknown application or stream, or a wrong token
+	// CodeIngestSession refuses a published or continued event whose session the master did
+	// not authorise for this ingest and stream (or one that expired: publish again).
+	CodeIngestSession = "ingest_session_refused"
 )
 
 // CheckRTMPBase checks an RTMP server's base URL as the farm passes it around (an ingest's

@@ -92,6 +92,19 @@ type Node struct {
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 }
 
+// NodeSecretHeader carries a node's secret on every call a worker makes as that node
+// (heartbeat, lease, progress, complete, fail, and registering an ID again).
+const NodeSecretHeader = "Ffrtmp-Node-Secret"
+
+// Registered is the answer to POST /v1/nodes/register: the node, and its secret when the
+// master issued one (a first registration, or one an admin made). The secret is shown only
+// here; the master keeps its hash. A worker keeps it (ffrtmp-worker: in --data-dir) and
+// sends it in NodeSecretHeader.
+type Registered struct {
+	Node
+	Secret string `json:"node_secret,omitempty"`
+}
+
 // NodeList is GET /v1/nodes.
 type NodeList struct {
 	Nodes []Node `json:"nodes"`

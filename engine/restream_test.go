@@ -22,7 +22,9 @@ import (
 // anyKey admits every publisher under its key and refuses players.
 type anyKey struct{}
 
-func (anyKey) AuthorizePublish(_ context.Context, _, key string) (string, error) { return key, nil }
+func (anyKey) AuthorizePublish(_ context.Context, _, key string) (string, string, error) {
+	return key, "", nil
+}
 func (anyKey) AuthorizePlay(context.Context, string, string, string) error {
 	return errors.New("no players here")
 }

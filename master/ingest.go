@@ -22,11 +22,12 @@ var (
 	_ rtmp.Observer   = ingest{}
 )
 
-func (in ingest) AuthorizePublish(ctx context.Context, app, key string) (string, error) {
+func (in ingest) AuthorizePublish(ctx context.Context, app, key string) (string, string, error) {
 	if app != liveApp {
-		return "", fmt.Errorf("unknown application %q: publish to rtmp://host/%s/<stream key>", app, liveApp)
+		return "", "", fmt.Errorf("unknown application %q: publish to rtmp://host/%s/<stream key>", app, liveApp)
 	}
-	return in.streams.AuthorizePublish(ctx, key)
+	id, err := in.streams.AuthorizePublish(ctx, key)
+	return id, "", err // in-process: its news needs no session to be believed
 }
 
 func (in ingest) AuthorizePlay(ctx context.Context, app, name, token string) error {

@@ -20,8 +20,10 @@ import (
 // Authorizer decides who may publish and play. The master implements it with its streams.
 type Authorizer interface {
 	// AuthorizePublish is asked when a client publishes to rtmp://host/<app>/<key>. It returns
-	// the stream's ID (the name the stream is relayed under) or an error that refuses it.
-	AuthorizePublish(ctx context.Context, app, key string) (streamID string, err error)
+	// the stream's ID (the name the stream is relayed under) and the authorizer's name for
+	// this publish ("" none; the Observer gets it in StreamInfo.Session), or an error that
+	// refuses it.
+	AuthorizePublish(ctx context.Context, app, key string) (streamID, session string, err error)
 	// AuthorizePlay is asked when a client plays rtmp://host/<app>/<name>?token=<token>.
 	AuthorizePlay(ctx context.Context, app, name, token string) error
 }
@@ -48,6 +50,9 @@ type StreamInfo struct {
 	Channels   int
 	Remote     string
 	Continued  bool
+	// Session is what the Authorizer named this publish (a standalone ingest's session,
+	// issued by the master with its authorisation).
+	Session string
 }
 
 // StreamStats counts a stream's input. Bytes are those received from the publisher,
@@ -410,7 +415,7 @@ func redact(err error, secret string) string {
 // publish authorizes a publisher, relays its stream under the stream ID until it leaves.
 func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn, app, key string) {
 	actx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
-	id, err := s.cfg.Auth.AuthorizePublish(actx, app, key)
+	id, session, err := s.cfg.Auth.AuthorizePublish(actx, app, key)
 	cancel()
 	if err == nil && id == "" {
 		err = errors.New("the authorizer returned no stream ID")
@@ -507,6 +512,7 @@ func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn,
 	s.log.Info("rtmp publish started", "remote", c.remote, "stream", id, "video", info.VideoCodec,
 		"width", info.Width, "height", info.Height, "fps", info.FPS, "audio", info.AudioCodec, "continued", info.Continued)
 	if s.cfg.Observer != nil {
+		info.Session = session
 		s.cfg.Observer.Published(id, info)
 	}
 

@@ -45,12 +45,12 @@ func newAuth(token string, keyToID ...string) *testAuth {
 	return a
 }
 
-func (a *testAuth) AuthorizePublish(_ context.Context, app, key string) (string, error) {
+func (a *testAuth) AuthorizePublish(_ context.Context, app, key string) (string, string, error) {
 	if id, ok := a.keys[key]; ok && app == "live" {
-		return id, nil
+		return id, "session-of-" + id, nil
 	}
 	// Echoing the key lets the test check that the server redacts it.
-	return "", fmt.Errorf("unknown stream key %q", key)
+	return "", "", fmt.Errorf("unknown stream key %q", key)
 }
 
 func (a *testAuth) AuthorizePlay(_ context.Context, app, name, token string) error {
@@ -322,7 +322,8 @@ func TestPublishAndPlay(t *testing.T) {
 	if !ok {
 		t.Fatal("no Published for stream-a")
 	}
-	want := StreamInfo{VideoCodec: "h264", Width: 320, Height: 240, FPS: 30, AudioCodec: "aac", SampleRate: 48000, Channels: 2}
+	want := StreamInfo{VideoCodec: "h264", Width: 320, Height: 240, FPS: 30, AudioCodec: "aac", SampleRate: 48000, Channels: 2,
+		Session: "session-of-stream-a"}
 	want.Remote = info.Remote
 	if info != want || info.Remote == "" {
 		t.Errorf("Published %+v, want %+v with a remote address", info, want)

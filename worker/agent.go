@@ -24,7 +24,11 @@ import (
 
 // Master is what the agent needs from the master's API (api.Client has it).
 type Master interface {
-	Register(ctx context.Context, reg api.Registration) (*api.Node, error)
+	// Register answers the node and, when the master issued one, its secret; the Master
+	// sends the node's secret with every call made as the node from then on.
+	Register(ctx context.Context, reg api.Registration) (*api.Registered, error)
+	// SetNodeSecret gives the Master a secret kept from an earlier registration.
+	SetNodeSecret(id, secret string)
 	Heartbeat(ctx context.Context, nodeID string, hb api.Heartbeat) (*api.HeartbeatReply, error)
 	Lease(ctx context.Context, nodeID string, wait time.Duration) (*api.Lease, error)
 	ReportProgress(ctx context.Context, jobID string, rep api.ProgressReport) (*api.ProgressReply, error)
@@ -54,7 +58,8 @@ type Config struct {
 	Labels       map[string]string
 	Capabilities api.Capabilities // Slots is the agent's concurrency
 	Version      string
-	// DataDir keeps the node ID across restarts (DataDir/node-id).
+	// DataDir keeps the node ID and its secret across restarts (DataDir/node-id and
+	// DataDir/node-secret, mode 0600).
 	DataDir  string
 	Policy   *access.Policy
 	Executor executor.Command
@@ -124,8 +129,11 @@ func New(cfg Config) (*Agent, error) {
 	a := &Agent{cfg: cfg, log: cfg.Logger, running: map[string]context.CancelCauseFunc{},
 		interval: cfg.HeartbeatInterval, free: make(chan struct{}, 1)}
 	if cfg.DataDir != "" {
-		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, "node-id")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, nodeIDFile)); err == nil {
 			a.nodeID = strings.TrimSpace(string(b))
+		}
+		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, nodeSecretFile)); err == nil && a.nodeID != "" {
+			cfg.Master.SetNodeSecret(a.nodeID, strings.TrimSpace(string(b)))
 		}
 	}
 	return a, nil
@@ -185,15 +193,16 @@ func (a *Agent) register(ctx context.Context) error {
 			a.mu.Lock()
 			a.nodeID = n.ID
 			a.mu.Unlock()
-			if a.cfg.DataDir != "" {
-				if err := os.WriteFile(filepath.Join(a.cfg.DataDir, "node-id"), []byte(n.ID+"\n"), 0o600); err != nil {
-					a.log.Warn("keep node id", "err", err)
-				}
-			}
+			a.keep(n)
 			a.log.Info("registered", "node_id", n.ID, "slots", a.cfg.Capabilities.Slots, "encoders", a.cfg.Capabilities.Encoders)
 			return nil
 		}
 		var ae *api.Error
+		if errors.As(err, &ae) && (ae.Code == api.CodeNodeSecret || ae.Code == api.CodeNodeForbidden) && a.cfg.DataDir != "" {
+			return fmt.Errorf("register with the master: %w (the master knows node %s with another secret: an admin can remove it "+
+				"with `ffrtmp nodes remove %s`, or delete %s to register as a new node)", err, a.NodeID(), a.NodeID(),
+				filepath.Join(a.cfg.DataDir, nodeIDFile))
+		}
 		if errors.As(err, &ae) && (ae.Status == 400 || ae.Status == 401 || ae.Status == 403) {
 			return fmt.Errorf("register with the master: %w", err)
 		}
@@ -202,6 +211,42 @@ func (a *Agent) register(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+}
+
+// The files in DataDir that keep the node's identity across restarts.
+const (
+	nodeIDFile     = "node-id"
+	nodeSecretFile = "node-secret"
+)
+
+// keep writes the node's ID and, when the master issued one, its secret to DataDir.
+func (a *Agent) keep(n *api.Registered) {
+	if a.cfg.DataDir == "" {
+		return
+	}
+	if n.Secret != "" {
+		// The secret first: an ID on disk without its secret could not register again.
+		if err := writeFileAtomic(filepath.Join(a.cfg.DataDir, nodeSecretFile), []byte(n.Secret+"\n")); err != nil {
+			a.log.Warn("keep node secret: a restart will need an admin to register this node again", "err", err)
+		}
+	}
+	if err := writeFileAtomic(filepath.Join(a.cfg.DataDir, nodeIDFile), []byte(n.ID+"\n")); err != nil {
+		a.log.Warn("keep node id", "err", err)
+	}
+}
+
+// writeFileAtomic writes b to path (mode 0600) through a temporary file and a rename, so a
+// crash leaves the old content or the new, never a torn one.
+func writeFileAtomic(path string, b []byte) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		_ = os.Remove(tmp)
+		return err
+	}
+	return nil
 }
 
 // backoff is 1 s doubling to 30 s, with jitter.

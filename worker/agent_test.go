@@ -307,3 +307,53 @@ func TestMasterRestart(t *testing.T) {
 		t.Fatalf("after the master's restart: %s, attempts %d, error %+v", done.Status, done.Attempts, done.Error)
 	}
 }
+
+// TestRestartKeepsNodeSecret: a worker keeps its node ID and secret in its data dir (mode
+// 0600) and, restarted with a fresh client, acts as the same node; a data dir whose secret
+// the master does not accept stops the worker with a message saying what to do.
+func TestRestartKeepsNodeSecret(t *testing.T) {
+	dir := t.TempDir()
+	f := startWith(t, time.Second, nil, func(c *worker.Config) { c.DataDir = dir })
+	deadline := time.Now().Add(10 * time.Second)
+	for f.agent.NodeID() == "" && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	id := f.agent.NodeID()
+	f.stop(t)
+	fi, err := os.Stat(filepath.Join(dir, "node-secret"))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("node-secret: %v, mode %v; want a 0600 file", err, fi.Mode())
+	}
+
+	pol, err := access.New([]string{f.in}, []string{f.out}, nil, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(client *api.Client) error {
+		a, err := worker.New(worker.Config{Master: client, Name: "again", DataDir: dir, Policy: pol,
+			Capabilities: api.Capabilities{Slots: 1, Encoders: []string{"libx264"}}, Executor: executor.Command{Path: "/bin/false"},
+			LeaseWait: 100 * time.Millisecond, DrainTimeout: time.Second,
+			Logger: slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+		defer cancel()
+		return a.Run(ctx)
+	}
+	if err := run(f.h.Client(t, auth.RoleWorker)); err != nil {
+		t.Fatalf("restarted worker: %v", err)
+	}
+	n, err := f.h.Client(t, auth.RoleAdmin).GetNode(context.Background(), id)
+	if err != nil || n.Name != "again" {
+		t.Fatalf("node %s after the restart: %+v, %v; want it registered again under its ID", id, n, err)
+	}
+
+	if err := os.WriteFile(filepath.Join(dir, "node-secret"), []byte("ffn_wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = run(f.h.Client(t, auth.RoleWorker))
+	if err == nil || !strings.Contains(err.Error(), "ffrtmp nodes remove "+id) || !strings.Contains(err.Error(), "node-id") {
+		t.Fatalf("worker with a wrong secret: %v; want an error saying how to recover", err)
+	}
+}

@@ -81,7 +81,7 @@ func (e *env) leaseCase(ctx context.Context) (CaseResult, error) {
 			} `json:"job"`
 		}
 		t := time.Now()
-		code, err := conns[c].do(http.MethodPost, "/v1/nodes/"+n.id+"/lease", nil, &l)
+		code, err := conns[c].doAs(n.secret, http.MethodPost, "/v1/nodes/"+n.id+"/lease", nil, &l)
 		d := time.Since(t)
 		switch {
 		case err != nil:
@@ -96,7 +96,7 @@ func (e *env) leaseCase(ctx context.Context) (CaseResult, error) {
 			Status api.Status `json:"status"`
 		}
 		t = time.Now()
-		_, cerr := conns[c].do(http.MethodPost, "/v1/jobs/"+l.Job.ID+"/complete", n.complete, &j)
+		_, cerr := conns[c].doAs(n.secret, http.MethodPost, "/v1/jobs/"+l.Job.ID+"/complete", n.complete, &j)
 		cd := time.Since(t)
 		n.setRunning("")
 		if cerr == nil && j.Status != api.StatusCompleted {
@@ -159,6 +159,7 @@ func (e *env) leaseCase(ctx context.Context) (CaseResult, error) {
 type simNode struct {
 	id       string
 	complete []byte // body of its complete reports
+	secret   string // its node secret, from its registration
 	mu       sync.Mutex
 	running  string // the job it holds between lease and complete
 }
@@ -195,15 +196,26 @@ func registerNodes(ctx context.Context, cs *clients, n int) ([]*simNode, error) 
 			reg.Capabilities.Hardware = []string{"cuda"}
 			reg.Capabilities.GPUs = []api.GPU{{Index: 0, Name: "NVIDIA L4", MemoryTotalMB: 23034, EncoderSessions: 3}}
 		}
-		c := cs.c[i%len(cs.c)]
+		c, n := cs.c[i%len(cs.c)], nodes[i]
 		g.Go(func() error {
-			if _, err := c.Register(ctx, reg); err != nil {
+			r, err := c.Register(ctx, reg)
+			if err != nil {
 				return fmt.Errorf("register %s: %w", reg.ID, err)
 			}
+			n.secret = r.Secret
 			return nil
 		})
 	}
-	return nodes, g.Wait()
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	// Any client may act as any node (the heartbeats' does).
+	for _, n := range nodes {
+		for _, c := range cs.c {
+			c.SetNodeSecret(n.id, n.secret)
+		}
+	}
+	return nodes, nil
 }
 
 type heartbeats struct {

@@ -44,7 +44,12 @@ func newWireConn(baseURL string) (*wireConn, error) {
 // do sends method path with body (nil: none) and decodes a 2xx JSON answer into out (nil:
 // not decoded). A non-2xx answer comes back as an *api.Error.
 func (w *wireConn) do(method, path string, body []byte, out any) (int, error) {
-	status, resp, err := w.roundTrip(method, path, body)
+	return w.doAs("", method, path, body, out)
+}
+
+// doAs is do as the node whose secret is nodeSecret ("" none), as a worker calls.
+func (w *wireConn) doAs(nodeSecret, method, path string, body []byte, out any) (int, error) {
+	status, resp, err := w.roundTrip(method, path, nodeSecret, body)
 	if err != nil {
 		w.Close() // the next request dials again
 		return 0, fmt.Errorf("%s %s: %w", method, path, err)
@@ -65,7 +70,7 @@ func (w *wireConn) do(method, path string, body []byte, out any) (int, error) {
 	return status, nil
 }
 
-func (w *wireConn) roundTrip(method, path string, body []byte) (int, []byte, error) {
+func (w *wireConn) roundTrip(method, path, nodeSecret string, body []byte) (int, []byte, error) {
 	if w.c == nil {
 		c, err := net.DialTimeout("tcp", w.addr, 10*time.Second)
 		if err != nil {
@@ -82,6 +87,9 @@ func (w *wireConn) roundTrip(method, path string, body []byte) (int, []byte, err
 	r = append(r, " HTTP/1.1\r\nHost: "...)
 	r = append(r, w.addr...)
 	r = append(r, "\r\nUser-Agent: ffrtmp-bench-master\r\nAuthorization: Bearer "+APIKey+"\r\n"...)
+	if nodeSecret != "" {
+		r = append(r, api.NodeSecretHeader+": "+nodeSecret+"\r\n"...)
+	}
 	if body != nil {
 		r = append(r, "Content-Type: application/json\r\nContent-Length: "...)
 		r = strconv.AppendInt(r, int64(len(body)), 10)

@@ -395,6 +395,7 @@ func TestSIGTERM(t *testing.T) {
 		req, _ := http.NewRequestWithContext(httptrace.WithClientTrace(ctx, trace), http.MethodPost,
 			p.URL+"/v1/nodes/"+node.ID+"/lease?wait=30s", strings.NewReader("{}"))
 		req.Header.Set("Authorization", "Bearer "+adminKey)
+		req.Header.Set(api.NodeSecretHeader, node.Secret)
 		resp, err := (&http.Client{Timeout: time.Minute}).Do(req)
 		if err != nil {
 			answered <- answer{err: err}

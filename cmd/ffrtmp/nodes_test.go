@@ -205,7 +205,7 @@ func registerGPUNode(t *testing.T, h *mastertest.Harness, id, name string) api.N
 	if _, err := w.Heartbeat(ctx, n.ID, api.Heartbeat{Telemetry: *fx.Telemetry, RunningJobs: []string{}}); err != nil {
 		t.Fatalf("heartbeat: %v", err)
 	}
-	return *n
+	return n.Node
 }
 
 func TestNodesAgainstMaster(t *testing.T) {

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/x509"
-	"encoding/hex"
 	"encoding/pem"
 	"errors"
 	"fmt"
@@ -522,15 +520,8 @@ func firstCert(path string) *x509.Certificate {
 	return c
 }
 
-// newAPIKey makes a key in the format of `ffrtmp master gen-key` (ffk_ and hex), from 32
-// random bytes.
-func newAPIKey() (string, error) {
-	raw := make([]byte, 32)
-	if _, err := rand.Read(raw); err != nil {
-		return "", err
-	}
-	return "ffk_" + hex.EncodeToString(raw), nil
-}
+// newAPIKey makes a key in the format of `ffrtmp master gen-key`.
+func newAPIKey() (string, error) { return auth.Mint(auth.KeyPrefix) }
 
 // ensureAPIKey returns the key kept at path, or makes one and keeps it there (mode 0600);
 // fresh says it was made now.

@@ -34,6 +34,7 @@ type Config struct {
 	Interval          time.Duration // how often failure handling runs [5s]
 	ProgressSample    time.Duration // progress kept as an event at most this often per job [10s]
 	MaxLeaseWait      time.Duration // longest lease long-poll [30s]
+	MaxNodesPerKey    int           // nodes one (non-admin) API key may register [1000]; <0 no limit
 	Logger            *slog.Logger
 	Hooks             Hooks
 }
@@ -72,6 +73,9 @@ func (c *Config) defaults() {
 	def(&c.Interval, 5*time.Second)
 	def(&c.ProgressSample, 10*time.Second)
 	def(&c.MaxLeaseWait, 30*time.Second)
+	if c.MaxNodesPerKey == 0 {
+		c.MaxNodesPerKey = 1000
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -135,7 +139,7 @@ func (s *Service) load(ctx context.Context) error {
 	}
 	for _, n := range nodes {
 		// A restart is not the nodes' fault: give each a fresh heartbeat window.
-		s.nodes[n.ID] = &nodeState{node: n, lastSeen: s.start}
+		s.nodes[n.ID] = &nodeState{node: n.Node, lastSeen: s.start, drainOrdered: n.DrainOrdered, secretHash: n.SecretHash, owner: n.Owner}
 	}
 	presets, err := s.st.Presets(ctx)
 	if err != nil {

@@ -735,12 +735,29 @@ func TestDrain(t *testing.T) {
 	if l.Job.ID != j.ID || l.Job.Attempts != 1 {
 		t.Fatalf("b leased %s attempt %d, want %s attempt 1", l.Job.ID, l.Job.Attempts, j.ID)
 	}
-	// Registering again clears the drain order.
-	if _, err := e.wrk.Register(e.ctx, api.Registration{ID: a, Name: a, Capabilities: api.Capabilities{Encoders: []string{"libx264"}}}); err != nil {
+	// A drain order outlives the worker registering again (a restart, or a worker undoing
+	// the operator's order) and a master restart; only an undrain lifts it.
+	again, err := e.wrk.Register(e.ctx, api.Registration{ID: a, Name: a, Capabilities: api.Capabilities{Encoders: []string{"libx264"}}})
+	if err != nil {
 		t.Fatal(err)
 	}
+	if again.Status != api.NodeDraining || again.Secret != "" {
+		t.Fatalf("re-registered node %s, secret %q: want it still draining, and no new secret for its own", again.Status, again.Secret)
+	}
+	e.submit(api.JobRequest{})
+	if l := e.lease(a, 0); l != nil {
+		t.Fatalf("a drained node that registered again leased %s", l.Job.ID)
+	}
+	e = e.restart()
+	if l := e.lease(a, 0); l != nil {
+		t.Fatalf("a drained node leased %s after a master restart", l.Job.ID)
+	}
+	n, err = e.adm.UndrainNode(e.ctx, a)
+	if err != nil || n.Status != api.NodeOnline {
+		t.Fatalf("undrain: %+v, %v", n, err)
+	}
 	if l := e.lease(a, 0); l == nil {
-		t.Fatal("a re-registered node still gets nothing")
+		t.Fatal("an undrained node still gets nothing")
 	}
 }
 
@@ -1028,7 +1045,7 @@ func TestLeaseContextEndsTheWait(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := f.Register(ctx, api.Registration{ID: "w1", Capabilities: api.Capabilities{Encoders: []string{"libx264"}}}, "test"); err != nil {
+	if _, err := f.Register(ctx, api.Registration{ID: "w1", Capabilities: api.Capabilities{Encoders: []string{"libx264"}}}, "test", farm.NodeCaller{Key: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	lctx, cancel := context.WithCancel(ctx)

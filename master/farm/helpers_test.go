@@ -26,6 +26,7 @@ type env struct {
 	adm    *api.Client
 	ctx    context.Context
 	mutate func(*master.Config)
+	nodes  []string // registered by node(): their secrets outlive a restart, as workers keep them
 }
 
 // quiet is the farm config tests start from: the background loop ticks once at start and
@@ -61,7 +62,12 @@ func (e *env) restart() *env {
 	if err := e.h.Stop(e.t); err != nil {
 		e.t.Fatalf("stop master: %v", err)
 	}
-	return envOf(e.t, mastertest.StartIn(e.t, e.h.Dir, e.mutate), e.mutate)
+	ne := envOf(e.t, mastertest.StartIn(e.t, e.h.Dir, e.mutate), e.mutate)
+	ne.nodes = e.nodes
+	for _, id := range e.nodes {
+		ne.wrk.SetNodeSecret(id, e.wrk.NodeSecret(id))
+	}
+	return ne
 }
 
 func (e *env) farm() *farm.Service { return e.h.Master.Farm() }
@@ -82,9 +88,10 @@ func (e *env) node(caps api.Capabilities, labels map[string]string) string {
 	if err != nil {
 		e.t.Fatalf("register %s: %v", id, err)
 	}
-	if n.ID != id || n.Status != api.NodeOnline {
+	if n.ID != id || n.Status != api.NodeOnline || !strings.HasPrefix(n.Secret, auth.NodeSecretPrefix) {
 		e.t.Fatalf("registered %+v", n)
 	}
+	e.nodes = append(e.nodes, id)
 	return id
 }
 

@@ -26,12 +26,12 @@ func TestRegisterHLSBaseURL(t *testing.T) {
 		t.Fatal(err)
 	}
 	caps := api.Capabilities{Encoders: []string{"libx264"}}
-	n, err := f.Register(ctx, api.Registration{ID: "w1", Capabilities: caps, HLSBaseURL: "http://w1:8088/hls/"}, "test")
+	n, err := f.Register(ctx, api.Registration{ID: "w1", Capabilities: caps, HLSBaseURL: "http://w1:8088/hls/"}, "test", farm.NodeCaller{Key: "test"})
 	if err != nil || n.HLSBaseURL != "http://w1:8088/hls/" {
 		t.Fatalf("register: %+v, %v; want hls_base_url kept", n, err)
 	}
 	for _, bad := range []string{"w1:8088/hls/", "ftp://w1/hls/", "http:///hls/", "http://u:p@w1/hls/", "http://w1/hls/?x=1", "javascript:alert(1)"} {
-		_, err := f.Register(ctx, api.Registration{ID: "w2", Capabilities: caps, HLSBaseURL: bad}, "test")
+		_, err := f.Register(ctx, api.Registration{ID: "w2", Capabilities: caps, HLSBaseURL: bad}, "test", farm.NodeCaller{Key: "test"})
 		var ae *api.Error
 		if !errors.As(err, &ae) || ae.Status != 400 || ae.Field != "hls_base_url" {
 			t.Errorf("hls_base_url %q: %v, want a 400 naming hls_base_url", bad, err)

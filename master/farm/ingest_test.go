@@ -9,24 +9,34 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/farm"
 )
 
-const edgeRelay = "rtmp://edge-1.example:1935"
+const (
+	edgeRelay = "rtmp://edge-1.example:1935"
+	edgeKey   = "edge-1" // the name of the ingest's API key
+)
 
-// publishAt authorizes key at the standalone ingest whose relay is relay and reports the
-// publisher started, as `ffrtmp ingest` does over the API.
+var camInput = &api.StreamInput{VideoCodec: "h264", Width: 640, Height: 360, FPS: 30, AudioCodec: "aac", Remote: "198.51.100.7:5555"}
+
+// publishAt authorizes key at the standalone ingest edgeKey whose relay is relay and reports
+// the publisher started, as `ffrtmp ingest` does over the API. It returns the stream's ID;
+// the session is kept for the stream's later news (e.sessions).
 func (e *streamsEnv) publishAt(relay, key string) string {
 	e.t.Helper()
-	id, err := e.s.AuthorizePublishAt(e.ctx, key, relay)
+	id, session, err := e.s.GrantPublish(e.ctx, key, relay, edgeKey)
 	if err != nil {
 		e.t.Fatalf("publish at %s: %v", relay, err)
 	}
-	e.event(api.IngestEvent{Type: api.IngestPublished, StreamID: id, Relay: relay, Session: "s-" + relay,
-		Input: &api.StreamInput{VideoCodec: "h264", Width: 640, Height: 360, FPS: 30, AudioCodec: "aac", Remote: "198.51.100.7:5555"}})
+	e.sessions[id] = session
+	e.event(api.IngestEvent{Type: api.IngestPublished, StreamID: id, Relay: relay, Session: session, Input: camInput})
 	return id
 }
 
+// event is news from the ingest edgeKey, of the stream's session when it carries none.
 func (e *streamsEnv) event(ev api.IngestEvent) {
 	e.t.Helper()
-	if err := e.s.IngestEvent(e.ctx, ev); err != nil {
+	if ev.Session == "" {
+		ev.Session = e.sessions[ev.StreamID]
+	}
+	if err := e.s.IngestEvent(e.ctx, ev, edgeKey); err != nil {
 		e.t.Fatalf("%s event: %v", ev.Type, err)
 	}
 }
@@ -128,6 +138,7 @@ func TestRemoteIngestAcrossMasterRestart(t *testing.T) {
 	e.stop()
 
 	e2 := startStreams(t, e.path, func(c *farm.StreamsConfig) { c.Grace = 300 * time.Millisecond })
+	e2.sessions = e.sessions // the ingest kept its session across the master's restart
 	// Another ingest's word does not carry it.
 	e2.event(api.IngestEvent{Type: api.IngestStats, StreamID: id, Relay: "rtmp://edge-2.example:1935", Bytes: 10})
 	e2.event(api.IngestEvent{Type: api.IngestStats, StreamID: id, Relay: edgeRelay, Bytes: 10, BitrateBPS: 1e5})
@@ -138,6 +149,69 @@ func TestRemoteIngestAcrossMasterRestart(t *testing.T) {
 	}
 	e2.event(api.IngestEvent{Type: api.IngestUnpublished, StreamID: id, Relay: edgeRelay})
 	e2.waitState(id, api.StreamIdle)
+}
+
+// TestIngestCannotTakeOverStream replays issue 12's finding 3: an ingest key whose publish
+// was refused (or never asked) reports a stream published through its own relay. The master
+// applies only news of publishes it admitted for that ingest and session, so the real live
+// job goes on and the real ingest's unpublish still counts.
+func TestIngestCannotTakeOverStream(t *testing.T) {
+	e := startStreams(t, "", func(c *farm.StreamsConfig) { c.Grace = 200 * time.Millisecond })
+	cam, other := e.create("cam"), e.create("attackers-own")
+	id := e.publishAt(edgeRelay, cam.StreamKey)
+	jobID := e.get(id).JobID
+	session := e.sessions[id]
+	const evil, evilRelay = "evil-ingest", "rtmp://203.0.113.66:1935"
+
+	// The attacker's publish with a guessed key is refused: no session.
+	if _, _, err := e.s.GrantPublish(e.ctx, "guessed-key", evilRelay, evil); err == nil {
+		t.Fatal("a wrong stream key was admitted")
+	}
+	// A session the attacker got for its own stream.
+	_, own, err := e.s.GrantPublish(e.ctx, other.StreamKey, evilRelay, evil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range []struct {
+		name, session, relay, ingest string
+	}{
+		{"no session", "", evilRelay, evil},
+		{"a made-up session", "made-up", evilRelay, evil},
+		{"its session for another stream", own, evilRelay, evil},
+		{"the real ingest's session from another ingest key", session, edgeRelay, evil},
+	} {
+		for _, typ := range []api.IngestEventType{api.IngestPublished, api.IngestContinued} {
+			err := e.s.IngestEvent(e.ctx, api.IngestEvent{Type: typ, StreamID: id, Relay: tt.relay, Session: tt.session, Input: camInput}, tt.ingest)
+			if !api.IsCode(err, api.CodeIngestSession) {
+				t.Errorf("%s, %s: %v, want 403 %s", tt.name, typ, err, api.CodeIngestSession)
+			}
+		}
+		// Its unpublish and stats are not the session's news: ignored.
+		if err := e.s.IngestEvent(e.ctx, api.IngestEvent{Type: api.IngestUnpublished, StreamID: id, Relay: tt.relay, Session: tt.session}, tt.ingest); err != nil {
+			t.Errorf("%s: unpublish answered %v", tt.name, err)
+		}
+	}
+	time.Sleep(300 * time.Millisecond) // past the grace an accepted unpublish would have started
+	if got := e.get(id); got.State != api.StreamLive || got.JobID != jobID {
+		t.Fatalf("after the attack: %s with job %s, want live with the real job %s", got.State, got.JobID, jobID)
+	}
+	if j := e.job(jobID); j.Status.Terminal() || !strings.HasPrefix(j.Input, edgeRelay+"/") {
+		t.Fatalf("the real live job is %s reading %s", j.Status, j.Input)
+	}
+	// A retried published event of the real session (its answer was lost) is no error and
+	// changes nothing; the real ingest's unpublish still ends the session.
+	e.event(api.IngestEvent{Type: api.IngestPublished, StreamID: id, Relay: edgeRelay, Input: camInput})
+	if got := e.get(id); got.JobID != jobID {
+		t.Fatalf("a repeated published event made job %s, want %s still", got.JobID, jobID)
+	}
+	e.event(api.IngestEvent{Type: api.IngestUnpublished, StreamID: id, Relay: edgeRelay})
+	e.waitState(id, api.StreamIdle)
+	// A session is good for one publish: used, it cannot start another.
+	e.sessions[id] = session
+	err = e.s.IngestEvent(e.ctx, api.IngestEvent{Type: api.IngestPublished, StreamID: id, Relay: edgeRelay, Session: session, Input: camInput}, edgeKey)
+	if !api.IsCode(err, api.CodeIngestSession) {
+		t.Fatalf("a used session published again: %v, want %s", err, api.CodeIngestSession)
+	}
 }
 
 // TestIngestURL: with standalone ingests' address configured, streams' ingest_url points

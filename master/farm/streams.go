@@ -106,9 +106,12 @@ type Streams struct {
 	// delete): each reads the stored stream, decides, and writes.
 	op sync.Mutex
 
-	mu   sync.Mutex // guards live and the liveStreams in it
+	mu   sync.Mutex // guards live and the liveStreams in it, and grants
 	live map[string]*liveStream
-	wake chan struct{} // a grace deadline was set
+	// grants are the publishes the master admitted for standalone ingests, by session,
+	// until their published event comes (see GrantPublish).
+	grants map[string]publishGrant
+	wake   chan struct{} // a grace deadline was set
 
 	base   context.Context // ends when Run ends: the ingest's callbacks have no context
 	cancel context.CancelFunc
@@ -124,8 +127,11 @@ type liveStream struct {
 	// relay is the standalone ingest the publisher came through (rtmp(s)://host:port, where
 	// the session's job plays from); "" for the master's own ingest.
 	relay string
-	// session is the ingest's name for the publisher's connection ("" none).
+	// session is the publish's session, issued by the master with its admission ("" for
+	// the master's own ingest); ingest is the name of the API key of the ingest it came
+	// through. Only that ingest's news of that session counts.
 	session string
+	ingest  string
 	// remote is what that ingest last reported of the publisher (remoteOK: once it did);
 	// lastReport is when it last said anything of the stream.
 	remote     IngestStats
@@ -146,7 +152,7 @@ func NewStreams(ctx context.Context, f *Service, cfg StreamsConfig) (*Streams, e
 	}
 	base, cancel := context.WithCancel(context.Background())
 	s := &Streams{cfg: cfg, farm: f, st: f.st, log: cfg.Logger, live: map[string]*liveStream{},
-		wake: make(chan struct{}, 1), base: base, cancel: cancel}
+		grants: map[string]publishGrant{}, wake: make(chan struct{}, 1), base: base, cancel: cancel}
 	recs, err := s.st.Streams(ctx)
 	if err != nil {
 		cancel()
@@ -640,18 +646,18 @@ func (s *Streams) AuthorizePlay(ctx context.Context, id, token string) error {
 // a new session starts: a new play token and a new job in the stream's queue that reads the
 // ingest's relay (a job the last session started ends with its input, one that waits is
 // canceled).
-func (s *Streams) Published(id string, in api.StreamInput) { s.published(id, in, false, "", "") }
+func (s *Streams) Published(id string, in api.StreamInput) { s.published(id, in, false, "", "", "") }
 
 // Continued is the ingest's news that a publisher of stream id came back within the grace
 // and the ingest continued its input: the job's player goes on with the new publisher's
 // data, so the job (running or not) continues.
-func (s *Streams) Continued(id string, in api.StreamInput) { s.published(id, in, true, "", "") }
+func (s *Streams) Continued(id string, in api.StreamInput) { s.published(id, in, true, "", "", "") }
 
 // published starts or continues stream id's session for a publisher that came through the
-// ingest whose relay is relay ("" for the master's own). A job waiting or continued resumes
-// only when it plays from that ingest. A session the ingest names ("" none) that is
-// connected already is news applied before: it is ignored.
-func (s *Streams) published(id string, in api.StreamInput, continued bool, relay, session string) {
+// ingest whose relay is relay ("" for the master's own) and whose API key is named ingest.
+// A job waiting or continued resumes only when it plays from that ingest. A session ("" none)
+// that is connected already is news applied before: it is ignored.
+func (s *Streams) published(id string, in api.StreamInput, continued bool, relay, session, ingest string) {
 	ctx, cancel := context.WithTimeout(s.base, 30*time.Second)
 	defer cancel()
 	s.op.Lock()
@@ -699,6 +705,7 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 	}
 	ls.connected, ls.graceUntil, ls.lastData, ls.lastBytes = true, time.Time{}, now, 0
 	ls.relay, ls.session, ls.remote, ls.remoteOK, ls.lastReport = relay, session, IngestStats{}, false, now
+	ls.ingest = ingest
 	s.mu.Unlock()
 
 	if resume {
@@ -707,6 +714,7 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 				r.Stream.JobID, r.Stream.LiveSince = jobID, &now
 			}
 			r.Stream.Input, r.Stream.UpdatedAt = &in, now
+			r.Ingest = ingest
 			return nil
 		}); err != nil {
 			log.Warn("store the input of a resumed stream", "err", err)
@@ -734,6 +742,7 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 		}
 		r.Stream.JobID, r.PlayTokenHash = "", tokenHash
 		r.Stream.LiveSince, r.Stream.Input, r.Stream.UpdatedAt = &now, &in, now
+		r.Ingest = ingest
 		return nil
 	})
 	if err != nil {

@@ -30,6 +30,8 @@ type streamsEnv struct {
 	s     *farm.Streams
 	bytes atomic.Int64
 	stop  func()
+	// sessions are the sessions standalone ingests were granted, by stream ID.
+	sessions map[string]string
 }
 
 func startStreams(t *testing.T, path string, tune func(*farm.StreamsConfig)) *streamsEnv {
@@ -48,7 +50,7 @@ func startStreams(t *testing.T, path string, tune func(*farm.StreamsConfig)) *st
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &streamsEnv{t: t, ctx: ctx, path: path, st: st, farm: f}
+	e := &streamsEnv{t: t, ctx: ctx, path: path, st: st, farm: f, sessions: map[string]string{}}
 	cfg := farm.StreamsConfig{Grace: 300 * time.Millisecond, IngestPort: 19350, Logger: quietLog,
 		Stats: func(string) (farm.IngestStats, bool) {
 			return farm.IngestStats{Bytes: e.bytes.Load(), BitrateBPS: 1e6}, true
@@ -258,7 +260,7 @@ func TestStreamRunningJobOutlivesGrace(t *testing.T) {
 	cam := e.create("cam")
 	id := e.publish(cam.StreamKey)
 	jobID := e.get(id).JobID
-	if _, err := e.farm.Register(e.ctx, api.Registration{ID: "n1", Name: "n1", Capabilities: api.Capabilities{CPUs: 4, Encoders: []string{"libx264", "aac"}, Slots: 1}}, "127.0.0.1"); err != nil {
+	if _, err := e.farm.Register(e.ctx, api.Registration{ID: "n1", Name: "n1", Capabilities: api.Capabilities{CPUs: 4, Encoders: []string{"libx264", "aac"}, Slots: 1}}, "127.0.0.1", farm.NodeCaller{Key: "test"}); err != nil {
 		t.Fatal(err)
 	}
 	l, err := e.farm.Lease(e.ctx, "n1", time.Second)
@@ -362,7 +364,7 @@ func isStatus(err error, status int) bool {
 // worker that starts playing the relay does.
 func (e *streamsEnv) leaseLive(jobID string) {
 	e.t.Helper()
-	if _, err := e.farm.Register(e.ctx, api.Registration{ID: "n1", Name: "n1", Capabilities: api.Capabilities{CPUs: 4, Encoders: []string{"libx264", "aac"}, Slots: 4}}, "127.0.0.1"); err != nil {
+	if _, err := e.farm.Register(e.ctx, api.Registration{ID: "n1", Name: "n1", Capabilities: api.Capabilities{CPUs: 4, Encoders: []string{"libx264", "aac"}, Slots: 4}}, "127.0.0.1", farm.NodeCaller{Key: "test"}); err != nil {
 		e.t.Fatal(err)
 	}
 	l, err := e.farm.Lease(e.ctx, "n1", time.Second)

@@ -2,11 +2,13 @@ package farm
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
 // Heartbeat records a node's telemetry and answers with the jobs it must stop and whether to
@@ -15,12 +17,20 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 	if len(hb.RunningJobs) > 4096 {
 		return api.HeartbeatReply{}, badRequest("running_jobs", "at most 4096")
 	}
+	for i, jid := range hb.RunningJobs {
+		if len(jid) > 64 {
+			return api.HeartbeatReply{}, badRequest(fmt.Sprintf("running_jobs[%d]", i), "longer than 64 bytes: want a job ID")
+		}
+	}
+	if len(hb.Telemetry.GPUs) > 64 {
+		return api.HeartbeatReply{}, badRequest("telemetry.gpus", "at most 64 GPUs")
+	}
 	now := time.Now().UTC()
 	s.mu.Lock()
 	ns := s.nodes[id]
 	if ns == nil {
 		s.mu.Unlock()
-		return api.HeartbeatReply{}, &api.Error{Status: 404, Code: api.CodeUnknownNode, Message: fmt.Sprintf("node %q is not registered: register again", id)}
+		return api.HeartbeatReply{}, unknownNode(id)
 	}
 	if ns.node.Status == api.NodeOffline {
 		s.log.Info("node back online", "node_id", id)
@@ -51,10 +61,10 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 		}
 	}
 	save := now.Sub(ns.lastSaved) > time.Minute
-	var snapshot api.Node
+	var snapshot store.NodeRecord
 	if save {
 		ns.lastSaved = now
-		snapshot = s.nodeView(ns)
+		snapshot = s.nodeRecord(ns)
 	}
 	s.mu.Unlock()
 
@@ -177,17 +187,59 @@ func (s *Service) assign(ctx context.Context, node, id string, gpu *int) (*api.J
 	return &j, nil
 }
 
-// Limits on what a progress report may carry into the job's events.
+// Limits on what a worker's reports may carry into the job, its events and every view of
+// them.
 const (
 	maxLinesPerReport = 20
 	maxLineLen        = 1024
+	maxReportOutputs  = 64       // per-output numbers in a progress report or a result
+	maxResultBytes    = 64 << 10 // a result, as JSON
+	maxErrorCodeLen   = 64
 )
+
+// checkOutputs bounds a report's per-output numbers.
+func checkOutputs(field string, outs []api.OutputProgress) *api.Error {
+	if len(outs) > maxReportOutputs {
+		return badRequest(field, "at most %d outputs", maxReportOutputs)
+	}
+	for i, o := range outs {
+		if len(o.Name) > 256 || len(o.LastError) > maxLineLen {
+			return badRequest(fmt.Sprintf("%s[%d]", field, i), "name or last_error too long (256 and %d bytes at most)", maxLineLen)
+		}
+	}
+	return nil
+}
+
+// checkResult bounds a completed job's result: it is stored with the job and served in every
+// list page.
+func checkResult(r *api.Result) error {
+	if r == nil {
+		return nil
+	}
+	if aerr := checkOutputs("result.restreams", r.Restreams); aerr != nil {
+		return aerr
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		return badRequest("result", "cannot be encoded: %v", err)
+	}
+	if len(b) > maxResultBytes {
+		return &api.Error{Status: 413, Code: api.CodeTooLarge, Field: "result",
+			Message: fmt.Sprintf("result is %d bytes of JSON, at most %d: send less detail", len(b), maxResultBytes)}
+	}
+	return nil
+}
 
 // Progress records a running job's progress; the first report moves it to running. The reply
 // says cancel when the job is no longer the node's to run.
 func (s *Service) Progress(ctx context.Context, id string, rep api.ProgressReport) (api.ProgressReply, error) {
 	if len(rep.Warnings)+len(rep.Log) > maxLinesPerReport {
 		return api.ProgressReply{}, badRequest("log", "at most %d warning and log lines per report", maxLinesPerReport)
+	}
+	if rep.Progress != nil {
+		if aerr := checkOutputs("progress.outputs", rep.Progress.Outputs); aerr != nil {
+			return api.ProgressReply{}, aerr
+		}
 	}
 	if rep.Phase != "" && rep.Phase != api.PhaseProbing && rep.Phase != api.PhaseTranscoding && rep.Phase != api.PhaseFinalizing {
 		return api.ProgressReply{}, badRequest("phase", "phase %q: want probing, transcoding or finalizing", rep.Phase)
@@ -270,6 +322,9 @@ func clip(s string) string {
 
 // Complete records that node finished job id.
 func (s *Service) Complete(ctx context.Context, id string, rep api.CompleteReport) (api.Job, error) {
+	if err := checkResult(rep.Result); err != nil {
+		return api.Job{}, err
+	}
 	return s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
 		if err := ownedBy(j, rep.Node); err != nil {
 			return nil, err
@@ -296,6 +351,9 @@ func (s *Service) Complete(ctx context.Context, id string, rep api.CompleteRepor
 func (s *Service) Fail(ctx context.Context, id string, rep api.FailReport) (api.Job, error) {
 	if rep.Error.Code == "" || rep.Error.Message == "" {
 		return api.Job{}, badRequest("error", "a failure needs error.code and error.message")
+	}
+	if len(rep.Error.Code) > maxErrorCodeLen {
+		return api.Job{}, badRequest("error.code", "longer than %d bytes", maxErrorCodeLen)
 	}
 	rep.Error.Message = clip(rep.Error.Message)
 	return s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {

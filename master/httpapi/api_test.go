@@ -101,7 +101,7 @@ func TestEveryRouteSucceeds(t *testing.T) {
 	if err != nil || pub.StreamID != cam.ID {
 		t.Fatalf("authorize publish: %+v, %v", pub, err)
 	}
-	if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestPublished, StreamID: cam.ID, Relay: relay,
+	if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestPublished, StreamID: cam.ID, Relay: relay, Session: pub.Session,
 		Input: &api.StreamInput{VideoCodec: "h264", Width: 320, Height: 180}}); err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestEveryRouteSucceeds(t *testing.T) {
 	if err := ing.AuthorizePlay(ctx, api.IngestPlayRequest{App: "live", StreamID: cam.ID, Token: token}); err != nil {
 		t.Fatal(err)
 	}
-	if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestUnpublished, StreamID: cam.ID, Relay: relay, Bytes: 1000}); err != nil {
+	if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestUnpublished, StreamID: cam.ID, Relay: relay, Session: pub.Session, Bytes: 1000}); err != nil {
 		t.Fatal(err)
 	}
 	if err := sub.DeleteStream(ctx, cam.ID); err != nil {
@@ -189,6 +189,9 @@ func TestEveryRouteSucceeds(t *testing.T) {
 	if _, err := admin.DrainNode(ctx, node.ID); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := admin.UndrainNode(ctx, node.ID); err != nil {
+		t.Fatal(err)
+	}
 	if err := admin.RemoveNode(ctx, node.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -242,6 +245,7 @@ var access = map[string]string{
 	"GET /v1/nodes/{id}":               "submitter",
 	"DELETE /v1/nodes/{id}":            "admin",
 	"POST /v1/nodes/{id}/drain":        "admin",
+	"POST /v1/nodes/{id}/undrain":      "admin",
 	"POST /v1/nodes/{id}/heartbeat":    "worker",
 	"POST /v1/nodes/{id}/lease":        "worker",
 	"POST /v1/jobs/{id}/progress":      "worker",
@@ -270,7 +274,11 @@ func TestAuthEveryRoute(t *testing.T) {
 	h := start(t, func(c *master.Config) { c.Farm.MaxLeaseWait = 50 * time.Millisecond })
 	srv := newServer(t)
 	job := submit(t, h.Client(t, auth.RoleSubmitter), scenarioJob("", 0))
-	node := registerNode(t, h.Client(t, auth.RoleWorker), "auth-node", 1)
+	wc := h.Client(t, auth.RoleWorker)
+	node := registerNode(t, wc, "auth-node", 1)
+	registerNode(t, wc, "other-node", 1)
+	registerNode(t, wc, "doomed-node", 1) // removeNode's: the others must outlive the table's order
+	secret, otherSecret := wc.NodeSecret(node.ID), wc.NodeSecret("other-node")
 	fill := func(p string) string {
 		if strings.HasPrefix(p, "/v1/nodes/") {
 			p = strings.ReplaceAll(p, "{id}", node.ID)
@@ -294,9 +302,28 @@ func TestAuthEveryRoute(t *testing.T) {
 		}
 		t.Run(strings.ReplaceAll(name, "/", "_"), func(t *testing.T) {
 			path := fill(rt.Path)
+			if rt.Name == "removeNode" {
+				path = "/v1/nodes/doomed-node"
+			}
 			var body []byte
 			if rt.Method == "POST" || rt.Method == "PUT" {
 				body = []byte(`{}`)
+			}
+			// Node routes act as a node (the path's, or the body's "node"): allowed roles
+			// send its secret; without it, or with another node's, they are refused.
+			_, asNode := rt.Headers[api.NodeSecretHeader]
+			var nodeHdr []string
+			if asNode && rt.Name != "registerNode" {
+				if !strings.HasPrefix(rt.Path, "/v1/nodes/") {
+					body = []byte(`{"node":"` + node.ID + `"}`)
+				}
+				nodeHdr = []string{api.NodeSecretHeader, secret}
+				for _, role := range []auth.Role{auth.RoleWorker, auth.RoleAdmin} {
+					r := call(t, h, rt.Method, path, roleKey[role], body)
+					r.wantError(t, http.StatusUnauthorized, api.CodeNodeSecret, "")
+					r = call(t, h, rt.Method, path, roleKey[role], body, api.NodeSecretHeader, otherSecret)
+					r.wantError(t, http.StatusForbidden, api.CodeNodeForbidden, "")
+				}
 			}
 			// The table's roles agree with the access list.
 			for _, role := range allRoles {
@@ -329,7 +356,7 @@ func TestAuthEveryRoute(t *testing.T) {
 			r.wantError(t, http.StatusUnauthorized, api.CodeUnauthorized, "")
 
 			for _, role := range allRoles {
-				r := call(t, h, rt.Method, path, roleKey[role], body)
+				r := call(t, h, rt.Method, path, roleKey[role], body, nodeHdr...)
 				if !allowed(class, role) {
 					r.wantError(t, http.StatusForbidden, api.CodeForbidden, "")
 					continue

@@ -208,7 +208,7 @@ func registerNode(t *testing.T, wc *api.Client, id string, slots int) *api.Node 
 	if err != nil {
 		t.Fatalf("register %s: %v", id, err)
 	}
-	return n
+	return &n.Node
 }
 
 // lease takes the job the master hands node (failing when none comes).

@@ -35,7 +35,7 @@ func (s *Server) ingestPublish(w http.ResponseWriter, r *http.Request) {
 		s.refusePublish(w, r, relay, unknownApp(req.App, "publish to rtmp://host/"+api.LiveApp+"/<stream key>"))
 		return
 	}
-	id, err := ss.AuthorizePublishAt(r.Context(), req.Key, relay)
+	id, session, err := ss.GrantPublish(r.Context(), req.Key, relay, caller(r))
 	var elsewhere *farm.PublishedElsewhereError
 	switch {
 	case errors.Is(err, farm.ErrPublishRefused), errors.As(err, &elsewhere):
@@ -45,7 +45,7 @@ func (s *Server) ingestPublish(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, api.IngestPublishReply{StreamID: id, LiveGraceSeconds: ss.Grace().Seconds()})
+	writeJSON(w, http.StatusOK, api.IngestPublishReply{StreamID: id, Session: session, LiveGraceSeconds: ss.Grace().Seconds()})
 }
 
 // refusePublish answers 403 publish_refused. why never holds the key.
@@ -94,7 +94,7 @@ func (s *Server) ingestEvent(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	if err := ss.IngestEvent(r.Context(), ev); err != nil {
+	if err := ss.IngestEvent(r.Context(), ev, caller(r)); err != nil {
 		s.fail(w, r, err)
 		return
 	}

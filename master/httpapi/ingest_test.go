@@ -112,10 +112,17 @@ func TestIngestRoutes(t *testing.T) {
 
 	t.Run("a session through an ingest", func(t *testing.T) {
 		pub, err := ing.AuthorizePublish(ctx, api.IngestPublishRequest{App: "live", Key: st.StreamKey, Relay: relayA})
-		if err != nil || pub.StreamID != st.ID || pub.LiveGraceSeconds != 10 {
-			t.Fatalf("authorize publish: %+v, %v; want stream %s and the master's 10 s grace", pub, err, st.ID)
+		if err != nil || pub.StreamID != st.ID || pub.LiveGraceSeconds != 10 || len(pub.Session) < 32 {
+			t.Fatalf("authorize publish: %+v, %v; want stream %s, a session and the master's 10 s grace", pub, err, st.ID)
 		}
-		published := api.IngestEvent{Type: api.IngestPublished, StreamID: st.ID, Session: "s1", Relay: relayA + "/",
+		// News of a session the master did not grant is refused, naming the field.
+		forged := api.IngestEvent{Type: api.IngestPublished, StreamID: st.ID, Session: "forged", Relay: relayA,
+			Input: &api.StreamInput{VideoCodec: "h264", Width: 320, Height: 180}}
+		var ae *api.Error
+		if err := ing.IngestEvent(ctx, forged); !errors.As(err, &ae) || ae.Status != 403 || ae.Code != api.CodeIngestSession || ae.Field != "session" {
+			t.Fatalf("a published event with a forged session: %v, want 403 %s on field session", err, api.CodeIngestSession)
+		}
+		published := api.IngestEvent{Type: api.IngestPublished, StreamID: st.ID, Session: pub.Session, Relay: relayA + "/",
 			Input: &api.StreamInput{VideoCodec: "h264", Width: 320, Height: 180, FPS: 30, Remote: "198.51.100.7:50000"}}
 		if err := ing.IngestEvent(ctx, published); err != nil {
 			t.Fatal(err)
@@ -137,7 +144,7 @@ func TestIngestRoutes(t *testing.T) {
 		// One publisher per stream, across ingests.
 		_, err = ing.AuthorizePublish(ctx, api.IngestPublishRequest{App: "live", Key: st.StreamKey, Relay: relayB})
 		wantRefused(t, err, api.CodePublishRefused, st.StreamKey)
-		if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestStats, StreamID: st.ID, Relay: relayA, Bytes: 5000, BitrateBPS: 2.5e6}); err != nil {
+		if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestStats, StreamID: st.ID, Relay: relayA, Session: pub.Session, Bytes: 5000, BitrateBPS: 2.5e6}); err != nil {
 			t.Fatal(err)
 		}
 		view, err := sub.GetStream(ctx, st.ID)
@@ -154,7 +161,7 @@ func TestIngestRoutes(t *testing.T) {
 		if err := sub.DeleteStream(ctx, st.ID); !api.IsCode(err, api.CodeConflict) {
 			t.Errorf("delete while the publisher is connected (another ingest's unpublish ignored): %v, want 409", err)
 		}
-		if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestUnpublished, StreamID: st.ID, Relay: relayA, Bytes: 9000}); err != nil {
+		if err := ing.IngestEvent(ctx, api.IngestEvent{Type: api.IngestUnpublished, StreamID: st.ID, Relay: relayA, Session: pub.Session, Bytes: 9000}); err != nil {
 			t.Fatal(err)
 		}
 		if err := sub.DeleteStream(ctx, st.ID); err != nil {

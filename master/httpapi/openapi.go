@@ -83,9 +83,13 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 			p := openapi3.NewQueryParameter(q).WithDescription(rt.Query[q]).WithSchema(openapi3.NewStringSchema())
 			op.AddParameter(p)
 		}
-		if rt.Name == "submitJob" {
-			op.AddParameter(openapi3.NewHeaderParameter("Idempotency-Key").WithSchema(openapi3.NewStringSchema()).
-				WithDescription("the same key (per API key) returns the same job"))
+		headers := make([]string, 0, len(rt.Headers))
+		for h := range rt.Headers {
+			headers = append(headers, h)
+		}
+		sort.Strings(headers)
+		for _, h := range headers {
+			op.AddParameter(openapi3.NewHeaderParameter(h).WithSchema(openapi3.NewStringSchema()).WithDescription(rt.Headers[h]))
 		}
 		if rt.Request != nil {
 			ref, err := schema(rt.Request)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -27,13 +28,15 @@ func (s *Server) table() []Route {
 		"cursor":         "next_cursor of the previous page",
 		"limit":          fmt.Sprintf("page size, 1..%d (default %d)", 1000, 50),
 	}
+	nodeSecret := map[string]string{api.NodeSecretHeader: "the calling node's secret, issued at its registration"}
 	return []Route{
 		{Method: "GET", Path: "/healthz", Name: "health", Summary: "Liveness: the process answers (no authentication).", Response: map[string]string{}, Status: 200, handler: s.health},
 		{Method: "GET", Path: "/readyz", Name: "ready", Summary: "Readiness: the store is open and the master takes work.", Roles: anyRole, Response: map[string]string{}, Status: 200, handler: s.ready},
 		{Method: "GET", Path: "/v1/openapi.json", Name: "openapi", Summary: "This API's OpenAPI 3 description.", Roles: anyRole, Response: map[string]any{}, Status: 200, handler: s.openapi},
 		{Method: "GET", Path: "/v1/backup", Name: "backup", Summary: "A consistent hot copy of the bbolt database, streamed.", Roles: admins, Status: 200, handler: s.backup},
 
-		{Method: "POST", Path: "/v1/jobs", Name: "submitJob", Summary: "Submit a job (Idempotency-Key header: the same key returns the same job).", Roles: submitters, Request: api.JobRequest{}, Response: api.Job{}, Status: 201, handler: s.submitJob},
+		{Method: "POST", Path: "/v1/jobs", Name: "submitJob", Summary: "Submit a job (Idempotency-Key header: the same key returns the same job).", Roles: submitters, Request: api.JobRequest{}, Response: api.Job{}, Status: 201,
+			Headers: map[string]string{"Idempotency-Key": "the same key (per API key) returns the same job"}, handler: s.submitJob},
 		{Method: "GET", Path: "/v1/jobs", Name: "listJobs", Summary: "List jobs, newest first, with filters and cursor pagination.", Roles: submitters, Response: api.JobList{}, Status: 200, Query: listQuery, handler: s.listJobs},
 		{Method: "GET", Path: "/v1/jobs/{id}", Name: "getJob", Summary: "One job.", Roles: submitters, Response: api.Job{}, Status: 200, handler: s.getJob},
 		{Method: "POST", Path: "/v1/jobs/{id}/cancel", Name: "cancelJob", Summary: "Cancel a job that has not finished.", Roles: submitters, Response: api.Job{}, Status: 200, handler: s.cancelJob},
@@ -58,17 +61,34 @@ func (s *Server) table() []Route {
 		{Method: "POST", Path: "/v1/ingest/events", Name: "ingestEvent", Summary: "A standalone ingest reports a stream published, continued, unpublished, or its counters.", Roles: ingests, Request: api.IngestEvent{}, Status: 204, handler: s.ingestEvent},
 
 		{Method: "GET", Path: "/v1/nodes", Name: "listNodes", Summary: "Registered nodes with capabilities, telemetry and running jobs.", Roles: submitters, Response: api.NodeList{}, Status: 200, handler: s.listNodes},
-		{Method: "POST", Path: "/v1/nodes/register", Name: "registerNode", Summary: "Register a worker (or register it again).", Roles: workers, Request: api.Registration{}, Response: api.Node{}, Status: 200, handler: s.registerNode},
+		{Method: "POST", Path: "/v1/nodes/register", Name: "registerNode", Summary: "Register a worker; a new node's secret is in the answer, shown only then. Registering an ID again needs its secret or an admin key.", Roles: workers, Request: api.Registration{}, Response: api.Registered{}, Status: 200,
+			Headers: map[string]string{api.NodeSecretHeader: "the node's secret, to register an existing node ID again"}, handler: s.registerNode},
 		{Method: "GET", Path: "/v1/nodes/{id}", Name: "getNode", Summary: "One node.", Roles: submitters, Response: api.Node{}, Status: 200, handler: s.getNode},
 		{Method: "DELETE", Path: "/v1/nodes/{id}", Name: "removeNode", Summary: "Forget a node; its jobs are requeued.", Roles: admins, Status: 204, handler: s.removeNode},
-		{Method: "POST", Path: "/v1/nodes/{id}/drain", Name: "drainNode", Summary: "Stop giving a node jobs; running ones finish.", Roles: admins, Response: api.Node{}, Status: 200, handler: s.drainNode},
-		{Method: "POST", Path: "/v1/nodes/{id}/heartbeat", Name: "heartbeat", Summary: "Worker heartbeat with telemetry; answers cancels and drain orders.", Roles: workers, Request: api.Heartbeat{}, Response: api.HeartbeatReply{}, Status: 200, handler: s.heartbeat},
+		{Method: "POST", Path: "/v1/nodes/{id}/drain", Name: "drainNode", Summary: "Stop giving a node jobs; running ones finish. The order stays until undrain, also across the worker's restarts.", Roles: admins, Response: api.Node{}, Status: 200, handler: s.drainNode},
+		{Method: "POST", Path: "/v1/nodes/{id}/undrain", Name: "undrainNode", Summary: "Lift a drain order: the node takes jobs again.", Roles: admins, Response: api.Node{}, Status: 200, handler: s.undrainNode},
+		{Method: "POST", Path: "/v1/nodes/{id}/heartbeat", Name: "heartbeat", Summary: "Worker heartbeat with telemetry; answers cancels and drain orders.", Roles: workers, Request: api.Heartbeat{}, Response: api.HeartbeatReply{}, Status: 200, Headers: nodeSecret, handler: s.heartbeat},
 		{Method: "POST", Path: "/v1/nodes/{id}/lease", Name: "lease", Summary: "Long-poll (up to 30 s) for one job the node can run; 204 when none came.", Roles: workers, Request: api.LeaseRequest{}, Response: api.Lease{}, Status: 200,
-			Query: map[string]string{"wait": "long-poll time (e.g. 30s); overrides the body's wait"}, handler: s.lease},
-		{Method: "POST", Path: "/v1/jobs/{id}/progress", Name: "reportProgress", Summary: "Worker progress for a job it runs.", Roles: workers, Request: api.ProgressReport{}, Response: api.ProgressReply{}, Status: 200, handler: s.progress},
-		{Method: "POST", Path: "/v1/jobs/{id}/complete", Name: "completeJob", Summary: "Worker reports a job done.", Roles: workers, Request: api.CompleteReport{}, Response: api.Job{}, Status: 200, handler: s.complete},
-		{Method: "POST", Path: "/v1/jobs/{id}/fail", Name: "failJob", Summary: "Worker reports a job failed (transient errors are retried).", Roles: workers, Request: api.FailReport{}, Response: api.Job{}, Status: 200, handler: s.failJob},
+			Query: map[string]string{"wait": "long-poll time (e.g. 30s); overrides the body's wait"}, Headers: nodeSecret, handler: s.lease},
+		{Method: "POST", Path: "/v1/jobs/{id}/progress", Name: "reportProgress", Summary: "Worker progress for a job it runs.", Roles: workers, Request: api.ProgressReport{}, Response: api.ProgressReply{}, Status: 200, Headers: nodeSecret, handler: s.progress},
+		{Method: "POST", Path: "/v1/jobs/{id}/complete", Name: "completeJob", Summary: "Worker reports a job done.", Roles: workers, Request: api.CompleteReport{}, Response: api.Job{}, Status: 200, Headers: nodeSecret, handler: s.complete},
+		{Method: "POST", Path: "/v1/jobs/{id}/fail", Name: "failJob", Summary: "Worker reports a job failed (transient errors are retried).", Roles: workers, Request: api.FailReport{}, Response: api.Job{}, Status: 200, Headers: nodeSecret, handler: s.failJob},
 	}
+}
+
+// nodeCaller is who makes a node call: the API key, the node secret header and the names
+// of a verified client certificate.
+func nodeCaller(r *http.Request) farm.NodeCaller {
+	p, _ := auth.FromContext(r.Context())
+	c := farm.NodeCaller{Key: p.Name, Admin: p.Role == auth.RoleAdmin, Secret: r.Header.Get(api.NodeSecretHeader)}
+	if r.TLS != nil && len(r.TLS.VerifiedChains) > 0 && len(r.TLS.PeerCertificates) > 0 {
+		cert := r.TLS.PeerCertificates[0]
+		if cert.Subject.CommonName != "" {
+			c.CertNames = append(c.CertNames, cert.Subject.CommonName)
+		}
+		c.CertNames = append(c.CertNames, cert.DNSNames...)
+	}
+	return c
 }
 
 func caller(r *http.Request) string {
@@ -315,6 +335,19 @@ func (s *Server) drainNode(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, n)
 }
 
+func (s *Server) undrainNode(w http.ResponseWriter, r *http.Request) {
+	if e := s.decode(w, r, &struct{}{}, true); e != nil {
+		writeError(w, e)
+		return
+	}
+	n, err := s.opts.Farm.Undrain(r.Context(), mux.Vars(r)["id"])
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, n)
+}
+
 func (s *Server) removeNode(w http.ResponseWriter, r *http.Request) {
 	if err := s.opts.Farm.RemoveNode(r.Context(), mux.Vars(r)["id"]); err != nil {
 		s.fail(w, r, err)
@@ -329,7 +362,7 @@ func (s *Server) registerNode(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	n, err := s.opts.Farm.Register(r.Context(), reg, r.RemoteAddr)
+	n, err := s.opts.Farm.Register(r.Context(), reg, r.RemoteAddr, nodeCaller(r))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -341,6 +374,10 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) {
 	var hb api.Heartbeat
 	if e := s.decode(w, r, &hb, false); e != nil {
 		writeError(w, e)
+		return
+	}
+	if err := s.opts.Farm.AuthNode(mux.Vars(r)["id"], nodeCaller(r)); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	reply, err := s.opts.Farm.Heartbeat(r.Context(), mux.Vars(r)["id"], hb)
@@ -370,6 +407,10 @@ func (s *Server) lease(w http.ResponseWriter, r *http.Request) {
 		}
 		req.Wait = api.Duration(d)
 	}
+	if err := s.opts.Farm.AuthNode(mux.Vars(r)["id"], nodeCaller(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	lease, err := s.opts.Farm.Lease(r.Context(), mux.Vars(r)["id"], time.Duration(req.Wait))
 	if err != nil {
 		s.fail(w, r, err)
@@ -388,6 +429,10 @@ func (s *Server) progress(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	if err := s.opts.Farm.AuthNode(rep.Node, nodeCaller(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	reply, err := s.opts.Farm.Progress(r.Context(), mux.Vars(r)["id"], rep)
 	if err != nil {
 		s.fail(w, r, err)
@@ -402,6 +447,10 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
+	if err := s.opts.Farm.AuthNode(rep.Node, nodeCaller(r)); err != nil {
+		s.fail(w, r, err)
+		return
+	}
 	j, err := s.opts.Farm.Complete(r.Context(), mux.Vars(r)["id"], rep)
 	if err != nil {
 		s.fail(w, r, err)
@@ -414,6 +463,10 @@ func (s *Server) failJob(w http.ResponseWriter, r *http.Request) {
 	var rep api.FailReport
 	if e := s.decode(w, r, &rep, false); e != nil {
 		writeError(w, e)
+		return
+	}
+	if err := s.opts.Farm.AuthNode(rep.Node, nodeCaller(r)); err != nil {
+		s.fail(w, r, err)
 		return
 	}
 	j, err := s.opts.Farm.Fail(r.Context(), mux.Vars(r)["id"], rep)

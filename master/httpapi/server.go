@@ -74,8 +74,9 @@ type Route struct {
 	// Request and Response are the JSON bodies (nil: none); Status is the success status.
 	Request, Response any
 	Status            int
-	// Query lists query parameters: name → description.
+	// Query lists query parameters and Headers request headers: name → description.
 	Query   map[string]string
+	Headers map[string]string
 	handler http.HandlerFunc
 }
 

@@ -225,6 +225,15 @@ func (s *Scheduler) Changed() <-chan struct{} {
 	return s.changed
 }
 
+// Wake tells lease requests waiting on Changed to look again, though the queue did not change
+// (a node may lease again).
+func (s *Scheduler) Wake() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
 // Pick takes the best job n can run now off the queue and counts it against n's load. The
 // caller then makes the assignment durable, and calls Requeue if that fails.
 func (s *Scheduler) Pick(n Node) (Placement, bool) {

@@ -10,8 +10,21 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 )
 
+// NodeRecord is a node as stored: its view and what only the master may know of it. The
+// view's fields are inline, so records written before the others existed read as they were.
+type NodeRecord struct {
+	api.Node
+	// SecretHash is the SHA-256 of the node's secret (empty: a node registered before nodes
+	// had secrets; its next registration claims one).
+	SecretHash []byte `json:"secret_hash,omitempty"`
+	// Owner is the name of the API key that registered the node (the per-key node limit).
+	Owner string `json:"owner,omitempty"`
+	// DrainOrdered is an operator's drain order; it outlives the worker's registrations.
+	DrainOrdered bool `json:"drain_ordered,omitempty"`
+}
+
 // PutNode stores a node (registration, drain, periodic heartbeat snapshot).
-func (s *Store) PutNode(ctx context.Context, n api.Node) error {
+func (s *Store) PutNode(ctx context.Context, n NodeRecord) error {
 	v, err := json.Marshal(n)
 	if err != nil {
 		return fmt.Errorf("encode node: %w", err)
@@ -25,11 +38,11 @@ func (s *Store) DeleteNode(ctx context.Context, id string) error {
 }
 
 // Nodes returns every stored node.
-func (s *Store) Nodes(ctx context.Context) ([]api.Node, error) {
-	var out []api.Node
+func (s *Store) Nodes(ctx context.Context) ([]NodeRecord, error) {
+	var out []NodeRecord
 	err := s.view(func(tx *bolt.Tx) error {
 		return tx.Bucket(bNodes).ForEach(func(k, v []byte) error {
-			var n api.Node
+			var n NodeRecord
 			if err := json.Unmarshal(v, &n); err != nil {
 				return fmt.Errorf("decode node %s: %w", k, err)
 			}

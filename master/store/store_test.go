@@ -705,7 +705,7 @@ func TestBackupAndReopen(t *testing.T) {
 	for i, st := range api.Statuses {
 		jobs = append(jobs, mustCreate(t, s, testJob(now.Add(time.Duration(i)*time.Millisecond), st, api.Queues[i%len(api.Queues)], "n1"), nil))
 	}
-	if err := s.PutNode(ctx, api.Node{ID: "n1", Name: "one", Status: api.NodeOnline}); err != nil {
+	if err := s.PutNode(ctx, store.NodeRecord{Node: api.Node{ID: "n1", Name: "one", Status: api.NodeOnline}, SecretHash: []byte("h"), DrainOrdered: true}); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.PutPreset(ctx, api.Preset{Name: "mine", Description: "d"}); err != nil {
@@ -751,7 +751,7 @@ func TestBackupAndReopen(t *testing.T) {
 			}
 		}
 		nodes, err := st.Nodes(ctx)
-		if err != nil || len(nodes) != 1 || nodes[0].Name != "one" {
+		if err != nil || len(nodes) != 1 || nodes[0].Name != "one" || string(nodes[0].SecretHash) != "h" || !nodes[0].DrainOrdered {
 			t.Fatalf("%s: nodes %v, %v", name, nodes, err)
 		}
 		presets, err := st.Presets(ctx)

@@ -24,6 +24,9 @@ type StreamRecord struct {
 	KeyHash []byte `json:"key_hash"`
 	// PlayTokenHash is sha256(play token) of the current live job; empty when none.
 	PlayTokenHash []byte `json:"play_token_hash,omitempty"`
+	// Ingest is the name of the API key of the standalone ingest the last session came
+	// through ("" the master's own): after a restart, only its news resumes the session.
+	Ingest string `json:"ingest,omitempty"`
 }
 
 // encode stores r without the view's computed and secret fields, whatever the caller left

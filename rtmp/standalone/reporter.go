@@ -2,8 +2,6 @@ package standalone
 
 import (
 	"context"
-	crand "crypto/rand"
-	"encoding/hex"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -38,7 +36,7 @@ type reporter struct {
 
 	mu   sync.Mutex
 	q    []api.IngestEvent
-	live map[string]bool // streams whose latest queued news is a publish
+	live map[string]string // streams whose latest queued news is a publish → its session
 	wake chan struct{}
 
 	// Backoff between failed deliveries; a variable for tests.
@@ -48,7 +46,7 @@ type reporter struct {
 func newReporter(master eventSender, relay string, maxQueue int, timeout time.Duration, m *metrics, log *slog.Logger) *reporter {
 	// At least 2: the head may be in flight and is never the one dropped.
 	return &reporter{master: master, relay: relay, log: log, max: max(maxQueue, 2), timeout: timeout, m: m,
-		live: map[string]bool{}, wake: make(chan struct{}, 1),
+		live: map[string]string{}, wake: make(chan struct{}, 1),
 		minBackoff: 250 * time.Millisecond, maxBackoff: 10 * time.Second}
 }
 
@@ -63,28 +61,30 @@ func (r *reporter) Published(id string, info rtmp.StreamInfo) {
 	in := api.StreamInput{VideoCodec: info.VideoCodec, Width: info.Width, Height: info.Height, FPS: info.FPS,
 		AudioCodec: info.AudioCodec, SampleRate: info.SampleRate, Channels: info.Channels, Remote: info.Remote}
 	r.mu.Lock()
-	r.live[id] = true
-	r.push(api.IngestEvent{Type: typ, StreamID: id, Session: newSession(), Input: &in, Relay: r.relay})
+	r.live[id] = info.Session
+	r.push(api.IngestEvent{Type: typ, StreamID: id, Session: info.Session, Input: &in, Relay: r.relay})
 	r.mu.Unlock()
 }
 
 // Unpublished queues a publisher's leaving.
 func (r *reporter) Unpublished(id string, stats rtmp.StreamStats) {
 	r.mu.Lock()
+	session := r.live[id]
 	delete(r.live, id)
-	r.push(api.IngestEvent{Type: api.IngestUnpublished, StreamID: id, Relay: r.relay, Bytes: stats.Bytes})
+	r.push(api.IngestEvent{Type: api.IngestUnpublished, StreamID: id, Session: session, Relay: r.relay, Bytes: stats.Bytes})
 	r.mu.Unlock()
 }
 
 // stats queues stream id's counters, replacing ones still queued. A stream whose unpublish
 // is queued already gets none: after its unpublish, they would tell the master it is back.
 func (r *reporter) stats(id string, st rtmp.StreamStats) {
-	ev := api.IngestEvent{Type: api.IngestStats, StreamID: id, Relay: r.relay, Bytes: st.Bytes, BitrateBPS: st.BitrateBPS}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if !r.live[id] {
+	session, live := r.live[id]
+	if !live {
 		return
 	}
+	ev := api.IngestEvent{Type: api.IngestStats, StreamID: id, Session: session, Relay: r.relay, Bytes: st.Bytes, BitrateBPS: st.BitrateBPS}
 	for i := range r.q {
 		// Only the head may be in flight; a queued stats event behind it is replaced in place.
 		if i > 0 && r.q[i].Type == api.IngestStats && r.q[i].StreamID == id {
@@ -93,13 +93,6 @@ func (r *reporter) stats(id string, st rtmp.StreamStats) {
 		}
 	}
 	r.push(ev)
-}
-
-// newSession names one publisher connection (api.IngestEvent.Session).
-func newSession() string {
-	b := make([]byte, 12)
-	_, _ = crand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // push appends ev, making room when the queue is full. r.mu is held.

@@ -222,21 +222,21 @@ type authorizer struct {
 
 var _ rtmp.Authorizer = (*authorizer)(nil)
 
-func (a *authorizer) AuthorizePublish(ctx context.Context, app, key string) (string, error) {
+func (a *authorizer) AuthorizePublish(ctx context.Context, app, key string) (string, string, error) {
 	if app != api.LiveApp {
-		return "", fmt.Errorf("unknown application %q: publish to rtmp://host/%s/<stream key>", app, api.LiveApp)
+		return "", "", fmt.Errorf("unknown application %q: publish to rtmp://host/%s/<stream key>", app, api.LiveApp)
 	}
 	ctx, cancel := context.WithTimeout(ctx, a.timeout)
 	defer cancel()
 	rep, err := a.master.AuthorizePublish(ctx, api.IngestPublishRequest{App: app, Key: key, Relay: a.relay})
 	if err != nil {
-		return "", a.masterError("publish", api.CodePublishRefused, err)
+		return "", "", a.masterError("publish", api.CodePublishRefused, err)
 	}
 	if g := time.Duration(rep.LiveGraceSeconds * float64(time.Second)); g > 0 && g != a.grace && !a.graceWarned.Swap(true) {
 		a.log.Warn("this ingest's --grace differs from the master's --live-grace: a publisher who comes back may lose its job or hold it too long",
 			"grace", a.grace, "master_live_grace", g)
 	}
-	return rep.StreamID, nil
+	return rep.StreamID, rep.Session, nil
 }
 
 func (a *authorizer) AuthorizePlay(ctx context.Context, app, name, token string) error {

@@ -114,7 +114,7 @@ func TestReporterDeliversInOrderAcrossAnOutage(t *testing.T) {
 	defer func() { close(stop); <-done }()
 
 	f.set(true, 0)
-	r.Published("a", rtmp.StreamInfo{VideoCodec: "h264", Width: 320, Height: 180, Remote: "192.0.2.1:4000"})
+	r.Published("a", rtmp.StreamInfo{VideoCodec: "h264", Width: 320, Height: 180, Remote: "192.0.2.1:4000", Session: "sess-a"})
 	r.stats("a", rtmp.StreamStats{Bytes: 100})
 	r.stats("a", rtmp.StreamStats{Bytes: 200}) // replaces the queued one
 	r.Published("b", rtmp.StreamInfo{Continued: true})
@@ -129,13 +129,16 @@ func TestReporterDeliversInOrderAcrossAnOutage(t *testing.T) {
 		t.Fatalf("master got %v, want %v", got, want)
 	}
 	f.mu.Lock()
-	first, stats := f.got[0], f.got[1]
+	first, stats, gone := f.got[0], f.got[1], f.got[3]
 	f.mu.Unlock()
-	if first.Relay != "rtmp://edge:1935" || first.Session == "" || first.Input == nil || first.Input.Width != 320 || first.Input.Remote != "192.0.2.1:4000" {
-		t.Errorf("published event %+v (input %+v): want the relay, a session and the input", first, first.Input)
+	if first.Relay != "rtmp://edge:1935" || first.Session != "sess-a" || first.Input == nil || first.Input.Width != 320 || first.Input.Remote != "192.0.2.1:4000" {
+		t.Errorf("published event %+v (input %+v): want the relay, the master's session and the input", first, first.Input)
 	}
-	if stats.Bytes != 200 {
-		t.Errorf("stats event %+v: want the latest counters (200 bytes)", stats)
+	if stats.Bytes != 200 || stats.Session != "sess-a" {
+		t.Errorf("stats event %+v: want the latest counters (200 bytes) of session sess-a", stats)
+	}
+	if gone.Session != "sess-a" {
+		t.Errorf("unpublished event %+v: want session sess-a", gone)
 	}
 	if n := value(r.m.delivered.WithLabelValues("published")); n != 1 {
 		t.Errorf("delivered{published} = %v", n)
@@ -258,7 +261,7 @@ func TestAuthorizerMasterDown(t *testing.T) {
 	for _, m := range []Master{gone, &hangingMaster{}} {
 		a := &authorizer{master: m, relay: "rtmp://edge:1935", timeout: 300 * time.Millisecond, m: met, log: log}
 		start := time.Now()
-		_, err := a.AuthorizePublish(context.Background(), "live", "secret-key")
+		_, _, err := a.AuthorizePublish(context.Background(), "live", "secret-key")
 		if err == nil {
 			t.Fatalf("%T: publish admitted with no master", m)
 		}
@@ -276,10 +279,10 @@ func TestAuthorizerMasterDown(t *testing.T) {
 		t.Errorf("authorize_errors{publish} = %v, want 2", n)
 	}
 	a := &authorizer{master: &refusingMaster{}, relay: "rtmp://edge:1935", timeout: time.Second, m: met, log: log}
-	if _, err := a.AuthorizePublish(context.Background(), "live", "k"); err == nil || err.Error() != "publish refused: unknown stream key" {
+	if _, _, err := a.AuthorizePublish(context.Background(), "live", "k"); err == nil || err.Error() != "publish refused: unknown stream key" {
 		t.Errorf("the master's refusal came through as %v", err)
 	}
-	if _, err := a.AuthorizePublish(context.Background(), "other", "k"); err == nil || !strings.Contains(err.Error(), "unknown application") {
+	if _, _, err := a.AuthorizePublish(context.Background(), "other", "k"); err == nil || !strings.Contains(err.Error(), "unknown application") {
 		t.Errorf("another application: %v", err)
 	}
 }

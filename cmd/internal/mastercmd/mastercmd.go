@@ -4,8 +4,6 @@ package mastercmd
 
 import (
 	"bufio"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -99,6 +97,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Int64("max-body", 1<<20, "largest request body in bytes")
 	fs.String("webhook-secret", "", "HMAC-SHA256 key for webhook signatures (default: generated into <db>.webhook-secret)")
 	fs.Int("max-retries", 3, "retries of a job after transient failures")
+	fs.Int("max-nodes-per-key", 1000, "nodes one worker API key may register (0: no limit); admin keys are not limited")
 	fs.Duration("scheduler-interval", 5*time.Second, "how often failure handling runs (offline nodes, stale jobs, backoffs)")
 	fs.Duration("heartbeat-timeout", 2*time.Minute, "a node silent this long is offline and its jobs are requeued")
 	fs.Duration("batch-stale", 30*time.Minute, "a job without progress this long is requeued")
@@ -184,7 +183,7 @@ func Config(v *viper.Viper) (master.Config, error) {
 			Interval: v.GetDuration("scheduler-interval"), HeartbeatTimeout: v.GetDuration("heartbeat-timeout"),
 			BatchStale: v.GetDuration("batch-stale"), LiveStale: v.GetDuration("live-stale"),
 			RetryBackoff: v.GetDuration("retry-backoff"), Aging: orOff(v.GetDuration("priority-aging")),
-			Retention: orOff(v.GetDuration("retention")),
+			Retention: orOff(v.GetDuration("retention")), MaxNodesPerKey: orNoLimit(v.GetInt("max-nodes-per-key")),
 		},
 		Tracing: v.GetBool("tracing-enabled"), TracingEndpoint: v.GetString("tracing-endpoint"), ServiceName: v.GetString("service-name"),
 		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
@@ -214,6 +213,9 @@ func Config(v *viper.Viper) (master.Config, error) {
 	if cfg.LiveGrace <= 0 {
 		return cfg, errors.New("--live-grace must be positive")
 	}
+	if n := v.GetInt("max-nodes-per-key"); n < 0 {
+		return cfg, fmt.Errorf("--max-nodes-per-key %d: want 0 (no limit) or more", n)
+	}
 	if r := v.GetInt("max-retries"); r < 0 || r > 20 {
 		return cfg, fmt.Errorf("--max-retries %d: want 0..20", r)
 	}
@@ -234,6 +236,14 @@ func Config(v *viper.Viper) (master.Config, error) {
 }
 
 // orOff maps a flag's 0 ("off") to the farm's negative "off".
+// orNoLimit maps a flag's 0 ("no limit") to the farm's -1 (its 0 is "the default").
+func orNoLimit(n int) int {
+	if n == 0 {
+		return -1
+	}
+	return n
+}
+
 func orOff(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
@@ -291,11 +301,10 @@ func genKeyCmd() *cobra.Command {
 			if !auth.Role(role).Valid() {
 				return fmt.Errorf("--role %q: want %s", role, auth.RoleNames)
 			}
-			raw := make([]byte, 24)
-			if _, err := rand.Read(raw); err != nil {
+			key, err := auth.Mint(auth.KeyPrefix)
+			if err != nil {
 				return err
 			}
-			key := "ffk_" + hex.EncodeToString(raw)
 			out := cmd.OutOrStdout()
 			fmt.Fprintf(out, "# API key (shown once; give it to the client):\n# %s\n", key)
 			fmt.Fprintf(out, "# keys file entry:\n  - name: %s\n    role: %s\n    sha256: %s\n", name, role, strings.TrimPrefix(auth.HashKey(key), "sha256:"))
