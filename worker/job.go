@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/api/redact"
 	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/worker/access"
@@ -163,7 +164,7 @@ func result(r *engine.Result) *api.Result {
 			// A restream: its target is a destination (with its key), not something written.
 			out.Restreams = append(out.Restreams, api.OutputProgress{Name: o.Name, Frames: o.Frames, Dropped: o.Dropped,
 				Bitrate: o.Bitrate, Restream: true, Connections: o.Connections, Reconnects: o.Reconnects,
-				DroppedPackets: o.DroppedPackets, LastError: api.RedactText(o.LastError), Unreached: o.Unreached})
+				DroppedPackets: o.DroppedPackets, LastError: redact.Text(o.LastError), Unreached: o.Unreached})
 			if o.Unreached {
 				out.Unreached = append(out.Unreached, o.Name)
 			}
@@ -271,7 +272,7 @@ func outputProgress(pr engine.Progress, restreams map[string]bool) []api.OutputP
 		if restreams[o.Name] {
 			op.Restream, op.Connected = true, o.Connected
 			op.Connections, op.Reconnects = o.Connections, o.Reconnects
-			op.LastError = api.RedactText(o.LastError)
+			op.LastError = redact.Text(o.LastError)
 		}
 		out = append(out, op)
 	}
