@@ -152,6 +152,51 @@ func Text(s string) string {
 	return s
 }
 
+// Maybe reports, fast, whether Text could change b: whether it holds '=', '@', an rtmp URL,
+// a credential header, "Bearer" or an API key. It errs towards yes; callers that hold many
+// stored documents use it to skip those with nothing to hide.
+func Maybe(b []byte) bool {
+	for i := 0; i < len(b); i++ {
+		if b[i] == '=' || b[i] == '@' {
+			return true
+		}
+		var word string
+		switch b[i] | 0x20 {
+		case 'r':
+			word = "rtmp"
+		case 'a':
+			word = "authorization"
+		case 'c':
+			word = "cookie"
+		case 'x':
+			word = "x-api-key"
+		case 'b':
+			word = "bearer"
+		case 'f':
+			word = APIKeyPrefix
+		default:
+			continue
+		}
+		if hasFoldPrefix(b[i:], word) {
+			return true
+		}
+	}
+	return false
+}
+
+// hasFoldPrefix reports whether b starts with the lower-case ASCII word, in any case.
+func hasFoldPrefix(b []byte, word string) bool {
+	if len(b) < len(word) {
+		return false
+	}
+	for j := 0; j < len(word); j++ {
+		if c := b[j]; c != word[j] && c|0x20 != word[j] {
+			return false
+		}
+	}
+	return true
+}
+
 // bearerToken reports whether the word after "Bearer" looks like a token rather than prose.
 func bearerToken(w string) bool {
 	if w == Mask {

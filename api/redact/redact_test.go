@@ -76,10 +76,26 @@ func TestText(t *testing.T) {
 			if !strings.Contains(c.in, " ") && redact.URL(c.in) != c.want {
 				t.Errorf("URL(%q) = %q, want %q", c.in, redact.URL(c.in), c.want)
 			}
+			if got != c.in && !redact.Maybe([]byte(c.in)) {
+				t.Errorf("Maybe(%q) = false, but Text changes it", c.in)
+			}
 			if strings.Contains(got, "SECRET") || strings.Contains(got, farmKey) {
 				t.Errorf("Text(%q) = %q still shows a secret", c.in, got)
 			}
 		})
+	}
+}
+
+func TestMaybe(t *testing.T) {
+	for _, s := range []string{"rtmp://a/b/c", "RTMPS://a/b/c", "x@y", "a=b", "AUTHORIZATION: x", "Set-Cookie: x", "x-api-key: x", "Bearer abc", farmKey} {
+		if !redact.Maybe([]byte(s)) {
+			t.Errorf("Maybe(%q) = false", s)
+		}
+	}
+	for _, s := range []string{"", "file:///srv/out/j1/", `{"id":"j1","status":"queued","queue":"medium"}`, "keyframes every 2 s"} {
+		if redact.Maybe([]byte(s)) {
+			t.Errorf("Maybe(%q) = true", s)
+		}
 	}
 }
 
