@@ -40,7 +40,7 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 		if !errors.As(err, &r) {
 			code = "internal"
 		}
-		log.Warn("job refused", "err", err)
+		log.Warn("job refused", "err", redact.Text(err.Error()))
 		a.fail(job.ID, api.JobError{Code: code, Message: err.Error()})
 		return
 	}
@@ -125,7 +125,10 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	}
 }
 
+// fail reports that a job failed. Every failure goes through it, so it is where the message
+// loses the secrets it may quote (the input's URL, a destination's key).
 func (a *Agent) fail(jobID string, e api.JobError) {
+	e.Message = redact.Text(e.Message)
 	if _, err := a.report(func(c context.Context) (*api.Job, error) {
 		return a.cfg.Master.Fail(c, jobID, api.FailReport{Node: a.NodeID(), Error: e})
 	}); err != nil {
