@@ -9,34 +9,15 @@ import (
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
-func TestRedactURL(t *testing.T) {
-	for in, want := range map[string]string{
-		"rtmp://a.example/app/SECRETKEY":                     "rtmp://a.example/app/***",
-		"rtmps://u:SECRETPW@b.example:443/app/SECRETKEY?x=1": "rtmps://***@b.example:443/app/***?***",
-		"RTMP://a.example:1935/live/sub/SECRETKEY/":          "RTMP://a.example:1935/live/sub/***",
-		"rtmp://127.0.0.1:1935/live/s1?token=SECRETTOKEN":    "rtmp://127.0.0.1:1935/live/***?***",
-		"rtmp://a.example":                                   "rtmp://a.example/***",
-		"rtmp://a.example/%zzSECRETKEY":                      "rtmp://a.example/***",
-		"file:///srv/out/j1/":                                "file:///srv/out/j1/",
-		"https://h.example/in.mp4?token=SECRETTOKEN&a=b":     "https://h.example/in.mp4?token=***&a=b",
-		"": "",
-	} {
-		if got := api.RedactURL(in); got != want {
-			t.Errorf("RedactURL(%q) = %q, want %q", in, got, want)
-		}
-	}
-	got := api.RedactText("connect rtmp://a.example/app/SECRETKEY: refused; retry rtmps://b.example/x/SECRETKEY2.")
-	if want := "connect rtmp://a.example/app/***: refused; retry rtmps://b.example/x/***."; got != want {
-		t.Errorf("RedactText = %q, want %q", got, want)
-	}
-}
-
 func TestJobRedact(t *testing.T) {
 	j := api.Job{
-		Input: "rtmp://127.0.0.1/live/s1?token=SECRETTOKEN",
+		Input:       "rtmp://127.0.0.1/live/s1?token=SECRETTOKEN",
+		CallbackURL: "https://hooks.example/cb?token=SECRETCB",
+		Labels:      map[string]string{"src": "https://u:SECRETPW@h.example/in.mp4"},
 		Spec: spec.Spec{Input: spec.Input{URL: "rtmp://127.0.0.1/live/s1?token=SECRETTOKEN"},
 			Outputs: []spec.Output{
 				{Name: "v0", Target: "streams/cam/"},
+				{Name: "up", Target: "https://u:SECRETPW@h.example/up/", Options: map[string]string{"headers": "Authorization: Bearer SECRETBEARER\r\n"}},
 				{Name: "restream0", Target: "rtmp://a.example/app/SECRETKEY", Options: map[string]string{"rtmp_playpath": "SECRETKEY"}},
 			}},
 		Progress: &api.Progress{Outputs: []api.OutputProgress{{Name: "restream0", LastError: "open rtmp://a.example/app/SECRETKEY: refused"}}},
@@ -50,12 +31,12 @@ func TestJobRedact(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, secret := range []string{"SECRETKEY", "SECRETTOKEN"} {
+	for _, secret := range []string{"SECRETKEY", "SECRETTOKEN", "SECRETCB", "SECRETPW", "SECRETBEARER"} {
 		if strings.Contains(string(b), secret) {
 			t.Errorf("redacted job shows %s: %s", secret, b)
 		}
 	}
-	for _, keep := range []string{"rtmp://a.example/app/***", "rtmp://127.0.0.1/live/***?***", "streams/cam/", `"n":1.5`} {
+	for _, keep := range []string{"rtmp://a.example/app/***", "rtmp://127.0.0.1/live/***?***", "streams/cam/", `"n":1.5`, "https://hooks.example/cb?token=***", "https://***@h.example/up/"} {
 		if !strings.Contains(string(b), keep) {
 			t.Errorf("redacted job lost %q: %s", keep, b)
 		}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/ffrtmp/ffrtmp/api/redact"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
@@ -33,14 +34,17 @@ type Error struct {
 	Err     error
 }
 
+// Error says what failed, on what and why, with the secrets a URL carries (passwords, stream
+// keys, tokens) hidden by package redact's rule: the message goes to logs, job events and
+// terminals; the Subject field keeps the URL as given.
 func (e *Error) Error() string {
 	if e.Op == "" {
-		return e.Err.Error()
+		return redact.Text(e.Err.Error())
 	}
 	if e.Subject == "" {
-		return fmt.Sprintf("%s: %v", e.Op, e.Err)
+		return redact.Text(fmt.Sprintf("%s: %v", e.Op, e.Err))
 	}
-	return fmt.Sprintf("%s %s: %v", e.Op, e.Subject, e.Err)
+	return redact.Text(fmt.Sprintf("%s %s: %v", e.Op, e.Subject, e.Err))
 }
 
 func (e *Error) Unwrap() error { return e.Err }

@@ -36,6 +36,8 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/ffrtmp/ffrtmp/api/redact"
 )
 
 var installLogOnce sync.Once
@@ -56,6 +58,8 @@ func ffrtmpGoLog(level C.int, msg *C.char) {
 	if line == "" {
 		return
 	}
+	// libav names the URLs it opens ("Failed to open segment 'https://…?token=…'").
+	line = redact.Text(line)
 	lvl := slog.LevelDebug
 	switch {
 	case level <= C.AV_LOG_ERROR:

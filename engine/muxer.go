@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/ffrtmp/ffrtmp/api/redact"
 )
 
 // muxMsg is what an output's stages send its muxer: a stream's codec parameters once its
@@ -617,7 +619,7 @@ func (m *muxer) restreamConnected(ctx context.Context, err error) {
 	rs := m.rs
 	c := rs.pending
 	rs.pending = nil
-	log := slog.With("output", m.out.Name, "target", redactURL(m.out.Target))
+	log := slog.With("output", m.out.Name, "target", redact.URL(m.out.Target))
 	if err != nil {
 		if c != nil {
 			c.close()
@@ -655,7 +657,7 @@ func (m *muxer) restreamConnected(ctx context.Context, err error) {
 // destination do not reconnect in step.
 func (m *muxer) restreamRetry(ctx context.Context, err error, log *slog.Logger, msg string) {
 	rs := m.rs
-	e := err.Error()
+	e := redact.Text(err.Error()) // libav's words may quote the destination with its key
 	rs.lastErr.Store(&e)
 	wait := rs.backoff + time.Duration(mrand.Int64N(int64(rs.backoff)/4+1))
 	wait = min(wait, rs.maxBackoff)
@@ -663,7 +665,7 @@ func (m *muxer) restreamRetry(ctx context.Context, err error, log *slog.Logger, 
 	if ctx.Err() != nil {
 		return
 	}
-	log.Warn(msg, "err", err, "retry_in", wait.Round(time.Millisecond))
+	log.Warn(msg, "err", e, "retry_in", wait.Round(time.Millisecond))
 	rs.retry = time.NewTimer(wait)
 }
 
@@ -673,7 +675,7 @@ func (m *muxer) restreamLost(ctx context.Context, op string, err error) {
 	rs.conn.close()
 	rs.conn = nil
 	rs.connected.Store(false)
-	log := slog.With("output", m.out.Name, "target", redactURL(m.out.Target))
+	log := slog.With("output", m.out.Name, "target", redact.URL(m.out.Target))
 	m.restreamRetry(ctx, fmt.Errorf("%s: %w", op, err), log, "restream destination dropped; reconnecting")
 }
 
@@ -794,19 +796,4 @@ func (m *muxer) restreamReport(or *OutputResult) {
 		or.LastError = *e
 	}
 	or.Unreached = or.Connections == 0
-}
-
-// redactURL hides what follows an rtmp URL's app (the stream key) and any query, for logs.
-func redactURL(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		return "(redacted)"
-	}
-	host, path, _ := strings.Cut(rest, "/")
-	if i := strings.IndexAny(host, "@"); i >= 0 {
-		host = host[i+1:] // user:password@
-	}
-	app, _, _ := strings.Cut(path, "/")
-	app, _, _ = strings.Cut(app, "?")
-	return scheme + "://" + host + "/" + app + "/***"
 }

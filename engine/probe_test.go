@@ -2,7 +2,9 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"math"
+	"net"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -55,4 +57,28 @@ func TestProbeErrors(t *testing.T) {
 	}
 	_, err = engine.Probe(context.Background(), engine.Input{})
 	engineErr(t, err, engine.KindSpec)
+}
+
+// An error names the input it could not open without the secrets its URL carries; the
+// Subject keeps the URL as given for callers that need it.
+func TestErrorHidesURLSecrets(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	url := "http://user:SECRETPW@" + addr + "/in.mp4?token=SECRETTOKEN"
+	_, err = engine.Probe(context.Background(), engine.Input{URL: url, TimeoutSeconds: 2})
+	if err == nil {
+		t.Fatal("probing a closed port succeeded")
+	}
+	if msg := err.Error(); strings.Contains(msg, "SECRET") || !strings.Contains(msg, "http://***@"+addr+"/in.mp4?token=***") {
+		t.Errorf("error %q: want the input named without its password and token", msg)
+	}
+	var e *engine.Error
+	if !errors.As(err, &e) || e.Subject != url {
+		t.Errorf("error subject %+v, want the URL as given", e)
+	}
 }

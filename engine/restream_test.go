@@ -155,7 +155,7 @@ func TestRestreamRefusedDestination(t *testing.T) {
 	file := filepath.Join(dir, "out.mp4")
 	res := run(t, engine.Spec{Input: paced(4), Outputs: []engine.Output{
 		{Name: "file", Target: file, Video: fast(320, 240), Audio: &engine.Audio{Codec: "none"}},
-		restreamOutput("dead", closedPort(t), "nobody"),
+		restreamOutput("dead", closedPort(t), "SECRETKEY"),
 		restreamOutput("good", good.addr, "good"),
 	}}, nil)
 
@@ -166,6 +166,9 @@ func TestRestreamRefusedDestination(t *testing.T) {
 	if !dead.Unreached || dead.Connections != 0 || dead.Reconnects < 1 || dead.LastError == "" {
 		t.Errorf("dead destination: unreached %v, connections %d, reconnects %d, last error %q; want unreached after retries with an error",
 			dead.Unreached, dead.Connections, dead.Reconnects, dead.LastError)
+	}
+	if strings.Contains(dead.LastError, "SECRETKEY") {
+		t.Errorf("dead destination's last error shows its stream key: %q", dead.LastError)
 	}
 	if !slices.Equal(res.Unreached, []string{"dead"}) {
 		t.Errorf("result's unreached outputs %q, want [dead]", res.Unreached)

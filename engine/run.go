@@ -12,6 +12,8 @@ import (
 
 	"github.com/asticode/go-astiav"
 	"golang.org/x/sync/errgroup"
+
+	"github.com/ffrtmp/ffrtmp/api/redact"
 )
 
 // snapshotEvery is how often the Observer gets a Progress snapshot.
@@ -371,7 +373,7 @@ func (r *runner) demux(ctx context.Context) error {
 			if ctx.Err() == nil && !r.in.stalled.Load() && !errors.Is(err, astiav.ErrEtimedout) && r.liveEnded(read) {
 				// A live stream ends with the server closing the connection, which libav
 				// reports as an I/O error, not EOF.
-				slog.Info("network input closed; treating it as the end of the stream", "input", r.in.url, "err", err)
+				slog.Info("network input closed; treating it as the end of the stream", "input", redact.URL(r.in.url), "err", redact.Text(err.Error()))
 				break
 			}
 			return r.in.classify(ctx, "read input", err) // a stall is reported by run

@@ -15,6 +15,8 @@ import (
 
 	"github.com/bluenviron/gortmplib"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ffrtmp/ffrtmp/api/redact"
 )
 
 // Authorizer decides who may publish and play. The master implements it with its streams.
@@ -388,11 +390,12 @@ func splitPath(u *url.URL) (app, name string, err error) {
 
 func (s *Server) protocolError(c *conn, step string, err error) {
 	s.m.refused.WithLabelValues(ReasonProtocol).Inc()
-	s.log.Debug("rtmp connection dropped", "remote", c.remote, "step", step, "error", err)
+	s.log.Debug("rtmp connection dropped", "remote", c.remote, "step", step, "error", redact.Text(err.Error()))
 }
 
 // refuse answers a refused publish or play and counts it. The message must not hold the key
-// or token; redact strips a secret an Authorizer may have echoed.
+// or token: callers pass an Authorizer's error through redact.Secret, which strips the key
+// it may have echoed.
 func (s *Server) refuse(c *conn, sc *gortmplib.ServerConn, reason, app string, attrs ...any) {
 	s.m.refused.WithLabelValues(reason).Inc()
 	action := "play"
@@ -404,14 +407,6 @@ func (s *Server) refuse(c *conn, sc *gortmplib.ServerConn, reason, app string, a
 	s.log.Warn("rtmp "+action+" refused", append([]any{"remote", c.remote, "app", app, "reason", reason}, attrs...)...)
 }
 
-func redact(err error, secret string) string {
-	msg := err.Error()
-	if secret != "" {
-		msg = strings.ReplaceAll(msg, secret, "[redacted]")
-	}
-	return msg
-}
-
 // publish authorizes a publisher, relays its stream under the stream ID until it leaves.
 func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn, app, key string) {
 	actx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
@@ -421,7 +416,7 @@ func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn,
 		err = errors.New("the authorizer returned no stream ID")
 	}
 	if err != nil {
-		s.refuse(c, sc, ReasonAuth, app, "error", redact(err, key))
+		s.refuse(c, sc, ReasonAuth, app, "error", redact.Secret(err.Error(), key))
 		return
 	}
 	st := newStream(id, c.remote, s.m, s.cfg.PlayerQueue, s.cfg.GOPCacheBytes)
@@ -493,7 +488,7 @@ func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn,
 	})
 	if err != nil {
 		s.m.refused.WithLabelValues(ReasonProtocol).Inc()
-		s.log.Warn("rtmp publish refused", "remote", c.remote, "stream", id, "reason", ReasonProtocol, "error", err)
+		s.log.Warn("rtmp publish refused", "remote", c.remote, "stream", id, "reason", ReasonProtocol, "error", redact.Text(err.Error()))
 		return
 	}
 
@@ -618,7 +613,7 @@ func (s *Server) play(ctx context.Context, c *conn, sc *gortmplib.ServerConn, ap
 	err := s.cfg.Auth.AuthorizePlay(actx, app, name, token)
 	cancel()
 	if err != nil {
-		s.refuse(c, sc, ReasonAuth, app, "stream", name, "error", redact(err, token))
+		s.refuse(c, sc, ReasonAuth, app, "stream", name, "error", redact.Secret(err.Error(), token))
 		return
 	}
 	p := &player{q: make(chan *unit, s.cfg.PlayerQueue), kick: c.kill}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/api/redact"
 	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/worker/access"
@@ -39,7 +40,7 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 		if !errors.As(err, &r) {
 			code = "internal"
 		}
-		log.Warn("job refused", "err", err)
+		log.Warn("job refused", "err", redact.Text(err.Error()))
 		a.fail(job.ID, api.JobError{Code: code, Message: err.Error()})
 		return
 	}
@@ -124,7 +125,10 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	}
 }
 
+// fail reports that a job failed. Every failure goes through it, so it is where the message
+// loses the secrets it may quote (the input's URL, a destination's key).
 func (a *Agent) fail(jobID string, e api.JobError) {
+	e.Message = redact.Text(e.Message)
 	if _, err := a.report(func(c context.Context) (*api.Job, error) {
 		return a.cfg.Master.Fail(c, jobID, api.FailReport{Node: a.NodeID(), Error: e})
 	}); err != nil {
@@ -163,7 +167,7 @@ func result(r *engine.Result) *api.Result {
 			// A restream: its target is a destination (with its key), not something written.
 			out.Restreams = append(out.Restreams, api.OutputProgress{Name: o.Name, Frames: o.Frames, Dropped: o.Dropped,
 				Bitrate: o.Bitrate, Restream: true, Connections: o.Connections, Reconnects: o.Reconnects,
-				DroppedPackets: o.DroppedPackets, LastError: api.RedactText(o.LastError), Unreached: o.Unreached})
+				DroppedPackets: o.DroppedPackets, LastError: redact.Text(o.LastError), Unreached: o.Unreached})
 			if o.Unreached {
 				out.Unreached = append(out.Unreached, o.Name)
 			}
@@ -271,7 +275,7 @@ func outputProgress(pr engine.Progress, restreams map[string]bool) []api.OutputP
 		if restreams[o.Name] {
 			op.Restream, op.Connected = true, o.Connected
 			op.Connections, op.Reconnects = o.Connections, o.Reconnects
-			op.LastError = api.RedactText(o.LastError)
+			op.LastError = redact.Text(o.LastError)
 		}
 		out = append(out, op)
 	}

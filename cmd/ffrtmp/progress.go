@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api/redact"
 	"github.com/ffrtmp/ffrtmp/engine"
 	"golang.org/x/term"
 )
@@ -78,7 +79,7 @@ func clock(d time.Duration) string {
 func (r *textReporter) done(res engine.Result) {
 	w := r.summary
 	fmt.Fprintf(w, "transcoded %s in %.1fs: %d frames, %.1f fps, %.2fx realtime\n",
-		res.Input.URL, res.Elapsed.Seconds(), res.Frames, res.FPS, res.Speed)
+		redact.URL(res.Input.URL), res.Elapsed.Seconds(), res.Frames, res.FPS, res.Speed)
 	dec := res.Decoder.Video
 	if res.Decoder.Hardware != "" {
 		dec += " on " + res.Decoder.Hardware
@@ -90,7 +91,7 @@ func (r *textReporter) done(res engine.Result) {
 		fmt.Fprintf(w, "hardware fallback: %s\n", res.Fallback)
 	}
 	for _, o := range res.Outputs {
-		where := o.Target
+		where := redact.URL(o.Target) // an rtmp:// push names its stream key
 		if o.Playlist != "" {
 			where = o.Playlist
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/api/redact"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -244,6 +245,7 @@ func (s *Service) Progress(ctx context.Context, id string, rep api.ProgressRepor
 	if rep.Phase != "" && rep.Phase != api.PhaseProbing && rep.Phase != api.PhaseTranscoding && rep.Phase != api.PhaseFinalizing {
 		return api.ProgressReply{}, badRequest("phase", "phase %q: want probing, transcoding or finalizing", rep.Phase)
 	}
+	rep.Progress = rep.Progress.Redact() // restream errors quote their destination
 	now := time.Now().UTC()
 	s.mu.Lock()
 	a, ok := s.active[id]
@@ -312,8 +314,10 @@ func (s *Service) Progress(ctx context.Context, id string, rep api.ProgressRepor
 	return api.ProgressReply{}, nil
 }
 
+// clip makes a worker's line fit for the job's events: secrets hidden (before it is cut, so
+// that a cut cannot leave half a secret unrecognised), valid UTF-8, at most maxLineLen bytes.
 func clip(s string) string {
-	s = strings.ToValidUTF8(s, "�")
+	s = strings.ToValidUTF8(redact.Text(s), "�")
 	if len(s) > maxLineLen {
 		return s[:maxLineLen] + "…"
 	}
@@ -335,7 +339,8 @@ func (s *Service) Complete(ctx context.Context, id string, rep api.CompleteRepor
 			ev, _ := move(j, api.StatusRunning, now, "started on "+rep.Node)
 			evs = append(evs, ev)
 		}
-		j.Result, j.Phase, j.Error, j.FinishedAt = rep.Result, "", nil, &now
+		// What the worker reports is stored with its secrets hidden (as every view shows it).
+		j.Result, j.Phase, j.Error, j.FinishedAt = rep.Result.Redact(), "", nil, &now
 		if j.Progress != nil {
 			p := *j.Progress
 			p.Percent, p.ETA, p.At = 100, nil, now

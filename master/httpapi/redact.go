@@ -6,12 +6,15 @@ import (
 	"net/http"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/api/redact"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 )
 
-// Job views for submitters and admins hide the secrets a job's URLs carry: restream
-// destinations' stream keys, the live job's play token (api.Job.Redact). Only the lease
-// answer, which the worker runs the job from, has the full spec.
+// Job views for submitters and admins hide the secrets a job carries (api.Job.Redact, by the
+// rule of package redact): restream destinations' stream keys, the live job's play token,
+// URL passwords, credentials in options, errors and log lines. What workers report is
+// stored redacted already (farm); views redact again for what was stored before. Only the
+// lease answer, which the worker runs the job from, has the full spec.
 
 // writeJob writes a redacted view of j.
 func writeJob(w http.ResponseWriter, status int, j api.Job) {
@@ -45,19 +48,8 @@ func redactEvents(l *api.EventList) {
 	}
 }
 
-// mayHoldSecret reports whether a job's JSON may hold something Redact changes: an rtmp URL
-// (any case), a key=value pair or engine options. It errs towards yes.
+// mayHoldSecret reports whether a job's JSON may hold something Redact changes: engine
+// options, or anything redact.Text could hide. It errs towards yes.
 func mayHoldSecret(b []byte) bool {
-	if bytes.Contains(b, []byte(`"options"`)) {
-		return true
-	}
-	for i := 0; i+4 <= len(b); i++ {
-		switch c := b[i]; {
-		case c == '=':
-			return true
-		case c|0x20 == 'r' && b[i+1]|0x20 == 't' && b[i+2]|0x20 == 'm' && b[i+3]|0x20 == 'p':
-			return true
-		}
-	}
-	return false
+	return bytes.Contains(b, []byte(`"options"`)) || redact.Maybe(b)
 }

@@ -456,7 +456,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJob(w, http.StatusOK, j)
 }
 
 func (s *Server) failJob(w http.ResponseWriter, r *http.Request) {
@@ -474,7 +474,7 @@ func (s *Server) failJob(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, j)
+	writeJob(w, http.StatusOK, j)
 }
 
 func (s *Server) health(w http.ResponseWriter, r *http.Request) {

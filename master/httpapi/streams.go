@@ -17,8 +17,11 @@ func (s *Server) streams(w http.ResponseWriter) *farm.Streams {
 	return s.opts.Streams
 }
 
-// withIngest fills in where publishers push to, as the client reached the master.
+// withIngest fills in where publishers push to, as the client reached the master, and hides
+// the destinations' stream keys (api.Stream.Redact), as the job views of the stream's live
+// jobs do. Every stream answer goes through it.
 func (s *Server) withIngest(r *http.Request, st api.Stream) api.Stream {
+	st = st.Redact()
 	st.IngestURL = s.opts.Streams.IngestURL(r.Host)
 	return st
 }

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/ffrtmp/ffrtmp/api/redact"
 )
 
 // attempt is what one POST came to.
@@ -63,14 +65,16 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) outcome {
 	}
 	delay = min(delay, d.opts.MaxBackoff)
 	next := time.Now().Add(delay)
-	log.Info("webhook attempt failed, will retry", "attempt", del.Attempts, "status", a.status, "retry_in", delay, "err", a.err)
-	if err := d.out.Retry(sctx, del.Seq, del.Attempts, next, a.err.Error()); err != nil {
+	why := redact.Text(a.err.Error()) // the client's error quotes the callback URL
+	log.Info("webhook attempt failed, will retry", "attempt", del.Attempts, "status", a.status, "retry_in", delay, "err", why)
+	if err := d.out.Retry(sctx, del.Seq, del.Attempts, next, why); err != nil {
 		return d.storeFailed(log, del, "record a failed webhook attempt", err)
 	}
 	return outcome{del: del, stays: true, nextAt: next}
 }
 
 func (d *Dispatcher) giveUp(ctx context.Context, del Delivery, reason string) outcome {
+	reason = redact.Text(reason) // errors quote the callback URL, with its token
 	log := d.log.With("job_id", del.JobID, "delivery", del.Seq, "event", del.Event)
 	log.Warn("webhook not delivered, giving up", "attempts", del.Attempts, "err", reason)
 	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), storeTimeout)

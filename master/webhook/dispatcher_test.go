@@ -742,3 +742,44 @@ func TestNewChecksOptions(t *testing.T) {
 		t.Errorf("defaults not filled in: %+v", o)
 	}
 }
+
+// A callback URL that does not parse is given up at once with url.Parse's error, which
+// quotes the URL: what the outbox records (and the job's events show) and what the log says
+// hold neither its password nor its token. Failed POSTs name only the host.
+func TestFailureReasonsHideCallbackSecrets(t *testing.T) {
+	var logs lockedBuffer
+	out := newMemOutbox()
+	d := startDispatcher(t, out, Options{MaxAttempts: 2,
+		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	seq := out.add("job-1", "http://user:SECRETPW@127.0.0.1:80x/cb?token=SECRETTOKEN", "job.failed")
+	d.Notify()
+	waitFor(t, "the delivery is given up", out.settled)
+
+	_, _, gaveUp := out.snapshot()
+	if !strings.Contains(gaveUp[seq], "127.0.0.1:80x") {
+		t.Errorf("gave up with %q: want url.Parse's reason naming the host", gaveUp[seq])
+	}
+	for _, r := range []string{gaveUp[seq], logs.String()} {
+		if strings.Contains(r, "SECRET") {
+			t.Errorf("a failure reason shows the callback URL's secrets: %q", r)
+		}
+	}
+}
+
+// lockedBuffer is a log destination safe for the dispatcher's goroutines.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}

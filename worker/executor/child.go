@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/api/redact"
 	"github.com/ffrtmp/ffrtmp/engine"
 )
 
@@ -35,7 +36,7 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 	dec := json.NewDecoder(io.LimitReader(stdin, 4<<20))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		out.write(Event{Type: "error", Error: &Failure{Kind: string(engine.KindSpec), Message: "read request: " + err.Error()}})
+		out.write(Event{Type: "error", Error: &Failure{Kind: string(engine.KindSpec), Message: "read request: " + redact.Text(err.Error())}})
 		return ExitFailed
 	}
 	obs := newObserver(out)
@@ -54,7 +55,8 @@ func Main(stdin io.Reader, stdout io.Writer) int {
 }
 
 func failure(err error) *Failure {
-	f := &Failure{Kind: string(engine.KindOf(err)), Message: err.Error()}
+	// The message leaves this process for the worker's logs and the master's job events.
+	f := &Failure{Kind: string(engine.KindOf(err)), Message: redact.Text(err.Error())}
 	var e *engine.Error
 	if errors.As(err, &e) {
 		// A device another node may have, or a network hiccup, may go well elsewhere or later.

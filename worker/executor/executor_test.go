@@ -2,6 +2,7 @@ package executor_test
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -164,5 +165,30 @@ func TestStalledChildIsKilled(t *testing.T) {
 	}
 	if o.End != executor.EndStalled || !strings.Contains(o.Error(), "no progress") {
 		t.Fatalf("outcome %+v", o)
+	}
+}
+
+// The failure the child reports (and the worker sends the master) names the input without
+// the password and token its URL carries.
+func TestFailureHidesURLSecrets(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	s := spec.Spec{Input: spec.Input{URL: "http://user:SECRETPW@" + addr + "/in.mp4?token=SECRETTOKEN", TimeoutSeconds: 2},
+		Outputs: []spec.Output{{Container: "null"}}}
+	o, err := executor.Run(context.Background(), self(t, "main"), executor.Request{JobID: "j1", Spec: s}, executor.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o.End != executor.EndFailed || o.Event == nil || o.Event.Error == nil {
+		t.Fatalf("outcome %+v (%s), want a failure", o, o.Error())
+	}
+	for _, msg := range []string{o.Event.Error.Message, o.Error()} {
+		if strings.Contains(msg, "SECRET") || !strings.Contains(msg, "http://***@"+addr+"/in.mp4?token=***") {
+			t.Errorf("failure %q: want the input named without its password and token", msg)
+		}
 	}
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/ffrtmp/ffrtmp/api/redact"
 )
 
 // Command is how to start the child: normally the worker's own binary with its hidden
@@ -65,7 +67,7 @@ func (o Outcome) Error() string {
 		return ""
 	case EndFailed:
 		if o.Event != nil && o.Event.Error != nil {
-			return o.Event.Error.Message
+			return redact.Text(o.Event.Error.Message)
 		}
 		return "the executor failed without saying why"
 	case EndCrashed:
@@ -258,7 +260,7 @@ func lastLine(s string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	for i := len(lines) - 1; i >= 0; i-- {
 		if l := strings.TrimSpace(lines[i]); l != "" && !strings.HasPrefix(l, "goroutine ") {
-			return clip(l, 300)
+			return clip(redact.Text(l), 300) // libav's words may quote a URL with its secrets
 		}
 	}
 	return ""
