@@ -17,9 +17,9 @@ func (s *Server) streams(w http.ResponseWriter) *farm.Streams {
 	return s.opts.Streams
 }
 
-// withIngest fills in where publishers push to, as the client reached the master.
-func (s *Server) withIngest(r *http.Request, st api.Stream) api.Stream {
-	st.IngestURL = s.opts.Streams.IngestURL(r.Host)
+// withIngest fills in where publishers push to (the configured host, never the request's).
+func (s *Server) withIngest(st api.Stream) api.Stream {
+	st.IngestURL = s.opts.Streams.IngestURL()
 	return st
 }
 
@@ -45,7 +45,7 @@ func (s *Server) createStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/streams/"+st.ID)
-	writeSecret(w, http.StatusCreated, s.withIngest(r, st))
+	writeSecret(w, http.StatusCreated, s.withIngest(st))
 }
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
@@ -59,7 +59,7 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for i := range list {
-		list[i] = s.withIngest(r, list[i])
+		list[i] = s.withIngest(list[i])
 	}
 	writeJSON(w, http.StatusOK, api.StreamList{Streams: list})
 }
@@ -74,7 +74,7 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.withIngest(r, st))
+	writeJSON(w, http.StatusOK, s.withIngest(st))
 }
 
 func (s *Server) rotateStreamKey(w http.ResponseWriter, r *http.Request) {
@@ -91,7 +91,7 @@ func (s *Server) rotateStreamKey(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeSecret(w, http.StatusOK, s.withIngest(r, st))
+	writeSecret(w, http.StatusOK, s.withIngest(st))
 }
 
 func (s *Server) deleteStream(w http.ResponseWriter, r *http.Request) {
