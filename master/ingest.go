@@ -97,19 +97,15 @@ func (m *Master) startIngest(ctx context.Context) error {
 	return nil
 }
 
-// ingestHost is the host publishers are told to push to: --rtmp-host, else where the ingest
-// (or, without --rtmp-listen, the API) listens, else — listening on every interface — this
-// machine's name. Never a request's Host header: any client sets that, and the answer (a
-// stream's ingest_url) is shown to other users and tools.
+// ingestHost is the host publishers are told to push to: --rtmp-host, else the host the
+// ingest listens on, else (it listens on every interface) this machine's name. Never a
+// request's Host header: any client sets that, and the answer (a stream's ingest_url) is
+// shown to other users and tools.
 func (m *Master) ingestHost() string {
 	if m.cfg.RTMPHost != "" {
 		return m.cfg.RTMPHost
 	}
-	for _, addr := range []string{m.cfg.RTMPListen, net.JoinHostPort(m.cfg.Listen, "0")} {
-		h, _, err := net.SplitHostPort(addr)
-		if err != nil || h == "" {
-			continue
-		}
+	if h, _, err := net.SplitHostPort(m.cfg.RTMPListen); err == nil && h != "" {
 		if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
 			return h
 		}

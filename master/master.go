@@ -77,8 +77,8 @@ type Config struct {
 	// It serves RTMPS when the API serves TLS, with the same certificate.
 	RTMPListen string
 	// RTMPHost is the host publishers are told to push to (a stream's ingest_url); "" uses
-	// the RTMP ingest's or the API's listen host, or this machine's name when they listen on
-	// every interface. Never the request's Host header, which any client can set.
+	// RTMPListen's host, or this machine's name when that is every interface. Never the
+	// request's Host header, which any client can set.
 	RTMPHost string
 	// RTMPRelayHost is the host workers play live streams from (with the ingest's port); ""
 	// is 127.0.0.1, for workers on the master's machine.
@@ -211,7 +211,7 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	}
 	m.ln = m.capConns(m.ln)
 	if cfg.MetricsAddr != "" {
-		maddr := metricsAddr(cfg.MetricsAddr, cfg.Listen)
+		maddr := DefaultHost(cfg.MetricsAddr, cfg.Listen)
 		if m.mln, err = net.Listen("tcp", maddr); err != nil {
 			return nil, fmt.Errorf("metrics listen on %s: %w", maddr, err)
 		}
@@ -245,11 +245,11 @@ func (m *Master) capConns(ln net.Listener) net.Listener {
 	})
 }
 
-// metricsAddr is the metrics listen address: addr, with the API's listen host when addr
-// names none (":9090").
-func metricsAddr(addr, apiHost string) string {
-	if host, port, err := net.SplitHostPort(addr); err == nil && host == "" && apiHost != "" {
-		return net.JoinHostPort(apiHost, port)
+// DefaultHost is a side listener's address (metrics): addr, with host when addr names none
+// (":9090"), so a farm told to listen on loopback does not open other ports to the network.
+func DefaultHost(addr, host string) string {
+	if h, port, err := net.SplitHostPort(addr); err == nil && h == "" && host != "" {
+		return net.JoinHostPort(host, port)
 	}
 	return addr
 }
