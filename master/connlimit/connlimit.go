@@ -74,13 +74,6 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
-// Open is how many connections addr holds (for tests and debugging).
-func (l *Listener) Open(addr netip.Addr) int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.open[addr.Unmap()]
-}
-
 func (l *Listener) take(addr netip.Addr) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
