@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"net"
+	"os"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/farm"
@@ -56,7 +57,7 @@ func (in ingest) Unpublished(id string, stats rtmp.StreamStats) {
 // without an ingest.
 func (m *Master) startIngest(ctx context.Context) error {
 	cfg := m.cfg
-	sc := farm.StreamsConfig{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: cfg.RTMPHost, RelayHost: cfg.RTMPRelayHost,
+	sc := farm.StreamsConfig{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: m.ingestHost(), RelayHost: cfg.RTMPRelayHost,
 		IngestURL: cfg.IngestURL, Logger: m.log}
 	if cfg.RTMPListen != "" {
 		ln, err := net.Listen("tcp", cfg.RTMPListen)
@@ -95,6 +96,29 @@ func (m *Master) startIngest(ctx context.Context) error {
 		return fmt.Errorf("RTMP ingest: %w", err)
 	}
 	return nil
+}
+
+// ingestHost is the host publishers are told to push to: --rtmp-host, else the host the
+// ingest listens on, else (it listens on every interface) this machine's name. Never a
+// request's Host header: any client sets that, and the answer (a stream's ingest_url) is
+// shown to other users and tools.
+func (m *Master) ingestHost() string {
+	if m.cfg.RTMPHost != "" {
+		return m.cfg.RTMPHost
+	}
+	if h, _, err := net.SplitHostPort(m.cfg.RTMPListen); err == nil && h != "" {
+		if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
+			return h
+		}
+	}
+	name, err := os.Hostname()
+	if err != nil || name == "" {
+		name = "localhost"
+	}
+	if m.cfg.RTMPListen != "" && m.cfg.IngestURL == "" {
+		m.log.Info("streams' ingest_url names this machine; set --rtmp-host to the name publishers reach it by", "rtmp_host", name)
+	}
+	return name
 }
 
 // serveIngest runs the RTMP server until ctx ends (it closes every connection on return).

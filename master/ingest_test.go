@@ -227,7 +227,7 @@ func TestIngestRTMPS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if u := streams.IngestURL("127.0.0.1:1"); u != "rtmps://"+addr+"/live/" {
+	if u := streams.IngestURL(); u != "rtmps://"+addr+"/live/" {
 		t.Errorf("ingest URL %q, want rtmps://%s/live/", u, addr)
 	}
 	plain := publish(t, addr, st.StreamKey)

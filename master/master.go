@@ -28,6 +28,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/connlimit"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
 	"github.com/ffrtmp/ffrtmp/master/metrics"
@@ -41,9 +42,12 @@ import (
 // Config is everything the master is told at start. Zero values take the defaults the
 // flags document.
 type Config struct {
-	Listen      string // host to bind ("" = all interfaces)
-	Port        int    // API port (0 picks a free one)
-	MetricsAddr string // "" = no metrics listener; ":9090" by default in the command
+	Listen string // host to bind ("" = all interfaces)
+	Port   int    // API port (0 picks a free one)
+	// MetricsAddr is the /metrics listen address, "" for none; one without a host (":9090",
+	// the command's default) binds the API's Listen host, so a master kept on loopback does
+	// not show its metrics to the network.
+	MetricsAddr string
 	DB          string
 
 	APIKeys  []auth.Entry // from --api-key / MASTER_API_KEY
@@ -55,6 +59,12 @@ type Config struct {
 	RateBurst      int
 	TrustedProxies []netip.Prefix
 	MaxBody        int64
+	// MaxConnsPerIP caps the API connections one client IP holds open (trusted proxies are
+	// not capped); those over it are closed at once [128; negative: no cap].
+	MaxConnsPerIP int
+	// WriteTimeout bounds each write of a streamed answer (the backup) to a client that
+	// stopped reading [30s].
+	WriteTimeout time.Duration
 
 	WebhookSecret string // "" = generated once and kept next to the database
 	// WebhookBackoff bounds the delay before a webhook's first retry; it doubles per attempt
@@ -67,7 +77,8 @@ type Config struct {
 	// It serves RTMPS when the API serves TLS, with the same certificate.
 	RTMPListen string
 	// RTMPHost is the host publishers are told to push to (a stream's ingest_url); "" uses
-	// the host the API request came to.
+	// RTMPListen's host, or this machine's name when that is every interface. Never the
+	// request's Host header, which any client can set.
 	RTMPHost string
 	// RTMPRelayHost is the host workers play live streams from (with the ingest's port); ""
 	// is 127.0.0.1, for workers on the master's machine.
@@ -121,7 +132,11 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	if cfg.DB == "" {
 		return nil, errors.New("no database: set --db")
 	}
+	if cfg.MaxConnsPerIP == 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
 	m := &Master{cfg: cfg, log: cfg.Logger}
+	m.logFileLimit()
 	defer func() {
 		if err != nil {
 			m.close()
@@ -188,18 +203,72 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 		return nil, err
 	}
 	m.api = httpapi.New(httpapi.Options{Farm: m.farm, Streams: m.streams, Keys: m.keys, Limiter: limiter, Metrics: m.metrics,
-		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: cfg.MaxBody, Tracing: cfg.Tracing})
+		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: cfg.MaxBody, WriteTimeout: cfg.WriteTimeout, Tracing: cfg.Tracing})
 
 	addr := net.JoinHostPort(cfg.Listen, fmt.Sprint(cfg.Port))
 	if m.ln, err = net.Listen("tcp", addr); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", addr, err)
 	}
+	m.ln = m.capConns(m.ln)
 	if cfg.MetricsAddr != "" {
-		if m.mln, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
-			return nil, fmt.Errorf("metrics listen on %s: %w", cfg.MetricsAddr, err)
+		maddr := DefaultHost(cfg.MetricsAddr, cfg.Listen)
+		if m.mln, err = net.Listen("tcp", maddr); err != nil {
+			return nil, fmt.Errorf("metrics listen on %s: %w", maddr, err)
 		}
 	}
 	return m, nil
+}
+
+// DefaultMaxConnsPerIP is Config.MaxConnsPerIP's default.
+const DefaultMaxConnsPerIP = 128
+
+// capConns caps ln's connections per client IP (Config.MaxConnsPerIP), trusted proxies
+// excepted: they carry many clients' requests.
+func (m *Master) capConns(ln net.Listener) net.Listener {
+	if m.cfg.MaxConnsPerIP < 0 {
+		return ln
+	}
+	return connlimit.Wrap(ln, m.cfg.MaxConnsPerIP, connlimit.Options{
+		Exempt: func(a netip.Addr) bool {
+			for _, p := range m.cfg.TrustedProxies {
+				if p.Contains(a) {
+					return true
+				}
+			}
+			return false
+		},
+		OnRefused: func(netip.Addr) { m.metrics.ConnRefused() },
+		Logf: func(a netip.Addr, refused int64, max int) {
+			m.log.Warn("refused API connections over the per-IP cap (--max-conns-per-ip); logged at most once a minute",
+				"client", a.String(), "refused", refused, "max", max)
+		},
+	})
+}
+
+// DefaultHost is a side listener's address (metrics): addr, with host when addr names none
+// (":9090"), so a farm told to listen on loopback does not open other ports to the network.
+func DefaultHost(addr, host string) string {
+	if h, port, err := net.SplitHostPort(addr); err == nil && h == "" && host != "" {
+		return net.JoinHostPort(host, port)
+	}
+	return addr
+}
+
+// logFileLimit raises the open-file limit to its hard limit and says where it stands: each
+// connection costs a descriptor, and a low limit lets a few clients starve the API.
+func (m *Master) logFileLimit() {
+	soft, hard, err := raiseFileLimit()
+	switch {
+	case err != nil && soft == 0:
+		m.log.Debug("open file limit unknown", "err", err)
+	case err != nil:
+		m.log.Warn("could not raise the open file limit", "soft", soft, "hard", hard, "err", err)
+	case soft < 4096:
+		m.log.Warn("low open file limit: a few hundred connections exhaust it; raise it (systemd LimitNOFILE=, ulimit -n, docker --ulimit nofile=)",
+			"limit", soft, "max_conns_per_ip", m.cfg.MaxConnsPerIP)
+	default:
+		m.log.Info("open file limit", "limit", soft)
+	}
 }
 
 // Addr is the API's listen address.

@@ -187,7 +187,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 func notes(p Profile) []string {
 	return []string{
 		"master: a child process built with CGO_ENABLED=0 on 127.0.0.1, fsync on (a 201, a lease and a complete return after their transaction's fdatasync), " +
-			"rate limit OFF (--rate-limit 0; the default 100 req/s per IP would cap one load generator), metrics listener off, a fresh database per case except list",
+			"rate limit OFF (--rate-limit 0; the default 100 req/s per IP would cap one load generator), no per-IP connection cap (--max-conns-per-ip 0), metrics listener off, a fresh database per case except list",
 		fmt.Sprintf("submit and list are closed loops: each client sends its next request when the previous one answered; "+
 			"load generator and master share this machine's %d cores (the CPU every other process used meanwhile is a row of each case)", runtime.NumCPU()),
 		fmt.Sprintf("lease: %d simulated workers are %d registered node IDs driven by at most %d concurrent requesters; a requester takes a free node, leases (wait 0), "+

@@ -61,11 +61,12 @@ type Master struct {
 }
 
 // StartMaster runs bin on database db, logging to logPath, and waits until it listens. The
-// master listens on 127.0.0.1 on a free port, with the rate limit, the metrics listener and
-// the RTMP ingest off and fsync on (the master has no way to turn it off); extra flags follow.
+// master listens on 127.0.0.1 on a free port, with the rate limit, the per-IP connection cap
+// (one load generator plays many clients), the metrics listener and the RTMP ingest off and
+// fsync on (the master has no way to turn it off); extra flags follow.
 func StartMaster(ctx context.Context, bin, db, logPath string, extra ...string) (*Master, error) {
 	args := []string{"--listen", "127.0.0.1", "--port", "0", "--db", db, "--api-key", APIKey,
-		"--rate-limit", "0", "--metrics-addr", "", "--rtmp-port", "-1", "--webhook-secret", "masterbench",
+		"--rate-limit", "0", "--max-conns-per-ip", "0", "--metrics-addr", "", "--rtmp-port", "-1", "--webhook-secret", "masterbench",
 		"--log-format", "json", "--shutdown-timeout", "5s"}
 	args = append(args, extra...)
 	logf, err := os.Create(logPath)

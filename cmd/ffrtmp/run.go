@@ -99,6 +99,7 @@ the environment, which wins over the file.`,
 	fs.String("rtmp-listen", "", "address to bind the RTMP ingest to (empty: the --listen address)")
 	fs.Int("hls-port", 8088, "port on the --listen address where the worker serves live HLS at /hls/ (0: any free one, -1: off)")
 	fs.Duration("live-grace", 10*time.Second, "how long a live stream stays live after its publisher left; a reconnect within it continues the same job")
+	fs.String("rtmp-host", "", "host publishers are told to push to in a stream's ingest_url (empty: the --rtmp-listen or --listen host, or this machine's name with --listen 0.0.0.0)")
 	fs.String("ingest-url", "", "public address of standalone ingests (ffrtmp ingest), rtmp(s)://host:port: streams' ingest_url points there (e.g. with --rtmp-port -1)")
 	fs.Bool("tls", false, "serve HTTPS with a self-signed certificate (kept in --data-dir)")
 	fs.String("cert", "", "TLS certificate (PEM) to serve instead of a self-signed one")
@@ -109,8 +110,8 @@ the environment, which wins over the file.`,
 	fs.StringSlice("input-roots", nil, "folders jobs may read (default: the current folder)")
 	fs.StringSlice("output-roots", nil, "folders jobs may write (default: <data-dir>/"+runOutDir+")")
 	fs.Duration("drain-timeout", 30*time.Second, "on Ctrl-C, how long running jobs get before they are requeued")
-	fs.String("metrics-addr", "", "master's /metrics address, e.g. 127.0.0.1:9090 (empty: off)")
-	fs.String("worker-metrics-addr", "", "worker's /metrics address, e.g. 127.0.0.1:9091 (empty: off)")
+	fs.String("metrics-addr", "", "master's /metrics address, e.g. :9090 (without a host: the --listen address; empty: off)")
+	fs.String("worker-metrics-addr", "", "worker's /metrics address, e.g. :9091 (without a host: the --listen address; empty: off)")
 	fs.Bool("demo", false, "submit a demo job (1080p into an HLS ladder) and show its progress")
 	fs.String("log-level", "warn", "master and worker log level: debug, info, warn or error")
 	fs.String("config", "", "file whose "+runConfigPart+": section sets these flags (default ~/.config/ffrtmp/"+configFileName+")")
@@ -127,6 +128,7 @@ type runSettings struct {
 	hlsPort                 int
 	liveGrace               time.Duration
 	ingestURL               string
+	rtmpHost                string
 	tls, insecure           bool
 	cert, key               string
 	slots                   int
@@ -208,13 +210,14 @@ func runSettingsFrom(cmd *cobra.Command) (runSettings, error) {
 	s := runSettings{
 		dataDir: v.GetString("data-dir"), listen: v.GetString("listen"), port: v.GetInt("port"),
 		rtmpPort: v.GetInt("rtmp-port"), rtmpListen: v.GetString("rtmp-listen"), liveGrace: v.GetDuration("live-grace"),
-		ingestURL: v.GetString("ingest-url"),
-		tls:       v.GetBool("tls"), insecure: v.GetBool("insecure"), cert: v.GetString("cert"), key: v.GetString("key"),
+		ingestURL: v.GetString("ingest-url"), rtmpHost: v.GetString("rtmp-host"),
+		tls: v.GetBool("tls"), insecure: v.GetBool("insecure"), cert: v.GetString("cert"), key: v.GetString("key"),
 		slots: v.GetInt("slots"), gpu: v.GetBool("gpu"), demo: v.GetBool("demo"),
 		inputRoots: runList(v, "input-roots"), outputRoots: runList(v, "output-roots"),
-		drainTimeout: v.GetDuration("drain-timeout"),
-		metricsAddr:  v.GetString("metrics-addr"), workerMetricsAddr: v.GetString("worker-metrics-addr"),
-		logLevelName: v.GetString("log-level"), hlsPort: v.GetInt("hls-port"),
+		drainTimeout:      v.GetDuration("drain-timeout"),
+		metricsAddr:       master.DefaultHost(v.GetString("metrics-addr"), v.GetString("listen")),
+		workerMetricsAddr: master.DefaultHost(v.GetString("worker-metrics-addr"), v.GetString("listen")),
+		logLevelName:      v.GetString("log-level"), hlsPort: v.GetInt("hls-port"),
 	}
 	switch {
 	case strings.TrimSpace(s.dataDir) == "":
@@ -434,6 +437,7 @@ func startMaster(ctx context.Context, s runSettings, dataAbs, userKey, workerKey
 		"listen": s.listen, "port": s.port, "metrics-addr": s.metricsAddr, "db": filepath.Join(dataAbs, runDBFile),
 		"api-key": userKey, "tls": s.tls, "cert": s.cert, "key": s.key, "log-level": s.logLevelName,
 		"rtmp-port": s.rtmpPort, "rtmp-listen": s.rtmpListen, "live-grace": s.liveGrace, "ingest-url": s.ingestURL,
+		"rtmp-host": s.rtmpHost,
 	} {
 		mv.Set(k, val)
 	}
@@ -601,7 +605,8 @@ func runHLSListener(s runSettings) (net.Listener, string, error) {
 }
 
 // runIngestURL is the RTMP ingest's URL for publishers on this machine (the stream key
-// follows it): the standalone ingests' with --ingest-url; "" without an ingest.
+// follows it): the standalone ingests' with --ingest-url, the --rtmp-host's with it; ""
+// without an ingest.
 func runIngestURL(s runSettings, addr net.Addr) string {
 	if u, err := api.CheckRTMPBase(s.ingestURL); err == nil {
 		return u + "/" + api.LiveApp + "/"
@@ -611,7 +616,9 @@ func runIngestURL(s runSettings, addr net.Addr) string {
 		return ""
 	}
 	host := "127.0.0.1"
-	if ip := ta.IP; ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
+	if ip := ta.IP; s.rtmpHost != "" {
+		host = s.rtmpHost
+	} else if ip != nil && !ip.IsUnspecified() && !ip.IsLoopback() {
 		host = ip.String()
 	}
 	scheme := "rtmp"

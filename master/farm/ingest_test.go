@@ -214,22 +214,26 @@ func TestIngestCannotTakeOverStream(t *testing.T) {
 	}
 }
 
-// TestIngestURL: with standalone ingests' address configured, streams' ingest_url points
-// there, also when the master runs no ingest of its own.
+// TestIngestURL: streams' ingest_url names the configured ingest host (IPv6 in brackets);
+// with standalone ingests' address configured it points there, also when the master runs
+// no ingest of its own.
 func TestIngestURL(t *testing.T) {
 	for _, c := range []struct {
 		name string
 		cfg  func(*farm.StreamsConfig)
 		want string
 	}{
-		{"own ingest", nil, "rtmp://api.example:19350/live/"},
+		{"own ingest", func(c *farm.StreamsConfig) { c.IngestHost = "master.example" }, "rtmp://master.example:19350/live/"},
+		{"own ingest over IPv6", func(c *farm.StreamsConfig) { c.IngestHost = "::1" }, "rtmp://[::1]:19350/live/"},
+		{"bracketed IPv6", func(c *farm.StreamsConfig) { c.IngestHost = "[2001:db8::1]" }, "rtmp://[2001:db8::1]:19350/live/"},
+		{"no host", nil, "rtmp://localhost:19350/live/"},
 		{"standalone only", func(c *farm.StreamsConfig) { c.IngestPort, c.IngestURL = 0, "RTMPS://live.example:443/" }, "rtmps://live.example:443/live/"},
 		{"both", func(c *farm.StreamsConfig) { c.IngestURL = "rtmp://live.example:1935" }, "rtmp://live.example:1935/live/"},
 		{"none", func(c *farm.StreamsConfig) { c.IngestPort = 0 }, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := startStreams(t, "", c.cfg)
-			if got := e.s.IngestURL("api.example:8080"); got != c.want {
+			if got := e.s.IngestURL(); got != c.want {
 				t.Errorf("IngestURL = %q, want %q", got, c.want)
 			}
 		})

@@ -43,8 +43,7 @@ type StreamsConfig struct {
 	IngestPort int
 	// IngestTLS: the ingest speaks RTMPS.
 	IngestTLS bool
-	// IngestHost is the host publishers reach the ingest at; empty: the host the API
-	// request came to.
+	// IngestHost is the host publishers reach the ingest at [localhost].
 	IngestHost string
 	// RelayHost is the host workers play live streams from [127.0.0.1].
 	RelayHost string
@@ -382,23 +381,16 @@ func (s *Streams) DeleteStream(ctx context.Context, id, by string) error {
 }
 
 // IngestURL is where publishers push to (the key follows it): the standalone ingests'
-// address when one is configured, else the master's own ingest, with the host the API request
-// came to when no ingest host is configured; empty when there is no ingest.
-func (s *Streams) IngestURL(apiHost string) string {
+// address when one is configured, else the master's own ingest at IngestHost; empty when
+// there is no ingest. It never depends on a request: a Host header is the client's to set.
+func (s *Streams) IngestURL() string {
 	if s.cfg.IngestURL != "" {
 		return s.cfg.IngestURL + "/" + api.LiveApp + "/"
 	}
 	if s.cfg.IngestPort == 0 {
 		return ""
 	}
-	host := s.cfg.IngestHost
-	if host == "" {
-		host = apiHost
-		if h, _, err := net.SplitHostPort(apiHost); err == nil {
-			host = h
-		}
-		host = strings.Trim(host, "[]")
-	}
+	host := strings.Trim(s.cfg.IngestHost, "[]")
 	if host == "" {
 		host = "localhost"
 	}

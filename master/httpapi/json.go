@@ -15,8 +15,9 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/farm"
 )
 
-// decode reads one JSON value into v: unknown fields, trailing data, wrong types and bodies
-// over the limit are the client's mistakes and answered as such, naming the field.
+// decode reads one JSON value into v: unknown fields, duplicate keys, trailing data, wrong
+// types and bodies over the limit are the client's mistakes and answered as such, naming the
+// field.
 func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional bool) *api.Error {
 	body := http.MaxBytesReader(w, r.Body, s.opts.MaxBody)
 	data, err := io.ReadAll(body)
@@ -43,6 +44,13 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional 
 	}
 	if dec.More() {
 		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "trailing data after the JSON object"}
+	}
+	if key, path, dup := duplicateKey(data); dup {
+		msg := fmt.Sprintf("duplicate key %q", key)
+		if parent, ok := strings.CutSuffix(path, "."+key); ok {
+			msg += " in " + parent
+		}
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Field: path, Message: msg}
 	}
 	return nil
 }

@@ -499,8 +499,15 @@ func (s *Server) backup(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/octet-stream")
 	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="ffrtmp-master-%s.db"`, time.Now().UTC().Format("20060102T150405Z")))
 	size := func(n int64) { w.Header().Set("Content-Length", strconv.FormatInt(n, 10)) }
-	if n, err := s.opts.Backup(w, size); err != nil {
+	// The copy runs inside a read transaction: a client that stops reading must not hold it
+	// (bbolt cannot grow its map while one is open, and the master cannot close).
+	sw := s.streamWriter(w)
+	n, err := s.opts.Backup(sw, size)
+	if err == nil {
+		err = sw.close()
+	}
+	if err != nil {
 		// Headers are gone: the short body (Content-Length mismatch) tells the client.
-		s.log.Error("backup failed", "written", n, "err", err)
+		s.log.Error("backup failed", "written", n, "remote", r.RemoteAddr, "err", err)
 	}
 }

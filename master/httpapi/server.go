@@ -47,10 +47,17 @@ type Options struct {
 	Ready func() error
 	// MaxBody bounds request bodies (default 1 MiB).
 	MaxBody int64
+	// WriteTimeout bounds each write of a streamed answer (the backup): a client that stops
+	// reading for this long is cut off, so it cannot hold the database's read transaction
+	// (and the goroutine) forever [30s].
+	WriteTimeout time.Duration
 	// Tracing starts an OpenTelemetry span per request (with the global tracer provider),
 	// continuing a trace the client sent in traceparent.
 	Tracing bool
 }
+
+// DefaultWriteTimeout is Options.WriteTimeout's default.
+const DefaultWriteTimeout = 30 * time.Second
 
 // Server is the API's http.Handler.
 type Server struct {
@@ -95,6 +102,9 @@ func New(opts Options) *Server {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
+	}
+	if opts.WriteTimeout <= 0 {
+		opts.WriteTimeout = DefaultWriteTimeout
 	}
 	s := &Server{opts: opts, log: opts.Logger}
 	s.routes = s.table()

@@ -17,12 +17,12 @@ func (s *Server) streams(w http.ResponseWriter) *farm.Streams {
 	return s.opts.Streams
 }
 
-// withIngest fills in where publishers push to, as the client reached the master, and hides
-// the destinations' stream keys (api.Stream.Redact), as the job views of the stream's live
-// jobs do. Every stream answer goes through it.
-func (s *Server) withIngest(r *http.Request, st api.Stream) api.Stream {
+// withIngest fills in where publishers push to (the configured host, never the request's),
+// and hides the destinations' stream keys (api.Stream.Redact), as the job views of the
+// stream's live jobs do. Every stream answer goes through it.
+func (s *Server) withIngest(st api.Stream) api.Stream {
 	st = st.Redact()
-	st.IngestURL = s.opts.Streams.IngestURL(r.Host)
+	st.IngestURL = s.opts.Streams.IngestURL()
 	return st
 }
 
@@ -48,7 +48,7 @@ func (s *Server) createStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Location", "/v1/streams/"+st.ID)
-	writeSecret(w, http.StatusCreated, s.withIngest(r, st))
+	writeSecret(w, http.StatusCreated, s.withIngest(st))
 }
 
 func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
@@ -62,7 +62,7 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	for i := range list {
-		list[i] = s.withIngest(r, list[i])
+		list[i] = s.withIngest(list[i])
 	}
 	writeJSON(w, http.StatusOK, api.StreamList{Streams: list})
 }
@@ -77,7 +77,7 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.withIngest(r, st))
+	writeJSON(w, http.StatusOK, s.withIngest(st))
 }
 
 func (s *Server) rotateStreamKey(w http.ResponseWriter, r *http.Request) {
@@ -94,7 +94,7 @@ func (s *Server) rotateStreamKey(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	writeSecret(w, http.StatusOK, s.withIngest(r, st))
+	writeSecret(w, http.StatusOK, s.withIngest(st))
 }
 
 func (s *Server) deleteStream(w http.ResponseWriter, r *http.Request) {

@@ -36,6 +36,7 @@ type Metrics struct {
 	txDuration     prometheus.Histogram
 	txWrites       prometheus.Histogram
 	rateLimited    prometheus.Counter
+	connsRefused   prometheus.Counter
 	authDenied     *prometheus.CounterVec
 }
 
@@ -70,10 +71,12 @@ func New(src Source, dbSize func() int64) *Metrics {
 		Help: "Writes folded into one bbolt transaction (group commit).", Buckets: prometheus.ExponentialBuckets(1, 2, 11)})
 	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{Name: "ffrtmp_master_rate_limited_total",
 		Help: "Requests answered 429 by the per-IP rate limit."})
+	m.connsRefused = prometheus.NewCounter(prometheus.CounterOpts{Name: "ffrtmp_master_connections_refused_total",
+		Help: "API connections closed at once because their client IP held --max-conns-per-ip already."})
 	m.authDenied = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ffrtmp_master_auth_denied_total",
 		Help: "Requests refused by API key checks, by code (unauthorized, forbidden)."}, []string{"code"})
 	for _, c := range []prometheus.Collector{m.apiRequests, m.apiDuration, m.jobDuration, m.transitions, m.leaseWait,
-		m.scheduling, m.webhooks, m.webhookLatency, m.txDuration, m.txWrites, m.rateLimited, m.authDenied} {
+		m.scheduling, m.webhooks, m.webhookLatency, m.txDuration, m.txWrites, m.rateLimited, m.connsRefused, m.authDenied} {
 		f(c)
 	}
 	f(&gauges{src: src, dbSize: dbSize,
@@ -144,6 +147,9 @@ func (m *Metrics) Commit(d time.Duration, writes int) {
 
 // RateLimited counts a 429.
 func (m *Metrics) RateLimited() { m.rateLimited.Inc() }
+
+// ConnRefused counts a connection closed for being over the per-IP cap.
+func (m *Metrics) ConnRefused() { m.connsRefused.Inc() }
 
 // AuthDenied counts a 401 or 403.
 func (m *Metrics) AuthDenied(code string) { m.authDenied.WithLabelValues(code).Inc() }

@@ -26,6 +26,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/httpapi"
 	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 )
 
@@ -82,7 +83,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.String("config", "", "YAML config file (keys are flag names)")
 	fs.String("listen", "", "address to bind the API to (empty: all interfaces)")
 	fs.Int("port", 8080, "API port")
-	fs.String("metrics-addr", ":9090", "Prometheus /metrics listen address (empty: off)")
+	fs.String("metrics-addr", ":9090", "Prometheus /metrics listen address; without a host it binds the --listen address (0.0.0.0:9090: every interface; empty: off)")
 	fs.String("db", "ffrtmp-master.db", "bbolt database file")
 	fs.String("api-key", "", "API key with the admin role (also MASTER_API_KEY)")
 	fs.String("keys-file", "", "YAML file of hashed API keys with roles; re-read on SIGHUP")
@@ -95,6 +96,8 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Int("rate-burst", 200, "burst per client IP")
 	fs.StringSlice("trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	fs.Int64("max-body", 1<<20, "largest request body in bytes")
+	fs.Int("max-conns-per-ip", master.DefaultMaxConnsPerIP, "API connections one client IP may hold open; more are closed at once (0: no cap; --trusted-proxies are not capped)")
+	fs.Duration("write-timeout", httpapi.DefaultWriteTimeout, "how long one write of a streamed answer (GET /v1/backup) may wait for a client that stopped reading before it is cut off")
 	fs.String("webhook-secret", "", "HMAC-SHA256 key for webhook signatures (default: generated into <db>.webhook-secret)")
 	fs.Int("max-retries", 3, "retries of a job after transient failures")
 	fs.Int("max-nodes-per-key", 1000, "nodes one worker API key may register (0: no limit); admin keys are not limited")
@@ -104,7 +107,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Duration("live-stale", 5*time.Minute, "the same for the live queue; also how long a live stream's publisher may send nothing before the stream shows as stale")
 	fs.Int("rtmp-port", 1935, "RTMP ingest port for live streams (0: a free port, -1: no ingest); RTMPS with the API's certificate when it serves TLS")
 	fs.String("rtmp-listen", "", "address to bind the RTMP ingest to (empty: the --listen address)")
-	fs.String("rtmp-host", "", "host publishers are told to push to in a stream's ingest_url (empty: the host the API request came to)")
+	fs.String("rtmp-host", "", "host publishers are told to push to in a stream's ingest_url (empty: the ingest's listen host, or this machine's name when it listens on every interface); set it behind a load balancer or NAT")
 	fs.String("rtmp-relay-host", "", "host workers read live streams from (empty: 127.0.0.1, for workers on this machine; set it when workers run elsewhere)")
 	fs.String("ingest-url", "", "public address of standalone ingests (ffrtmp ingest), rtmp://host:port or rtmps://host:port: streams' ingest_url points there, also with --rtmp-port -1")
 	fs.Duration("live-grace", 10*time.Second, "how long a live stream stays live after its publisher left; a reconnect within it continues the same job")
@@ -175,6 +178,7 @@ func Config(v *viper.Viper) (master.Config, error) {
 		Listen: v.GetString("listen"), Port: v.GetInt("port"), MetricsAddr: v.GetString("metrics-addr"), DB: db,
 		KeysFile:  v.GetString("keys-file"),
 		RateLimit: v.GetFloat64("rate-limit"), RateBurst: v.GetInt("rate-burst"), MaxBody: v.GetInt64("max-body"),
+		MaxConnsPerIP: v.GetInt("max-conns-per-ip"), WriteTimeout: v.GetDuration("write-timeout"),
 		WebhookSecret: v.GetString("webhook-secret"),
 		TLS: tlsconf.Options{Enabled: v.GetBool("tls"), CertFile: v.GetString("cert"), KeyFile: v.GetString("key"),
 			CAFile: v.GetString("ca"), MTLS: v.GetBool("mtls"), SelfSignedDir: filepath.Dir(db)},
@@ -209,6 +213,15 @@ func Config(v *viper.Viper) (master.Config, error) {
 			host = cfg.Listen
 		}
 		cfg.RTMPListen = net.JoinHostPort(host, strconv.Itoa(p))
+	}
+	switch n := cfg.MaxConnsPerIP; {
+	case n < 0:
+		return cfg, fmt.Errorf("--max-conns-per-ip %d: want 0 (no cap) or more", n)
+	case n == 0:
+		cfg.MaxConnsPerIP = -1 // the master's "no cap"
+	}
+	if cfg.WriteTimeout <= 0 {
+		return cfg, errors.New("--write-timeout must be positive")
 	}
 	if cfg.LiveGrace <= 0 {
 		return cfg, errors.New("--live-grace must be positive")
