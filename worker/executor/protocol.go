@@ -25,7 +25,9 @@ type Request struct {
 
 // Event is one line the child writes to stdout.
 type Event struct {
-	Type string `json:"type"` // progress, result, error
+	Type string `json:"type"` // progress, warning, result, error
+	// Warning is damage in the input the engine repaired or worked around (type warning).
+	Warning string `json:"warning,omitempty"`
 	// Progress is a snapshot (type progress).
 	Progress *engine.Progress `json:"progress,omitempty"`
 	// Encode holds the encode latencies of the frames since the previous event, per
