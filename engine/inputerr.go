@@ -25,7 +25,7 @@ func openInputErr(err error) error {
 	switch {
 	case errors.Is(err, errNoMemory):
 		return fmt.Errorf("a table in the file's header is too large to be real (damaged sample table or size field): %w", libavDetail(err))
-	case errors.Is(err, astiav.ErrEio):
+	case errors.Is(err, astiav.ErrEio), errors.Is(err, astiav.ErrEof):
 		return fmt.Errorf("input ends early (truncated file) while reading its header: %w", libavDetail(err))
 	case errors.Is(err, astiav.ErrInvaliddata):
 		return fmt.Errorf("not a media file this build can read, or its header is damaged: %w", libavDetail(err))

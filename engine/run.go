@@ -458,7 +458,7 @@ func (r *runner) demux(ctx context.Context) error {
 		}
 	}
 	for _, c := range r.copies {
-		c.tl.summary("packets")
+		c.tl.summary("packets bumped")
 		if err := sendMux(ctx, c.mux, muxMsg{stream: c.stream, done: true}); err != nil {
 			return err
 		}

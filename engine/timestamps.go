@@ -114,7 +114,7 @@ func (t *timeline) check() error {
 // summary warns, at the end of the stream, how much was repaired when it was more than once.
 func (t *timeline) summary(what string) {
 	if t.repaired > 1 {
-		t.warn(fmt.Sprintf("input %s %s: %d %s repaired in all (timestamps going backwards)",
+		t.warn(fmt.Sprintf("input %s %s: %d %s in all (timestamps going backwards)",
 			t.input, streamName(t.st), t.repaired, what))
 	}
 }
