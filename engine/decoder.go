@@ -28,6 +28,7 @@ type decoder struct {
 	outs   []chan *sharedFrame
 	errs   int // decode errors tolerated so far
 	maxErr int
+	tl     *timeline // repairs timestamps that go backwards; nil leaves them alone
 
 	// onFrame is called with every decoded frame (progress accounting).
 	onFrame func(pts int64)
@@ -99,7 +100,21 @@ func (d *decoder) run(ctx context.Context, timed bool) error {
 			return err
 		}
 	}
-	return d.decode(ctx, nil, timed, &spent)
+	if err := d.decode(ctx, nil, timed, &spent); err != nil {
+		return err
+	}
+	if d.tl == nil {
+		return nil
+	}
+	if d.media == "audio" {
+		d.tl.summary("frames retimed")
+		return nil
+	}
+	if err := d.tl.check(); err != nil {
+		return err
+	}
+	d.tl.summary("frames dropped")
+	return nil
 }
 
 // decode sends one packet (nil flushes) and fans out every frame it yields.
@@ -130,6 +145,13 @@ func (d *decoder) decode(ctx context.Context, pkt *astiav.Packet, timed bool, sp
 		// Decoders leave pts unset on some inputs; the best-effort timestamp is what ffmpeg
 		// uses too.
 		f.SetPts(int64(C.ffrtmp_best_effort_ts((*C.AVFrame)(f.UnsafePointer()))))
+		if keep, err := d.repair(f); !keep || err != nil {
+			f.Free()
+			if err != nil {
+				return err
+			}
+			continue
+		}
 		if timed {
 			*spent += time.Since(t0)
 		}
@@ -160,16 +182,39 @@ func (d *decoder) decode(ctx context.Context, pkt *astiav.Packet, timed bool, sp
 	return nil
 }
 
+// repair applies the stream's timeline to a decoded frame: false drops it.
+func (d *decoder) repair(f *astiav.Frame) (bool, error) {
+	if d.tl == nil {
+		return true, nil
+	}
+	if d.media == "video" {
+		return d.tl.videoFrame(f.Pts()), nil
+	}
+	var dur int64
+	if sr := f.SampleRate(); sr > 0 {
+		dur = astiav.RescaleQ(int64(f.NbSamples()), astiav.NewRational(1, sr), d.stream.TimeBase())
+	}
+	f.SetPts(d.tl.audioFrame(f.Pts(), dur))
+	return true, nil
+}
+
+// tolerate counts a decode error and fails the run past input.max_decode_errors. The message
+// says what happened, where ("corrupt audio packet at 00:00:03.2 in stream 1 (aac)"), with
+// libav's words (often misleading on their own: "Operation not permitted") as the detail.
 func (d *decoder) tolerate(pkt *astiav.Packet, err error) error {
 	d.errs++
 	if d.errs <= d.maxErr {
 		return nil
 	}
-	at := ""
-	if pkt != nil && pkt.Pts() != astiav.NoPtsValue {
-		at = fmt.Sprintf(" at %.2fs", float64(pkt.Pts())*d.stream.TimeBase().Float64())
+	var msg error
+	switch {
+	case pkt == nil:
+		msg = fmt.Errorf("corrupt %s data at the end of stream %d (%s): %w", d.media, d.stream.Index(), d.name, libavDetail(err))
+	case pkt.Pts() != astiav.NoPtsValue:
+		msg = fmt.Errorf("corrupt %s packet at %s in stream %d (%s): %w", d.media, clock(mediaTime(d.stream, pkt.Pts())), d.stream.Index(), d.name, libavDetail(err))
+	default:
+		msg = fmt.Errorf("corrupt %s packet in stream %d (%s): %w", d.media, d.stream.Index(), d.name, libavDetail(err))
 	}
-	msg := fmt.Errorf("corrupt %s data (%s)%s: %w", d.media, d.name, at, err)
 	if d.maxErr > 0 {
 		msg = fmt.Errorf("%d decode errors, more than input.max_decode_errors (%d); last: %w", d.errs, d.maxErr, msg)
 	}

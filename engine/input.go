@@ -160,14 +160,34 @@ func openInput(ctx context.Context, in Input) (_ *input, err error) {
 	return i, nil
 }
 
-// classify turns a libav error on the input into an engine error of the right kind.
+// classify turns a libav error on opening the input into an engine error of the right kind.
 func (i *input) classify(ctx context.Context, op string, err error) error {
 	if ctx.Err() != nil {
 		return &Error{Kind: KindCanceled, Op: op, Subject: i.url, Err: ctx.Err()}
 	}
-	kind := KindInput
-	if i.network && !errors.Is(err, astiav.ErrInvaliddata) {
-		kind = KindIO
+	if i.network {
+		return i.networkErr(op, err)
+	}
+	return &Error{Kind: KindInput, Op: op, Subject: i.url, Err: openInputErr(err)}
+}
+
+// readErr turns a libav error reading a packet at media time at into an engine error.
+func (i *input) readErr(ctx context.Context, err error, at time.Duration) error {
+	if ctx.Err() != nil {
+		return &Error{Kind: KindCanceled, Op: "read input", Subject: i.url, Err: ctx.Err()}
+	}
+	if i.network {
+		return i.networkErr("read input", err)
+	}
+	return &Error{Kind: KindInput, Op: "read input", Subject: i.url, Err: readInputErr(err, at)}
+}
+
+// networkErr: a network input's failures are transient (io), except data it did receive
+// but cannot read.
+func (i *input) networkErr(op string, err error) error {
+	kind := KindIO
+	if errors.Is(err, astiav.ErrInvaliddata) {
+		kind = KindInput
 	}
 	return &Error{Kind: kind, Op: op, Subject: i.url, Err: err}
 }

@@ -48,6 +48,7 @@ type muxer struct {
 	playlist string // hls: final media playlist path
 	bytes    atomic.Int64
 	firstPkt map[int][]byte // first packet of each stream (codec strings for HLS)
+	lastDTS  map[int]int64  // last DTS written per stream, in the stream's time base
 	wrote    bool
 	closed   bool
 	created  []string  // folders this muxer created, deepest last
@@ -58,7 +59,7 @@ type muxer struct {
 // fails the run before any decoding.
 func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error) {
 	m := &muxer{out: o, input: input, ii: astiav.NewIOInterrupter(), in: make(chan muxMsg, 64),
-		firstPkt: map[int][]byte{}, copied: map[int]bool{}}
+		firstPkt: map[int][]byte{}, copied: map[int]bool{}, lastDTS: map[int]int64{}}
 	defer func() {
 		if err != nil {
 			m.close(false)
@@ -321,10 +322,37 @@ func (m *muxer) write(msg muxMsg) error {
 	msg.pkt.SetStreamIndex(st.Index())
 	msg.pkt.RescaleTs(msg.tb, st.TimeBase())
 	msg.pkt.SetPos(-1)
+	m.keepMonotonic(msg.stream, msg.pkt)
 	if err := m.fc.WriteInterleavedFrame(msg.pkt); err != nil {
 		return m.writeErr("write packet", err)
 	}
 	return nil
+}
+
+// keepMonotonic bumps a DTS that does not move forward, as the ffmpeg program's muxing does.
+// Timestamps going backwards in the input are repaired (and reported) where they enter the
+// run (timeline); what is left here are collisions from rescaling to a coarser time base,
+// which would otherwise fail the write with "Invalid argument".
+func (m *muxer) keepMonotonic(stream int, pkt *astiav.Packet) {
+	dts := pkt.Dts()
+	if dts == astiav.NoPtsValue {
+		return
+	}
+	last, ok := m.lastDTS[stream]
+	if ok {
+		floor := last + 1
+		if m.fc.OutputFormat().Flags().Has(astiav.IOFormatFlagTsNonstrict) {
+			floor = last
+		}
+		if dts < floor {
+			if pts := pkt.Pts(); pts != astiav.NoPtsValue && pts >= dts {
+				pkt.SetPts(max(pts, floor))
+			}
+			pkt.SetDts(floor)
+			dts = floor
+		}
+	}
+	m.lastDTS[stream] = dts
 }
 
 func (m *muxer) writeErr(op string, err error) error {

@@ -11,6 +11,14 @@ type Observer interface {
 	OnProgress(Progress)
 }
 
+// WarningObserver is an Observer that also hears the run's warnings as they happen: damage
+// in the input that the engine repaired or worked around (timestamps that went backwards, a
+// track it dropped). A message names the input and the stream. Result.Warnings has them too.
+type WarningObserver interface {
+	Observer
+	OnWarning(message string)
+}
+
 // FrameStats is the time one frame spent in each stage.
 type FrameStats struct {
 	Output string // output name
@@ -76,6 +84,19 @@ type Result struct {
 	Unreached []string `json:"unreached,omitempty"`
 	// Fallback explains why hardware mode auto ran in software; empty otherwise.
 	Fallback string `json:"fallback,omitempty"`
+	// DroppedTracks are the input's tracks that could not be read and that the outputs go
+	// without (the run succeeds without them unless the spec marks the track required).
+	DroppedTracks []DroppedTrack `json:"dropped_tracks,omitempty"`
+	// Warnings are the run's warnings (see WarningObserver), at most maxWarnings of them.
+	Warnings []string `json:"warnings,omitempty"`
+}
+
+// DroppedTrack is an input track the outputs go without, and why.
+type DroppedTrack struct {
+	Stream int    `json:"stream"` // index of the stream in the input
+	Media  string `json:"media"`  // video or audio
+	Codec  string `json:"codec,omitempty"`
+	Reason string `json:"reason"`
 }
 
 // InputInfo describes the opened input.

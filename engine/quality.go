@@ -158,6 +158,7 @@ func (s *videoSource) read(stopped, aborted context.Context) error {
 	defer s.in.watchStall()()
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
+	last := astiav.NoPtsValue // the last video packet's timestamp, for messages
 	for {
 		s.in.readSince.Store(time.Now().UnixNano())
 		err := s.in.fc.ReadFrame(pkt)
@@ -170,11 +171,14 @@ func (s *videoSource) read(stopped, aborted context.Context) error {
 				return &Error{Kind: KindIO, Op: "read input", Subject: s.in.url,
 					Err: fmt.Errorf("no data for %s (input.timeout_seconds)", s.in.stallAfter)}
 			}
-			return s.in.classify(interrupt, "read input", err)
+			return s.in.readErr(interrupt, err, mediaTime(s.in.video, last))
 		}
 		if pkt.StreamIndex() != s.in.video.Index() {
 			pkt.Unref()
 			continue
+		}
+		if pkt.Pts() != astiav.NoPtsValue {
+			last = pkt.Pts()
 		}
 		p := astiav.AllocPacket()
 		p.MoveRef(pkt)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -60,6 +61,11 @@ type runner struct {
 	masters   []string
 	// live HLS master playlists written at the start (writeLiveMasters)
 	liveMasters []string
+
+	// warnings and dropped tracks, for the Result (warn is called from every stage)
+	wmu      sync.Mutex
+	warnings []string
+	dropped  []DroppedTrack
 
 	frames   atomic.Int64
 	position atomic.Int64 // media time decoded, in microseconds from the first frame
@@ -259,7 +265,9 @@ func x264Preset(p string) string {
 }
 
 func (r *runner) setup(ctx context.Context) error {
-	var err error
+	if err := r.dropUndeclared(); err != nil {
+		return err
+	}
 	needVideo, needAudio := false, false
 	for _, o := range r.spec.Outputs {
 		needVideo = needVideo || (r.in.video != nil && o.Video.Codec != "none" && o.Video.Codec != "copy")
@@ -267,19 +275,39 @@ func (r *runner) setup(ctx context.Context) error {
 	}
 	maxErr := r.spec.Input.MaxDecodeErrors
 	if needVideo {
-		if r.vdec, err = newDecoder("video", r.in.url, r.in.video, r.hw, maxErr); err != nil {
-			return err
+		d, err := newDecoder("video", r.in.url, r.in.video, r.hw, maxErr)
+		if err != nil {
+			if KindOf(err) != KindInput {
+				return err
+			}
+			if err := r.drop("video", r.in.video, err); err != nil {
+				return err
+			}
+			r.in.video = nil
+		} else {
+			r.vdec = d
+			r.vdec.onFrame = r.onVideoFrame
+			r.vdec.tl = newTimeline(r.in.url, r.in.video, r.warn)
+			r.frameUS = astiav.RescaleQ(1, frameRate(r.in.fc, r.in.video).Invert(), astiav.NewRational(1, 1_000_000))
 		}
-		r.vdec.onFrame = r.onVideoFrame
-		r.frameUS = astiav.RescaleQ(1, frameRate(r.in.fc, r.in.video).Invert(), astiav.NewRational(1, 1_000_000))
 	}
 	if needAudio {
-		if r.adec, err = newDecoder("audio", r.in.url, r.in.audio, nil, maxErr); err != nil {
-			return err
-		}
-		if r.vdec == nil {
-			// Audio-only run: progress follows the audio.
-			r.adec.onFrame = r.onAudioFrame
+		d, err := newDecoder("audio", r.in.url, r.in.audio, nil, maxErr)
+		if err != nil {
+			if KindOf(err) != KindInput {
+				return err
+			}
+			if err := r.drop("audio", r.in.audio, err); err != nil {
+				return err
+			}
+			r.in.audio = nil
+		} else {
+			r.adec = d
+			r.adec.tl = newTimeline(r.in.url, r.in.audio, r.warn)
+			if r.vdec == nil {
+				// Audio-only run: progress follows the audio.
+				r.adec.onFrame = r.onAudioFrame
+			}
 		}
 	}
 	r.outStages = make([][]*stage, len(r.spec.Outputs))
@@ -299,7 +327,8 @@ func (r *runner) setup(ctx context.Context) error {
 				if err != nil {
 					return &Error{Kind: KindOutput, Op: "add stream", Subject: o.Name, Err: err}
 				}
-				r.copies = append(r.copies, copyRoute{from: st.Index(), mux: m, stream: idx, tb: st.TimeBase()})
+				r.copies = append(r.copies, copyRoute{from: st.Index(), mux: m, stream: idx, tb: st.TimeBase(),
+					tl: newTimeline(r.in.url, st, r.warn)})
 				return nil
 			}
 			idx, err := m.addStream(nil)
@@ -325,6 +354,10 @@ func (r *runner) setup(ctx context.Context) error {
 		if err := add("audio", r.in.audio, o.Audio.Codec, r.adec); err != nil {
 			return err
 		}
+		if len(m.streams) == 0 && len(r.dropped) > 0 {
+			return &Error{Kind: KindInput, Op: "open input", Subject: r.in.url,
+				Err: fmt.Errorf("output %q would be empty: %s", o.Name, r.dropped[0].Reason)}
+		}
 		if len(m.streams) == 0 {
 			return specErr(fmt.Sprintf("outputs[%d]", i), "output %q would be empty: the input has no stream it asks for", o.Name)
 		}
@@ -332,12 +365,14 @@ func (r *runner) setup(ctx context.Context) error {
 	return nil
 }
 
-// copyRoute sends an input stream's packets to a muxer unchanged.
+// copyRoute sends an input stream's packets to a muxer unchanged, but for timestamps going
+// backwards (tl).
 type copyRoute struct {
 	from   int
 	mux    *muxer
 	stream int
 	tb     astiav.Rational
+	tl     *timeline
 }
 
 // demux reads packets and routes them to decoders and stream copies. It closes the decoder
@@ -358,10 +393,12 @@ func (r *runner) demux(ctx context.Context) error {
 	if r.adec != nil {
 		aidx = r.adec.stream.Index()
 	}
+	streams := r.in.fc.Streams()
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
 	defer r.in.watchStall()()
 	var read int64
+	var at time.Duration // media time of the last packet read, for messages
 	for {
 		r.in.readSince.Store(time.Now().UnixNano())
 		err := r.in.fc.ReadFrame(pkt)
@@ -376,10 +413,13 @@ func (r *runner) demux(ctx context.Context) error {
 				slog.Info("network input closed; treating it as the end of the stream", "input", redact.URL(r.in.url), "err", redact.Text(err.Error()))
 				break
 			}
-			return r.in.classify(ctx, "read input", err) // a stall is reported by run
+			return r.in.readErr(ctx, err, at) // a stall is reported by run
 		}
 		read++
 		idx := pkt.StreamIndex()
+		if idx >= 0 && idx < len(streams) && pkt.Pts() != astiav.NoPtsValue {
+			at = max(at, mediaTime(streams[idx], pkt.Pts()))
+		}
 		for _, c := range r.copies {
 			if c.from != idx {
 				continue
@@ -390,6 +430,7 @@ func (r *runner) demux(ctx context.Context) error {
 				pkt.Unref()
 				return &Error{Kind: KindInput, Op: "read input", Subject: r.in.url, Err: err}
 			}
+			c.tl.packet(cp)
 			if err := sendMux(ctx, c.mux, muxMsg{stream: c.stream, pkt: cp, tb: c.tb}); err != nil {
 				pkt.Unref()
 				return err
@@ -419,6 +460,7 @@ func (r *runner) demux(ctx context.Context) error {
 		}
 	}
 	for _, c := range r.copies {
+		c.tl.summary("packets bumped")
 		if err := sendMux(ctx, c.mux, muxMsg{stream: c.stream, done: true}); err != nil {
 			return err
 		}
@@ -560,6 +602,9 @@ func (r *runner) result() Result {
 	p := r.progress()
 	res := Result{Elapsed: p.Elapsed, Frames: p.Frames, FPS: p.FPS, Speed: p.Speed, Fallback: r.fallback,
 		MasterPlaylists: r.masters}
+	r.wmu.Lock()
+	res.Warnings, res.DroppedTracks = slices.Clone(r.warnings), slices.Clone(r.dropped)
+	r.wmu.Unlock()
 	if r.in != nil {
 		res.Input = r.in.info()
 	}

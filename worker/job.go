@@ -70,6 +70,9 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	encoderOf := func(output string) string { return encoders[output] }
 	o, err := executor.Run(ctx, a.cfg.Executor, executor.Request{JobID: job.ID, Spec: s, Live: liveM != nil},
 		executor.Options{StallTimeout: a.cfg.StallTimeout, OnEvent: func(ev executor.Event) {
+			if ev.Warning != "" {
+				rep.warning(ctx, ev.Warning)
+			}
 			if ev.Progress != nil {
 				rep.progress(ctx, *ev.Progress)
 				a.cfg.Metrics.JobProgress(job.ID, *ev.Progress)
@@ -178,6 +181,10 @@ func result(r *engine.Result) *api.Result {
 		}
 	}
 	out.Outputs = append(out.Outputs, r.MasterPlaylists...)
+	for _, t := range r.DroppedTracks {
+		out.DroppedTracks = append(out.DroppedTracks, api.DroppedTrack{Stream: t.Stream, Media: t.Media, Codec: t.Codec,
+			Reason: api.RedactText(t.Reason)})
+	}
 	if b, err := json.Marshal(r.Outputs); err == nil {
 		out.Details = b
 	}
@@ -218,6 +225,13 @@ func (p *progressReporter) progress(ctx context.Context, pr engine.Progress) {
 		phase = api.PhaseFinalizing
 	}
 	go p.send(ctx, api.ProgressReport{Phase: phase, Progress: ap})
+}
+
+// warning sends a warning of the engine's (damage in the input it repaired) to become a
+// job event. It is sent before the executor's next event is read, so the warnings of a run
+// reach the master before its completion does (the master drops reports for ended jobs).
+func (p *progressReporter) warning(ctx context.Context, msg string) {
+	p.send(ctx, api.ProgressReport{Warnings: []string{api.RedactText(msg)}})
 }
 
 func (p *progressReporter) send(ctx context.Context, rep api.ProgressReport) {

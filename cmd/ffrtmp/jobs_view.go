@@ -268,6 +268,11 @@ func writeJobResult(line func(string, string), lines func(string, []string), r *
 	line("Encoders", strings.Join(enc, ", "))
 	line("Decoder", r.Decoder)
 	line("Fallback", r.Fallback)
+	var dropped []string
+	for _, t := range r.DroppedTracks {
+		dropped = append(dropped, fmt.Sprintf("stream %d (%s): %s", t.Stream, t.Media, t.Reason))
+	}
+	lines("Dropped", dropped)
 	var written []string // a ladder's renditions share a folder: name it once
 	for _, o := range r.Outputs {
 		if !slices.Contains(written, o) {

@@ -90,6 +90,12 @@ func (r *textReporter) done(res engine.Result) {
 	if res.Fallback != "" {
 		fmt.Fprintf(w, "hardware fallback: %s\n", res.Fallback)
 	}
+	for _, t := range res.DroppedTracks {
+		fmt.Fprintf(w, "dropped track: stream %d (%s): %s\n", t.Stream, t.Media, t.Reason)
+	}
+	for _, msg := range res.Warnings {
+		fmt.Fprintf(w, "warning: %s\n", msg)
+	}
 	for _, o := range res.Outputs {
 		where := redact.URL(o.Target) // an rtmp:// push names its stream key
 		if o.Playlist != "" {

@@ -74,7 +74,8 @@ type Output struct {
 	Target string `json:"target,omitempty"`
 	// Video is the video encoding; nil means libx264 at the source size and rate.
 	Video *Video `json:"video,omitempty"`
-	// Audio is the audio encoding; nil means AAC 128 kb/s stereo when the input has audio.
+	// Audio is the audio encoding; nil means AAC 128 kb/s stereo when the input has audio
+	// that can be read (see Audio.Required).
 	Audio *Audio `json:"audio,omitempty"`
 	// HLS tunes hls outputs.
 	HLS *HLS `json:"hls,omitempty"`
@@ -120,6 +121,9 @@ type Video struct {
 	GOP float64 `json:"gop,omitempty"`
 	// Options are encoder private options (libav names, e.g. "tune":"zerolatency").
 	Options map[string]string `json:"options,omitempty"`
+	// Required makes the run fail when the input has a video track that cannot be read.
+	// Without it the outputs go without that track, and the result and a warning say so.
+	Required bool `json:"required,omitempty"`
 }
 
 // Audio describes an audio encoding.
@@ -129,6 +133,9 @@ type Audio struct {
 	Bitrate    Bitrate `json:"bitrate,omitempty"`     // zero: 128k
 	Channels   int     `json:"channels,omitempty"`    // zero: 2
 	SampleRate int     `json:"sample_rate,omitempty"` // zero: 48000
+	// Required makes the run fail when the input has an audio track that cannot be read.
+	// Without it the outputs go without that track, and the result and a warning say so.
+	Required bool `json:"required,omitempty"`
 }
 
 // HLS tunes an hls output.

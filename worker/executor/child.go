@@ -137,6 +137,11 @@ func count(m map[string]*EncodeLatency, bounds []time.Duration, output string, d
 	l.Buckets[i]++
 }
 
+// OnWarning sends a warning at once (engine.WarningObserver).
+func (o *observer) OnWarning(msg string) {
+	o.out.write(Event{Type: "warning", Warning: msg})
+}
+
 func (o *observer) OnProgress(p engine.Progress) {
 	enc, live := o.take()
 	o.out.write(Event{Type: "progress", Progress: &p, Encode: enc, Latency: live})

@@ -1,7 +1,8 @@
 // Package executor runs one job in a child process of the worker's own binary, so a crash
 // inside libav or a GPU driver costs only that job. The child (Main) reads the job's spec on
 // stdin, runs it through the engine and writes JSON lines on stdout: progress snapshots with
-// the frames' encode latencies, then the result or the error. The worker side (Start)
+// the frames' encode latencies, warnings (input damage the engine repaired), then the result
+// or the error. The worker side (Run)
 // supervises it: it kills the child on cancel, on a deadline, and when it stops making
 // progress, and reports how it ended.
 package executor
@@ -25,7 +26,9 @@ type Request struct {
 
 // Event is one line the child writes to stdout.
 type Event struct {
-	Type string `json:"type"` // progress, result, error
+	Type string `json:"type"` // progress, warning, result, error
+	// Warning is damage in the input the engine repaired or worked around (type warning).
+	Warning string `json:"warning,omitempty"`
 	// Progress is a snapshot (type progress).
 	Progress *engine.Progress `json:"progress,omitempty"`
 	// Encode holds the encode latencies of the frames since the previous event, per
