@@ -183,7 +183,7 @@ func result(r *engine.Result) *api.Result {
 	out.Outputs = append(out.Outputs, r.MasterPlaylists...)
 	for _, t := range r.DroppedTracks {
 		out.DroppedTracks = append(out.DroppedTracks, api.DroppedTrack{Stream: t.Stream, Media: t.Media, Codec: t.Codec,
-			Reason: api.RedactText(t.Reason)})
+			Reason: redact.Text(t.Reason)})
 	}
 	if b, err := json.Marshal(r.Outputs); err == nil {
 		out.Details = b
@@ -231,7 +231,7 @@ func (p *progressReporter) progress(ctx context.Context, pr engine.Progress) {
 // job event. It is sent before the executor's next event is read, so the warnings of a run
 // reach the master before its completion does (the master drops reports for ended jobs).
 func (p *progressReporter) warning(ctx context.Context, msg string) {
-	p.send(ctx, api.ProgressReport{Warnings: []string{api.RedactText(msg)}})
+	p.send(ctx, api.ProgressReport{Warnings: []string{redact.Text(msg)}})
 }
 
 func (p *progressReporter) send(ctx context.Context, rep api.ProgressReport) {
