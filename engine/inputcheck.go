@@ -44,8 +44,9 @@ type NotRegularFileError struct {
 	Type string // "named pipe (FIFO)", "device", "folder", "socket"
 }
 
+// Error says what the input is; the *Error around it names the path.
 func (e *NotRegularFileError) Error() string {
-	return fmt.Sprintf("%s is a %s, not a regular file: local inputs must be regular files", e.Path, e.Type)
+	return fmt.Sprintf("a %s, not a regular file (local inputs must be regular files)", e.Type)
 }
 
 // FormatNotAllowedError is a local input whose format libav recognised but the input's
