@@ -63,7 +63,6 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	rep.send(ctx, api.ProgressReport{Phase: api.PhaseProbing})
 	rep.touch()
 	stopKeepAlive := rep.keepAlive(ctx)
-	defer stopKeepAlive()
 	log.Info("job started", "spec_outputs", len(s.Outputs))
 	encoders := map[string]string{}
 	for _, o := range s.Outputs {
@@ -88,6 +87,7 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 				liveM.LiveLatency(job.ID, ev.Latency)
 			}
 		}})
+	stopKeepAlive() // the executor is gone: nothing to hear of until the end is reported
 	if err != nil {
 		end = executor.EndCrashed
 		a.fail(job.ID, api.JobError{Code: JobErrStart, Message: err.Error(), Transient: true})
