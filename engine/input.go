@@ -127,6 +127,19 @@ func openInput(ctx context.Context, in Input) (_ *input, err error) {
 		}
 	}
 
+	// A demuxer that opens the name itself (a device, lavfi) reads no file; for the others,
+	// a local name must be a regular file: open(2) of a named pipe blocks in the kernel,
+	// where libav's interrupt callback cannot reach it.
+	local := false
+	if in.Synthetic == nil && (ifmt == nil || !ifmt.Flags().Has(astiav.IOFormatFlagNofile)) {
+		var path string
+		if path, local = localPath(url); local {
+			if err := CheckLocalInput(path); err != nil {
+				return nil, err
+			}
+		}
+	}
+
 	if i.fc = astiav.AllocFormatContext(); i.fc == nil {
 		return nil, errors.New("allocate format context")
 	}
@@ -134,6 +147,11 @@ func openInput(ctx context.Context, in Input) (_ *input, err error) {
 	if err := i.fc.OpenInput(url, ifmt, d); err != nil {
 		// libav frees the context on failure.
 		i.fc = nil
+		if local && ctx.Err() == nil {
+			if ferr := refusedFormat(url, in.Options["format_whitelist"], err); ferr != nil {
+				return nil, &Error{Kind: KindInput, Op: "open input", Subject: i.url, Err: ferr}
+			}
+		}
 		return nil, i.classify(ctx, "open input", err)
 	}
 	if err := i.fc.FindStreamInfo(nil); err != nil {

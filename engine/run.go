@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -20,10 +21,20 @@ import (
 // snapshotEvery is how often the Observer gets a Progress snapshot.
 const snapshotEvery = 500 * time.Millisecond
 
+// abandonAfter is how long a canceled run may take to stop before Run gives up on it.
+const abandonAfter = time.Second
+
 // Run transcodes spec.Input into every spec.Outputs entry, decoding once. obs may be nil;
 // without one the engine takes no per-frame timings. Cancelling ctx stops the run within about
 // a second, also while blocked on network input; outputs of a failed or cancelled run are
 // removed. The error, if any, is an *Error.
+//
+// A canceled run that libav does not let go of (a read or open(2) blocked in the kernel,
+// where its interrupt callback is never called) is abandoned after a second: Run removes
+// its temporary outputs and returns a KindCanceled error that says so. The goroutine stuck
+// in libav keeps it and what it holds until libav returns, maybe never; a process that
+// sees such an error should exit soon (the executor and the CLI do). Should libav return
+// after all, the run cleans up after itself and tells obs nothing more.
 func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
 	installLibavLog()
 	spec, err := normalize(spec)
@@ -31,8 +42,30 @@ func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
 		return Result{}, err
 	}
 	r := &runner{spec: spec, obs: obs, start: time.Now()}
-	defer r.close()
-	res, err := r.run(ctx)
+	type ended struct {
+		res Result
+		err error
+	}
+	done := make(chan ended, 1)
+	go func() {
+		res, err := r.run(ctx)
+		// Freed here, also should libav return after Run gave up on it.
+		r.close()
+		done <- ended{res, err}
+	}()
+	var e ended
+	select {
+	case e = <-done:
+	case <-ctx.Done():
+		select {
+		case e = <-done:
+		case <-time.After(abandonAfter):
+			r.abandon()
+			return Result{}, &Error{Kind: KindCanceled, Op: "transcode", Subject: inputSubject(spec.Input),
+				Err: fmt.Errorf("%w; libav did not stop within %v (blocked in a system call) and the run was abandoned", ctx.Err(), abandonAfter)}
+		}
+	}
+	res, err := e.res, e.err
 	if err != nil && ctx.Err() != nil && KindOf(err) != KindCanceled {
 		cause := ctx.Err()
 		if !errors.Is(err, cause) {
@@ -72,13 +105,53 @@ type runner struct {
 	frameUS  int64        // one source frame, in microseconds
 	firstPTS atomic.Int64
 	havePTS  atomic.Bool
+
+	// What abandon removes: temporary outputs and the folders created for them.
+	partialMu sync.Mutex
+	partials  []string
+	madeDirs  []string
+	abandoned atomic.Bool
 }
 
 func (r *runner) inputName() string {
 	if r.in != nil {
 		return r.in.url
 	}
-	return r.spec.Input.URL
+	return inputSubject(r.spec.Input)
+}
+
+// inputSubject names an input in messages before it is opened.
+func inputSubject(in Input) string {
+	if s := in.Synthetic; s != nil {
+		return fmt.Sprintf("synthetic %dx%d@%s %gs", s.Width, s.Height, s.FPS, s.Duration)
+	}
+	return in.URL
+}
+
+// addPartial records a muxer's temporary output (file or folder) and the folders created
+// for it, for abandon.
+func (r *runner) addPartial(m *muxer) {
+	r.partialMu.Lock()
+	defer r.partialMu.Unlock()
+	if m.path != "" && m.path != m.final {
+		r.partials = append(r.partials, m.path)
+	}
+	r.madeDirs = append(r.madeDirs, m.created...)
+}
+
+// abandon gives up on a run stuck in libav: it removes the temporary outputs, then the
+// folders made for them (deepest first, where empty), and keeps the run from moving
+// anything into place or telling the observer more should libav return after all.
+func (r *runner) abandon() {
+	r.abandoned.Store(true)
+	r.partialMu.Lock()
+	defer r.partialMu.Unlock()
+	for _, p := range r.partials {
+		os.RemoveAll(p)
+	}
+	for i := len(r.madeDirs) - 1; i >= 0; i-- {
+		os.Remove(r.madeDirs[i])
+	}
 }
 
 func (r *runner) run(ctx context.Context) (Result, error) {
@@ -160,11 +233,14 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 	imu.Unlock()
 	cancel()
 	<-snapDone
+	if err == nil && r.abandoned.Load() {
+		err = &Error{Kind: KindCanceled, Op: "transcode", Subject: r.in.url, Err: errors.New("abandoned")}
+	}
 	if err == nil {
 		err = r.finish()
 	}
 	res := r.result()
-	if r.obs != nil {
+	if r.obs != nil && !r.abandoned.Load() {
 		p := r.progress()
 		p.Final = true
 		r.obs.OnProgress(p)
@@ -318,6 +394,7 @@ func (r *runner) setup(ctx context.Context) error {
 			return err
 		}
 		r.muxers = append(r.muxers, m)
+		r.addPartial(m)
 		add := func(media string, st *astiav.Stream, codec string, dec *decoder) error {
 			if st == nil || codec == "none" {
 				return nil

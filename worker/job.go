@@ -37,7 +37,9 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	if err != nil {
 		var r *access.Refused
 		code := JobErrRefused
-		if !errors.As(err, &r) {
+		if k := engine.KindOf(err); k != "" {
+			code = string(k) // an input that is no media file: terminal, as the engine says
+		} else if !errors.As(err, &r) {
 			code = "internal"
 		}
 		log.Warn("job refused", "err", redact.Text(err.Error()))
@@ -58,8 +60,10 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	if job.Queue == api.QueueLive || job.Labels["stream_id"] != "" {
 		liveM, _ = a.cfg.Metrics.(liveMetrics)
 	}
-	rep := &progressReporter{a: a, jobID: job.ID, every: a.cfg.ProgressInterval, restreams: restreams}
+	rep := &progressReporter{a: a, jobID: job.ID, every: a.cfg.ProgressInterval, restreams: restreams, phase: api.PhaseProbing}
 	rep.send(ctx, api.ProgressReport{Phase: api.PhaseProbing})
+	rep.touch()
+	stopKeepAlive := rep.keepAlive(ctx)
 	log.Info("job started", "spec_outputs", len(s.Outputs))
 	encoders := map[string]string{}
 	for _, o := range s.Outputs {
@@ -87,6 +91,7 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 				liveM.LiveLatency(job.ID, ev.Latency)
 			}
 		}})
+	stopKeepAlive() // the executor is gone: nothing to hear of until the end is reported
 	if err != nil {
 		end = executor.EndCrashed
 		a.fail(job.ID, api.JobError{Code: JobErrStart, Message: err.Error(), Transient: true})
@@ -199,8 +204,47 @@ type progressReporter struct {
 	every     time.Duration
 	restreams map[string]bool // names of the outputs with Reconnect set
 
-	mu   sync.Mutex
-	last time.Time
+	mu    sync.Mutex
+	last  time.Time
+	phase api.Phase
+}
+
+// touch notes that a report was just sent.
+func (p *progressReporter) touch() {
+	p.mu.Lock()
+	p.last = time.Now()
+	p.mu.Unlock()
+}
+
+// keepAlive sends the current phase whenever the executor has been silent for a progress
+// interval (opening or probing an input, which may block in libav), until stop is called:
+// the reply is how the worker hears of a cancel within about an interval, not only at the
+// next heartbeat. The master writes nothing for a report that changes nothing.
+func (p *progressReporter) keepAlive(ctx context.Context) (stop func()) {
+	done := make(chan struct{})
+	go func() {
+		t := time.NewTicker(p.every)
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				p.mu.Lock()
+				silent, phase := time.Since(p.last) >= p.every, p.phase
+				if silent {
+					p.last = time.Now()
+				}
+				p.mu.Unlock()
+				if silent {
+					p.send(ctx, api.ProgressReport{Phase: phase})
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
 }
 
 func (p *progressReporter) progress(ctx context.Context, pr engine.Progress) {
@@ -209,7 +253,11 @@ func (p *progressReporter) progress(ctx context.Context, pr engine.Progress) {
 		p.mu.Unlock()
 		return
 	}
-	p.last = time.Now()
+	phase := api.PhaseTranscoding
+	if pr.Final {
+		phase = api.PhaseFinalizing
+	}
+	p.last, p.phase = time.Now(), phase
 	p.mu.Unlock()
 	ap := &api.Progress{Percent: pr.Percent, FPS: pr.FPS, Speed: pr.Speed, Frames: pr.Frames, OutTime: pr.Position.Seconds()}
 	if ap.Percent < 0 {
@@ -220,10 +268,6 @@ func (p *progressReporter) progress(ctx context.Context, pr engine.Progress) {
 		ap.ETA = &eta
 	}
 	ap.Outputs = outputProgress(pr, p.restreams)
-	phase := api.PhaseTranscoding
-	if pr.Final {
-		phase = api.PhaseFinalizing
-	}
 	go p.send(ctx, api.ProgressReport{Phase: phase, Progress: ap})
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"os"
@@ -288,5 +289,90 @@ func TestOutputNameLikeAProtocol(t *testing.T) {
 	}
 	if got := probeVideo(t, filepath.Join(dir, "concat:x.mp4")); !strings.HasPrefix(got, "h264x64x64x") {
 		t.Errorf("concat:x.mp4 = %q", got)
+	}
+}
+
+// A named pipe as input fails at once, naming it, instead of blocking in open(2) forever.
+func TestTranscodeRefusesFIFO(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "in.ts")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "transcode", "-i", fifo, "-o", "out.mp4", "-q")
+	cmd.Dir = dir
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatal("ffrtmp transcode of a FIFO did not end in 30 s")
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want 1", err)
+	}
+	if msg := stderr.String(); !strings.Contains(msg, fifo) || !strings.Contains(msg, "named pipe") || !strings.Contains(msg, "not a regular file") {
+		t.Errorf("stderr does not name the FIFO and say what is wrong: %s", msg)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "out.mp4")); err == nil {
+		t.Error("an output was written")
+	}
+}
+
+// SIGINT or SIGTERM stops a transcode whose input read is stuck in the kernel (stdin, a
+// pipe nobody writes to, where libav's interrupt cannot reach), within a few seconds.
+func TestTranscodeSignalWhileBlocked(t *testing.T) {
+	t.Parallel()
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			t.Parallel()
+			dir := t.TempDir()
+			var fds [2]int
+			if err := syscall.Pipe2(fds[:], syscall.O_CLOEXEC); err != nil { // blocking, unlike os.Pipe
+				t.Fatal(err)
+			}
+			r, w := os.NewFile(uintptr(fds[0]), "stdin"), os.NewFile(uintptr(fds[1]), "writer")
+			defer w.Close() // held open and silent: the read blocks
+			cmd := exec.Command(bin, "transcode", "-i", "pipe:0", "-o", "out.mp4")
+			cmd.Dir, cmd.Stdin = dir, r
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			r.Close()
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			select {
+			case err := <-done:
+				t.Fatalf("ffrtmp ended before the signal: %v\n%s", err, stderr.String())
+			case <-time.After(1500 * time.Millisecond):
+			}
+			sent := time.Now()
+			cmd.Process.Signal(sig)
+			select {
+			case err := <-done:
+				var ee *exec.ExitError
+				if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+					t.Errorf("after %v: %v, want exit 1", sig, err)
+				}
+				if took := time.Since(sent); took > 3*time.Second {
+					t.Errorf("ffrtmp took %v to stop after %v", took, sig)
+				}
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+				t.Fatalf("ffrtmp did not stop 10 s after %v:\n%s", sig, stderr.String())
+			}
+			if msg := stderr.String(); !strings.Contains(msg, "canceled") {
+				t.Errorf("stderr does not say the run was canceled: %s", msg)
+			}
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				t.Errorf("left behind: %s", e.Name())
+			}
+		})
 	}
 }

@@ -378,7 +378,7 @@ func runFarm(ctx context.Context, s runSettings, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "\nstopping: the worker drains (running jobs get %v; Ctrl-C again to stop at once)\n", s.drainTimeout)
 		drained := make(chan struct{})
 		defer close(drained)
-		forceStopOnSecondSignal(stderr, drained)
+		forceStopOnSecondSignal(stderr, "second interrupt: stopping now; the master requeues unfinished jobs when the farm runs again", drained)
 		workerErr = <-workerDone
 		stopMaster()
 		masterErr = <-masterDone
@@ -406,17 +406,17 @@ func runFarm(ctx context.Context, s runSettings, stderr io.Writer) error {
 	return nil
 }
 
-// forceStopOnSecondSignal ends the process at a second Ctrl-C before done closes (during
-// the drain): executors die with it (their parent-death signal) and the master requeues
-// their jobs when it next runs.
-func forceStopOnSecondSignal(stderr io.Writer, done <-chan struct{}) {
+// forceStopOnSecondSignal ends the process, saying msg, at a second Ctrl-C (or SIGTERM)
+// before done closes. For `ffrtmp run` (during the drain): executors die with it (their
+// parent-death signal) and the master requeues their jobs when it next runs.
+func forceStopOnSecondSignal(stderr io.Writer, msg string, done <-chan struct{}) {
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		defer signal.Stop(sig)
 		select {
 		case <-sig:
-			fmt.Fprintln(stderr, "second interrupt: stopping now; the master requeues unfinished jobs when the farm runs again")
+			fmt.Fprintln(stderr, msg)
 			os.Exit(exitFailed)
 		case <-done:
 		}

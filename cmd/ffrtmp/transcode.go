@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -239,6 +240,15 @@ func transcode(cmd *cobra.Command, spec engine.Spec, jsonOut, quiet bool) error 
 	default:
 		rep = newTextReporter(stderr, stdout)
 	}
+	// A first Ctrl-C (or SIGTERM) cancels the run: the engine stops within about a second and
+	// removes its partial outputs, also when libav is stuck in a system call. A second one
+	// ends the process at once.
+	ran := make(chan struct{})
+	defer close(ran)
+	stopWatch := context.AfterFunc(cmd.Context(), func() {
+		forceStopOnSecondSignal(stderr, "second interrupt: stopping now (partial outputs may be left)", ran)
+	})
+	defer stopWatch()
 	res, err := engine.Run(cmd.Context(), spec, rep)
 	if err != nil {
 		rep.failed(err)

@@ -13,13 +13,18 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
-// LocalDemuxers are the demuxers a local input may be read with: media containers and raw
-// streams. Playlists (hls, dash), lists (concat), image sequences and filters, which open other
-// files by name, are not among them.
-const LocalDemuxers = "mov,matroska,mpegts,flv,avi,mpeg,mpegvideo,mxf,asf,nut,ogg,wav,mp3,aac,ac3,eac3,flac,h264,hevc,m4v,obu,ivf,yuv4mpegpipe"
+// LocalDemuxers are the demuxers a local input may be read with: media containers, raw
+// streams, and readers of one still image (png_pipe, jpeg_pipe, webp_pipe, bmp_pipe,
+// tiff_pipe) or one animated GIF (gif), which read only the file they are given. Playlists
+// (hls, dash), lists (concat), filters, and image2 — libav's image-sequence reader, which
+// expands a name like frame%03d.png or a glob into other files and reads them — open other
+// files by name and are not among them (doc/quirks.md).
+const LocalDemuxers = "mov,matroska,mpegts,flv,avi,mpeg,mpegvideo,mxf,asf,nut,ogg,wav,mp3,aac,ac3,eac3,flac,h264,hevc,m4v,obu,ivf,yuv4mpegpipe," +
+	"png_pipe,jpeg_pipe,webp_pipe,bmp_pipe,tiff_pipe,gif"
 
 // DefaultProtocols are the input protocols a worker allows unless told otherwise.
 var DefaultProtocols = []string{"file", "http", "https", "rtmp", "rtmps"}
@@ -125,13 +130,21 @@ func (p *Policy) Whitelist() string {
 }
 
 // Spec checks every input and output of s and returns it with local paths made absolute and
-// libav's protocol_whitelist set on the input. The error is a *Refused naming the field.
+// libav's protocol_whitelist set on the input. The error is a *Refused naming the field, or
+// an *engine.Error of kind input for a local input that is not a regular file.
 func (p *Policy) Spec(s spec.Spec) (spec.Spec, error) {
 	out := s
 	if s.Input.Synthetic == nil {
 		u, err := p.open("input.url", s.Input.URL, p.inputRoots, p.protocols, false)
 		if err != nil {
 			return s, err
+		}
+		// Checked after the roots (a link out of them is refused above, whatever it points
+		// to): a named pipe would hold the job in open(2), a device or folder is no media.
+		if filepath.IsAbs(u) {
+			if err := engine.CheckLocalInput(u); err != nil {
+				return s, err
+			}
 		}
 		out.Input.URL = u
 		if s.Input.Format == "concat" || s.Input.Format == "lavfi" {

@@ -5,8 +5,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
+	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/worker/access"
 )
@@ -167,5 +169,32 @@ func TestDefaultsToDataDir(t *testing.T) {
 	}
 	if _, err := access.New(nil, nil, []string{"concat"}, data); err == nil || !strings.Contains(err.Error(), "--protocols") {
 		t.Errorf("protocol concat: %v", err)
+	}
+}
+
+// A local input under a root that is not a regular file (a named pipe would hold the job in
+// open(2)) fails with a terminal input error naming it; a link out of the roots is refused
+// as before, whatever it points to.
+func TestInputsMustBeRegularFiles(t *testing.T) {
+	f := setup(t)
+	fifo := filepath.Join(f.in, "pipe.ts")
+	must(t, syscall.Mkfifo(fifo, 0o644))
+	must(t, syscall.Mkfifo(filepath.Join(f.outside, "pipe.ts"), 0o644))
+	must(t, os.Symlink(fifo, filepath.Join(f.in, "to-pipe.ts")))
+	must(t, os.Symlink(filepath.Join(f.outside, "pipe.ts"), filepath.Join(f.in, "out-pipe.ts")))
+	must(t, os.Mkdir(filepath.Join(f.in, "folder"), 0o755))
+	for in, what := range map[string]string{
+		fifo: "named pipe", "to-pipe.ts": "named pipe", "file://" + fifo: "named pipe", "folder": "folder",
+	} {
+		_, err := f.p.Spec(job(in, "x.mp4"))
+		var nr *engine.NotRegularFileError
+		if engine.KindOf(err) != engine.KindInput || !errors.As(err, &nr) || !strings.Contains(err.Error(), what) || !strings.Contains(err.Error(), f.in) {
+			t.Errorf("input %q: %v, want an input error naming it as a %s", in, err, what)
+		}
+	}
+	_, err := f.p.Spec(job("out-pipe.ts", "x.mp4"))
+	var r *access.Refused
+	if !errors.As(err, &r) || !strings.Contains(err.Error(), "outside") {
+		t.Errorf("a link to a FIFO outside the roots: %v, want refused as outside", err)
 	}
 }

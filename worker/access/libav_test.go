@@ -95,5 +95,7 @@ func TestLocalPlaylistCannotReachOutsideTheRoots(t *testing.T) {
 	}
 	if err := run("list.m3u8"); err == nil {
 		t.Fatal("a local playlist read a file outside the roots")
+	} else if !strings.Contains(err.Error(), "input format hls is not allowed") {
+		t.Errorf("the refusal does not name the format: %v", err)
 	}
 }

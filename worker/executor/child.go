@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 	"time"
@@ -58,7 +59,13 @@ func failure(err error) *Failure {
 	// The message leaves this process for the worker's logs and the master's job events.
 	f := &Failure{Kind: string(engine.KindOf(err)), Message: redact.Text(err.Error())}
 	var e *engine.Error
-	if errors.As(err, &e) {
+	var nf *engine.FormatNotAllowedError
+	if errors.As(err, &e) && errors.As(err, &nf) {
+		// The whitelist is the worker's policy (access.LocalDemuxers), not the submitter's.
+		f.Message = fmt.Sprintf("%s %s: input format %s is not allowed for farm jobs (allowed: %s)",
+			e.Op, e.Subject, nf.Format, strings.ReplaceAll(nf.Allowed, ",", ", "))
+	}
+	if e != nil {
 		// A device another node may have, or a network hiccup, may go well elsewhere or later.
 		f.Transient = e.Transient() || e.Kind == engine.KindHardware
 	}

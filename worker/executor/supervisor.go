@@ -33,7 +33,9 @@ type Options struct {
 	// reports progress every 500 ms, so silence means it is stuck.
 	StallTimeout time.Duration
 	// Grace is how long a canceled child gets to stop (and remove its partial outputs)
-	// between SIGTERM and SIGKILL (default 3 s).
+	// between SIGTERM and SIGKILL (default 2 s). The engine stops within about a second,
+	// also when libav is stuck in a system call (it abandons the run then): the grace is
+	// the backstop for a child that does not.
 	Grace time.Duration
 	// OnEvent receives the child's progress events as they come.
 	OnEvent func(Event)
@@ -93,7 +95,7 @@ func Run(ctx context.Context, cmd Command, req Request, opts Options) (Outcome, 
 		opts.StallTimeout = 60 * time.Second
 	}
 	if opts.Grace <= 0 {
-		opts.Grace = 3 * time.Second
+		opts.Grace = 2 * time.Second
 	}
 	body, err := json.Marshal(req)
 	if err != nil {
