@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
 	"github.com/ffrtmp/ffrtmp/master/mastertest"
@@ -33,7 +35,8 @@ func TestJobViewsRedactDestinationKeys(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	f, err := farm.New(ctx, st, farm.Config{Logger: quiet, Interval: time.Hour, Aging: -1})
+	f, err := farm.New(ctx, st, farm.Config{Logger: quiet, Interval: time.Hour, Aging: -1,
+		Callbacks: egress.Policy{Resolver: egress.HostTable{"hooks.example": {netip.MustParseAddr("93.184.215.14")}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

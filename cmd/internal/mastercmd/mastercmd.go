@@ -27,6 +27,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 )
@@ -79,6 +80,9 @@ environment, which wins over the file.`,
 	return cmd
 }
 
+// WebhookAllowUsage is --webhook-allow-cidr's help, the same in ffrtmp-master and ffrtmp run.
+const WebhookAllowUsage = "CIDRs (or addresses) webhooks may be sent to although they are loopback, link-local, private or otherwise not public, e.g. 10.1.0.0/16,127.0.0.1; repeat or comma-separate (default: public addresses only)"
+
 // Flags defines the master's flags on fs.
 func Flags(fs *pflag.FlagSet) {
 	fs.String("config", "", "YAML config file (keys are flag names)")
@@ -98,6 +102,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.StringSlice("trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For is believed")
 	fs.Int64("max-body", 1<<20, "largest request body in bytes")
 	fs.String("webhook-secret", "", "HMAC-SHA256 key for webhook signatures (default: generated into <db>.webhook-secret)")
+	fs.StringSlice("webhook-allow-cidr", nil, WebhookAllowUsage)
 	fs.Int("max-retries", 3, "retries of a job after transient failures")
 	fs.Duration("scheduler-interval", 5*time.Second, "how often failure handling runs (offline nodes, stale jobs, backoffs)")
 	fs.Duration("heartbeat-timeout", 2*time.Minute, "a node silent this long is offline and its jobs are requeued")
@@ -222,6 +227,9 @@ func Config(v *viper.Viper) (master.Config, error) {
 	}
 	if key := v.GetString("api-key"); key != "" {
 		cfg.APIKeys = append(cfg.APIKeys, auth.StaticKey("api-key", auth.RoleAdmin, key))
+	}
+	if cfg.WebhookAllow, err = egress.ParseAllow(v.GetStringSlice("webhook-allow-cidr")); err != nil {
+		return cfg, fmt.Errorf("--webhook-allow-cidr %w", err)
 	}
 	for _, p := range v.GetStringSlice("trusted-proxies") {
 		pfx, err := netip.ParsePrefix(p)
