@@ -101,7 +101,9 @@ type JobRequest struct {
 	MaxRunTime Duration `json:"max_run_time,omitempty"`
 	// MaxRetries overrides the master's --max-retries for this job.
 	MaxRetries *int `json:"max_retries,omitempty"`
-	// CallbackURL receives a signed POST on every state change.
+	// CallbackURL receives a signed POST on every state change. Its host must resolve to public
+	// addresses only, unless the master's operator allows the range (--webhook-allow-cidr):
+	// otherwise the submit is a 400 on callback_url.
 	CallbackURL string `json:"callback_url,omitempty"`
 	// Labels are free-form tags shown in the job view (not matched against nodes).
 	Labels map[string]string `json:"labels,omitempty"`

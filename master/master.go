@@ -29,6 +29,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/connlimit"
+	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
 	"github.com/ffrtmp/ffrtmp/master/metrics"
@@ -70,6 +71,12 @@ type Config struct {
 	// WebhookBackoff bounds the delay before a webhook's first retry; it doubles per attempt
 	// (with full jitter). 0 takes the dispatcher's default (webhook.DefaultBaseBackoff).
 	WebhookBackoff time.Duration
+	// WebhookAllow lists ranges webhooks may go to although they are loopback, link-local,
+	// private or otherwise special-purpose (--webhook-allow-cidr); public addresses need none.
+	WebhookAllow []netip.Prefix
+	// WebhookResolver resolves callback hosts, at submit and at delivery; nil is the system's.
+	// Tests point names where they need with an egress.HostTable.
+	WebhookResolver egress.Resolver
 
 	Farm farm.Config
 
@@ -175,13 +182,18 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	if err != nil {
 		return nil, err
 	}
+	callbacks := egress.Policy{Allow: cfg.WebhookAllow, Resolver: cfg.WebhookResolver}
+	if len(cfg.WebhookAllow) > 0 {
+		m.log.Info("webhooks may go to these ranges besides public addresses", "webhook_allow_cidr", cfg.WebhookAllow)
+	}
 	m.hooks, err = webhook.New(m.st.Outbox(), webhook.Options{Secret: secret, Logger: m.log, OnAttempt: m.metrics.Webhook,
-		BaseBackoff: cfg.WebhookBackoff})
+		BaseBackoff: cfg.WebhookBackoff, Egress: callbacks})
 	if err != nil {
 		return nil, err
 	}
 
 	fc := cfg.Farm
+	fc.Callbacks = callbacks
 	fc.Logger = m.log
 	fc.Hooks = farm.Hooks{Transition: m.metrics.Transition, Finished: m.metrics.Finished,
 		LeaseWait: m.metrics.LeaseWait, Schedule: m.metrics.Schedule, Webhook: m.hooks.Notify}

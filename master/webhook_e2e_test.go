@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -84,13 +85,16 @@ func (rc *receiver) waitPosts(t *testing.T, n int) []hookPost {
 	}
 }
 
-// startWithHooks runs a master with a known webhook secret and quick webhook retries.
-func startWithHooks(t *testing.T) *mastertest.Harness {
+// startWithHooks runs a master with a known webhook secret and quick webhook retries that
+// may send webhooks to the tests' receivers on loopback (as --webhook-allow-cidr 127.0.0.0/8
+// does); mutate may change the config further.
+func startWithHooks(t *testing.T, mutate ...func(*master.Config)) *mastertest.Harness {
 	t.Helper()
-	return mastertest.Start(t, func(c *master.Config) {
+	return mastertest.Start(t, append([]func(*master.Config){func(c *master.Config) {
 		c.WebhookSecret = hookSecret
 		c.WebhookBackoff = 20 * time.Millisecond
-	})
+		c.WebhookAllow = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	}}, mutate...)...)
 }
 
 // verify checks a POST's signature with the master's secret, and that another secret fails.

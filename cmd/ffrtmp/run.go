@@ -105,6 +105,7 @@ the environment, which wins over the file.`,
 	fs.String("cert", "", "TLS certificate (PEM) to serve instead of a self-signed one")
 	fs.String("key", "", "private key (PEM) of --cert")
 	fs.Bool("insecure", false, "allow plain HTTP beyond loopback (keys cross the network in clear)")
+	fs.StringSlice("webhook-allow-cidr", nil, mastercmd.WebhookAllowUsage)
 	fs.Int("slots", 1, "jobs the worker runs at once")
 	fs.Bool("gpu", false, "let the worker use GPUs and hardware (CUDA, NVENC, QSV, VAAPI)")
 	fs.StringSlice("input-roots", nil, "folders jobs may read (default: the current folder)")
@@ -129,6 +130,7 @@ type runSettings struct {
 	liveGrace               time.Duration
 	ingestURL               string
 	rtmpHost                string
+	webhookAllow            []string
 	tls, insecure           bool
 	cert, key               string
 	slots                   int
@@ -210,7 +212,7 @@ func runSettingsFrom(cmd *cobra.Command) (runSettings, error) {
 	s := runSettings{
 		dataDir: v.GetString("data-dir"), listen: v.GetString("listen"), port: v.GetInt("port"),
 		rtmpPort: v.GetInt("rtmp-port"), rtmpListen: v.GetString("rtmp-listen"), liveGrace: v.GetDuration("live-grace"),
-		ingestURL: v.GetString("ingest-url"), rtmpHost: v.GetString("rtmp-host"),
+		ingestURL: v.GetString("ingest-url"), rtmpHost: v.GetString("rtmp-host"), webhookAllow: runList(v, "webhook-allow-cidr"),
 		tls: v.GetBool("tls"), insecure: v.GetBool("insecure"), cert: v.GetString("cert"), key: v.GetString("key"),
 		slots: v.GetInt("slots"), gpu: v.GetBool("gpu"), demo: v.GetBool("demo"),
 		inputRoots: runList(v, "input-roots"), outputRoots: runList(v, "output-roots"),
@@ -437,7 +439,8 @@ func startMaster(ctx context.Context, s runSettings, dataAbs, userKey, workerKey
 		"listen": s.listen, "port": s.port, "metrics-addr": s.metricsAddr, "db": filepath.Join(dataAbs, runDBFile),
 		"api-key": userKey, "tls": s.tls, "cert": s.cert, "key": s.key, "log-level": s.logLevelName,
 		"rtmp-port": s.rtmpPort, "rtmp-listen": s.rtmpListen, "live-grace": s.liveGrace, "ingest-url": s.ingestURL,
-		"rtmp-host": s.rtmpHost,
+		"rtmp-host":          s.rtmpHost,
+		"webhook-allow-cidr": s.webhookAllow,
 	} {
 		mv.Set(k, val)
 	}

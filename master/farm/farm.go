@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/sched"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
@@ -35,8 +36,12 @@ type Config struct {
 	ProgressSample    time.Duration // progress kept as an event at most this often per job [10s]
 	MaxLeaseWait      time.Duration // longest lease long-poll [30s]
 	MaxNodesPerKey    int           // nodes one (non-admin) API key may register [1000]; <0 no limit
-	Logger            *slog.Logger
-	Hooks             Hooks
+	// Callbacks is where a job's callback_url may point: checked at submit, so a submitter
+	// hears at once that webhooks will not go there (the dispatcher checks again on every
+	// connection). The zero Policy allows public addresses only.
+	Callbacks egress.Policy
+	Logger    *slog.Logger
+	Hooks     Hooks
 }
 
 // Hooks receive measurements for metrics. Any may be nil.

@@ -11,6 +11,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
 	"github.com/ffrtmp/ffrtmp/master/store"
+	"github.com/ffrtmp/ffrtmp/master/webhook"
 )
 
 // Submit validates req, resolves its preset or scenario and stores it queued. With an
@@ -26,6 +27,14 @@ func (s *Service) submit(ctx context.Context, caller string, req api.JobRequest,
 	job, aerr := catalog.Resolve(req, s.preset, s.cfg.MaxRetries)
 	if aerr != nil {
 		return api.Job{}, false, aerr
+	}
+	if job.CallbackURL != "" {
+		if err := webhook.CheckCallback(ctx, s.cfg.Callbacks, job.CallbackURL); err != nil {
+			if ctx.Err() != nil {
+				return api.Job{}, false, fmt.Errorf("check callback_url: %w", err)
+			}
+			return api.Job{}, false, badRequest("callback_url", "%s", err)
+		}
 	}
 	if tune != nil {
 		tune(&job)

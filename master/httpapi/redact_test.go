@@ -10,6 +10,7 @@ import (
 	"maps"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
 	"github.com/ffrtmp/ffrtmp/master/mastertest"
@@ -50,7 +52,8 @@ func newRedactEnv(t *testing.T) *redactEnv {
 	t.Cleanup(func() { _ = st.Close() })
 	logs := &syncBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	f, err := farm.New(ctx, st, farm.Config{Logger: log, Interval: time.Hour, Aging: -1})
+	f, err := farm.New(ctx, st, farm.Config{Logger: log, Interval: time.Hour, Aging: -1,
+		Callbacks: egress.Policy{Resolver: egress.HostTable{"hooks.example": {netip.MustParseAddr("93.184.215.14")}}}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -118,12 +118,15 @@ func (o outbox) GiveUp(ctx context.Context, d webhook.Delivery, lastErr string) 
 		}
 		old := r.Job
 		// Name the host only: a callback URL may carry a token in its path or query.
-		host := d.URL
+		host := "its callback URL"
 		if u, err := url.Parse(d.URL); err == nil && u.Host != "" {
 			host = u.Scheme + "://" + u.Host
 		}
 		msg := fmt.Sprintf("webhook %s to %s given up after %d attempts: %s", d.Event, host, d.Attempts, lastErr)
-		if d.Attempts == 0 {
+		switch d.Attempts {
+		case 1:
+			msg = fmt.Sprintf("webhook %s to %s given up after 1 attempt: %s", d.Event, host, lastErr)
+		case 0:
 			msg = fmt.Sprintf("webhook %s to %s not sent: %s", d.Event, host, lastErr)
 		}
 		ev := api.Event{Time: time.Now().UTC(), Type: api.EventWarning, Message: msg}

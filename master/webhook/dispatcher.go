@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/internal/version"
+	"github.com/ffrtmp/ffrtmp/master/egress"
 )
 
 // Defaults for the zero values of Options.
@@ -61,6 +62,10 @@ type Outbox interface {
 	Delivered(ctx context.Context, seq uint64) error
 	// Retry records an attempt that failed (or, with attempts unchanged, a delivery held back
 	// behind an earlier one of its job) and when to try again.
+	//
+	// lastErr, here and in GiveUp, is a short reason of the dispatcher's own ("receiver
+	// answered 500", "no answer: connection failed"): never the receiver's answer nor a raw
+	// network error, so it may be shown to the job's submitter.
 	Retry(ctx context.Context, seq uint64, attempts int, next time.Time, lastErr string) error
 	// GiveUp removes the delivery; the store records a warning event on the job with lastErr.
 	GiveUp(ctx context.Context, d Delivery, lastErr string) error
@@ -70,9 +75,13 @@ type Outbox interface {
 type Options struct {
 	// Secret is the HMAC key that signs every POST; required.
 	Secret []byte
-	// Client sends the POSTs. Default: DefaultTimeout per request, redirects not followed (a
-	// redirect is a failed attempt: a callback URL is called where it says).
-	Client *http.Client
+	// Egress says which addresses receivers may have: a callback URL is a client's choice, and
+	// the zero Policy keeps it off loopback, link-local, private and other special addresses.
+	// Every connection is checked against it when it is made, whatever the name resolved to
+	// when the job was submitted.
+	Egress egress.Policy
+	// Timeout bounds one POST, from dialling to the end of the answer; default DefaultTimeout.
+	Timeout time.Duration
 	// Workers is how many deliveries go out at once; default DefaultWorkers.
 	Workers int
 	// MaxAttempts is how many POSTs a delivery gets before GiveUp; default DefaultMaxAttempts.
@@ -97,6 +106,7 @@ type Options struct {
 type Dispatcher struct {
 	out     Outbox
 	opts    Options
+	client  *http.Client
 	log     *slog.Logger
 	notify  chan struct{}
 	running atomic.Bool
@@ -110,18 +120,11 @@ func New(out Outbox, opts Options) (*Dispatcher, error) {
 	if len(opts.Secret) == 0 {
 		return nil, errors.New("webhook: a signing secret is required")
 	}
-	if opts.Workers < 0 || opts.MaxAttempts < 0 || opts.BaseBackoff < 0 || opts.MaxBackoff < 0 || opts.Poll < 0 {
-		return nil, errors.New("webhook: Workers, MaxAttempts, BaseBackoff, MaxBackoff and Poll must not be negative")
+	if opts.Workers < 0 || opts.MaxAttempts < 0 || opts.BaseBackoff < 0 || opts.MaxBackoff < 0 || opts.Poll < 0 || opts.Timeout < 0 {
+		return nil, errors.New("webhook: Workers, MaxAttempts, BaseBackoff, MaxBackoff, Poll and Timeout must not be negative")
 	}
 	opts.Secret = bytes.Clone(opts.Secret)
-	if opts.Client == nil {
-		opts.Client = &http.Client{
-			Timeout: DefaultTimeout,
-			CheckRedirect: func(*http.Request, []*http.Request) error {
-				return http.ErrUseLastResponse
-			},
-		}
-	}
+	opts.Timeout = cmp.Or(opts.Timeout, DefaultTimeout)
 	opts.Workers = cmp.Or(opts.Workers, DefaultWorkers)
 	opts.MaxAttempts = cmp.Or(opts.MaxAttempts, DefaultMaxAttempts)
 	opts.BaseBackoff = cmp.Or(opts.BaseBackoff, DefaultBaseBackoff)
@@ -138,6 +141,7 @@ func New(out Outbox, opts Options) (*Dispatcher, error) {
 	return &Dispatcher{
 		out:    out,
 		opts:   opts,
+		client: newClient(opts.Egress, opts.Timeout),
 		log:    log.With("component", "webhook"),
 		notify: make(chan struct{}, 1),
 	}, nil

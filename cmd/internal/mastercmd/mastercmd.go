@@ -25,6 +25,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
 	"github.com/ffrtmp/ffrtmp/master/tlsconf"
@@ -78,6 +79,9 @@ environment, which wins over the file.`,
 	return cmd
 }
 
+// WebhookAllowUsage is --webhook-allow-cidr's help, the same in ffrtmp-master and ffrtmp run.
+const WebhookAllowUsage = "CIDRs (or addresses) webhooks may be sent to although they are loopback, link-local, private or otherwise not public, e.g. 10.1.0.0/16,127.0.0.1; repeat or comma-separate (default: public addresses only)"
+
 // Flags defines the master's flags on fs.
 func Flags(fs *pflag.FlagSet) {
 	fs.String("config", "", "YAML config file (keys are flag names)")
@@ -99,6 +103,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Int("max-conns-per-ip", master.DefaultMaxConnsPerIP, "API connections one client IP may hold open; more are closed at once (0: no cap; --trusted-proxies are not capped)")
 	fs.Duration("write-timeout", httpapi.DefaultWriteTimeout, "how long one write of a streamed answer (GET /v1/backup) may wait for a client that stopped reading before it is cut off")
 	fs.String("webhook-secret", "", "HMAC-SHA256 key for webhook signatures (default: generated into <db>.webhook-secret)")
+	fs.StringSlice("webhook-allow-cidr", nil, WebhookAllowUsage)
 	fs.Int("max-retries", 3, "retries of a job after transient failures")
 	fs.Int("max-nodes-per-key", 1000, "nodes one worker API key may register (0: no limit); admin keys are not limited")
 	fs.Duration("scheduler-interval", 5*time.Second, "how often failure handling runs (offline nodes, stale jobs, backoffs)")
@@ -237,6 +242,9 @@ func Config(v *viper.Viper) (master.Config, error) {
 	}
 	if key := v.GetString("api-key"); key != "" {
 		cfg.APIKeys = append(cfg.APIKeys, auth.StaticKey("api-key", auth.RoleAdmin, key))
+	}
+	if cfg.WebhookAllow, err = egress.ParseAllow(v.GetStringSlice("webhook-allow-cidr")); err != nil {
+		return cfg, fmt.Errorf("--webhook-allow-cidr %w", err)
 	}
 	for _, p := range v.GetStringSlice("trusted-proxies") {
 		pfx, err := netip.ParsePrefix(p)
