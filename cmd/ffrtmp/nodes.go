@@ -19,7 +19,7 @@ import (
 func newNodesCmd() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "nodes",
-		Short: "List, inspect, drain and remove the farm's worker nodes",
+		Short: "List, inspect, drain, undrain and remove the farm's worker nodes",
 		Long: `The nodes the master knows: their status, their running jobs and slots, the encoders
 that really opened on them, and the GPU telemetry their last heartbeat carried.
 
@@ -32,7 +32,7 @@ A node is named by its ID; its name works too when no other node has it.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	addClientFlags(cmd)
-	cmd.AddCommand(newNodesListCmd(), newNodesGetCmd(), newNodesDrainCmd(), newNodesRemoveCmd())
+	cmd.AddCommand(newNodesListCmd(), newNodesGetCmd(), newNodesDrainCmd(), newNodesUndrainCmd(), newNodesRemoveCmd())
 	return cmd
 }
 
@@ -128,8 +128,8 @@ func newNodesDrainCmd() *cobra.Command {
 		Use:   "drain NODE",
 		Short: "Stop giving a node new jobs; the jobs it runs finish",
 		Long: `drain tells the master to hand NODE no more jobs. The jobs it runs go on to the end; its
-worker keeps heartbeating, so the node stays listed as draining until it is removed or its
-worker registers again (a restarted worker takes jobs again).`,
+worker keeps heartbeating, and the node stays draining, also when its worker restarts and
+registers again, until ` + "`ffrtmp nodes undrain`" + ` lifts the order or the node is removed.`,
 		Example:           `  ffrtmp nodes drain gpu-01`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeNodes,
@@ -148,6 +148,34 @@ worker registers again (a restarted worker takes jobs again).`,
 			}
 			fmt.Fprintf(cmd.OutOrStdout(), "node %s is %s: it takes no new jobs; %s\n",
 				nodeLabel(*d), d.Status, runningNote(len(d.RunningJobs), "finish there"))
+			return nil
+		},
+	}
+}
+
+func newNodesUndrainCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "undrain NODE",
+		Short: "Lift a drain order: the node takes jobs again",
+		Long: `undrain lifts the drain order an operator gave NODE (ffrtmp nodes drain): the master hands
+it jobs again. A worker that is draining itself (shutting down) stays so.`,
+		Example:           `  ffrtmp nodes undrain gpu-01`,
+		Args:              cobra.ExactArgs(1),
+		ValidArgsFunction: completeNodes,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := connect(cmd)
+			if err != nil {
+				return err
+			}
+			n, err := resolveNode(cmd.Context(), c, args[0])
+			if err != nil {
+				return err
+			}
+			d, err := c.Client.UndrainNode(cmd.Context(), n.ID)
+			if err != nil {
+				return c.explain(err, "node "+n.ID)
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "node %s is %s: it takes jobs again\n", nodeLabel(*d), d.Status)
 			return nil
 		},
 	}

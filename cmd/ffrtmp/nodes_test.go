@@ -272,6 +272,13 @@ func TestNodesAgainstMaster(t *testing.T) {
 	if err != nil || got.Status != api.NodeDraining {
 		t.Errorf("after drain the master says %v, %v; want draining", got, err)
 	}
+	out = f.mustRun(t, "", "nodes", "undrain", "gpu-a")
+	if !strings.Contains(out, "gpu-a (node-gpu-a) is online: it takes jobs again") {
+		t.Errorf("nodes undrain printed %q", out)
+	}
+	if got, err := f.h.Client(t, auth.RoleAdmin).GetNode(context.Background(), n.ID); err != nil || got.Status != api.NodeOnline {
+		t.Errorf("after undrain the master says %v, %v; want online", got, err)
+	}
 
 	out = f.mustRun(t, "", "nodes", "remove", n.ID)
 	if !strings.Contains(out, "node gpu-a (node-gpu-a) removed") {
