@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Error names the Spec field that is wrong.
@@ -190,13 +191,22 @@ func ParseRate(s string) (Rate, error) {
 		if err1 != nil || err2 != nil || n <= 0 || d <= 0 {
 			return Rate{}, fmt.Errorf("frame rate %q: want N or N/D with positive integers", s)
 		}
+		if n/d > 1000 || (n/d == 1000 && n%d != 0) {
+			return Rate{}, fmt.Errorf("frame rate %q: want at most 1000 fps", s)
+		}
 		return Rate{Num: n, Den: d}, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f <= 0 || f > 1000 || math.IsNaN(f) {
 		return Rate{}, fmt.Errorf("frame rate %q: want a number between 0 and 1000", s)
 	}
-	return rateFromFloat(f), nil
+	// Below a thousandth of a frame a second the rate rounds to 0/1000, which every reader
+	// takes for "unset" (and JSON drops): refuse it rather than silently use a default.
+	r := rateFromFloat(f)
+	if r.IsZero() {
+		return Rate{}, fmt.Errorf("frame rate %q: want at least 0.001", s)
+	}
+	return r, nil
 }
 
 func rateFromFloat(f float64) Rate {
@@ -410,6 +420,11 @@ func (s Spec) Normalize() (Spec, error) {
 		}
 		if strings.ContainsAny(o.Name, `/\`) || o.Name == "." || o.Name == ".." {
 			return n, Errorf(field+".name", "output name %q must not contain a path", o.Name)
+		}
+		// The name becomes a folder, a playlist line and a metrics label: a line break in it
+		// would write lines of the client's choosing into the master playlist.
+		if strings.ContainsFunc(o.Name, unicode.IsControl) {
+			return n, Errorf(field+".name", "output name %q must not contain control characters", o.Name)
 		}
 		if names[o.Name] {
 			return n, Errorf(field+".name", "duplicate output name %q", o.Name)
