@@ -255,6 +255,10 @@ func valueError(err error, v any) error {
 // Bitrate is bits per second. JSON accepts a number or a string with a k/M/G suffix.
 type Bitrate int64
 
+// MaxBitrate is the highest bitrate a spec may carry (1 Tb/s): what ParseBitrate accepts, so
+// a spec built in Go (a preset's ladder scaled by a request) still reads back from JSON.
+const MaxBitrate Bitrate = 1e12
+
 // ParseBitrate reads "3000000", "3M", "800k", "2.5M".
 func ParseBitrate(in string) (Bitrate, error) {
 	s := strings.TrimSpace(in)
@@ -270,7 +274,7 @@ func ParseBitrate(in string) (Bitrate, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f*mult > 1e12 {
+	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f*mult > float64(MaxBitrate) {
 		return 0, fmt.Errorf("bitrate %q: want bits per second, e.g. 3000000, 3M or 800k", in)
 	}
 	return Bitrate(math.Round(f * mult)), nil
@@ -458,6 +462,9 @@ func (s Spec) Normalize() (Spec, error) {
 		if v.Bitrate < 0 || v.MaxRate < 0 || v.BufSize < 0 {
 			return n, Errorf(field+".video.bitrate", "bitrates must not be negative")
 		}
+		if v.Bitrate > MaxBitrate || v.MaxRate > MaxBitrate || v.BufSize > MaxBitrate {
+			return n, Errorf(field+".video.bitrate", "bitrates must be at most %d bits per second", int64(MaxBitrate))
+		}
 		if v.CRF < 0 || v.CRF > 63 {
 			return n, Errorf(field+".video.crf", "crf %d: want 0..63", v.CRF)
 		}
@@ -480,6 +487,9 @@ func (s Spec) Normalize() (Spec, error) {
 		}
 		if a.Bitrate == 0 {
 			a.Bitrate = 128_000
+		}
+		if a.Bitrate < 0 || a.Bitrate > MaxBitrate {
+			return n, Errorf(field+".audio.bitrate", "bitrate %d: want 0..%d bits per second", int64(a.Bitrate), int64(MaxBitrate))
 		}
 		if a.Channels == 0 {
 			a.Channels = 2
