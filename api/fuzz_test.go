@@ -3,6 +3,7 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -32,6 +33,29 @@ func FuzzDuration(f *testing.F) {
 		}
 		if err := roundtrip.Check(d); err != nil {
 			t.Fatal(err)
+		}
+	})
+}
+
+// FuzzCheckRTMPBase: an RTMP base URL that is accepted comes back in a canonical form that
+// is accepted again unchanged, and a stream URL built on it parses with the same host.
+func FuzzCheckRTMPBase(f *testing.F) {
+	for _, s := range []string{"rtmp://10.0.0.9:1935", "RTMPS://ingest.example:443/", "rtmp://[::1]:1935", "rtmp://10.0.:.9:1935",
+		"rtmp://user:pw@x:1935", "rtmp://x:1935/live", "rtmp://x", "rtmp://x:0", "http://x:80", "rtmp://x:1935?a=b"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		canon, err := CheckRTMPBase(raw)
+		if err != nil {
+			return
+		}
+		again, err := CheckRTMPBase(canon)
+		if err != nil || again != canon {
+			t.Fatalf("CheckRTMPBase(%q) = %q, which checks as %q (%v)", raw, canon, again, err)
+		}
+		u, err := url.Parse(canon + "/" + LiveApp + "/stream?token=t")
+		if err != nil || u.Host == "" || u.Path != "/"+LiveApp+"/stream" {
+			t.Fatalf("CheckRTMPBase(%q) = %q: a stream URL on it parses as %+v (%v)", raw, canon, u, err)
 		}
 	})
 }
