@@ -17,7 +17,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ffrtmp/ffrtmp/internal/version.Version=$(VERSION) \
            -X github.com/ffrtmp/ffrtmp/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: deps build test run docs bench bench-engine bench-master bench-worker bench-live check-go clean
+.PHONY: deps build test fuzz run docs bench bench-engine bench-master bench-worker bench-live check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
@@ -34,6 +34,14 @@ test: deps
 	$(GO) vet ./...
 	CGO_ENABLED=0 $(GO) build -o /dev/null ./cmd/ffrtmp-master   # the master links no C
 	$(GO) test -count=1 -timeout 20m ./...
+	FUZZTIME=$(TEST_FUZZTIME) GO=$(GO) scripts/fuzz.sh
+
+# Every fuzz target (scripts/fuzz.sh finds them) for FUZZTIME each; `go test` already runs
+# their seed corpora (testdata/fuzz/), and make test fuzzes each for TEST_FUZZTIME.
+FUZZTIME ?= 60s
+TEST_FUZZTIME ?= 2s
+fuzz: deps
+	FUZZTIME=$(FUZZTIME) GO=$(GO) scripts/fuzz.sh
 
 # The main job: the all-in-one farm (master + worker, data in ./ffrtmp-data) with a demo job,
 # a synthetic 1080p source into a 3-rung HLS ladder, submitted and followed. Ctrl-C stops it.

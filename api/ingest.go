@@ -127,6 +127,10 @@ func CheckRTMPBase(raw string) (string, error) {
 		return "", fmt.Errorf("%q: want rtmp(s)://host:port without a path, query or fragment (the stream's path follows it)", raw)
 	case u.Hostname() == "":
 		return "", fmt.Errorf("%q has no host", raw)
+	case strings.Contains(u.Hostname(), ":") && net.ParseIP(u.Hostname()) == nil:
+		// url.Parse takes "rtmp://10.0.:.9:1935" apart at the last colon; the "host" left
+		// is neither a name nor an address, and no player URL built on it would parse.
+		return "", fmt.Errorf("%q: host %q is not a host name or IP address", raw, u.Hostname())
 	}
 	port, err := strconv.Atoi(u.Port())
 	if err != nil || port < 1 || port > 65535 {

@@ -348,7 +348,9 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || math.IsNaN(f) || f > math.MaxInt64/float64(time.Second) {
+	// The bound is on nanoseconds: float64(math.MaxInt64) is 2^63, which no int64 holds (the
+	// conversion would wrap to a negative duration).
+	if err != nil || f < 0 || math.IsNaN(f) || f*float64(time.Second) >= math.MaxInt64 {
 		return badDuration(fmt.Sprintf("duration %s: want seconds or a string like \"90s\" or \"2h\"", string(b)))
 	}
 	*d = Duration(f * float64(time.Second))

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -87,9 +88,20 @@ func masterPlaylist(vs []variant) []byte {
 		if len(v.codecs) > 0 {
 			fmt.Fprintf(&b, ",CODECS=\"%s\"", strings.Join(v.codecs, ","))
 		}
-		fmt.Fprintf(&b, "\n%s\n", v.uri)
+		fmt.Fprintf(&b, "\n%s\n", uriReference(v.uri))
 	}
 	return []byte(b.String())
+}
+
+// uriReference writes a relative path (an output's name and its playlist) as a URI reference
+// that resolves to that path: every segment percent-encoded, ':' included, so that a name
+// like "#x", "a?b" or "a:b" stays a path instead of becoming a tag, a query or a scheme.
+func uriReference(path string) string {
+	segs := strings.Split(path, "/")
+	for i, s := range segs {
+		segs[i] = strings.ReplaceAll(url.PathEscape(s), ":", "%3A")
+	}
+	return strings.Join(segs, "/")
 }
 
 // writeLiveMasters writes master.m3u8 for the live (sliding-window) HLS outputs before the

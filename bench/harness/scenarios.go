@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -194,7 +195,7 @@ func (s *Scenario) check() error {
 		return fmt.Errorf("name %q: want a name without spaces, '/' or '@'", s.Name)
 	}
 	src := s.Source
-	if src.File == "" && (src.Width <= 0 || src.Height <= 0 || src.FPS <= 0 || src.Duration <= 0) {
+	if src.File == "" && (src.Width <= 0 || src.Height <= 0 || !positive(src.FPS) || !positive(src.Duration)) {
 		return fmt.Errorf("%s: a synthetic source needs width, height, fps and duration", s.Name)
 	}
 	if src.File != "" {
@@ -213,6 +214,9 @@ func (s *Scenario) check() error {
 		seen[o.Name] = true
 		if o.Width < 0 || o.Height < 0 || o.CRF < 0 || o.Bitrate < 0 || (o.Bitrate == 0 && o.CRF == 0) {
 			return fmt.Errorf("%s: output %s: want a bitrate or a crf, and sizes that are not negative", s.Name, o.Name)
+		}
+		if o.FPS != 0 && !positive(o.FPS) {
+			return fmt.Errorf("%s: output %s: fps %v: want a positive number (or none: the source's)", s.Name, o.Name, o.FPS)
 		}
 	}
 	if len(s.Codecs) == 0 && len(s.Encoders) == 0 {
@@ -236,6 +240,9 @@ func (s *Scenario) check() error {
 	}
 	return nil
 }
+
+// positive reports whether v is a finite number above zero (YAML can say .nan and .inf).
+func positive(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
 
 func allEncoders() []string {
 	var out []string

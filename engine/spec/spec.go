@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 )
 
 // Error names the Spec field that is wrong.
@@ -197,13 +198,22 @@ func ParseRate(s string) (Rate, error) {
 		if err1 != nil || err2 != nil || n <= 0 || d <= 0 {
 			return Rate{}, fmt.Errorf("frame rate %q: want N or N/D with positive integers", s)
 		}
+		if n/d > 1000 || (n/d == 1000 && n%d != 0) {
+			return Rate{}, fmt.Errorf("frame rate %q: want at most 1000 fps", s)
+		}
 		return Rate{Num: n, Den: d}, nil
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil || f <= 0 || f > 1000 || math.IsNaN(f) {
 		return Rate{}, fmt.Errorf("frame rate %q: want a number between 0 and 1000", s)
 	}
-	return rateFromFloat(f), nil
+	// Below a thousandth of a frame a second the rate rounds to 0/1000, which every reader
+	// takes for "unset" (and JSON drops): refuse it rather than silently use a default.
+	r := rateFromFloat(f)
+	if r.IsZero() {
+		return Rate{}, fmt.Errorf("frame rate %q: want at least 0.001", s)
+	}
+	return r, nil
 }
 
 func rateFromFloat(f float64) Rate {
@@ -252,6 +262,10 @@ func valueError(err error, v any) error {
 // Bitrate is bits per second. JSON accepts a number or a string with a k/M/G suffix.
 type Bitrate int64
 
+// MaxBitrate is the highest bitrate a spec may carry (1 Tb/s): what ParseBitrate accepts, so
+// a spec built in Go (a preset's ladder scaled by a request) still reads back from JSON.
+const MaxBitrate Bitrate = 1e12
+
 // ParseBitrate reads "3000000", "3M", "800k", "2.5M".
 func ParseBitrate(in string) (Bitrate, error) {
 	s := strings.TrimSpace(in)
@@ -267,7 +281,7 @@ func ParseBitrate(in string) (Bitrate, error) {
 		}
 	}
 	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f*mult > 1e12 {
+	if err != nil || f < 0 || math.IsNaN(f) || math.IsInf(f, 0) || f*mult > float64(MaxBitrate) {
 		return 0, fmt.Errorf("bitrate %q: want bits per second, e.g. 3000000, 3M or 800k", in)
 	}
 	return Bitrate(math.Round(f * mult)), nil
@@ -418,6 +432,11 @@ func (s Spec) Normalize() (Spec, error) {
 		if strings.ContainsAny(o.Name, `/\`) || o.Name == "." || o.Name == ".." {
 			return n, Errorf(field+".name", "output name %q must not contain a path", o.Name)
 		}
+		// The name becomes a folder, a playlist line and a metrics label: a line break in it
+		// would write lines of the client's choosing into the master playlist.
+		if strings.ContainsFunc(o.Name, unicode.IsControl) {
+			return n, Errorf(field+".name", "output name %q must not contain control characters", o.Name)
+		}
 		if names[o.Name] {
 			return n, Errorf(field+".name", "duplicate output name %q", o.Name)
 		}
@@ -450,6 +469,9 @@ func (s Spec) Normalize() (Spec, error) {
 		if v.Bitrate < 0 || v.MaxRate < 0 || v.BufSize < 0 {
 			return n, Errorf(field+".video.bitrate", "bitrates must not be negative")
 		}
+		if v.Bitrate > MaxBitrate || v.MaxRate > MaxBitrate || v.BufSize > MaxBitrate {
+			return n, Errorf(field+".video.bitrate", "bitrates must be at most %d bits per second", int64(MaxBitrate))
+		}
 		if v.CRF < 0 || v.CRF > 63 {
 			return n, Errorf(field+".video.crf", "crf %d: want 0..63", v.CRF)
 		}
@@ -472,6 +494,9 @@ func (s Spec) Normalize() (Spec, error) {
 		}
 		if a.Bitrate == 0 {
 			a.Bitrate = 128_000
+		}
+		if a.Bitrate < 0 || a.Bitrate > MaxBitrate {
+			return n, Errorf(field+".audio.bitrate", "bitrate %d: want 0..%d bits per second", int64(a.Bitrate), int64(MaxBitrate))
 		}
 		if a.Channels == 0 {
 			a.Channels = 2
