@@ -160,7 +160,7 @@ func (s *Service) load(ctx context.Context) error {
 			}
 			s.retrying[j.ID] = at
 		default:
-			s.sched.Activate(j.ID, j.Node, j.GPU, j.Cost)
+			s.sched.Activate(j.ID, store.TenantOf(&j), j.Node, j.GPU, j.Cost)
 			s.active[j.ID] = s.newActive(j, s.start)
 		}
 		return nil
