@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/sched"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
@@ -34,8 +35,14 @@ type Config struct {
 	Interval          time.Duration // how often failure handling runs [5s]
 	ProgressSample    time.Duration // progress kept as an event at most this often per job [10s]
 	MaxLeaseWait      time.Duration // longest lease long-poll [30s]
-	Logger            *slog.Logger
-	Hooks             Hooks
+	// MaxQueued caps the farm's queued (or retrying) jobs: a submit past it is refused
+	// [DefaultMaxQueued]; <0 no cap.
+	MaxQueued int
+	// Tenants returns a tenant's weight and quotas (the keys file's tenants section); nil:
+	// weight 1 and no quotas for everyone.
+	Tenants func(name string) auth.Tenant
+	Logger  *slog.Logger
+	Hooks   Hooks
 }
 
 // Hooks receive measurements for metrics. Any may be nil.
@@ -51,7 +58,14 @@ type Hooks struct {
 	Webhook func()
 }
 
+// DefaultMaxQueued is the farm's default cap on queued jobs: far above what a farm works
+// through in a day, far below what fills a disk (200k jobs took 336 MB).
+const DefaultMaxQueued = 100_000
+
 func (c *Config) defaults() {
+	if c.MaxQueued == 0 {
+		c.MaxQueued = DefaultMaxQueued
+	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -96,6 +110,10 @@ type Service struct {
 	counts   map[api.Status]int
 	nodes    map[string]*nodeState
 	presets  map[string]api.Preset // stored (not built-in) presets
+	tenants  map[string]*tenantCounts
+	// owners are the tenants that own stored jobs: with only the caller's, a list needs no
+	// tenant filter (a purge may leave a name here; that only costs the filter).
+	owners map[string]bool
 }
 
 // activeJob is what the master tracks of a job on a node between store writes.
@@ -121,7 +139,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, st: st, sched: sched.New(aging), log: cfg.Logger, start: time.Now(),
 		seed: maphash.MakeSeed(), active: map[string]*activeJob{}, retrying: map[string]time.Time{},
-		counts: map[api.Status]int{}, nodes: map[string]*nodeState{}, presets: map[string]api.Preset{}}
+		counts: map[api.Status]int{}, nodes: map[string]*nodeState{}, presets: map[string]api.Preset{},
+		tenants: map[string]*tenantCounts{}, owners: map[string]bool{}}
+	s.sched.SetPolicy(s.policy)
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -149,7 +169,15 @@ func (s *Service) load(ctx context.Context) error {
 		return fmt.Errorf("count jobs: %w", err)
 	}
 	s.counts = counts
+	owners, err := s.st.Tenants(ctx)
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	for _, t := range owners {
+		s.owners[t] = true
+	}
 	err = s.st.EachJob(ctx, []api.Status{api.StatusQueued, api.StatusAssigned, api.StatusRunning, api.StatusRetrying}, func(j api.Job) error {
+		s.counted(store.TenantOf(&j)).waiting += waitingDelta("", j.Status)
 		switch j.Status {
 		case api.StatusQueued:
 			s.sched.Add(entryOf(j))
@@ -186,7 +214,7 @@ func (s *Service) newActive(j api.Job, now time.Time) *activeJob {
 
 func entryOf(j api.Job) sched.Entry {
 	return sched.Entry{ID: j.ID, Queue: j.Queue, Priority: j.Priority, Created: j.CreatedAt,
-		Req: j.Requirements, Cost: j.Cost, UsesGPU: usesGPU(j)}
+		Req: j.Requirements, Cost: j.Cost, UsesGPU: usesGPU(j), Tenant: store.TenantOf(&j)}
 }
 
 func usesGPU(j api.Job) bool {

@@ -14,9 +14,9 @@ import (
 
 // Filter selects jobs for ListJobs. Zero fields match everything.
 type Filter struct {
-	Statuses      []api.Status
-	Queue         string
-	Node          string
+	Statuses []api.Status
+	Queue    string
+	Node     string
 	// Tenant keeps one tenant's jobs (jobs stored without a tenant are api.DefaultTenant's).
 	Tenant        string
 	CreatedAfter  time.Time // inclusive

@@ -99,6 +99,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Int64("max-body", 1<<20, "largest request body in bytes")
 	fs.String("webhook-secret", "", "HMAC-SHA256 key for webhook signatures (default: generated into <db>.webhook-secret)")
 	fs.Int("max-retries", 3, "retries of a job after transient failures")
+	fs.Int("max-queued-jobs", farm.DefaultMaxQueued, "queued (or retrying) jobs the farm holds, all tenants together; a submit past it gets 429 quota_exceeded (0: no cap)")
 	fs.Duration("scheduler-interval", 5*time.Second, "how often failure handling runs (offline nodes, stale jobs, backoffs)")
 	fs.Duration("heartbeat-timeout", 2*time.Minute, "a node silent this long is offline and its jobs are requeued")
 	fs.Duration("batch-stale", 30*time.Minute, "a job without progress this long is requeued")
@@ -184,7 +185,7 @@ func Config(v *viper.Viper) (master.Config, error) {
 			Interval: v.GetDuration("scheduler-interval"), HeartbeatTimeout: v.GetDuration("heartbeat-timeout"),
 			BatchStale: v.GetDuration("batch-stale"), LiveStale: v.GetDuration("live-stale"),
 			RetryBackoff: v.GetDuration("retry-backoff"), Aging: orOff(v.GetDuration("priority-aging")),
-			Retention: orOff(v.GetDuration("retention")),
+			Retention: orOff(v.GetDuration("retention")), MaxQueued: v.GetInt("max-queued-jobs"),
 		},
 		Tracing: v.GetBool("tracing-enabled"), TracingEndpoint: v.GetString("tracing-endpoint"), ServiceName: v.GetString("service-name"),
 		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
@@ -216,6 +217,12 @@ func Config(v *viper.Viper) (master.Config, error) {
 	}
 	if r := v.GetInt("max-retries"); r < 0 || r > 20 {
 		return cfg, fmt.Errorf("--max-retries %d: want 0..20", r)
+	}
+	switch q := cfg.Farm.MaxQueued; {
+	case q < 0:
+		return cfg, fmt.Errorf("--max-queued-jobs %d: want 0 (no cap) or more", q)
+	case q == 0:
+		cfg.Farm.MaxQueued = -1 // the farm's zero is its default
 	}
 	if cfg.Farm.Interval <= 0 {
 		return cfg, errors.New("--scheduler-interval must be positive")
