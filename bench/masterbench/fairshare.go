@@ -27,12 +27,16 @@ func (e *env) fairShareCase(ctx context.Context) (CaseResult, error) {
 		Description: fmt.Sprintf("tenant team-a submits %d jobs, then team-b %d (same queue and priority); %d workers of 1 slot lease (wait 1 s), hold each job %s and complete it; "+
 			"the share of slot grants each tenant got while both had jobs queued (until team-b's last job started), at weights 1:1 and 2:1",
 			p.FairA, p.FairB, p.FairSlots, fairHold)}
+	if p.FairA <= 0 || p.FairB <= 0 || p.FairSlots <= 0 {
+		return res, fmt.Errorf("profile %s sizes no fair-share run (tenant jobs %d and %d, %d slots)", p.Name, p.FairA, p.FairB, p.FairSlots)
+	}
 	t0 := time.Now()
 	for _, w := range [][2]int{{1, 1}, {2, 1}} {
-		got, bDone, err := e.fairShareRun(ctx, w[0], w[1])
+		got, bDone, cpu, err := e.fairShareRun(ctx, w[0], w[1])
 		if err != nil {
 			return res, fmt.Errorf("weights %d:%d: %w", w[0], w[1], err)
 		}
+		res.MasterCPUSeconds += cpu.Seconds()
 		total := got["team-a"] + got["team-b"]
 		if total == 0 {
 			return res, errors.New("no slot granted")
@@ -50,43 +54,43 @@ func (e *env) fairShareCase(ctx context.Context) (CaseResult, error) {
 }
 
 // fairShareRun measures one weighting: grants per tenant until team-b's last job started,
-// and how long after the workers started that was.
-func (e *env) fairShareRun(ctx context.Context, wa, wb int) (map[string]int, time.Duration, error) {
+// how long after the workers started that was, and the master's CPU time meanwhile.
+func (e *env) fairShareRun(ctx context.Context, wa, wb int) (got map[string]int, bDone, cpu time.Duration, err error) {
 	p := e.opts.Profile
 	dir, err := os.MkdirTemp(e.tmp, "fairshare-")
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	keys := filepath.Join(dir, "keys.yaml")
 	body := fmt.Sprintf("keys: []\ntenants:\n  - {name: team-a, weight: %d}\n  - {name: team-b, weight: %d}\n", wa, wb)
 	if err := os.WriteFile(keys, []byte(body), 0o600); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	m, err := e.startMaster(ctx, fmt.Sprintf("fairshare-%d-%d", wa, wb), filepath.Join(dir, "master.db"), "--keys-file", keys)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	defer m.Stop()
 	cs, err := newClients(m.URL, max(p.FairSlots, 16))
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	defer cs.Close()
 	if err := submitAs(ctx, cs, "team-a", p.FairA); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	if err := submitAs(ctx, cs, "team-b", p.FairB); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	nodes, err := registerNodes(ctx, cs, p.FairSlots)
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 
 	var mu sync.Mutex
-	got := map[string]int{}
+	got = map[string]int{}
 	bLeft := p.FairB
-	var bDone time.Duration
+	cpu0 := m.CPU()
 	start := time.Now()
 	runCtx, stop := context.WithCancel(ctx)
 	defer stop()
@@ -133,12 +137,12 @@ func (e *env) fairShareRun(ctx context.Context, wa, wb int) (map[string]int, tim
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
 	if bLeft > 0 {
-		return nil, 0, fmt.Errorf("team-b still had %d jobs waiting when the workers stopped", bLeft)
+		return nil, 0, 0, fmt.Errorf("team-b still had %d jobs waiting when the workers stopped", bLeft)
 	}
-	return got, bDone, nil
+	return got, bDone, m.CPU() - cpu0, nil
 }
 
 // submitAs queues n scenario jobs for tenant through the admin key, with every client.
