@@ -154,25 +154,3 @@ func waitingDelta(before, after api.Status) int {
 	}
 	return w(after) - w(before)
 }
-
-// TenantUsage is one tenant's use of the farm, for metrics and admins.
-type TenantUsage struct {
-	Waiting, Running, Streams int
-}
-
-// Usage returns every tenant's waiting (queued or retrying) and running jobs and streams.
-func (s *Service) Usage() map[string]TenantUsage {
-	running := s.sched.Running()
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[string]TenantUsage, len(s.tenants))
-	for name, tc := range s.tenants {
-		out[name] = TenantUsage{Waiting: tc.waiting, Streams: tc.streams, Running: running[name]}
-	}
-	for name, n := range running {
-		u := out[name]
-		u.Running = n
-		out[name] = u
-	}
-	return out
-}

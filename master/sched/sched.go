@@ -665,7 +665,8 @@ func groupKey(e Entry) string {
 	if e.UsesGPU {
 		b.WriteByte('g')
 	}
-	b.WriteString("|" + strconv.Quote(e.Tenant))
+	b.WriteString("|t:") // tenant names are checked: no '|', quotes or '='
+	b.WriteString(e.Tenant)
 	keys := make([]string, 0, len(e.Req.Labels))
 	for k := range e.Req.Labels {
 		keys = append(keys, k)
