@@ -46,6 +46,11 @@ func (s *Service) submit(ctx context.Context, c Caller, req api.JobRequest, idem
 		}
 		defer release()
 	}
+	// Known as an owner before the job is stored: a list that ran between the two would
+	// otherwise skip the tenant filter and show the job to another tenant.
+	s.mu.Lock()
+	s.owners[tenant] = true
+	s.mu.Unlock()
 	caller := c.Name
 	job.ID = store.NewID(now)
 	job.Status = api.StatusQueued
@@ -72,9 +77,6 @@ func (s *Service) submit(ctx context.Context, c Caller, req api.JobRequest, idem
 		return api.Job{}, false, fmt.Errorf("store job: %w", err)
 	}
 	if !replay {
-		s.mu.Lock()
-		s.owners[tenant] = true
-		s.mu.Unlock()
 		s.follow(api.Job{ID: job.ID, Status: ""}, job, now)
 	}
 	return s.view(job), replay, nil
