@@ -157,9 +157,11 @@ func newHTTPClient(cfg clientConfig) (*http.Client, error) {
 // ListJobsOptions filter GET /v1/jobs. Zero fields do not filter.
 type ListJobsOptions struct {
 	// Status keeps jobs in any of these states.
-	Status        []Status
-	Queue         string
-	Node          string
+	Status []Status
+	Queue  string
+	Node   string
+	// Tenant keeps one tenant's jobs (admin keys; a submitter always sees only its own).
+	Tenant        string
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
 	// Cursor is a previous page's NextCursor.
@@ -175,6 +177,7 @@ func (o ListJobsOptions) query() url.Values {
 	}
 	setIf(q, "queue", o.Queue)
 	setIf(q, "node", o.Node)
+	setIf(q, "tenant", o.Tenant)
 	if !o.CreatedAfter.IsZero() {
 		q.Set("created_after", o.CreatedAfter.UTC().Format(time.RFC3339Nano))
 	}

@@ -50,9 +50,12 @@ const (
 	CodeIllegalTransition = "illegal_transition"   // a job state change the state machine refuses
 	CodeIdempotencyReuse  = "idempotency_key_reused"
 	CodeRateLimited       = "rate_limited"
-	CodeUnavailable       = "unavailable" // draining or storage trouble; retry later
-	CodeInternal          = "internal"
-	CodeMethodNotAllowed  = "method_not_allowed"
+	// CodeQuotaExceeded (429): the tenant's quota (field names it: max_queued, max_streams,
+	// submit_rate) or the farm's --max-queued-jobs cap is reached.
+	CodeQuotaExceeded    = "quota_exceeded"
+	CodeUnavailable      = "unavailable" // draining or storage trouble; retry later
+	CodeInternal         = "internal"
+	CodeMethodNotAllowed = "method_not_allowed"
 )
 
 // IsCode reports whether err is an *Error with the given code.

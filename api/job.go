@@ -107,7 +107,14 @@ type JobRequest struct {
 	CallbackURL string `json:"callback_url,omitempty"`
 	// Labels are free-form tags shown in the job view (not matched against nodes).
 	Labels map[string]string `json:"labels,omitempty"`
+	// Tenant submits the job on behalf of a tenant (admin keys only; a submitter's jobs
+	// belong to its key's tenant, and naming another is refused).
+	Tenant string `json:"tenant,omitempty"`
 }
+
+// DefaultTenant owns the jobs, streams and presets of keys without a tenant, and every job
+// stored before tenants existed (those carry no tenant field).
+const DefaultTenant = "default"
 
 // Parameters tune a preset or scenario.
 type Parameters struct {
@@ -147,6 +154,7 @@ func (r Requirements) IsZero() bool {
 // Job is the master's view of a job.
 type Job struct {
 	ID       string `json:"id"`
+	Tenant   string `json:"tenant,omitempty"` // the tenant that owns the job; absent: DefaultTenant
 	Status   Status `json:"status"`
 	Phase    Phase  `json:"phase,omitempty"`
 	Queue    string `json:"queue"`

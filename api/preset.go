@@ -8,6 +8,9 @@ type Preset struct {
 	Description string `json:"description,omitempty"`
 	// BuiltIn presets ship with the master and cannot be changed or deleted.
 	BuiltIn bool `json:"built_in,omitempty"`
+	// Tenant, on a stored preset, makes it that tenant's: only its keys (and admins) see and
+	// use it. Empty: shared with every tenant, like the built-ins.
+	Tenant string `json:"tenant,omitempty"`
 	// Container is hls (default: one folder with a master playlist), mp4, mkv or mpegts
 	// (one file per rendition).
 	Container string `json:"container,omitempty"`

@@ -33,12 +33,15 @@ type StreamRequest struct {
 	Destinations []string `json:"destinations,omitempty"`
 	// Queue is the queue of the stream's live jobs (default live).
 	Queue string `json:"queue,omitempty"`
+	// Tenant creates the stream on behalf of a tenant (admin keys only).
+	Tenant string `json:"tenant,omitempty"`
 }
 
 // Stream is the master's view of a live stream. The stream key is never shown again after
 // the answers of POST /v1/streams and POST /v1/streams/{id}/rotate-key.
 type Stream struct {
 	ID           string      `json:"id"`
+	Tenant       string      `json:"tenant,omitempty"` // the tenant that owns the stream and its live jobs
 	Name         string      `json:"name"`
 	Preset       string      `json:"preset"`
 	HLS          bool        `json:"hls"`

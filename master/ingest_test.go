@@ -11,6 +11,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/mastertest"
 	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 )
@@ -223,7 +224,7 @@ func TestIngestRTMPS(t *testing.T) {
 	addr := h.Master.RTMPAddr().String()
 	ctx := context.Background()
 	streams := h.Master.Streams()
-	st, err := streams.CreateStream(ctx, api.StreamRequest{Name: "secure", Preset: "abr-480p"})
+	st, err := streams.CreateStream(ctx, farm.Admin("test"), api.StreamRequest{Name: "secure", Preset: "abr-480p"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -245,12 +246,12 @@ func TestIngestRTMPS(t *testing.T) {
 	defer p.stop(t)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		s, err := streams.Stream(ctx, st.ID)
+		s, err := streams.Stream(ctx, farm.Admin("test"), st.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if s.State == api.StreamLive && s.Input != nil && s.JobID != "" {
-			job, err := h.Master.Farm().Get(ctx, s.JobID)
+			job, err := h.Master.Farm().Get(ctx, farm.Admin("test"), s.JobID)
 			if err != nil || !strings.HasPrefix(job.Input, "rtmps://127.0.0.1:") {
 				t.Fatalf("live job over RTMPS reads %q (%v), want the rtmps:// relay", job.Input, err)
 			}

@@ -195,6 +195,7 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	fc := cfg.Farm
 	fc.Callbacks = callbacks
 	fc.Logger = m.log
+	fc.Tenants = m.keys.Tenant
 	fc.Hooks = farm.Hooks{Transition: m.metrics.Transition, Finished: m.metrics.Finished,
 		LeaseWait: m.metrics.LeaseWait, Schedule: m.metrics.Schedule, Webhook: m.hooks.Notify}
 	if m.farm, err = farm.New(ctx, m.st, fc); err != nil {

@@ -1,8 +1,8 @@
 // Package masterbench measures the master under load: a load generator in this process
 // drives a real ffrtmp-master child process (built with CGO_ENABLED=0) over loopback, with
-// fsync on, through the real api.Client. Three cases: submit throughput and latency, lease
-// latency with a deep queue and many nodes, and first-page list latency with a million jobs
-// stored. It links no C, like the master.
+// fsync on, through the real api.Client. Four cases: submit throughput and latency, lease
+// latency with a deep queue and many nodes, first-page list latency with a million jobs
+// stored, and the shares of worker slots two tenants get (fair share). It links no C, like the master.
 package masterbench
 
 import (
@@ -40,24 +40,30 @@ type Profile struct {
 	ListClients  int `json:"list_clients"`
 	ListRequests int `json:"list_requests"`
 	ListWarmup   int `json:"list_warmup"`
+	// Fair share: FairA jobs of one tenant, then FairB of another, FairSlots 1-slot workers.
+	FairA     int `json:"fairshare_tenant_a_jobs"`
+	FairB     int `json:"fairshare_tenant_b_jobs"`
+	FairSlots int `json:"fairshare_slots"`
 }
 
 // FullProfile is the issue's benchmark.
 func FullProfile() Profile {
 	return Profile{Name: "full", Clients: 64, Duration: 10 * time.Second, Warmup: 2 * time.Second,
 		Queued: 100_000, Nodes: 1000, Requesters: 64, LeaseRate: 1000, Leases: 20_000, LeaseWarmup: 1000, SatLeases: 10_000,
-		Listed: 1_000_000, ListClients: 8, ListRequests: 2000, ListWarmup: 200}
+		Listed: 1_000_000, ListClients: 8, ListRequests: 2000, ListWarmup: 200,
+		FairA: 10_000, FairB: 10, FairSlots: 8}
 }
 
 // QuickProfile is a smoke run: the same cases, small.
 func QuickProfile() Profile {
 	return Profile{Name: "quick", Clients: 64, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
 		Queued: 10_000, Nodes: 200, Requesters: 64, LeaseRate: 1000, Leases: 2000, LeaseWarmup: 200, SatLeases: 1000,
-		Listed: 50_000, ListClients: 8, ListRequests: 500, ListWarmup: 50}
+		Listed: 50_000, ListClients: 8, ListRequests: 500, ListWarmup: 50,
+		FairA: 2000, FairB: 10, FairSlots: 8}
 }
 
 // Cases are the case names, in the order they run.
-var Cases = []string{"submit", "lease", "list"}
+var Cases = []string{"submit", "lease", "list", "fairshare"}
 
 // Options configure Run.
 type Options struct {
@@ -163,7 +169,7 @@ func Run(ctx context.Context, opts Options) (Report, error) {
 	r.Notes = notes(opts.Profile)
 
 	run := map[string]func(context.Context) (CaseResult, error){
-		"submit": e.submitCase, "lease": e.leaseCase, "list": e.listCase,
+		"submit": e.submitCase, "lease": e.leaseCase, "list": e.listCase, "fairshare": e.fairShareCase,
 	}
 	for _, name := range Cases {
 		if !slices.Contains(opts.Cases, name) {

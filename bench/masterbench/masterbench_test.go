@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"math"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -164,7 +165,8 @@ func TestSmoke(t *testing.T) {
 	defer cancel()
 	p := Profile{Name: "smoke", Clients: 8, Duration: 500 * time.Millisecond, Warmup: 100 * time.Millisecond,
 		Queued: 600, Nodes: 20, Requesters: 8, LeaseRate: 400, Leases: 200, LeaseWarmup: 20, SatLeases: 100,
-		Listed: 2000, ListClients: 2, ListRequests: 40, ListWarmup: 4}
+		Listed: 2000, ListClients: 2, ListRequests: 40, ListWarmup: 4,
+		FairA: 200, FairB: 10, FairSlots: 4}
 	dir := t.TempDir()
 	var log bytes.Buffer
 	rep, err := Run(ctx, Options{Profile: p, CacheDir: dir, Log: &log})
@@ -195,6 +197,19 @@ func TestSmoke(t *testing.T) {
 			if m.Name == "errors" && m.Value != 0 {
 				t.Errorf("case %s: %v errors", c.Name, m.Value)
 			}
+		}
+	}
+	// Fair share: both weightings measured, each tenant's shares summing to 1; team-b got
+	// slots (without fair share it would have had none while team-a's 200 waited).
+	fair := rep.Cases[len(rep.Cases)-1]
+	shares := map[string]float64{}
+	for _, m := range fair.Metrics {
+		shares[m.Name] = m.Value
+	}
+	for _, w := range []string{"1:1", "2:1"} {
+		a, b := shares["team-a share of slots, weights "+w], shares["team-b share of slots, weights "+w]
+		if fair.Name != "fairshare" || b <= 0 || math.Abs(a+b-1) > 1e-9 {
+			t.Errorf("fairshare %s: team-a %.2f, team-b %.2f; want shares of 1 with team-b above 0 (%+v)", w, a, b, fair.Metrics)
 		}
 	}
 	if l := rep.Cases[0].Latencies["submit"]; rep.Cases[0].Name != "submit" || l.Count == 0 || l.P99 <= 0 {

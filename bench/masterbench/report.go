@@ -72,6 +72,12 @@ func atMost(name string, v float64, unit string, target float64) Metric {
 	return Metric{Name: name, Value: v, Unit: unit, Target: "<= " + num(target), Pass: &ok}
 }
 
+// within is a metric whose target is want ± tol.
+func within(name string, v float64, unit string, want, tol float64) Metric {
+	ok := math.Abs(v-want) <= tol
+	return Metric{Name: name, Value: v, Unit: unit, Target: num(want) + " ± " + num(tol), Pass: &ok}
+}
+
 func info(name string, v float64, unit string) Metric {
 	return Metric{Name: name, Value: v, Unit: unit}
 }

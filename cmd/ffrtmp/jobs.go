@@ -76,6 +76,7 @@ func jobsTerminal(w any) (int, bool) {
 type jobsListFlags struct {
 	status              []string
 	queue, node, cursor string
+	tenant              string
 	since, until        string
 	limit               int
 	all, quiet          bool
@@ -92,7 +93,10 @@ func newJobsListCmd() *cobra.Command {
 
 When there are more, the table is followed (on stderr) by the --cursor that fetches the next
 page; --all follows every page. --since and --until take an RFC 3339 time or an age such as
-30m, 2h or 7d ("created at most 2h ago"). --node takes a node ID or name.`,
+30m, 2h or 7d ("created at most 2h ago"). --node takes a node ID or name.
+
+A submitter's key lists only its tenant's jobs; an admin's lists every tenant's, and
+--tenant keeps one. The table has a TENANT column when the page holds several tenants.`,
 		Example: `  ffrtmp jobs list
   ffrtmp jobs list --status running --status queued --queue live
   ffrtmp jobs list --status failed --since 24h -o json | jq -r '.jobs[].id'
@@ -104,6 +108,7 @@ page; --all follows every page. --since and --until take an RFC 3339 time or an 
 	fl.StringSliceVar(&f.status, "status", nil, "only jobs in these states (repeat or comma-separate): "+strings.Join(jobStatusNames(), ", "))
 	fl.StringVar(&f.queue, "queue", "", "only jobs of this queue: "+strings.Join(api.Queues, ", "))
 	fl.StringVar(&f.node, "node", "", "only jobs placed on this node (ID or name)")
+	fl.StringVar(&f.tenant, "tenant", "", "only jobs of this tenant (admin keys; a submitter sees only its own)")
 	fl.StringVar(&f.since, "since", "", "only jobs created at or after this time (RFC 3339, or an age like 1h)")
 	fl.StringVar(&f.until, "until", "", "only jobs created before this time (RFC 3339, or an age like 1h)")
 	fl.IntVar(&f.limit, "limit", 0, "jobs per page (default: the master's, 50; at most 1000)")
@@ -117,7 +122,7 @@ page; --all follows every page. --since and --until take an RFC 3339 time or an 
 }
 
 func (f *jobsListFlags) options(now time.Time) (api.ListJobsOptions, error) {
-	opts := api.ListJobsOptions{Queue: f.queue, Node: f.node, Cursor: f.cursor, Limit: f.limit}
+	opts := api.ListJobsOptions{Queue: f.queue, Node: f.node, Tenant: f.tenant, Cursor: f.cursor, Limit: f.limit}
 	for _, s := range f.status {
 		st := api.Status(strings.TrimSpace(s))
 		if !st.Valid() {

@@ -108,6 +108,44 @@ func TestJobsListTable(t *testing.T) {
 	}
 }
 
+// TestJobsListTenantColumn: a page of several tenants' jobs (an admin's view) has a TENANT
+// column that fits the width with every ID whole; a page of one tenant has none, and a
+// job's detail names a tenant other than the default.
+func TestJobsListTenantColumn(t *testing.T) {
+	jobs := jobsFixtures()
+	for i := range jobs {
+		jobs[i].Tenant = []string{"", "team-a", "video-platform.eu"}[i%3]
+	}
+	var b strings.Builder
+	header, rows := jobRows(jobs, jobsFixtureView())
+	writeTable(&b, header, rows)
+	golden(t, "jobs-list-tenants.txt", b.String())
+	jobsCheckWidth(t, b.String())
+	if !slices.Equal(header[:3], []string{"ID", "STATUS", "TENANT"}) {
+		t.Errorf("header %v, want a TENANT column after STATUS", header)
+	}
+	for i, j := range jobs {
+		if !strings.Contains(b.String(), j.ID+" ") {
+			t.Errorf("job ID %s is not whole in the table", j.ID)
+		}
+		// Like NODE and WORK, a long tenant name gives way to keep the table in width.
+		if want := jobTenant(j); rows[i][2] == "" || !strings.HasPrefix(want, strings.TrimSuffix(rows[i][2], "…")) {
+			t.Errorf("row %d tenant %q, want %q (or its start)", i, rows[i][2], want)
+		}
+	}
+	for i := range jobs {
+		jobs[i].Tenant = "team-a"
+	}
+	if header, _ := jobRows(jobs, jobsFixtureView()); slices.Contains(header, "TENANT") {
+		t.Errorf("one tenant's page has a TENANT column: %v", header)
+	}
+	var d strings.Builder
+	writeJobDetail(&d, jobs[0], jobsFixtureView())
+	if !strings.Contains(d.String(), "Tenant") || !strings.Contains(d.String(), "team-a") {
+		t.Errorf("detail does not name the tenant:\n%s", d.String())
+	}
+}
+
 func TestJobsSubmitRow(t *testing.T) {
 	var b strings.Builder
 	j := jobsFixtures()[1]

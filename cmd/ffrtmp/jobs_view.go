@@ -49,10 +49,14 @@ func (v jobView) stamp(t time.Time) string {
 // jobListHeader are the columns of `jobs list` and of submit's one-row table.
 var jobListHeader = []string{"ID", "STATUS", "QUEUE", "PRI", "WORK", "PROGRESS", "FPS", "NODE", "AGE"}
 
-// jobRows is the table of jobs; ID is never cut: NODE, then WORK, give way first.
+// jobRows is the table of jobs; ID is never cut: NODE, then WORK, give way first. A TENANT
+// column follows STATUS when the jobs belong to several tenants (an admin's view of a shared
+// farm); with one tenant it would repeat what the reader knows.
 func jobRows(jobs []api.Job, v jobView) ([]string, [][]string) {
 	rows := make([][]string, 0, len(jobs))
+	tenants := map[string]bool{}
 	for _, j := range jobs {
+		tenants[jobTenant(j)] = true
 		node := "-"
 		if j.Node != "" {
 			node = v.node(j.Node)
@@ -60,8 +64,24 @@ func jobRows(jobs []api.Job, v jobView) ([]string, [][]string) {
 		rows = append(rows, []string{j.ID, string(j.Status), j.Queue, fmt.Sprint(j.Priority), jobWork(j),
 			jobPercent(j), jobFPS(j), node, jobAge(v.now.Sub(j.CreatedAt))})
 	}
-	jobShrinkColumns(jobListHeader, rows, tableWidth, 7, 4)
-	return jobListHeader, rows
+	if len(tenants) < 2 {
+		jobShrinkColumns(jobListHeader, rows, tableWidth, 7, 4)
+		return jobListHeader, rows
+	}
+	header := slices.Insert(slices.Clone(jobListHeader), 2, "TENANT")
+	for i, j := range jobs {
+		rows[i] = slices.Insert(rows[i], 2, jobTenant(j))
+	}
+	jobShrinkColumns(header, rows, tableWidth, 8, 5, 2)
+	return header, rows
+}
+
+// jobTenant is the tenant that owns j (jobs from before tenants carry none: the default).
+func jobTenant(j api.Job) string {
+	if j.Tenant == "" {
+		return api.DefaultTenant
+	}
+	return j.Tenant
 }
 
 // jobShrinkColumns cuts the widest of the given columns, a rune at a time and to no less than
@@ -208,6 +228,9 @@ func writeJobDetail(w io.Writer, j api.Job, v jobView) {
 		}
 	}
 	line("ID", j.ID)
+	if t := jobTenant(j); t != api.DefaultTenant {
+		line("Tenant", t)
+	}
 	line("Status", jobStatusText(j, v))
 	line("Queue", fmt.Sprintf("%s, priority %d", j.Queue, j.Priority))
 	line("Work", jobWorkText(j))

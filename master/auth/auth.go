@@ -7,7 +7,10 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
+
+	"github.com/ffrtmp/ffrtmp/api"
 )
 
 // Role is what an API key may do. An admin key may use every route.
@@ -35,10 +38,12 @@ func (r Role) Valid() bool {
 	return false
 }
 
-// Principal is who sent a request: the name of the key that authenticated it and its role.
+// Principal is who sent a request: the name of the key that authenticated it, its role and
+// the tenant whose jobs, streams and presets it sees.
 type Principal struct {
-	Name string
-	Role Role
+	Name   string
+	Role   Role
+	Tenant string
 }
 
 // Allowed reports whether p may use a route open to roles. Admin may use every route; a
@@ -103,10 +108,55 @@ type Entry struct {
 	Role Role   `yaml:"role" json:"role"`
 	// Hash is "sha256:<hex>" (the "sha256:" prefix is optional in files).
 	Hash string `yaml:"sha256" json:"sha256"`
+	// Tenant is the team the key acts for; empty means DefaultTenant.
+	Tenant string `yaml:"tenant,omitempty" json:"tenant,omitempty"`
 }
 
 // StaticKey makes an Entry from a key given in clear on the command line or in the
-// environment; the master's --api-key K is StaticKey("api-key", RoleAdmin, K).
+// environment; the master's --api-key K is StaticKey("api-key", RoleAdmin, K). Static keys
+// belong to DefaultTenant.
 func StaticKey(name string, role Role, key string) Entry {
 	return Entry{Name: name, Role: role, Hash: HashKey(key)}
+}
+
+// DefaultTenant owns what keys without a tenant create, and every job stored before
+// tenants existed: a farm with one key (--api-key, ffrtmp run) is one tenant.
+const DefaultTenant = api.DefaultTenant
+
+var tenantRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
+
+// CheckTenant says what is wrong with a tenant name, or returns nil.
+func CheckTenant(name string) error {
+	if !tenantRe.MatchString(name) {
+		return fmt.Errorf("tenant %q: want 1..64 of a-z, 0-9, '.', '_', '-', starting with a letter or digit", name)
+	}
+	return nil
+}
+
+// Tenant is one tenant's share of the farm as the keys file configures it. Zero limits are
+// unlimited; a tenant the file does not list has weight 1 and no limits.
+type Tenant struct {
+	Name string `yaml:"name" json:"name"`
+	// Weight is the tenant's share of worker slots against other tenants with work queued
+	// at the same priority (default 1).
+	Weight int `yaml:"weight,omitempty" json:"weight,omitempty"`
+	// MaxQueued bounds the tenant's jobs waiting for a slot (queued or retrying): a submit
+	// past it is refused with 429 quota_exceeded.
+	MaxQueued int `yaml:"max_queued,omitempty" json:"max_queued,omitempty"`
+	// MaxRunning bounds the tenant's jobs on workers (assigned or running): more wait in
+	// the queue.
+	MaxRunning int `yaml:"max_running,omitempty" json:"max_running,omitempty"`
+	// MaxStreams bounds the tenant's live streams: creating one past it is refused.
+	MaxStreams int `yaml:"max_streams,omitempty" json:"max_streams,omitempty"`
+	// SubmitRate bounds the tenant's job submits per second (burst: twice the rate, at
+	// least 1): a submit past it is refused with 429 and Retry-After.
+	SubmitRate float64 `yaml:"submit_rate,omitempty" json:"submit_rate,omitempty"`
+}
+
+// EffectiveWeight is Weight, or 1 when unset.
+func (t Tenant) EffectiveWeight() int {
+	if t.Weight <= 0 {
+		return 1
+	}
+	return t.Weight
 }

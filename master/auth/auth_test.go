@@ -66,17 +66,24 @@ keys:
     sha256: `+auth.HashKey("ops-secret")+`
   - name: edge-1
     role: ingest
+    tenant: team-a.video_1
     sha256: `+hexOf("ingest-secret")+`
+tenants:
+  - {name: team-a.video_1, weight: 2, max_queued: 10000, max_running: 20, max_streams: 5, submit_rate: 50}
 `)
-	got, err := auth.LoadFile(path)
+	got, tenants, err := auth.LoadFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []auth.Entry{
-		{Name: "ci", Role: auth.RoleSubmitter, Hash: auth.HashKey("ci-secret")},
-		{Name: "gpu-01", Role: auth.RoleWorker, Hash: auth.HashKey("worker-secret")},
-		{Name: "ops", Role: auth.RoleAdmin, Hash: auth.HashKey("ops-secret")},
-		{Name: "edge-1", Role: auth.RoleIngest, Hash: auth.HashKey("ingest-secret")},
+		{Name: "ci", Role: auth.RoleSubmitter, Hash: auth.HashKey("ci-secret"), Tenant: auth.DefaultTenant},
+		{Name: "gpu-01", Role: auth.RoleWorker, Hash: auth.HashKey("worker-secret"), Tenant: auth.DefaultTenant},
+		{Name: "ops", Role: auth.RoleAdmin, Hash: auth.HashKey("ops-secret"), Tenant: auth.DefaultTenant},
+		{Name: "edge-1", Role: auth.RoleIngest, Hash: auth.HashKey("ingest-secret"), Tenant: "team-a.video_1"},
+	}
+	wantT := auth.Tenant{Name: "team-a.video_1", Weight: 2, MaxQueued: 10000, MaxRunning: 20, MaxStreams: 5, SubmitRate: 50}
+	if len(tenants) != 1 || tenants[0] != wantT {
+		t.Errorf("tenants = %+v, want [%+v]", tenants, wantT)
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d entries, want %d: %+v", len(got), len(want), got)
@@ -90,7 +97,7 @@ keys:
 
 func TestLoadFileEmpty(t *testing.T) {
 	for _, content := range []string{"", "keys: []\n"} {
-		got, err := auth.LoadFile(keyFile(t, content))
+		got, _, err := auth.LoadFile(keyFile(t, content))
 		if err != nil || len(got) != 0 {
 			t.Errorf("LoadFile(%q) = %v, %v; want no entries and no error", content, got, err)
 		}
@@ -121,11 +128,17 @@ func TestLoadFileErrors(t *testing.T) {
 		{"unknown field", "keys:\n- {name: ci, role: admin, sha256: " + good + ", key: plaintext}\n",
 			[]string{"field key not found"}},
 		{"not yaml", "keys: [\n", nil},
+		{"bad tenant", "keys:\n- {name: ci, role: submitter, tenant: Team A, sha256: " + good + "}\n",
+			[]string{`keys[0] ("ci")`, `tenant "Team A": want 1..64 of a-z`}},
+		{"bad tenant section", "tenants:\n- {name: -x}\n", []string{`tenants[0] ("-x")`, "want 1..64"}},
+		{"duplicate tenant", "tenants:\n- {name: a}\n- {name: a, weight: 2}\n", []string{`tenants[1] ("a")`, "already listed at tenants[0]"}},
+		{"negative quota", "tenants:\n- {name: a, max_queued: -1}\n", []string{`tenants[0] ("a")`, "max_queued -1 is negative"}},
+		{"unknown quota", "tenants:\n- {name: a, max_jobs: 5}\n", []string{"field max_jobs not found"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			path := keyFile(t, tt.content)
-			_, err := auth.LoadFile(path)
+			_, _, err := auth.LoadFile(path)
 			if err == nil {
 				t.Fatal("LoadFile succeeded, want an error")
 			}
@@ -139,7 +152,7 @@ func TestLoadFileErrors(t *testing.T) {
 
 	t.Run("missing file", func(t *testing.T) {
 		path := filepath.Join(t.TempDir(), "nope.yaml")
-		_, err := auth.LoadFile(path)
+		_, _, err := auth.LoadFile(path)
 		if !errors.Is(err, os.ErrNotExist) || !strings.Contains(err.Error(), path) {
 			t.Fatalf("err = %v, want a not-exist error naming %s", err, path)
 		}
@@ -163,8 +176,8 @@ func TestKeyringStaticAndFile(t *testing.T) {
 		t.Fatalf("Len = %d, want 2", k.Len())
 	}
 	for key, want := range map[string]auth.Principal{
-		"admin-secret": {Name: "api-key", Role: auth.RoleAdmin},
-		"ci-secret":    {Name: "ci", Role: auth.RoleSubmitter},
+		"admin-secret": {Name: "api-key", Role: auth.RoleAdmin, Tenant: auth.DefaultTenant},
+		"ci-secret":    {Name: "ci", Role: auth.RoleSubmitter, Tenant: auth.DefaultTenant},
 	} {
 		p, err := mustAuth(t, k, key)
 		if err != nil || p != want {

@@ -39,7 +39,7 @@ func FuzzLoadFile(f *testing.F) {
 		if err := os.WriteFile(path, data, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		entries, err := auth.LoadFile(path)
+		entries, tenants, err := auth.LoadFile(path)
 		if err != nil {
 			if !strings.Contains(err.Error(), path) {
 				t.Fatalf("error %q does not name the file %s", err, path)
@@ -63,19 +63,28 @@ func FuzzLoadFile(f *testing.F) {
 		if k.Len() != len(entries) {
 			t.Fatalf("keyring has %d keys, the file %d", k.Len(), len(entries))
 		}
-		out, err := yaml.Marshal(map[string][]auth.Entry{"keys": entries})
+		for i, tn := range tenants {
+			if auth.CheckTenant(tn.Name) != nil {
+				t.Fatalf("tenants[%d] loaded with a bad name %q", i, tn.Name)
+			}
+		}
+		doc := map[string]any{"keys": entries}
+		if len(tenants) > 0 {
+			doc["tenants"] = tenants
+		}
+		out, err := yaml.Marshal(doc)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if err := os.WriteFile(path, out, 0o600); err != nil {
 			t.Fatal(err)
 		}
-		again, err := auth.LoadFile(path)
+		again, againTenants, err := auth.LoadFile(path)
 		if err != nil {
 			t.Fatalf("the loaded keys, written back, do not load: %v\n%s", err, out)
 		}
-		if len(again) != len(entries) {
-			t.Fatalf("written back, %d keys load as %d", len(entries), len(again))
+		if len(again) != len(entries) || len(againTenants) != len(tenants) {
+			t.Fatalf("written back, %d keys and %d tenants load as %d and %d", len(entries), len(tenants), len(again), len(againTenants))
 		}
 		for i := range entries {
 			if again[i] != entries[i] {

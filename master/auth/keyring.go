@@ -22,7 +22,8 @@ var (
 
 // keyset is one immutable generation of keys, indexed by hash.
 type keyset struct {
-	byHash map[string]Principal
+	byHash  map[string]Principal
+	tenants map[string]Tenant
 }
 
 // Keyring holds the keys the master accepts: static ones (flags, environment) plus those of
@@ -61,9 +62,10 @@ func (k *Keyring) Reload() error {
 	k.reload.Lock()
 	defer k.reload.Unlock()
 	var fromFile []Entry
+	var tenants []Tenant
 	if k.file != "" {
 		var err error
-		if fromFile, err = LoadFile(k.file); err != nil {
+		if fromFile, tenants, err = LoadFile(k.file); err != nil {
 			return err
 		}
 	}
@@ -71,15 +73,18 @@ func (k *Keyring) Reload() error {
 	if err != nil {
 		return err
 	}
+	for _, t := range tenants {
+		set.tenants[t.Name] = t
+	}
 	k.set.Store(set)
 	return nil
 }
 
 func (k *Keyring) build(fromFile []Entry) (*keyset, error) {
-	set := &keyset{byHash: make(map[string]Principal, len(k.static)+len(fromFile))}
+	set := &keyset{byHash: make(map[string]Principal, len(k.static)+len(fromFile)), tenants: map[string]Tenant{}}
 	names := make(map[string]bool, len(k.static)+len(fromFile))
 	for _, e := range k.static {
-		set.byHash[e.Hash] = Principal{Name: e.Name, Role: e.Role}
+		set.byHash[e.Hash] = Principal{Name: e.Name, Role: e.Role, Tenant: e.Tenant}
 		names[e.Name] = true
 	}
 	for i, e := range fromFile {
@@ -89,10 +94,20 @@ func (k *Keyring) build(fromFile []Entry) (*keyset, error) {
 		if p, dup := set.byHash[e.Hash]; dup {
 			return nil, fmt.Errorf("API key file %s: keys[%d] (%q): same key as static key %q", k.file, i, e.Name, p.Name)
 		}
-		set.byHash[e.Hash] = Principal{Name: e.Name, Role: e.Role}
+		set.byHash[e.Hash] = Principal{Name: e.Name, Role: e.Role, Tenant: e.Tenant}
 		names[e.Name] = true
 	}
 	return set, nil
+}
+
+// Tenant returns the weights and quotas of tenant name as the key file sets them now (a
+// tenant it does not list: weight 1, no limits). Safe to call on every request.
+func (k *Keyring) Tenant(name string) Tenant {
+	t, ok := k.set.Load().tenants[name]
+	if !ok {
+		t.Name = name
+	}
+	return t
 }
 
 // Len returns how many keys are accepted now.

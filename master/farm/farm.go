@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/sched"
 	"github.com/ffrtmp/ffrtmp/master/store"
@@ -36,6 +37,12 @@ type Config struct {
 	ProgressSample    time.Duration // progress kept as an event at most this often per job [10s]
 	MaxLeaseWait      time.Duration // longest lease long-poll [30s]
 	MaxNodesPerKey    int           // nodes one (non-admin) API key may register [1000]; <0 no limit
+	// MaxQueued caps the farm's queued (or retrying) jobs: a submit past it is refused
+	// [DefaultMaxQueued]; <0 no cap.
+	MaxQueued int
+	// Tenants returns a tenant's weight and quotas (the keys file's tenants section); nil:
+	// weight 1 and no quotas for everyone.
+	Tenants func(name string) auth.Tenant
 	// Callbacks is where a job's callback_url may point: checked at submit, so a submitter
 	// hears at once that webhooks will not go there (the dispatcher checks again on every
 	// connection). The zero Policy allows public addresses only.
@@ -57,7 +64,14 @@ type Hooks struct {
 	Webhook func()
 }
 
+// DefaultMaxQueued is the farm's default cap on queued jobs: far above what a farm works
+// through in a day, far below what fills a disk (200k jobs took 336 MB).
+const DefaultMaxQueued = 100_000
+
 func (c *Config) defaults() {
+	if c.MaxQueued == 0 {
+		c.MaxQueued = DefaultMaxQueued
+	}
 	def := func(d *time.Duration, v time.Duration) {
 		if *d == 0 {
 			*d = v
@@ -105,6 +119,10 @@ type Service struct {
 	counts   map[api.Status]int
 	nodes    map[string]*nodeState
 	presets  map[string]api.Preset // stored (not built-in) presets
+	tenants  map[string]*tenantCounts
+	// owners are the tenants that own stored jobs: with only the caller's, a list needs no
+	// tenant filter (a purge may leave a name here; that only costs the filter).
+	owners map[string]bool
 }
 
 // activeJob is what the master tracks of a job on a node between store writes.
@@ -130,7 +148,9 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, st: st, sched: sched.New(aging), log: cfg.Logger, start: time.Now(),
 		seed: maphash.MakeSeed(), active: map[string]*activeJob{}, retrying: map[string]time.Time{},
-		counts: map[api.Status]int{}, nodes: map[string]*nodeState{}, presets: map[string]api.Preset{}}
+		counts: map[api.Status]int{}, nodes: map[string]*nodeState{}, presets: map[string]api.Preset{},
+		tenants: map[string]*tenantCounts{}, owners: map[string]bool{}}
+	s.sched.SetPolicy(s.policy)
 	if err := s.load(ctx); err != nil {
 		return nil, err
 	}
@@ -158,7 +178,15 @@ func (s *Service) load(ctx context.Context) error {
 		return fmt.Errorf("count jobs: %w", err)
 	}
 	s.counts = counts
+	owners, err := s.st.Tenants(ctx)
+	if err != nil {
+		return fmt.Errorf("list tenants: %w", err)
+	}
+	for _, t := range owners {
+		s.owners[t] = true
+	}
 	err = s.st.EachJob(ctx, []api.Status{api.StatusQueued, api.StatusAssigned, api.StatusRunning, api.StatusRetrying}, func(j api.Job) error {
+		s.counted(store.TenantOf(&j)).waiting += waitingDelta("", j.Status)
 		switch j.Status {
 		case api.StatusQueued:
 			s.sched.Add(entryOf(j))
@@ -169,7 +197,7 @@ func (s *Service) load(ctx context.Context) error {
 			}
 			s.retrying[j.ID] = at
 		default:
-			s.sched.Activate(j.ID, j.Node, j.GPU, j.Cost)
+			s.sched.Activate(j.ID, store.TenantOf(&j), j.Node, j.GPU, j.Cost)
 			s.active[j.ID] = s.newActive(j, s.start)
 		}
 		return nil
@@ -195,7 +223,7 @@ func (s *Service) newActive(j api.Job, now time.Time) *activeJob {
 
 func entryOf(j api.Job) sched.Entry {
 	return sched.Entry{ID: j.ID, Queue: j.Queue, Priority: j.Priority, Created: j.CreatedAt,
-		Req: j.Requirements, Cost: j.Cost, UsesGPU: usesGPU(j)}
+		Req: j.Requirements, Cost: j.Cost, UsesGPU: usesGPU(j), Tenant: store.TenantOf(&j)}
 }
 
 func usesGPU(j api.Job) bool {

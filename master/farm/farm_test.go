@@ -1068,11 +1068,11 @@ func TestLeaseContextEndsTheWait(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("Lease did not end with its context")
 	}
-	j, _, err := f.Submit(ctx, "tester", api.JobRequest{Scenario: "720p30-h264"}, "")
+	j, _, err := f.Submit(ctx, farm.Admin("tester"), api.JobRequest{Scenario: "720p30-h264"}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, _ := f.Get(ctx, j.ID); got.Status != api.StatusQueued {
+	if got, _ := f.Get(ctx, farm.Admin("tester"), j.ID); got.Status != api.StatusQueued {
 		t.Fatalf("job after the canceled lease is %s", got.Status)
 	}
 	l, err := f.Lease(ctx, "w1", 0)

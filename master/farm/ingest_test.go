@@ -43,7 +43,7 @@ func (e *streamsEnv) event(ev api.IngestEvent) {
 
 func (e *streamsEnv) job(id string) api.Job {
 	e.t.Helper()
-	j, err := e.farm.Get(e.ctx, id)
+	j, err := e.farm.Get(e.ctx, farm.Admin("test"), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}

@@ -14,20 +14,28 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/webhook"
 )
 
-// Submit validates req, resolves its preset or scenario and stores it queued. With an
-// idempotency key (scoped by the caller's name), a repeat of the same request returns the
-// job created the first time, and replay is true. The job is on disk when Submit returns.
-func (s *Service) Submit(ctx context.Context, caller string, req api.JobRequest, idemKey string) (job api.Job, replay bool, err error) {
-	return s.submit(ctx, caller, req, idemKey, nil)
+// Submit validates req, resolves its preset or scenario and stores it queued, owned by the
+// caller's tenant (or, for an admin, the tenant req names) within that tenant's quotas and
+// the farm's queued cap. With an idempotency key (scoped by the caller's name), a repeat of
+// the same request returns the job created the first time, and replay is true. The job is
+// on disk when Submit returns.
+func (s *Service) Submit(ctx context.Context, c Caller, req api.JobRequest, idemKey string) (job api.Job, replay bool, err error) {
+	return s.submit(ctx, c, req, idemKey, nil, true)
 }
 
 // submit is Submit with tune, when not nil, adjusting the resolved job before it is stored
-// (a live stream's job gets a sliding HLS window).
-func (s *Service) submit(ctx context.Context, caller string, req api.JobRequest, idemKey string, tune func(*api.Job)) (job api.Job, replay bool, err error) {
-	job, aerr := catalog.Resolve(req, s.preset, s.cfg.MaxRetries)
+// (a live stream's job gets a sliding HLS window). Without quota the job is not held to
+// the queued quotas (a stream's live job: the stream quota bounds those).
+func (s *Service) submit(ctx context.Context, c Caller, req api.JobRequest, idemKey string, tune func(*api.Job), quota bool) (job api.Job, replay bool, err error) {
+	tenant, aerr := c.owner(req.Tenant)
 	if aerr != nil {
 		return api.Job{}, false, aerr
 	}
+	job, aerr = catalog.Resolve(req, s.presetsOf(tenant), s.cfg.MaxRetries)
+	if aerr != nil {
+		return api.Job{}, false, aerr
+	}
+	job.Tenant = tenant
 	if job.CallbackURL != "" {
 		if err := webhook.CheckCallback(ctx, s.cfg.Callbacks, job.CallbackURL); err != nil {
 			if ctx.Err() != nil {
@@ -40,6 +48,19 @@ func (s *Service) submit(ctx context.Context, caller string, req api.JobRequest,
 		tune(&job)
 	}
 	now := time.Now().UTC()
+	if quota {
+		release, aerr := s.reserveSubmit(tenant, now)
+		if aerr != nil {
+			return api.Job{}, false, aerr
+		}
+		defer release()
+	}
+	// Known as an owner before the job is stored: a list that ran between the two would
+	// otherwise skip the tenant filter and show the job to another tenant.
+	s.mu.Lock()
+	s.owners[tenant] = true
+	s.mu.Unlock()
+	caller := c.Name
 	job.ID = store.NewID(now)
 	job.Status = api.StatusQueued
 	job.CreatedAt, job.UpdatedAt = now, now
@@ -70,11 +91,14 @@ func (s *Service) submit(ctx context.Context, caller string, req api.JobRequest,
 	return s.view(job), replay, nil
 }
 
-// Get returns job id with its live progress.
-func (s *Service) Get(ctx context.Context, id string) (api.Job, error) {
+// Get returns job id with its live progress; another tenant's job is not found.
+func (s *Service) Get(ctx context.Context, c Caller, id string) (api.Job, error) {
 	j, err := s.st.GetJob(ctx, id)
 	if err != nil {
 		return api.Job{}, storeErr(err, "job", id)
+	}
+	if !c.sees(j.Tenant) {
+		return api.Job{}, notFound("job", id)
 	}
 	return s.view(j), nil
 }
@@ -111,9 +135,26 @@ type Page struct {
 	NextCursor string
 }
 
-// List returns a page of jobs, newest first. Stored jobs are passed through as their JSON,
-// not decoded: a page of a million-job store costs a copy per job.
-func (s *Service) List(ctx context.Context, f store.Filter) (Page, error) {
+// List returns a page of the jobs c sees, newest first: its tenant's, or for an admin
+// every tenant's (f.Tenant narrows it to one; from anyone else f.Tenant must be its own).
+// Stored jobs are passed through as their JSON, not decoded: a page of a million-job store
+// costs a copy per job.
+func (s *Service) List(ctx context.Context, c Caller, f store.Filter) (Page, error) {
+	if f.Tenant != "" && !c.sees(f.Tenant) {
+		return Page{}, &api.Error{Status: 403, Code: api.CodeForbidden, Field: "tenant",
+			Message: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.tenant())}
+	}
+	if !c.All {
+		f.Tenant = c.tenant()
+	}
+	if f.Tenant != "" {
+		s.mu.Lock()
+		only := len(s.owners) == 1 && s.owners[f.Tenant] || len(s.owners) == 0
+		s.mu.Unlock()
+		if only {
+			f.Tenant = "" // every stored job is that tenant's: the index walk would only cost
+		}
+	}
 	if f.Limit <= 0 {
 		f.Limit = DefaultPageSize
 	}
@@ -153,34 +194,45 @@ func (s *Service) isActive(id string) bool {
 
 // Cancel stops a job that has not finished. A running job's node is told at its next
 // heartbeat or progress report.
-func (s *Service) Cancel(ctx context.Context, id string, by string) (api.Job, error) {
+func (s *Service) Cancel(ctx context.Context, c Caller, id string) (api.Job, error) {
 	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		if !c.sees(j.Tenant) {
+			return nil, notFound("job", id)
+		}
 		if j.Status.Terminal() {
 			return nil, conflict(api.CodeIllegalTransition, "job %s is already %s", j.ID, j.Status)
 		}
 		j.FinishedAt, j.RetryAt, j.Phase = &now, nil, ""
-		ev, err := move(j, api.StatusCanceled, now, "canceled by "+by)
+		ev, err := move(j, api.StatusCanceled, now, "canceled by "+c.Name)
 		return []api.Event{ev}, err
 	})
 	return s.view(j), err
 }
 
 // Retry queues a failed or canceled job again with a fresh retry budget.
-func (s *Service) Retry(ctx context.Context, id string, by string) (api.Job, error) {
+func (s *Service) Retry(ctx context.Context, c Caller, id string) (api.Job, error) {
 	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		if !c.sees(j.Tenant) {
+			return nil, notFound("job", id)
+		}
 		if j.Status != api.StatusFailed && j.Status != api.StatusCanceled {
 			return nil, conflict(api.CodeIllegalTransition, "job %s is %s: only failed or canceled jobs can be retried", j.ID, j.Status)
 		}
 		j.Attempts, j.Error, j.FinishedAt, j.RetryAt = 0, nil, nil, nil
 		j.Node, j.GPU, j.AssignedAt, j.StartedAt, j.Progress, j.Result, j.Phase = "", nil, nil, nil, nil, nil, ""
-		ev, err := move(j, api.StatusQueued, now, "retried by "+by)
+		ev, err := move(j, api.StatusQueued, now, "retried by "+c.Name)
 		return []api.Event{ev}, err
 	})
 	return s.view(j), err
 }
 
-// Events returns a page of job id's history.
-func (s *Service) Events(ctx context.Context, id string, after int64, limit int) (api.EventList, error) {
+// Events returns a page of job id's history; another tenant's job is not found.
+func (s *Service) Events(ctx context.Context, c Caller, id string, after int64, limit int) (api.EventList, error) {
+	if !c.All {
+		if _, err := s.Get(ctx, c, id); err != nil {
+			return api.EventList{}, err
+		}
+	}
 	if limit <= 0 {
 		limit = 100
 	}

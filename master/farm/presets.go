@@ -9,12 +9,18 @@ import (
 	"strings"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
 )
 
 var presetNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
 
-// preset finds a preset: stored ones, then the built-ins.
+// Presets and tenants: the built-ins and stored presets without a tenant are shared by
+// every tenant; a stored preset with a tenant is that tenant's alone (admins see all).
+// Only admins store presets, so a tenant's presets are the ones an admin made for it.
+// Names stay unique on the master, so a job's preset name means one ladder to everyone.
+
+// preset finds a preset whatever its tenant: stored ones, then the built-ins.
 func (s *Service) preset(name string) (api.Preset, bool) {
 	s.mu.Lock()
 	p, ok := s.presets[name]
@@ -25,22 +31,35 @@ func (s *Service) preset(name string) (api.Preset, bool) {
 	return catalog.BuiltinPreset(name)
 }
 
-// Presets lists the built-in and stored presets by name.
-func (s *Service) Presets() []api.Preset {
+// presetsOf finds the presets tenant may use: another tenant's is unknown.
+func (s *Service) presetsOf(tenant string) func(string) (api.Preset, bool) {
+	return func(name string) (api.Preset, bool) {
+		p, ok := s.preset(name)
+		if !ok || (p.Tenant != "" && p.Tenant != tenant) {
+			return api.Preset{}, false
+		}
+		return p, true
+	}
+}
+
+// Presets lists the built-in and stored presets c sees, by name.
+func (s *Service) Presets(c Caller) []api.Preset {
 	out := catalog.BuiltinPresets()
 	s.mu.Lock()
 	for _, p := range s.presets {
-		out = append(out, p)
+		if p.Tenant == "" || c.sees(p.Tenant) {
+			out = append(out, p)
+		}
 	}
 	s.mu.Unlock()
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out
 }
 
-// Preset returns preset name.
-func (s *Service) Preset(name string) (api.Preset, error) {
+// Preset returns preset name if c sees it.
+func (s *Service) Preset(c Caller, name string) (api.Preset, error) {
 	p, ok := s.preset(name)
-	if !ok {
+	if !ok || (p.Tenant != "" && !c.sees(p.Tenant)) {
 		return api.Preset{}, notFound("preset", name)
 	}
 	return p, nil
@@ -58,6 +77,11 @@ func (s *Service) PutPreset(ctx context.Context, name string, p api.Preset) (api
 		return api.Preset{}, false, conflict(api.CodeConflict, "%q is a built-in preset and cannot be changed: store yours under another name", name)
 	}
 	p.Name, p.BuiltIn = name, false
+	if p.Tenant != "" {
+		if err := auth.CheckTenant(p.Tenant); err != nil {
+			return api.Preset{}, false, badRequest("tenant", "%s", err)
+		}
+	}
 	if p.Container == "" {
 		p.Container = "hls"
 	}

@@ -14,13 +14,13 @@ import (
 func TestStreamJobRestreamsToDestinations(t *testing.T) {
 	e := startStreams(t, "", nil)
 	dests := []string{"rtmp://a.example/live/k1", "rtmps://b.example:443/app/k2"}
-	cam, err := e.s.CreateStream(e.ctx, api.StreamRequest{Name: "cam", Preset: "abr-480p", Destinations: dests})
+	cam, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "cam", Preset: "abr-480p", Destinations: dests})
 	if err != nil {
 		t.Fatal(err)
 	}
 	plain := e.create("plain")
 
-	job, err := e.farm.Get(e.ctx, e.get(e.publish(cam.StreamKey)).JobID)
+	job, err := e.farm.Get(e.ctx, farm.Admin("test"), e.get(e.publish(cam.StreamKey)).JobID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -59,12 +59,12 @@ func TestStreamJobRestreamsToDestinations(t *testing.T) {
 			t.Errorf("live output %q: x264 options %v, want tune zerolatency", o.Name, o.Video.Options)
 		}
 	}
-	if p, err := e.farm.Preset("abr-480p"); err != nil || p.Video == nil || p.Video.Options["tune"] != "" {
+	if p, err := e.farm.Preset(farm.Admin("test"), "abr-480p"); err != nil || p.Video == nil || p.Video.Options["tune"] != "" {
 		t.Errorf("the abr-480p preset's video options became %v (%v)", p.Video.Options, err)
 	}
 
 	// A stream without destinations gets the ladder alone.
-	pj, err := e.farm.Get(e.ctx, e.get(e.publish(plain.StreamKey)).JobID)
+	pj, err := e.farm.Get(e.ctx, farm.Admin("test"), e.get(e.publish(plain.StreamKey)).JobID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,11 +78,11 @@ func TestStreamJobRestreamsToDestinations(t *testing.T) {
 func TestStreamJobReadsTheRelayHost(t *testing.T) {
 	for _, c := range []struct{ relay, want string }{{"", "127.0.0.1:19350"}, {"ingest.internal", "ingest.internal:19350"}} {
 		e := startStreams(t, "", func(cfg *farm.StreamsConfig) { cfg.RelayHost = c.relay })
-		cam, err := e.s.CreateStream(e.ctx, api.StreamRequest{Name: "cam", Preset: "abr-480p"})
+		cam, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "cam", Preset: "abr-480p"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		job, err := e.farm.Get(e.ctx, e.get(e.publish(cam.StreamKey)).JobID)
+		job, err := e.farm.Get(e.ctx, farm.Admin("test"), e.get(e.publish(cam.StreamKey)).JobID)
 		if err != nil {
 			t.Fatal(err)
 		}

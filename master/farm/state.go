@@ -76,6 +76,9 @@ func (s *Service) follow(before, after api.Job, now time.Time) {
 		s.counts[before.Status]--
 	}
 	s.counts[after.Status]++
+	if d := waitingDelta(before.Status, after.Status); d != 0 {
+		s.counted(store.TenantOf(&after)).waiting += d
+	}
 	if before.Status == api.StatusRetrying {
 		delete(s.retrying, after.ID)
 	}

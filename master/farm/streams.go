@@ -158,6 +158,11 @@ func NewStreams(ctx context.Context, f *Service, cfg StreamsConfig) (*Streams, e
 		return nil, fmt.Errorf("load streams: %w", err)
 	}
 	now := time.Now()
+	f.mu.Lock()
+	for _, r := range recs {
+		f.counted(streamTenant(r.Stream)).streams++
+	}
+	f.mu.Unlock()
 	for _, r := range recs {
 		if r.Stream.JobID != "" || len(r.PlayTokenHash) > 0 {
 			s.live[r.Stream.ID] = &liveStream{graceUntil: now.Add(cfg.Grace)}
@@ -212,17 +217,61 @@ func hashSecret(s string) []byte {
 	return h[:]
 }
 
-// CreateStream validates req and stores a new stream. The answer carries the stream key,
-// which is stored only as its hash and never shown again.
-func (s *Streams) CreateStream(ctx context.Context, req api.StreamRequest) (api.Stream, error) {
-	st, aerr := s.checkRequest(req)
+// streamTenant is the tenant that owns st: streams stored before tenants are the default's.
+func streamTenant(st api.Stream) string {
+	if st.Tenant == "" {
+		return api.DefaultTenant
+	}
+	return st.Tenant
+}
+
+// reserveStream holds one of tenant's max_streams places; release it if the stream is not
+// stored.
+func (s *Streams) reserveStream(tenant string) (release func(), aerr *api.Error) {
+	q := s.farm.tenantQuota(tenant)
+	f := s.farm
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	tc := f.counted(tenant)
+	if q.MaxStreams > 0 && tc.streams >= q.MaxStreams {
+		return nil, quotaErr("max_streams", 0, "tenant %s has %d live streams, its max_streams quota: delete one or ask an admin", tenant, tc.streams)
+	}
+	tc.streams++
+	return func() {
+		f.mu.Lock()
+		tc.streams--
+		f.mu.Unlock()
+	}, nil
+}
+
+// CreateStream validates req and stores a new stream, owned by the caller's tenant (or the
+// one an admin names) within its max_streams quota. The answer carries the stream key,
+// which is stored only as its hash and never shown again. Stream names are unique on the
+// master whatever the tenant: they name the HLS folders.
+func (s *Streams) CreateStream(ctx context.Context, c Caller, req api.StreamRequest) (api.Stream, error) {
+	tenant, aerr := c.owner(req.Tenant)
 	if aerr != nil {
 		return api.Stream{}, aerr
 	}
+	st, aerr := s.checkRequest(req, tenant)
+	if aerr != nil {
+		return api.Stream{}, aerr
+	}
+	st.Tenant = tenant
 	key, hash, err := newSecret()
 	if err != nil {
 		return api.Stream{}, err
 	}
+	release, aerr := s.reserveStream(tenant)
+	if aerr != nil {
+		return api.Stream{}, aerr
+	}
+	stored := false
+	defer func() {
+		if !stored {
+			release()
+		}
+	}()
 	now := time.Now().UTC()
 	st.ID = store.NewID(now)
 	st.CreatedAt, st.UpdatedAt = now, now
@@ -234,13 +283,15 @@ func (s *Streams) CreateStream(ctx context.Context, req api.StreamRequest) (api.
 		}
 		return api.Stream{}, fmt.Errorf("store stream: %w", err)
 	}
-	s.log.Info("stream created", "stream_id", st.ID, "stream", st.Name, "preset", st.Preset)
+	stored = true
+	s.log.Info("stream created", "stream_id", st.ID, "stream", st.Name, "preset", st.Preset, "tenant", tenant)
 	out := s.view(rec, now)
 	out.StreamKey = key
 	return out, nil
 }
 
-func (s *Streams) checkRequest(req api.StreamRequest) (api.Stream, *api.Error) {
+func (s *Streams) checkRequest(req api.StreamRequest, tenant string) (api.Stream, *api.Error) {
+	presets := s.farm.presetsOf(tenant)
 	st := api.Stream{Name: req.Name, Preset: req.Preset, HLS: true, Queue: req.Queue}
 	if req.HLS != nil {
 		st.HLS = *req.HLS
@@ -257,12 +308,12 @@ func (s *Streams) checkRequest(req api.StreamRequest) (api.Stream, *api.Error) {
 	if req.Preset == "" {
 		return st, badRequest("preset", "a stream needs a preset: GET /v1/presets lists them")
 	}
-	if _, ok := s.farm.preset(req.Preset); !ok {
+	if _, ok := presets(req.Preset); !ok {
 		return st, badRequest("preset", "no preset %q: GET /v1/presets lists them", req.Preset)
 	}
 	// Resolve the job a publish would start, so a preset that cannot take a live input
 	// fails now rather than at the first publish.
-	if _, aerr := catalog.Resolve(s.jobRequest(st, "rtmp://127.0.0.1/live/check?token=check"), s.farm.preset, 0); aerr != nil {
+	if _, aerr := catalog.Resolve(s.jobRequest(st, "rtmp://127.0.0.1/live/check?token=check"), presets, 0); aerr != nil {
 		return st, badRequest("preset", "preset %q cannot run on a live stream: %s", req.Preset, aerr.Message)
 	}
 	if len(req.Destinations) > api.MaxStreamDestinations {
@@ -301,8 +352,13 @@ func checkDestination(d string) string {
 	return ""
 }
 
-// ListStreams returns every stream by name.
-func (s *Streams) ListStreams(ctx context.Context) ([]api.Stream, error) {
+// ListStreams returns the streams c sees by name; tenant, when not empty, keeps one
+// tenant's (admins).
+func (s *Streams) ListStreams(ctx context.Context, c Caller, tenant string) ([]api.Stream, error) {
+	if tenant != "" && !c.sees(tenant) {
+		return nil, &api.Error{Status: 403, Code: api.CodeForbidden, Field: "tenant",
+			Message: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.tenant())}
+	}
 	recs, err := s.st.Streams(ctx)
 	if err != nil {
 		return nil, err
@@ -310,24 +366,30 @@ func (s *Streams) ListStreams(ctx context.Context) ([]api.Stream, error) {
 	now := time.Now()
 	out := make([]api.Stream, 0, len(recs))
 	for _, r := range recs {
+		if !c.sees(r.Stream.Tenant) || (tenant != "" && streamTenant(r.Stream) != tenant) {
+			continue
+		}
 		out = append(out, s.view(r, now))
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
 }
 
-// Stream returns stream id with its live state.
-func (s *Streams) Stream(ctx context.Context, id string) (api.Stream, error) {
+// Stream returns stream id with its live state; another tenant's is not found.
+func (s *Streams) Stream(ctx context.Context, c Caller, id string) (api.Stream, error) {
 	r, err := s.st.GetStream(ctx, id)
 	if err != nil {
 		return api.Stream{}, storeErr(err, "stream", id)
+	}
+	if !c.sees(r.Stream.Tenant) {
+		return api.Stream{}, notFound("stream", id)
 	}
 	return s.view(r, time.Now()), nil
 }
 
 // RotateStreamKey gives stream id a new key; the old one stops working for new publishes at
 // once. A connected publisher keeps its connection (it authenticated already).
-func (s *Streams) RotateStreamKey(ctx context.Context, id string) (api.Stream, error) {
+func (s *Streams) RotateStreamKey(ctx context.Context, c Caller, id string) (api.Stream, error) {
 	key, hash, err := newSecret()
 	if err != nil {
 		return api.Stream{}, err
@@ -336,6 +398,9 @@ func (s *Streams) RotateStreamKey(ctx context.Context, id string) (api.Stream, e
 	defer s.op.Unlock()
 	now := time.Now().UTC()
 	r, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
+		if !c.sees(r.Stream.Tenant) {
+			return store.ErrNotFound
+		}
 		r.KeyHash = hash
 		r.Stream.UpdatedAt = now
 		return nil
@@ -353,19 +418,23 @@ func (s *Streams) RotateStreamKey(ctx context.Context, id string) (api.Stream, e
 // the ingest cannot cut a publisher off, and a stream deleted under it would leave a
 // publisher sending to nobody; rotate the key and stop the publisher first. A stream in its
 // grace (publisher gone) is deleted and its live job canceled.
-func (s *Streams) DeleteStream(ctx context.Context, id, by string) error {
+func (s *Streams) DeleteStream(ctx context.Context, c Caller, id string) error {
+	by := c.Name
 	s.op.Lock()
 	defer s.op.Unlock()
+	r, err := s.st.GetStream(ctx, id)
+	if err != nil {
+		return storeErr(err, "stream", id)
+	}
+	if !c.sees(r.Stream.Tenant) {
+		return notFound("stream", id)
+	}
 	s.mu.Lock()
 	ls := s.live[id]
 	connected := ls != nil && ls.connected
 	s.mu.Unlock()
 	if connected {
 		return conflict(api.CodeConflict, "stream %s has a publisher connected: stop it (rotate the key so it cannot come back) and delete again", id)
-	}
-	r, err := s.st.GetStream(ctx, id)
-	if err != nil {
-		return storeErr(err, "stream", id)
 	}
 	if r.Stream.JobID != "" {
 		s.cancelJob(ctx, r.Stream.JobID, "stream "+r.Stream.Name+" deleted by "+by, false)
@@ -376,6 +445,9 @@ func (s *Streams) DeleteStream(ctx context.Context, id, by string) error {
 	s.mu.Lock()
 	delete(s.live, id)
 	s.mu.Unlock()
+	s.farm.mu.Lock()
+	s.farm.counted(streamTenant(r.Stream)).streams--
+	s.farm.mu.Unlock()
 	s.log.Info("stream deleted", "stream_id", id, "stream", r.Stream.Name, "by", by)
 	return nil
 }
@@ -741,7 +813,8 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 		log.Error("store the start of a live session", "err", err)
 		return
 	}
-	job, _, err = s.farm.submit(ctx, "stream "+r.Stream.Name, s.jobRequest(r.Stream, s.relayURL(relay, id, token)), "", s.liveJob(r.Stream))
+	owner := Caller{Name: "stream " + r.Stream.Name, Tenant: streamTenant(r.Stream)}
+	job, _, err = s.farm.submit(ctx, owner, s.jobRequest(r.Stream, s.relayURL(relay, id, token)), "", s.liveJob(r.Stream), false)
 	if err != nil {
 		log.Error("no live job for the stream: the publisher stays connected but nothing transcodes it", "err", err)
 		return

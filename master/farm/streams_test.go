@@ -79,7 +79,7 @@ func startStreams(t *testing.T, path string, tune func(*farm.StreamsConfig)) *st
 
 func (e *streamsEnv) create(name string) api.Stream {
 	e.t.Helper()
-	s, err := e.s.CreateStream(e.ctx, api.StreamRequest{Name: name, Preset: "abr-480p"})
+	s, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: name, Preset: "abr-480p"})
 	if err != nil {
 		e.t.Fatalf("create stream %s: %v", name, err)
 	}
@@ -88,7 +88,7 @@ func (e *streamsEnv) create(name string) api.Stream {
 
 func (e *streamsEnv) get(id string) api.Stream {
 	e.t.Helper()
-	s, err := e.s.Stream(e.ctx, id)
+	s, err := e.s.Stream(e.ctx, farm.Admin("test"), id)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -161,7 +161,7 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if live.Input.Bitrate != 1e6 {
 		t.Errorf("input bitrate %v, want the ingest's 1e6", live.Input.Bitrate)
 	}
-	job, err := e.farm.Get(e.ctx, live.JobID)
+	job, err := e.farm.Get(e.ctx, farm.Admin("test"), live.JobID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,12 +186,12 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	}
 
 	// A connected publisher cannot be deleted out from under.
-	if err := e.s.DeleteStream(e.ctx, id, "test"); !isStatus(err, 409) {
+	if err := e.s.DeleteStream(e.ctx, farm.Admin("test"), id); !isStatus(err, 409) {
 		t.Fatalf("delete a connected stream: %v, want 409", err)
 	}
 
 	// Rotate: the old key stops working at once; the session goes on.
-	rot, err := e.s.RotateStreamKey(e.ctx, id)
+	rot, err := e.s.RotateStreamKey(e.ctx, farm.Admin("test"), id)
 	if err != nil || rot.StreamKey == "" || rot.StreamKey == cam.StreamKey || rot.State != api.StreamLive {
 		t.Fatalf("rotate: %+v, %v", rot, err)
 	}
@@ -208,7 +208,7 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if got := e.get(id); got.State != api.StreamLive || got.JobID != job.ID {
 		t.Fatalf("back within the grace: job %s, want %s", got.JobID, job.ID)
 	}
-	page, err := e.farm.List(e.ctx, store.Filter{Queue: api.QueueLive})
+	page, err := e.farm.List(e.ctx, farm.Admin("test"), store.Filter{Queue: api.QueueLive})
 	if err != nil || len(page.Jobs) != 1 {
 		t.Fatalf("live jobs after a reconnect: %d, %v; want 1", len(page.Jobs), err)
 	}
@@ -219,7 +219,7 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if idle.JobID != "" || idle.LastJobID != job.ID || idle.Input != nil || idle.LiveSince != nil {
 		t.Fatalf("idle stream: %+v", idle)
 	}
-	if j, _ := e.farm.Get(e.ctx, job.ID); j.Status != api.StatusCanceled {
+	if j, _ := e.farm.Get(e.ctx, farm.Admin("test"), job.ID); j.Status != api.StatusCanceled {
 		t.Errorf("the never-started live job is %s, want canceled", j.Status)
 	}
 	if err := e.s.AuthorizePlay(e.ctx, id, token); !errors.Is(err, farm.ErrPlayRefused) {
@@ -232,23 +232,23 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if again.JobID == "" || again.JobID == job.ID {
 		t.Fatalf("a new session's job %q (old %s)", again.JobID, job.ID)
 	}
-	j2, _ := e.farm.Get(e.ctx, again.JobID)
+	j2, _ := e.farm.Get(e.ctx, farm.Admin("test"), again.JobID)
 	if _, tok2 := playToken(t, j2); tok2 == token {
 		t.Error("the play token was not rotated for the new live job")
 	}
 
 	// Delete in the grace: allowed, the job canceled.
 	e.s.Unpublished(id, 0)
-	if err := e.s.DeleteStream(e.ctx, id, "test"); err != nil {
+	if err := e.s.DeleteStream(e.ctx, farm.Admin("test"), id); err != nil {
 		t.Fatalf("delete in the grace: %v", err)
 	}
-	if j, _ := e.farm.Get(e.ctx, again.JobID); j.Status != api.StatusCanceled {
+	if j, _ := e.farm.Get(e.ctx, farm.Admin("test"), again.JobID); j.Status != api.StatusCanceled {
 		t.Errorf("a deleted stream's job is %s, want canceled", j.Status)
 	}
 	if _, err := e.s.AuthorizePublish(e.ctx, rot.StreamKey); !errors.Is(err, farm.ErrPublishRefused) {
 		t.Errorf("a deleted stream's key: %v", err)
 	}
-	if _, err := e.s.Stream(e.ctx, id); !isStatus(err, 404) {
+	if _, err := e.s.Stream(e.ctx, farm.Admin("test"), id); !isStatus(err, 404) {
 		t.Errorf("get a deleted stream: %v", err)
 	}
 }
@@ -269,7 +269,7 @@ func TestStreamRunningJobOutlivesGrace(t *testing.T) {
 	}
 	e.s.Unpublished(id, 0)
 	e.waitState(id, api.StreamIdle)
-	if j, _ := e.farm.Get(e.ctx, jobID); j.Status != api.StatusAssigned {
+	if j, _ := e.farm.Get(e.ctx, farm.Admin("test"), jobID); j.Status != api.StatusAssigned {
 		t.Errorf("the leased live job is %s after the grace, want still assigned", j.Status)
 	}
 }
@@ -330,13 +330,13 @@ func TestStreamValidation(t *testing.T) {
 		{api.StreamRequest{Name: "cam", Preset: "abr-720p", Destinations: []string{"rtmp://a/b c"}}, "destinations[0]"},
 		{api.StreamRequest{Name: "cam", Preset: "abr-720p", Destinations: []string{"rtmp://a/b", "rtmp://a/b"}}, "destinations[1]"},
 	} {
-		_, err := e.s.CreateStream(e.ctx, c.req)
+		_, err := e.s.CreateStream(e.ctx, farm.Admin("test"), c.req)
 		var ae *api.Error
 		if !errors.As(err, &ae) || ae.Status != 400 || ae.Field != c.field {
 			t.Errorf("%+v: %v, want 400 naming %s", c.req, err, c.field)
 		}
 	}
-	ok, err := e.s.CreateStream(e.ctx, api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-720p", HLS: new(false),
+	ok, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-720p", HLS: new(false),
 		Destinations: []string{"rtmps://live.example.com/app/key", "RTMP://b.example:1936/x"}, Queue: api.QueueHigh})
 	if err != nil || ok.HLS || ok.Queue != api.QueueHigh || len(ok.Destinations) != 2 {
 		t.Fatalf("a valid stream: %+v, %v", ok, err)
@@ -344,7 +344,7 @@ func TestStreamValidation(t *testing.T) {
 	if def := e.create("defaults"); !def.HLS || def.Queue != api.QueueLive {
 		t.Errorf("defaults: hls %v queue %s, want true and live", def.HLS, def.Queue)
 	}
-	if _, err := e.s.CreateStream(e.ctx, api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-480p"}); !isStatus(err, 409) {
+	if _, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-480p"}); !isStatus(err, 409) {
 		t.Errorf("a taken name: %v, want 409", err)
 	}
 }
@@ -377,7 +377,7 @@ func TestStreamReconnectContinuesRunningJob(t *testing.T) {
 	cam := e.create("cam")
 	id := e.publish(cam.StreamKey)
 	jobID := e.get(id).JobID
-	j, err := e.farm.Get(e.ctx, jobID)
+	j, err := e.farm.Get(e.ctx, farm.Admin("test"), jobID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -393,7 +393,7 @@ func TestStreamReconnectContinuesRunningJob(t *testing.T) {
 	if got.State != api.StreamLive || got.JobID != jobID || got.Input == nil || got.Input.Remote != "127.0.0.1:6666" {
 		t.Fatalf("continued within the grace: %+v, want live with job %s", got, jobID)
 	}
-	if j, _ := e.farm.Get(e.ctx, jobID); j.Status != api.StatusAssigned {
+	if j, _ := e.farm.Get(e.ctx, farm.Admin("test"), jobID); j.Status != api.StatusAssigned {
 		t.Errorf("the continued job is %s, want still assigned", j.Status)
 	}
 
@@ -404,7 +404,7 @@ func TestStreamReconnectContinuesRunningJob(t *testing.T) {
 	if got.JobID == "" || got.JobID == jobID || got.LastJobID != jobID {
 		t.Fatalf("not continued: job %q, last %q; want a new job after %s", got.JobID, got.LastJobID, jobID)
 	}
-	if j, _ := e.farm.Get(e.ctx, jobID); j.Status != api.StatusAssigned {
+	if j, _ := e.farm.Get(e.ctx, farm.Admin("test"), jobID); j.Status != api.StatusAssigned {
 		t.Errorf("the running job is %s after a reconnect the ingest did not continue, want assigned (it ends with its input)", j.Status)
 	}
 }
@@ -425,7 +425,7 @@ func TestStreamContinuedAfterGraceEnded(t *testing.T) {
 	if got.State != api.StreamLive || got.JobID != jobID {
 		t.Fatalf("continued after the session ended: %+v, want live with job %s", got, jobID)
 	}
-	page, err := e.farm.List(e.ctx, store.Filter{Queue: api.QueueLive})
+	page, err := e.farm.List(e.ctx, farm.Admin("test"), store.Filter{Queue: api.QueueLive})
 	if err != nil || len(page.Jobs) != 1 {
 		t.Fatalf("live jobs: %d, %v; want 1", len(page.Jobs), err)
 	}

@@ -50,7 +50,7 @@ func (s *Server) ingestPublish(w http.ResponseWriter, r *http.Request) {
 
 // refusePublish answers 403 publish_refused. why never holds the key.
 func (s *Server) refusePublish(w http.ResponseWriter, r *http.Request, relay, why string) {
-	s.log.Info("publish refused", "ingest", caller(r), "relay", relay, "reason", why)
+	s.log.Info("publish refused", "ingest", who(r).Name, "relay", relay, "reason", why)
 	writeError(w, &api.Error{Status: 403, Code: api.CodePublishRefused, Message: "publish refused: " + why})
 }
 

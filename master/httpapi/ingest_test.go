@@ -9,6 +9,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/mastertest"
 )
 
@@ -16,11 +17,11 @@ import (
 // token in the job's input URL.
 func liveJobToken(t *testing.T, h *mastertest.Harness, id string) (api.Job, string) {
 	t.Helper()
-	st, err := h.Master.Streams().Stream(ctxT(t), id)
+	st, err := h.Master.Streams().Stream(ctxT(t), farm.Admin("test"), id)
 	if err != nil || st.JobID == "" {
 		t.Fatalf("stream %s: %+v, %v; want a live job", id, st, err)
 	}
-	j, err := h.Master.Farm().Get(ctxT(t), st.JobID)
+	j, err := h.Master.Farm().Get(ctxT(t), farm.Admin("test"), st.JobID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,7 @@ func (s *Server) table() []Route {
 		"status":         "job status; repeat or comma-separate for several",
 		"queue":          "queue name",
 		"node":           "node ID",
+		"tenant":         "tenant (admin keys; a submitter sees only its own tenant's jobs)",
 		"created_after":  "RFC 3339 time (inclusive)",
 		"created_before": "RFC 3339 time (exclusive)",
 		"cursor":         "next_cursor of the previous page",
@@ -51,7 +52,8 @@ func (s *Server) table() []Route {
 		{Method: "GET", Path: "/v1/scenarios", Name: "listScenarios", Summary: "Built-in synthetic workloads.", Roles: anyRole, Response: api.ScenarioList{}, Status: 200, handler: s.listScenarios},
 
 		{Method: "POST", Path: "/v1/streams", Name: "createStream", Summary: "Create a live stream; the answer carries its stream key, shown only here and on rotate-key.", Roles: submitters, Request: api.StreamRequest{}, Response: api.Stream{}, Status: 201, handler: s.createStream},
-		{Method: "GET", Path: "/v1/streams", Name: "listStreams", Summary: "Live streams by name, with their state (idle, live, stale) and input.", Roles: submitters, Response: api.StreamList{}, Status: 200, handler: s.listStreams},
+		{Method: "GET", Path: "/v1/streams", Name: "listStreams", Summary: "Live streams by name, with their state (idle, live, stale) and input.", Roles: submitters, Response: api.StreamList{}, Status: 200,
+			Query: map[string]string{"tenant": "tenant (admin keys; a submitter sees only its own tenant's streams)"}, handler: s.listStreams},
 		{Method: "GET", Path: "/v1/streams/{id}", Name: "getStream", Summary: "One live stream: state, input, uptime, live job, ingest URL.", Roles: submitters, Response: api.Stream{}, Status: 200, handler: s.getStream},
 		{Method: "POST", Path: "/v1/streams/{id}/rotate-key", Name: "rotateStreamKey", Summary: "Give a stream a new key (in the answer); the old one stops working at once, a connected publisher stays.", Roles: submitters, Response: api.Stream{}, Status: 200, handler: s.rotateStreamKey},
 		{Method: "DELETE", Path: "/v1/streams/{id}", Name: "deleteStream", Summary: "Delete a stream and cancel its live job; 409 while a publisher is connected.", Roles: submitters, Status: 204, handler: s.deleteStream},
@@ -91,11 +93,29 @@ func nodeCaller(r *http.Request) farm.NodeCaller {
 	return c
 }
 
-func caller(r *http.Request) string {
-	if p, ok := auth.FromContext(r.Context()); ok {
-		return p.Name
+// caller is the name of the request's key ("anonymous" without one).
+func caller(r *http.Request) string { return who(r).Name }
+
+// who is the farm's view of the request's key: its name, its tenant, and whether it sees
+// every tenant (admin keys).
+func who(r *http.Request) farm.Caller {
+	p, ok := auth.FromContext(r.Context())
+	if !ok {
+		return farm.Caller{Name: "anonymous", Tenant: api.DefaultTenant}
 	}
-	return "anonymous"
+	return farm.Caller{Name: p.Name, Tenant: p.Tenant, All: p.Role == auth.RoleAdmin}
+}
+
+// tenantParam reads the tenant query parameter ("" when absent), checking the name.
+func tenantParam(q url.Values) (string, *api.Error) {
+	v := q.Get("tenant")
+	if v == "" {
+		return "", nil
+	}
+	if err := auth.CheckTenant(v); err != nil {
+		return "", &api.Error{Status: 400, Code: api.CodeBadRequest, Field: "tenant", Message: err.Error()}
+	}
+	return v, nil
 }
 
 // query checks that r has only the allowed query parameters.
@@ -140,7 +160,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	job, replay, err := s.opts.Farm.Submit(r.Context(), caller(r), req, r.Header.Get("Idempotency-Key"))
+	job, replay, err := s.opts.Farm.Submit(r.Context(), who(r), req, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -153,12 +173,16 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	q, e := query(r, "status", "queue", "node", "created_after", "created_before", "cursor", "limit")
+	q, e := query(r, "status", "queue", "node", "tenant", "created_after", "created_before", "cursor", "limit")
 	if e != nil {
 		writeError(w, e)
 		return
 	}
 	f := store.Filter{Queue: q.Get("queue"), Node: q.Get("node"), Cursor: q.Get("cursor")}
+	if f.Tenant, e = tenantParam(q); e != nil {
+		writeError(w, e)
+		return
+	}
 	for _, v := range q["status"] {
 		for _, st := range strings.Split(v, ",") {
 			st := api.Status(strings.TrimSpace(st))
@@ -194,7 +218,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.Limit = int(min(limit, 1<<20))
-	page, lerr := s.opts.Farm.List(r.Context(), f)
+	page, lerr := s.opts.Farm.List(r.Context(), who(r), f)
 	if lerr != nil {
 		s.fail(w, r, lerr)
 		return
@@ -207,7 +231,7 @@ func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getJob(w http.ResponseWriter, r *http.Request) {
-	j, err := s.opts.Farm.Get(r.Context(), mux.Vars(r)["id"])
+	j, err := s.opts.Farm.Get(r.Context(), who(r), mux.Vars(r)["id"])
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -220,7 +244,7 @@ func (s *Server) cancelJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	j, err := s.opts.Farm.Cancel(r.Context(), mux.Vars(r)["id"], caller(r))
+	j, err := s.opts.Farm.Cancel(r.Context(), who(r), mux.Vars(r)["id"])
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -233,7 +257,7 @@ func (s *Server) retryJob(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	j, err := s.opts.Farm.Retry(r.Context(), mux.Vars(r)["id"], caller(r))
+	j, err := s.opts.Farm.Retry(r.Context(), who(r), mux.Vars(r)["id"])
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -257,7 +281,7 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	list, err := s.opts.Farm.Events(r.Context(), mux.Vars(r)["id"], after, int(min(limit, 1<<20)))
+	list, err := s.opts.Farm.Events(r.Context(), who(r), mux.Vars(r)["id"], after, int(min(limit, 1<<20)))
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -267,11 +291,11 @@ func (s *Server) jobEvents(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listPresets(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, api.PresetList{Presets: s.opts.Farm.Presets()})
+	writeJSON(w, http.StatusOK, api.PresetList{Presets: s.opts.Farm.Presets(who(r))})
 }
 
 func (s *Server) getPreset(w http.ResponseWriter, r *http.Request) {
-	p, err := s.opts.Farm.Preset(mux.Vars(r)["name"])
+	p, err := s.opts.Farm.Preset(who(r), mux.Vars(r)["name"])
 	if err != nil {
 		s.fail(w, r, err)
 		return

@@ -42,7 +42,7 @@ func (s *Server) createStream(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	st, err := ss.CreateStream(r.Context(), req)
+	st, err := ss.CreateStream(r.Context(), who(r), req)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -56,7 +56,17 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 	if ss == nil {
 		return
 	}
-	list, err := ss.ListStreams(r.Context())
+	q, e := query(r, "tenant")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	tenant, e := tenantParam(q)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	list, err := ss.ListStreams(r.Context(), who(r), tenant)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -72,7 +82,7 @@ func (s *Server) getStream(w http.ResponseWriter, r *http.Request) {
 	if ss == nil {
 		return
 	}
-	st, err := ss.Stream(r.Context(), mux.Vars(r)["id"])
+	st, err := ss.Stream(r.Context(), who(r), mux.Vars(r)["id"])
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -89,7 +99,7 @@ func (s *Server) rotateStreamKey(w http.ResponseWriter, r *http.Request) {
 		writeError(w, e)
 		return
 	}
-	st, err := ss.RotateStreamKey(r.Context(), mux.Vars(r)["id"])
+	st, err := ss.RotateStreamKey(r.Context(), who(r), mux.Vars(r)["id"])
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -102,7 +112,7 @@ func (s *Server) deleteStream(w http.ResponseWriter, r *http.Request) {
 	if ss == nil {
 		return
 	}
-	if err := ss.DeleteStream(r.Context(), mux.Vars(r)["id"], caller(r)); err != nil {
+	if err := ss.DeleteStream(r.Context(), who(r), mux.Vars(r)["id"]); err != nil {
 		s.fail(w, r, err)
 		return
 	}

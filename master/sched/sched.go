@@ -1,6 +1,8 @@
 // Package sched decides which queued job a node gets: queue class, then priority, then age,
 // with waiting jobs gaining priority over time; only jobs whose requirements the node meets;
-// within the node's slots and pixel rate; on its least-loaded GPU.
+// within the node's slots and pixel rate; on its least-loaded GPU. Between tenants with
+// work of the same queue and priority, the one using the fewest slots for its weight goes
+// first (weighted fair share), and a tenant at its running-jobs quota waits.
 //
 // The scheduler is an in-memory index over the store's queued jobs. Jobs with the same
 // requirements share a heap, so a lease looks at one candidate per kind of job the node can
@@ -34,7 +36,14 @@ type Entry struct {
 	Cost     int64
 	// UsesGPU asks for a GPU slot (hardware decoding/encoding or a GPU memory requirement).
 	UsesGPU bool
+	// Tenant owns the job ("" is a tenant like any other name).
+	Tenant string
 }
+
+// Policy says a tenant's fair-share weight (at least 1) and how many of its jobs may be on
+// nodes at once (0: no limit). It is called under the scheduler's lock on every Pick that
+// has a choice to make, so it must be cheap and must not call the scheduler.
+type Policy func(tenant string) (weight, maxRunning int)
 
 // Node is what a lease knows about the node asking.
 type Node struct {
@@ -59,7 +68,8 @@ type Placement struct {
 // whole queue while requests waited).
 type Scheduler struct {
 	// Aging is the wait that earns a job one priority point; zero turns aging off.
-	aging time.Duration
+	aging  time.Duration
+	policy Policy
 
 	mu      sync.Mutex
 	groups  map[string]*group
@@ -70,6 +80,25 @@ type Scheduler struct {
 	active  map[string]activeJob
 	load    map[string]*nodeLoad
 	changed chan struct{}
+
+	tenants  []tenant // tenant number → its counts
+	tenantNo map[string]int32
+	// waiting counts tenants with queued jobs: with one, Pick is the plain best-job search.
+	waiting int
+	cands   []candidate // Pick's scratch when several tenants wait
+}
+
+// tenant is what the scheduler counts of one tenant.
+type tenant struct {
+	name    string
+	queued  int
+	running int // assigned or running, on any node
+}
+
+// candidate is a group's best job that a node could take now.
+type candidate struct {
+	n   int32
+	gpu *int
 }
 
 // idKey is a job ID as a map key without a pointer. Job IDs are ULIDs (26 bytes).
@@ -104,9 +133,10 @@ type item struct {
 }
 
 type activeJob struct {
-	node string
-	gpu  *int
-	cost int64
+	node   string
+	gpu    *int
+	cost   int64
+	tenant int32
 }
 
 type nodeLoad struct {
@@ -118,7 +148,46 @@ type nodeLoad struct {
 // New returns an empty scheduler; aging is the wait that earns one priority point.
 func New(aging time.Duration) *Scheduler {
 	return &Scheduler{aging: aging, groups: map[string]*group{}, queued: map[idKey]int32{},
-		active: map[string]activeJob{}, load: map[string]*nodeLoad{}, changed: make(chan struct{})}
+		active: map[string]activeJob{}, load: map[string]*nodeLoad{}, changed: make(chan struct{}),
+		tenantNo: map[string]int32{}}
+}
+
+// SetPolicy sets the tenants' weights and running-jobs quotas (nil: weight 1, no quota for
+// every tenant). Set it before the scheduler is used.
+func (s *Scheduler) SetPolicy(p Policy) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.policy = p
+}
+
+func (s *Scheduler) tenantOf(name string) int32 {
+	if t, ok := s.tenantNo[name]; ok {
+		return t
+	}
+	t := int32(len(s.tenants))
+	s.tenants = append(s.tenants, tenant{name: name})
+	s.tenantNo[name] = t
+	return t
+}
+
+func (s *Scheduler) limits(t int32) (weight, maxRunning int) {
+	if s.policy == nil {
+		return 1, 0
+	}
+	w, m := s.policy(s.tenants[t].name)
+	return max(w, 1), m
+}
+
+func (s *Scheduler) queuedDelta(t int32, d int) {
+	tn := &s.tenants[t]
+	before := tn.queued
+	tn.queued += d
+	switch {
+	case before == 0 && tn.queued > 0:
+		s.waiting++
+	case before > 0 && tn.queued == 0:
+		s.waiting--
+	}
 }
 
 // classRank: live 4 … batch 0.
@@ -155,7 +224,7 @@ func (s *Scheduler) Add(e Entry) {
 	gk := groupKey(e)
 	g := s.groups[gk]
 	if g == nil {
-		g = &group{key: gk, req: e.Req, usesGPU: e.UsesGPU, num: int32(len(s.byIndex))}
+		g = &group{key: gk, req: e.Req, usesGPU: e.UsesGPU, num: int32(len(s.byIndex)), tenant: s.tenantOf(e.Tenant)}
 		s.groups[gk] = g
 		s.byIndex = append(s.byIndex, g)
 	}
@@ -170,6 +239,7 @@ func (s *Scheduler) Add(e Entry) {
 		s.items = append(s.items, it)
 	}
 	s.queued[k] = n
+	s.queuedDelta(g.tenant, 1)
 	s.push(g, n)
 	close(s.changed)
 	s.changed = make(chan struct{})
@@ -184,7 +254,7 @@ func (s *Scheduler) entry(n int32) Entry {
 		q = api.Queues[it.queue]
 	}
 	return Entry{ID: it.id.String(), Queue: q, Priority: int(it.priority), Created: time.Unix(0, it.created),
-		Req: g.req, Cost: it.cost, UsesGPU: g.usesGPU}
+		Req: g.req, Cost: it.cost, UsesGPU: g.usesGPU, Tenant: s.tenants[g.tenant].name}
 }
 
 // rank orders jobs: a larger rank runs first. With aging, a job's effective priority at any
@@ -214,6 +284,7 @@ func (s *Scheduler) take(n int32) {
 	it := &s.items[n]
 	g := s.byIndex[it.group]
 	s.remove(g, it.pos)
+	s.queuedDelta(g.tenant, -1)
 	delete(s.queued, it.id)
 	s.free = append(s.free, n)
 }
@@ -236,6 +307,12 @@ func (s *Scheduler) Wake() {
 
 // Pick takes the best job n can run now off the queue and counts it against n's load. The
 // caller then makes the assignment durable, and calls Requeue if that fails.
+//
+// The best job is the one of highest rank (class, priority, age). When several tenants have
+// jobs queued, a tenant at its running quota is passed over, and among the candidates with
+// the same queue and priority as the best one the tenant with the fewest running jobs per
+// unit of weight goes first: a tenant that queued 10k jobs does not starve one that queued
+// 10. Aging still orders each tenant's own jobs and lifts old jobs past fresher, better ones.
 func (s *Scheduler) Pick(n Node) (Placement, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -247,10 +324,24 @@ func (s *Scheduler) Pick(n Node) (Placement, bool) {
 	if l.jobs >= slots {
 		return Placement{}, false
 	}
+	if s.waiting > 1 {
+		return s.pickFair(n, l)
+	}
+	// One tenant waits: every job queued is its, and only its running quota can stop it.
+	checked := s.policy == nil
 	best := int32(-1)
 	var bestGPU *int
 	for _, g := range s.byIndex {
-		if len(g.h) == 0 || !Meets(n, g.req) {
+		if len(g.h) == 0 {
+			continue
+		}
+		if !checked {
+			if _, maxRun := s.limits(g.tenant); maxRun > 0 && s.tenants[g.tenant].running >= maxRun {
+				return Placement{}, false
+			}
+			checked = true
+		}
+		if !Meets(n, g.req) {
 			continue
 		}
 		top := g.h[0]
@@ -266,13 +357,81 @@ func (s *Scheduler) Pick(n Node) (Placement, bool) {
 		}
 		best, bestGPU = top, gpu
 	}
+	return s.place(n, best, bestGPU)
+}
+
+// place takes item best (none when negative) off the queue onto node n.
+func (s *Scheduler) place(n Node, best int32, gpu *int) (Placement, bool) {
 	if best < 0 {
 		return Placement{}, false
 	}
 	e := s.entry(best)
 	s.take(best)
-	s.activate(e.ID, n.ID, bestGPU, e.Cost)
-	return Placement{Entry: e, GPU: bestGPU}, true
+	s.activate(e.ID, n.ID, gpu, e.Cost, s.byIndex[s.items[best].group].tenant)
+	return Placement{Entry: e, GPU: gpu}, true
+}
+
+// pickFair is Pick with tenants to weigh: every group's best job the node could take now
+// is a candidate; the best-ranked one sets the queue and priority, and among the
+// candidates of that queue and priority the tenant furthest below its weighted share wins
+// (ties: rank).
+func (s *Scheduler) pickFair(n Node, l *nodeLoad) (Placement, bool) {
+	cands := s.cands[:0]
+	best := -1
+	for _, g := range s.byIndex {
+		if len(g.h) == 0 || !Meets(n, g.req) {
+			continue
+		}
+		if _, maxRun := s.limits(g.tenant); maxRun > 0 && s.tenants[g.tenant].running >= maxRun {
+			continue
+		}
+		top := g.h[0]
+		if n.Caps.PixelRate > 0 && l.jobs > 0 && l.pixels+s.items[top].cost > n.Caps.PixelRate {
+			continue
+		}
+		gpu, ok := s.chooseGPU(n, l, g)
+		if !ok {
+			continue
+		}
+		if best < 0 || s.before(top, cands[best].n) {
+			best = len(cands)
+		}
+		cands = append(cands, candidate{n: top, gpu: gpu})
+	}
+	s.cands = cands[:0]
+	if best < 0 {
+		return Placement{}, false
+	}
+	score := s.score(cands[best].n)
+	win := cands[best]
+	winT := s.byIndex[s.items[win.n].group].tenant
+	winW, _ := s.limits(winT)
+	for _, c := range cands {
+		t := s.byIndex[s.items[c.n].group].tenant
+		if t == winT || s.score(c.n) != score {
+			if t == winT && s.before(c.n, win.n) {
+				win = c
+			}
+			continue
+		}
+		w, _ := s.limits(t)
+		// running/weight below the winner's, compared without division.
+		a, b := s.tenants[t].running*winW, s.tenants[winT].running*w
+		if a < b || (a == b && s.before(c.n, win.n)) {
+			win, winT, winW = c, t, w
+		}
+	}
+	return s.place(n, win.n, win.gpu)
+}
+
+// score is item n's static priority (queue class and priority, no aging).
+func (s *Scheduler) score(n int32) int64 {
+	it := &s.items[n]
+	q := api.QueueBatch
+	if it.queue >= 0 {
+		q = api.Queues[it.queue]
+	}
+	return Score(q, int(it.priority))
 }
 
 // before reports whether item a runs before item b: higher rank, then the smaller ID.
@@ -378,11 +537,12 @@ func (s *Scheduler) nodeLoad(id string) *nodeLoad {
 	return l
 }
 
-func (s *Scheduler) activate(id, node string, gpu *int, cost int64) {
+func (s *Scheduler) activate(id, node string, gpu *int, cost int64, t int32) {
 	if old, ok := s.active[id]; ok {
 		s.release(id, old)
 	}
-	s.active[id] = activeJob{node: node, gpu: gpu, cost: cost}
+	s.active[id] = activeJob{node: node, gpu: gpu, cost: cost, tenant: t}
+	s.tenants[t].running++
 	l := s.nodeLoad(node)
 	l.jobs++
 	l.pixels += cost
@@ -391,11 +551,24 @@ func (s *Scheduler) activate(id, node string, gpu *int, cost int64) {
 	}
 }
 
-// Activate counts a job already running on node (at startup, from the store).
-func (s *Scheduler) Activate(id, node string, gpu *int, cost int64) {
+// Activate counts a job of tenant already running on node (at startup, from the store).
+func (s *Scheduler) Activate(id, tenant, node string, gpu *int, cost int64) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.activate(id, node, gpu, cost)
+	s.activate(id, node, gpu, cost, s.tenantOf(tenant))
+}
+
+// Running returns how many jobs of each tenant are on nodes (assigned or running).
+func (s *Scheduler) Running() map[string]int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.tenants))
+	for _, t := range s.tenants {
+		if t.running > 0 {
+			out[t.name] = t.running
+		}
+	}
+	return out
 }
 
 // Release stops counting an active job against its node (finished, failed, canceled, lost).
@@ -409,6 +582,7 @@ func (s *Scheduler) Release(id string) {
 
 func (s *Scheduler) release(id string, a activeJob) {
 	delete(s.active, id)
+	s.tenants[a.tenant].running--
 	l := s.nodeLoad(a.node)
 	l.jobs--
 	l.pixels -= a.cost
@@ -500,6 +674,8 @@ func groupKey(e Entry) string {
 	if e.UsesGPU {
 		b.WriteByte('g')
 	}
+	b.WriteString("|t:") // tenant names are checked: no '|', quotes or '='
+	b.WriteString(e.Tenant)
 	keys := make([]string, 0, len(e.Req.Labels))
 	for k := range e.Req.Labels {
 		keys = append(keys, k)
@@ -517,5 +693,6 @@ type group struct {
 	num     int32
 	req     api.Requirements
 	usesGPU bool
+	tenant  int32
 	h       []int32 // item numbers, a heap by Scheduler.before
 }

@@ -256,7 +256,7 @@ func TestSlotsAndRelease(t *testing.T) {
 	}
 	// Activate counts a job found running at startup.
 	s.Release("1")
-	s.Activate("x", "n", nil, 0)
+	s.Activate("x", "", "n", nil, 0)
 	if _, ok := s.Pick(n); ok {
 		t.Fatal("Activate did not take a slot")
 	}
@@ -423,4 +423,118 @@ func mapsEqual(a, b map[string]int) bool {
 		}
 	}
 	return true
+}
+
+// TestFairShare: tenant a queues 1000 jobs, then b queues 20 of the same queue and priority;
+// 8 slots turn over oldest-first. While both wait, the slots go to them in proportion to
+// their weights (a alone by age would take every slot until its 1000 ran).
+func TestFairShare(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		wa, wb int
+		aging  time.Duration
+	}{{"1:1", 1, 1, 0}, {"2:1", 2, 1, 0}, {"1:3", 1, 3, 0}, {"1:1 aging", 1, 1, time.Millisecond}} {
+		t.Run(c.name, func(t *testing.T) {
+			s := sched.New(c.aging)
+			s.SetPolicy(func(tenant string) (int, int) {
+				if tenant == "b" {
+					return c.wb, 0
+				}
+				return c.wa, 0
+			})
+			for i := range 1000 {
+				e := entry(fmt.Sprintf("a%04d", i), api.QueueMedium, 0, time.Duration(i)*time.Second)
+				e.Tenant = "a"
+				s.Add(e)
+			}
+			for i := range 20 {
+				e := entry(fmt.Sprintf("b%04d", i), api.QueueMedium, 0, time.Hour+time.Duration(i)*time.Second)
+				e.Tenant = "b"
+				s.Add(e)
+			}
+			node := sched.Node{ID: "n", Caps: api.Capabilities{Slots: 8}}
+			var running []string // oldest first
+			got := map[byte]int{}
+			bLeft := 20
+			for bLeft > 0 {
+				for {
+					p, ok := s.Pick(node)
+					if !ok {
+						break
+					}
+					running = append(running, p.Entry.ID)
+					got[p.Entry.ID[0]]++
+					if p.Entry.ID[0] == 'b' {
+						bLeft--
+					}
+				}
+				s.Release(running[0])
+				running = running[1:]
+			}
+			share := float64(got['a']) / float64(got['a']+got['b'])
+			want := float64(c.wa) / float64(c.wa+c.wb)
+			if share < want-0.1 || share > want+0.1 {
+				t.Errorf("while both waited a got %d slots, b %d: a's share %.2f, want %.2f±0.1", got['a'], got['b'], share, want)
+			}
+		})
+	}
+}
+
+// TestFairShareKeepsPriorities: fair share only weighs tenants within one queue and
+// priority; a better job of the tenant with more slots still goes first, and so does an
+// aged one.
+func TestFairShareKeepsPriorities(t *testing.T) {
+	s := sched.New(0)
+	busy := sched.Node{ID: "busy", Caps: api.Capabilities{Slots: 10}}
+	for i := range 3 {
+		e := entry(fmt.Sprintf("a-run%d", i), api.QueueMedium, 0, 0)
+		e.Tenant = "a"
+		s.Add(e)
+	}
+	if got := drain(t, s, busy); len(got) != 3 {
+		t.Fatalf("picked %v", got)
+	}
+	hi := entry("a-high", api.QueueHigh, 0, time.Minute)
+	hi.Tenant = "a"
+	lo := entry("b-medium", api.QueueMedium, 0, 0)
+	lo.Tenant = "b"
+	s.Add(hi)
+	s.Add(lo)
+	n := sched.Node{ID: "n", Caps: api.Capabilities{Slots: 10}}
+	if got := drain(t, s, n); !slices.Equal(got, []string{"a-high", "b-medium"}) {
+		t.Errorf("picked %v, want a's high-queue job before b's medium one although a has 3 running", got)
+	}
+}
+
+// TestMaxRunning: a tenant at its running quota waits while free slots go to others; a
+// release lets it run again. With one tenant alone the quota holds too.
+func TestMaxRunning(t *testing.T) {
+	s := sched.New(0)
+	s.SetPolicy(func(tenant string) (int, int) {
+		if tenant == "a" {
+			return 1, 2
+		}
+		return 1, 0
+	})
+	for i := range 5 {
+		e := entry(fmt.Sprintf("a%d", i), api.QueueMedium, 0, time.Duration(i))
+		e.Tenant = "a"
+		s.Add(e)
+	}
+	if got := drain(t, s, big); !slices.Equal(got, []string{"a0", "a1"}) {
+		t.Fatalf("a alone: picked %v, want its first 2 (max_running 2)", got)
+	}
+	b := entry("b0", api.QueueLow, 0, time.Hour)
+	b.Tenant = "b"
+	s.Add(b)
+	if got := drain(t, s, big); !slices.Equal(got, []string{"b0"}) {
+		t.Fatalf("picked %v, want only b's job while a is at its quota", got)
+	}
+	s.Release("a0")
+	if got := drain(t, s, big); !slices.Equal(got, []string{"a2"}) {
+		t.Fatalf("after a release: picked %v, want a2", got)
+	}
+	if r := s.Running(); r["a"] != 2 || r["b"] != 1 {
+		t.Errorf("Running() = %v, want a:2 b:1", r)
+	}
 }

@@ -14,9 +14,11 @@ import (
 
 // Filter selects jobs for ListJobs. Zero fields match everything.
 type Filter struct {
-	Statuses      []api.Status
-	Queue         string
-	Node          string
+	Statuses []api.Status
+	Queue    string
+	Node     string
+	// Tenant keeps one tenant's jobs (jobs stored without a tenant are api.DefaultTenant's).
+	Tenant        string
 	CreatedAfter  time.Time // inclusive
 	CreatedBefore time.Time // exclusive
 	// Cursor continues a previous page: only jobs older than this ID.
@@ -30,7 +32,8 @@ const maxScan = 100_000
 
 // ListJobs returns up to f.Limit jobs, newest first, and the cursor for the next page ("" at
 // the end). It walks the most selective index (node, status, queue, or the jobs themselves)
-// backwards from the cursor and checks the other filters against their indexes.
+// backwards from the cursor and checks the other filters against their indexes (tenant
+// included).
 func (s *Store) ListJobs(ctx context.Context, f Filter) ([]api.Job, string, error) {
 	var jobs []api.Job
 	next, err := s.walk(f, func(k, v []byte) error {
@@ -106,10 +109,15 @@ func (s *Store) walk(f Filter, collect func(k, v []byte) error) (string, error) 
 			iters = []*revIter{newRevIter(tx.Bucket(bByNode), idxKey(f.Node, nil), upper)}
 			pre.add(tx, bByStatus, statusNames(f.Statuses)...)
 			pre.add(tx, bByQueue, f.Queue)
+			pre.add(tx, bByTenant, f.Tenant)
 		case len(f.Statuses) > 0:
 			for _, st := range f.Statuses {
 				iters = append(iters, newRevIter(tx.Bucket(bByStatus), idxKey(string(st), nil), upper))
 			}
+			pre.add(tx, bByQueue, f.Queue)
+			pre.add(tx, bByTenant, f.Tenant)
+		case f.Tenant != "":
+			iters = []*revIter{newRevIter(tx.Bucket(bByTenant), idxKey(f.Tenant, nil), upper)}
 			pre.add(tx, bByQueue, f.Queue)
 		case f.Queue != "":
 			iters = []*revIter{newRevIter(tx.Bucket(bByQueue), idxKey(f.Queue, nil), upper)}
@@ -177,6 +185,9 @@ func (f Filter) match(j *api.Job) bool {
 		return false
 	}
 	if f.Queue != "" && j.Queue != f.Queue {
+		return false
+	}
+	if f.Tenant != "" && TenantOf(j) != f.Tenant {
 		return false
 	}
 	if !f.CreatedAfter.IsZero() && j.CreatedAt.Before(f.CreatedAfter) {

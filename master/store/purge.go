@@ -69,7 +69,7 @@ func deleteJob(tx *bolt.Tx, k []byte) error {
 	for _, ix := range []struct {
 		b []byte
 		v string
-	}{{bByStatus, string(j.Status)}, {bByQueue, j.Queue}, {bByNode, j.Node}} {
+	}{{bByStatus, string(j.Status)}, {bByQueue, j.Queue}, {bByNode, j.Node}, {bByTenant, TenantOf(&j)}} {
 		if ix.v != "" {
 			if err := tx.Bucket(ix.b).Delete(idxKey(ix.v, k)); err != nil {
 				return err

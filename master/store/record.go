@@ -151,6 +151,7 @@ func prepare(k []byte, r *record, old *api.Job, evs []api.Event) (*jobWrite, err
 		{bByStatus, oldField(old, func(j *api.Job) string { return string(j.Status) }), string(j.Status)},
 		{bByQueue, oldField(old, func(j *api.Job) string { return j.Queue }), j.Queue},
 		{bByNode, oldField(old, func(j *api.Job) string { return j.Node }), j.Node},
+		{bByTenant, oldField(old, TenantOf), TenantOf(j)},
 	} {
 		if ix.old == ix.new && old != nil {
 			continue

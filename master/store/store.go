@@ -29,6 +29,7 @@ var (
 	bByStatus  = []byte("idx_status") // status \0 id16 → nil
 	bByQueue   = []byte("idx_queue")  // queue \0 id16 → nil
 	bByNode    = []byte("idx_node")   // node \0 id16 → nil
+	bByTenant  = []byte("idx_tenant") // tenant \0 id16 → nil (jobs without a tenant: "default")
 	bEvents    = []byte("events")     // id16 seq8 → event JSON
 	bIdem      = []byte("idempotency")
 	bNodes     = []byte("nodes")
@@ -37,7 +38,7 @@ var (
 	bMeta      = []byte("meta")
 	bStreams   = []byte("streams")       // stream ID → StreamRecord JSON
 	bStreamKey = []byte("idx_streamkey") // sha256(stream key) → stream ID
-	allBuckets = [][]byte{bJobs, bByStatus, bByQueue, bByNode, bEvents, bIdem, bNodes, bPresets, bOutbox, bMeta, bStreams, bStreamKey}
+	allBuckets = [][]byte{bJobs, bByStatus, bByQueue, bByNode, bByTenant, bEvents, bIdem, bNodes, bPresets, bOutbox, bMeta, bStreams, bStreamKey}
 )
 
 // SchemaVersion is the layout of the database; a master refuses a file of another one.
@@ -93,9 +94,15 @@ func Open(path string, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
 	err = db.Update(func(tx *bolt.Tx) error {
+		newTenantIndex := tx.Bucket(bByTenant) == nil
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
+			}
+		}
+		if newTenantIndex {
+			if err := indexTenantless(tx); err != nil {
+				return fmt.Errorf("index jobs by tenant: %w", err)
 			}
 		}
 		meta := tx.Bucket(bMeta)

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
@@ -126,6 +128,7 @@ func bruteForce(all map[string]api.Job, f store.Filter) []string {
 		switch {
 		case f.Node != "" && j.Node != f.Node,
 			f.Queue != "" && j.Queue != f.Queue,
+			f.Tenant != "" && store.TenantOf(&j) != f.Tenant,
 			len(f.Statuses) > 0 && !slices.Contains(f.Statuses, j.Status),
 			!f.CreatedAfter.IsZero() && j.CreatedAt.Before(f.CreatedAfter),
 			!f.CreatedBefore.IsZero() && !j.CreatedAt.Before(f.CreatedBefore):
@@ -145,6 +148,8 @@ func TestListJobsMatchesBruteForce(t *testing.T) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(7, 11))
 	nodes := []string{"", "n1", "n2", "n3", "n4"}
+	// "" is a job stored before tenants: it lists as the default tenant's.
+	tenants := []string{"", api.DefaultTenant, "team-a", "team-b"}
 	base := time.Now().UTC().Add(-time.Hour)
 	// 500 jobs in 400 ms: several share a millisecond, which the created range must still
 	// tell apart.
@@ -153,6 +158,7 @@ func TestListJobsMatchesBruteForce(t *testing.T) {
 	for range 500 {
 		created := base.Add(time.Duration(rng.Int64N(int64(span))))
 		j := testJob(created, api.Statuses[rng.IntN(len(api.Statuses))], api.Queues[rng.IntN(len(api.Queues))], nodes[rng.IntN(len(nodes))])
+		j.Tenant = tenants[rng.IntN(len(tenants))]
 		all[j.ID] = mustCreate(t, s, j, nil)
 	}
 	byAge := make([]api.Job, 0, len(all))
@@ -172,6 +178,9 @@ func TestListJobsMatchesBruteForce(t *testing.T) {
 		}
 		if rng.IntN(3) == 0 {
 			f.Queue = api.Queues[rng.IntN(len(api.Queues))]
+		}
+		if rng.IntN(2) == 0 {
+			f.Tenant = tenants[1+rng.IntN(len(tenants)-1)]
 		}
 		// A bound is a random instant, or exactly a job's creation time, or 1 ns after it.
 		bound := func() time.Time {
@@ -201,6 +210,10 @@ func TestListJobsMatchesBruteForce(t *testing.T) {
 			{Limit: 10, Node: "n2", Statuses: []api.Status{api.StatusRunning}},
 			{Limit: 10, Queue: api.QueueLive, CreatedAfter: base.Add(span / 4), CreatedBefore: base.Add(span / 2)},
 			{Limit: 5, CreatedBefore: base}, // nothing
+			{Limit: 1000, Tenant: "team-a"},
+			{Limit: 9, Tenant: api.DefaultTenant, Queue: api.QueueHigh},
+			{Limit: 4, Tenant: "team-b", Statuses: []api.Status{api.StatusQueued, api.StatusRunning}},
+			{Limit: 4, Tenant: "nobody"},
 		}
 		for i := range 300 {
 			f := randomFilter()
@@ -980,5 +993,49 @@ func TestListJobsRawIsTheStoredView(t *testing.T) {
 				t.Fatalf("filter %+v, item %d: raw %s %+v, decoded %+v", f, i, r.ID, j, jobs[i])
 			}
 		}
+	}
+}
+
+// TestTenantIndexOfOldDatabase: a database from before tenants (no tenant index, jobs with no
+// tenant) opens with every job filed under the default tenant, without rewriting the jobs.
+func TestTenantIndexOfOldDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "master.db")
+	s, err := store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := mustCreate(t, s, testJob(time.Now().UTC(), api.StatusQueued, api.QueueMedium, ""), nil)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("idx_tenant")) }); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err = store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	team := testJob(time.Now().UTC(), api.StatusQueued, api.QueueMedium, "")
+	team.Tenant = "team-a"
+	team = mustCreate(t, s, team, nil)
+	for tenant, want := range map[string][]string{api.DefaultTenant: {old.ID}, "team-a": {team.ID}} {
+		if got := ids(listAll(t, s, store.Filter{Tenant: tenant, Limit: 10})); !slices.Equal(got, want) {
+			t.Errorf("tenant %s lists %v, want %v", tenant, got, want)
+		}
+	}
+	tenants, err := s.Tenants(context.Background())
+	if err != nil || !slices.Equal(tenants, []string{api.DefaultTenant, "team-a"}) {
+		t.Errorf("Tenants() = %v, %v; want [default team-a]", tenants, err)
+	}
+	got, err := s.GetJob(context.Background(), old.ID)
+	if err != nil || got.Tenant != "" {
+		t.Errorf("old job = %+v, %v: want it as stored, without a tenant", got, err)
 	}
 }

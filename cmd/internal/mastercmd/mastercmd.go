@@ -106,6 +106,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.StringSlice("webhook-allow-cidr", nil, WebhookAllowUsage)
 	fs.Int("max-retries", 3, "retries of a job after transient failures")
 	fs.Int("max-nodes-per-key", 1000, "nodes one worker API key may register (0: no limit); admin keys are not limited")
+	fs.Int("max-queued-jobs", farm.DefaultMaxQueued, "queued (or retrying) jobs the farm holds, all tenants together; a submit past it gets 429 quota_exceeded (0: no cap)")
 	fs.Duration("scheduler-interval", 5*time.Second, "how often failure handling runs (offline nodes, stale jobs, backoffs)")
 	fs.Duration("heartbeat-timeout", 2*time.Minute, "a node silent this long is offline and its jobs are requeued")
 	fs.Duration("batch-stale", 30*time.Minute, "a job without progress this long is requeued")
@@ -193,6 +194,7 @@ func Config(v *viper.Viper) (master.Config, error) {
 			BatchStale: v.GetDuration("batch-stale"), LiveStale: v.GetDuration("live-stale"),
 			RetryBackoff: v.GetDuration("retry-backoff"), Aging: orOff(v.GetDuration("priority-aging")),
 			Retention: orOff(v.GetDuration("retention")), MaxNodesPerKey: orNoLimit(v.GetInt("max-nodes-per-key")),
+			MaxQueued: v.GetInt("max-queued-jobs"),
 		},
 		Tracing: v.GetBool("tracing-enabled"), TracingEndpoint: v.GetString("tracing-endpoint"), ServiceName: v.GetString("service-name"),
 		ShutdownTimeout: v.GetDuration("shutdown-timeout"),
@@ -236,6 +238,12 @@ func Config(v *viper.Viper) (master.Config, error) {
 	}
 	if r := v.GetInt("max-retries"); r < 0 || r > 20 {
 		return cfg, fmt.Errorf("--max-retries %d: want 0..20", r)
+	}
+	switch q := cfg.Farm.MaxQueued; {
+	case q < 0:
+		return cfg, fmt.Errorf("--max-queued-jobs %d: want 0 (no cap) or more", q)
+	case q == 0:
+		cfg.Farm.MaxQueued = -1 // the farm's zero is its default
 	}
 	if cfg.Farm.Interval <= 0 {
 		return cfg, errors.New("--scheduler-interval must be positive")
