@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
@@ -24,6 +25,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
+	"github.com/ffrtmp/ffrtmp/master/mastertest"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -269,19 +271,39 @@ func allowed(class string, role auth.Role) bool {
 	panic("unknown access class " + class)
 }
 
-// TestAuthEveryRoute checks every route of the table with no key, a wrong key, each role.
+// tenantScoped are the routes whose resource (a job, a stream) belongs to a tenant: another
+// tenant's submitter gets the 404 of a resource that does not exist. Lists (listed) show it
+// nothing of the default tenant's. Every other route a submitter may call answers it as
+// it answers the default tenant's submitter.
+var (
+	tenantScoped = []string{
+		"GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/retry", "GET /v1/jobs/{id}/events",
+		"GET /v1/streams/{id}", "POST /v1/streams/{id}/rotate-key", "DELETE /v1/streams/{id}",
+	}
+	listed = []string{"GET /v1/jobs", "GET /v1/streams"}
+)
+
+// TestAuthEveryRoute checks every route of the table with no key, a wrong key, each role,
+// another tenant's submitter key and, on node routes, no node secret and another node's.
 func TestAuthEveryRoute(t *testing.T) {
 	h := start(t, func(c *master.Config) { c.Farm.MaxLeaseWait = 50 * time.Millisecond })
 	srv := newServer(t)
 	job := submit(t, h.Client(t, auth.RoleSubmitter), scenarioJob("", 0))
+	stream, err := h.Client(t, auth.RoleSubmitter).CreateStream(ctxT(t), api.StreamRequest{Name: "auth-stream", Preset: "abr-480p"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	wc := h.Client(t, auth.RoleWorker)
 	node := registerNode(t, wc, "auth-node", 1)
 	registerNode(t, wc, "other-node", 1)
 	registerNode(t, wc, "doomed-node", 1) // removeNode's: the others must outlive the table's order
 	secret, otherSecret := wc.NodeSecret(node.ID), wc.NodeSecret("other-node")
 	fill := func(p string) string {
-		if strings.HasPrefix(p, "/v1/nodes/") {
+		switch {
+		case strings.HasPrefix(p, "/v1/nodes/"):
 			p = strings.ReplaceAll(p, "{id}", node.ID)
+		case strings.HasPrefix(p, "/v1/streams/"):
+			p = strings.ReplaceAll(p, "{id}", stream.ID)
 		}
 		p = strings.ReplaceAll(p, "{id}", job.ID)
 		return strings.ReplaceAll(p, "{name}", "auth-preset")
@@ -323,6 +345,18 @@ func TestAuthEveryRoute(t *testing.T) {
 					r.wantError(t, http.StatusUnauthorized, api.CodeNodeSecret, "")
 					r = call(t, h, rt.Method, path, roleKey[role], body, api.NodeSecretHeader, otherSecret)
 					r.wantError(t, http.StatusForbidden, api.CodeNodeForbidden, "")
+				}
+			}
+			// Another tenant's submitter: a tenant's resource is not there for it.
+			if allowed(class, auth.RoleSubmitter) {
+				r := call(t, h, rt.Method, path, mastertest.OtherTenantKey, body)
+				switch {
+				case slices.Contains(tenantScoped, name):
+					r.wantError(t, http.StatusNotFound, api.CodeNotFound, "")
+				case r.Status == http.StatusUnauthorized || r.Status == http.StatusForbidden || r.Status >= 500:
+					t.Errorf("another tenant's submitter: %d: %s", r.Status, r.Body)
+				case slices.Contains(listed, name) && (bytes.Contains(r.Body, []byte(job.ID)) || bytes.Contains(r.Body, []byte(stream.ID))):
+					t.Errorf("another tenant's submitter sees the default tenant's job or stream: %s", r.Body)
 				}
 			}
 			// The table's roles agree with the access list.

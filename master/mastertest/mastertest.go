@@ -23,6 +23,10 @@ const (
 	SubmitterKey = "test-submitter-key"
 	WorkerKey    = "test-worker-key"
 	IngestKey    = "test-ingest-key"
+	// OtherTenantKey is a submitter of tenant OtherTenant; the other keys are the default
+	// tenant's.
+	OtherTenantKey = "test-other-tenant-key"
+	OtherTenant    = "other-team"
 )
 
 // Harness is a running master.
@@ -50,7 +54,8 @@ func StartIn(t testing.TB, dir string, mutate ...func(*master.Config)) *Harness 
 	t.Helper()
 	keysFile := filepath.Join(dir, "keys.yaml")
 	keys := fmt.Sprintf("keys:\n  - {name: submitter, role: submitter, sha256: %q}\n  - {name: worker, role: worker, sha256: %q}\n"+
-		"  - {name: ingest, role: ingest, sha256: %q}\n", auth.HashKey(SubmitterKey), auth.HashKey(WorkerKey), auth.HashKey(IngestKey))
+		"  - {name: ingest, role: ingest, sha256: %q}\n  - {name: other-submitter, role: submitter, tenant: %s, sha256: %q}\n",
+		auth.HashKey(SubmitterKey), auth.HashKey(WorkerKey), auth.HashKey(IngestKey), OtherTenant, auth.HashKey(OtherTenantKey))
 	if err := os.WriteFile(keysFile, []byte(keys), 0o600); err != nil {
 		t.Fatal(err)
 	}
