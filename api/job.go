@@ -274,15 +274,7 @@ type Result struct {
 	// DroppedTracks are the input's tracks that could not be read and that the outputs
 	// went without (a warning event says so too; a spec whose video or audio is marked
 	// required fails instead).
-	DroppedTracks []DroppedTrack `json:"dropped_tracks,omitempty"`
-}
-
-// DroppedTrack is an input track a job's outputs went without, and why.
-type DroppedTrack struct {
-	Stream int    `json:"stream"` // index of the stream in the input
-	Media  string `json:"media"`  // video or audio
-	Codec  string `json:"codec,omitempty"`
-	Reason string `json:"reason"`
+	DroppedTracks []spec.DroppedTrack `json:"dropped_tracks,omitempty"`
 }
 
 // LatencySummary is a distribution of per-frame times, in milliseconds.

@@ -1,6 +1,10 @@
 package engine
 
-import "time"
+import (
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/engine/spec"
+)
 
 // Observer receives a run's frame-level metrics. Its methods are called from the run's
 // goroutines, possibly concurrently, and must return quickly.
@@ -86,17 +90,9 @@ type Result struct {
 	Fallback string `json:"fallback,omitempty"`
 	// DroppedTracks are the input's tracks that could not be read and that the outputs go
 	// without (the run succeeds without them unless the spec marks the track required).
-	DroppedTracks []DroppedTrack `json:"dropped_tracks,omitempty"`
+	DroppedTracks []spec.DroppedTrack `json:"dropped_tracks,omitempty"`
 	// Warnings are the run's warnings (see WarningObserver), at most maxWarnings of them.
 	Warnings []string `json:"warnings,omitempty"`
-}
-
-// DroppedTrack is an input track the outputs go without, and why.
-type DroppedTrack struct {
-	Stream int    `json:"stream"` // index of the stream in the input
-	Media  string `json:"media"`  // video or audio
-	Codec  string `json:"codec,omitempty"`
-	Reason string `json:"reason"`
 }
 
 // InputInfo describes the opened input.

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ffrtmp/ffrtmp/api/redact"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // snapshotEvery is how often the Observer gets a Progress snapshot.
@@ -98,7 +99,7 @@ type runner struct {
 	// warnings and dropped tracks, for the Result (warn is called from every stage)
 	wmu      sync.Mutex
 	warnings []string
-	dropped  []DroppedTrack
+	dropped  []spec.DroppedTrack
 
 	frames   atomic.Int64
 	position atomic.Int64 // media time decoded, in microseconds from the first frame

@@ -6,6 +6,8 @@ import (
 	"slices"
 
 	"github.com/asticode/go-astiav"
+
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // maxWarnings bounds a run's warnings: a badly damaged input must not flood the job's events.
@@ -82,7 +84,7 @@ func (r *runner) drop(media string, st *astiav.Stream, why error) error {
 	if !wanted {
 		return nil
 	}
-	t := DroppedTrack{Stream: st.Index(), Media: media, Reason: why.Error()}
+	t := spec.DroppedTrack{Stream: st.Index(), Media: media, Reason: why.Error()}
 	if c := st.CodecParameters().CodecID(); c != astiav.CodecIDNone {
 		t.Codec = c.Name()
 	}

@@ -402,9 +402,10 @@ func (s *Server) refuse(c *conn, sc *gortmplib.ServerConn, reason, app string, a
 	if sc.Publish {
 		action = "publish"
 	}
+	// Logged before the client hears it: whoever reads the log once the client gave up finds it.
+	s.log.Warn("rtmp "+action+" refused", append([]any{"remote", c.remote, "app", app, "reason", reason}, attrs...)...)
 	c.nc.SetWriteDeadline(time.Now().Add(time.Second))
 	sc.RejectAction()
-	s.log.Warn("rtmp "+action+" refused", append([]any{"remote", c.remote, "app", app, "reason", reason}, attrs...)...)
 }
 
 // publish authorizes a publisher, relays its stream under the stream ID until it leaves.

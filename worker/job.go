@@ -187,8 +187,8 @@ func result(r *engine.Result) *api.Result {
 	}
 	out.Outputs = append(out.Outputs, r.MasterPlaylists...)
 	for _, t := range r.DroppedTracks {
-		out.DroppedTracks = append(out.DroppedTracks, api.DroppedTrack{Stream: t.Stream, Media: t.Media, Codec: t.Codec,
-			Reason: redact.Text(t.Reason)})
+		t.Reason = redact.Text(t.Reason)
+		out.DroppedTracks = append(out.DroppedTracks, t)
 	}
 	if b, err := json.Marshal(r.Outputs); err == nil {
 		out.Details = b

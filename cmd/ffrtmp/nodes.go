@@ -133,23 +133,9 @@ registers again, until ` + "`ffrtmp nodes undrain`" + ` lifts the order or the n
 		Example:           `  ffrtmp nodes drain gpu-01`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeNodes,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(cmd)
-			if err != nil {
-				return err
-			}
-			n, err := resolveNode(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			d, err := c.Client.DrainNode(cmd.Context(), n.ID)
-			if err != nil {
-				return c.explain(err, "node "+n.ID)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "node %s is %s: it takes no new jobs; %s\n",
-				nodeLabel(*d), d.Status, runningNote(len(d.RunningJobs), "finish there"))
-			return nil
-		},
+		RunE: nodeOrder((*api.Client).DrainNode, func(n *api.Node) string {
+			return fmt.Sprintf("node %s is %s: it takes no new jobs; %s", nodeLabel(*n), n.Status, runningNote(len(n.RunningJobs), "finish there"))
+		}),
 	}
 }
 
@@ -162,22 +148,30 @@ it jobs again. A worker that is draining itself (shutting down) stays so.`,
 		Example:           `  ffrtmp nodes undrain gpu-01`,
 		Args:              cobra.ExactArgs(1),
 		ValidArgsFunction: completeNodes,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := connect(cmd)
-			if err != nil {
-				return err
-			}
-			n, err := resolveNode(cmd.Context(), c, args[0])
-			if err != nil {
-				return err
-			}
-			d, err := c.Client.UndrainNode(cmd.Context(), n.ID)
-			if err != nil {
-				return c.explain(err, "node "+n.ID)
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "node %s is %s: it takes jobs again\n", nodeLabel(*d), d.Status)
-			return nil
-		},
+		RunE: nodeOrder((*api.Client).UndrainNode, func(n *api.Node) string {
+			return fmt.Sprintf("node %s is %s: it takes jobs again", nodeLabel(*n), n.Status)
+		}),
+	}
+}
+
+// nodeOrder runs an operator's order on the node its one argument names (an ID or a unique
+// name) and prints what say makes of the node's answer.
+func nodeOrder(order func(*api.Client, context.Context, string) (*api.Node, error), say func(*api.Node) string) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		c, err := connect(cmd)
+		if err != nil {
+			return err
+		}
+		n, err := resolveNode(cmd.Context(), c, args[0])
+		if err != nil {
+			return err
+		}
+		d, err := order(c.Client, cmd.Context(), n.ID)
+		if err != nil {
+			return c.explain(err, "node "+n.ID)
+		}
+		fmt.Fprintln(cmd.OutOrStdout(), say(d))
+		return nil
 	}
 }
 
