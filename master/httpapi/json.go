@@ -42,7 +42,9 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional 
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
 	}
-	if dec.More() {
+	// Anything but space after the value (dec.More says no to a stray '}' or ']') is the
+	// client's mistake; the duplicate-key walk below then only ever sees one whole value.
+	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
 		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "trailing data after the JSON object"}
 	}
 	if key, path, dup := duplicateKey(data); dup {
