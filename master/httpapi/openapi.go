@@ -96,12 +96,12 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 			if err != nil {
 				return nil, fmt.Errorf("%s request schema: %w", rt.Name, err)
 			}
-			op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(rt.Name != "lease").WithJSONSchemaRef(ref)}
+			op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(!rt.OptionalBody).WithJSONSchemaRef(ref)}
 		}
 		resp := openapi3.NewResponse().WithDescription(http.StatusText(rt.Status))
 		switch {
-		case rt.Name == "backup":
-			resp.WithContent(openapi3.Content{"application/octet-stream": openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema().WithFormat("binary"))})
+		case rt.Binary != "":
+			resp.WithContent(openapi3.Content{rt.Binary: openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema().WithFormat("binary"))})
 		case rt.Response != nil:
 			ref, err := schema(rt.Response)
 			if err != nil {
@@ -110,11 +110,17 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 			resp.WithJSONSchemaRef(ref)
 		}
 		op.AddResponse(rt.Status, resp)
-		if rt.Name == "lease" {
-			op.AddResponse(http.StatusNoContent, openapi3.NewResponse().WithDescription("no job came within the wait"))
+		also := make([]int, 0, len(rt.Also))
+		for status := range rt.Also {
+			also = append(also, status)
 		}
-		if rt.Name == "putPreset" {
-			op.AddResponse(http.StatusCreated, openapi3.NewResponse().WithDescription("created").WithJSONSchemaRef(resp.Content.Get("application/json").Schema))
+		sort.Ints(also)
+		for _, status := range also {
+			r := openapi3.NewResponse().WithDescription(rt.Also[status])
+			if rt.SameBody && resp.Content != nil {
+				r.Content = resp.Content
+			}
+			op.AddResponse(status, r)
 		}
 		doc.AddOperation(rt.Path, rt.Method, op)
 	}

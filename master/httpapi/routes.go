@@ -34,7 +34,7 @@ func (s *Server) table() []Route {
 		{Method: "GET", Path: "/healthz", Name: "health", Summary: "Liveness: the process answers (no authentication).", Response: map[string]string{}, Status: 200, handler: s.health},
 		{Method: "GET", Path: "/readyz", Name: "ready", Summary: "Readiness: the store is open and the master takes work.", Roles: anyRole, Response: map[string]string{}, Status: 200, handler: s.ready},
 		{Method: "GET", Path: "/v1/openapi.json", Name: "openapi", Summary: "This API's OpenAPI 3 description.", Roles: anyRole, Response: map[string]any{}, Status: 200, handler: s.openapi},
-		{Method: "GET", Path: "/v1/backup", Name: "backup", Summary: "A consistent hot copy of the bbolt database, streamed.", Roles: admins, Status: 200, handler: s.backup},
+		{Method: "GET", Path: "/v1/backup", Name: "backup", Summary: "A consistent hot copy of the bbolt database, streamed.", Roles: admins, Status: 200, Binary: "application/octet-stream", handler: s.backup},
 
 		{Method: "POST", Path: "/v1/jobs", Name: "submitJob", Summary: "Submit a job (Idempotency-Key header: the same key returns the same job).", Roles: submitters, Request: api.JobRequest{}, Response: api.Job{}, Status: 201,
 			Headers: map[string]string{"Idempotency-Key": "the same key (per API key) returns the same job"}, handler: s.submitJob},
@@ -47,7 +47,7 @@ func (s *Server) table() []Route {
 
 		{Method: "GET", Path: "/v1/presets", Name: "listPresets", Summary: "Built-in and stored ladder presets.", Roles: anyRole, Response: api.PresetList{}, Status: 200, handler: s.listPresets},
 		{Method: "GET", Path: "/v1/presets/{name}", Name: "getPreset", Summary: "One preset.", Roles: anyRole, Response: api.Preset{}, Status: 200, handler: s.getPreset},
-		{Method: "PUT", Path: "/v1/presets/{name}", Name: "putPreset", Summary: "Create or replace a preset (built-ins are read-only).", Roles: admins, Request: api.Preset{}, Response: api.Preset{}, Status: 200, handler: s.putPreset},
+		{Method: "PUT", Path: "/v1/presets/{name}", Name: "putPreset", Summary: "Create or replace a preset (built-ins are read-only).", Roles: admins, Request: api.Preset{}, Response: api.Preset{}, Status: 200, Also: map[int]string{201: "created"}, SameBody: true, handler: s.putPreset},
 		{Method: "DELETE", Path: "/v1/presets/{name}", Name: "deletePreset", Summary: "Delete a stored preset.", Roles: admins, Status: 204, handler: s.deletePreset},
 		{Method: "GET", Path: "/v1/scenarios", Name: "listScenarios", Summary: "Built-in synthetic workloads.", Roles: anyRole, Response: api.ScenarioList{}, Status: 200, handler: s.listScenarios},
 
@@ -71,7 +71,7 @@ func (s *Server) table() []Route {
 		{Method: "POST", Path: "/v1/nodes/{id}/undrain", Name: "undrainNode", Summary: "Lift a drain order: the node takes jobs again.", Roles: admins, Response: api.Node{}, Status: 200, handler: s.undrainNode},
 		{Method: "POST", Path: "/v1/nodes/{id}/heartbeat", Name: "heartbeat", Summary: "Worker heartbeat with telemetry; answers cancels and drain orders.", Roles: workers, Request: api.Heartbeat{}, Response: api.HeartbeatReply{}, Status: 200, Headers: nodeSecret, handler: s.heartbeat},
 		{Method: "POST", Path: "/v1/nodes/{id}/lease", Name: "lease", Summary: "Long-poll (up to 30 s) for one job the node can run; 204 when none came.", Roles: workers, Request: api.LeaseRequest{}, Response: api.Lease{}, Status: 200,
-			Query: map[string]string{"wait": "long-poll time (e.g. 30s); overrides the body's wait"}, Headers: nodeSecret, handler: s.lease},
+			Query: map[string]string{"wait": "long-poll time (e.g. 30s); overrides the body's wait"}, Headers: nodeSecret, OptionalBody: true, Also: map[int]string{204: "no job came within the wait"}, handler: s.lease},
 		{Method: "POST", Path: "/v1/jobs/{id}/progress", Name: "reportProgress", Summary: "Worker progress for a job it runs.", Roles: workers, Request: api.ProgressReport{}, Response: api.ProgressReply{}, Status: 200, Headers: nodeSecret, handler: s.progress},
 		{Method: "POST", Path: "/v1/jobs/{id}/complete", Name: "completeJob", Summary: "Worker reports a job done.", Roles: workers, Request: api.CompleteReport{}, Response: api.Job{}, Status: 200, Headers: nodeSecret, handler: s.complete},
 		{Method: "POST", Path: "/v1/jobs/{id}/fail", Name: "failJob", Summary: "Worker reports a job failed (transient errors are retried).", Roles: workers, Request: api.FailReport{}, Response: api.Job{}, Status: 200, Headers: nodeSecret, handler: s.failJob},

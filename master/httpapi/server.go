@@ -80,8 +80,15 @@ type Route struct {
 	// Roles may call the route; empty means no authentication (only /healthz).
 	Roles []auth.Role
 	// Request and Response are the JSON bodies (nil: none); Status is the success status.
+	// OptionalBody says the request body may be left out; Binary names the content type of
+	// a response that streams bytes instead of JSON; Also lists other success answers
+	// (status → description), with the Response body when SameBody.
 	Request, Response any
 	Status            int
+	OptionalBody      bool
+	Binary            string
+	Also              map[int]string
+	SameBody          bool
 	// Query lists query parameters and Headers request headers: name → description.
 	Query   map[string]string
 	Headers map[string]string
