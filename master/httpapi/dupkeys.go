@@ -2,8 +2,10 @@ package httpapi
 
 import (
 	"encoding/json"
+	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // smallObject is how many keys an object may have before duplicate checks switch from a
@@ -18,25 +20,46 @@ type dupFrame struct {
 	index  int    // the array's current element
 	first  int    // where the object's keys start in the walk's shared key stack
 	set    map[string]struct{}
+	// typ is the Go struct, map or slice type the object or array decodes into (nil: not
+	// known, or a type that reads itself); child is the type of its current value.
+	typ, child reflect.Type
 }
 
-// duplicateKey finds the first object key that occurs twice in the same object of data,
-// which must be valid JSON (encoding/json has accepted it): encoding/json keeps the last of
-// them silently, so a proxy or validator that reads the first sees another request than the
-// master does. It returns the key and the path of the duplicate ("outputs[1].video.height"),
-// or ok false. Keys compare after unescaping ("a" and "\u0061" are the same key).
-func duplicateKey(data []byte) (key, path string, ok bool) {
+// keyProblem is a key of a body that encoding/json accepted but reads otherwise than a
+// client or proxy may: a key given twice in one object (the last wins), or a struct field
+// named in another case than its own (encoding/json matches names in any case, so
+// "Priority" sets priority, and {"priority":5,"Priority":-100} is a twin in disguise).
+type keyProblem struct {
+	key, path string
+	want      string // for a case variant: the field's own name
+}
+
+// badKey finds the first problem key of data, which must be one valid JSON value that
+// encoding/json decoded into a value of type t (nil: no case checks). Keys compare after
+// unescaping ("a" and "\u0061" are the same key). Field names come from fc.
+func badKey(data []byte, t reflect.Type, fc *fieldCache) *keyProblem {
 	var frames [8]dupFrame
 	var keyBuf [32][]byte
 	stack, keys := frames[:0], keyBuf[:0] // an inner object's keys sit above its parent's
 	wantKey := false
+	next := t // the type of the value that starts next
 	for i := 0; i < len(data); i++ {
 		switch data[i] {
 		case '{':
-			stack = append(stack, dupFrame{object: true, first: len(keys)})
+			f := dupFrame{object: true, first: len(keys)}
+			if k := kindOf(next); k == reflect.Struct || k == reflect.Map {
+				f.typ = deref(next)
+			}
+			stack = append(stack, f)
 			wantKey = true
 		case '[':
-			stack = append(stack, dupFrame{})
+			f := dupFrame{}
+			if k := kindOf(next); k == reflect.Slice || k == reflect.Array {
+				f.typ = deref(next)
+				f.child = f.typ.Elem()
+			}
+			stack = append(stack, f)
+			next = f.child
 			wantKey = false
 		case '}', ']':
 			if top := stack[len(stack)-1]; top.object {
@@ -58,13 +81,99 @@ func duplicateKey(data []byte) (key, path string, ok bool) {
 				k := unescapedKey(top.key)
 				var dup bool
 				if dup, keys = top.seen(keys, k); dup {
-					return string(k), dupPath(stack), true
+					return &keyProblem{key: string(k), path: dupPath(stack)}
 				}
+				top.child = nil
+				switch kindOf(top.typ) {
+				case reflect.Map:
+					top.child = top.typ.Elem()
+				case reflect.Struct:
+					fs := fc.of(top.typ)
+					if ft, ok := fs.exact[string(k)]; ok {
+						top.child = ft
+					} else if own, ok := fs.folded[strings.ToLower(string(k))]; ok {
+						return &keyProblem{key: string(k), path: dupPath(stack), want: own}
+					}
+				}
+				next = top.child
 			}
 			i = end
 		}
+		if c := data[i]; c == ',' && len(stack) > 0 && !stack[len(stack)-1].object {
+			next = stack[len(stack)-1].child
+		}
+	}
+	return nil
+}
+
+// duplicateKey finds the first object key that occurs twice in the same object of data (see
+// badKey): it returns the key and the path of the duplicate ("outputs[1].video.height").
+func duplicateKey(data []byte) (key, path string, ok bool) {
+	if p := badKey(data, nil, nil); p != nil {
+		return p.key, p.path, true
 	}
 	return "", "", false
+}
+
+// kindOf is t's kind through pointers, or Invalid for nil and for types that read
+// themselves (their JSON is theirs to judge).
+func kindOf(t reflect.Type) reflect.Kind {
+	t = deref(t)
+	if t == nil || reflect.PointerTo(t).Implements(unmarshalerType) || t.Implements(unmarshalerType) {
+		return reflect.Invalid
+	}
+	return t.Kind()
+}
+
+func deref(t reflect.Type) reflect.Type {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// fieldCache holds, per struct type, the JSON names of its fields as encoding/json reads
+// them (tags, embedded structs promoted), exactly and folded to lower case.
+type fieldCache struct{ m sync.Map } // reflect.Type → *fieldSet
+
+type fieldSet struct {
+	exact  map[string]reflect.Type
+	folded map[string]string // lower case → the field's own name
+}
+
+func (fc *fieldCache) of(t reflect.Type) *fieldSet {
+	if fc == nil {
+		return &fieldSet{}
+	}
+	if fs, ok := fc.m.Load(t); ok {
+		return fs.(*fieldSet)
+	}
+	fs := &fieldSet{exact: map[string]reflect.Type{}, folded: map[string]string{}}
+	addFields(fs, t)
+	fc.m.Store(t, fs)
+	return fs
+}
+
+func addFields(fs *fieldSet, t reflect.Type) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && name == "" && deref(f.Type).Kind() == reflect.Struct {
+			addFields(fs, deref(f.Type))
+			continue
+		}
+		if !f.IsExported() {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		fs.exact[name] = f.Type
+		fs.folded[strings.ToLower(name)] = name
+	}
 }
 
 // seen records k among the object's keys (keys[f.first:], or its map once it has many) and

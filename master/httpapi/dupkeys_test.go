@@ -3,8 +3,11 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/ffrtmp/ffrtmp/api"
 )
 
 // TestDuplicateKey checks the walk on the shapes a body takes: flat, nested, in arrays,
@@ -70,6 +73,51 @@ func BenchmarkDuplicateKey(b *testing.B) {
 	for b.Loop() {
 		if _, _, dup := duplicateKey(body); dup {
 			b.Fatal("duplicate in the benchmark body")
+		}
+	}
+}
+
+// TestCaseVariantKeys: encoding/json sets a struct field from a key in any case, so a
+// case variant is a twin a proxy reading the exact name would not see. Struct fields must be
+// named exactly; map keys (labels, options) keep their case and may differ only in it.
+func TestCaseVariantKeys(t *testing.T) {
+	var fc fieldCache
+	typ := reflect.TypeFor[api.JobRequest]()
+	for _, c := range []struct{ name, body, key, path, want string }{
+		{"exact names", `{"scenario":"4k60","priority":5,"labels":{"Env":"a","env":"b"}}`, "", "", ""},
+		{"a field in another case", `{"scenario":"4k60","Priority":5}`, "Priority", "Priority", "priority"},
+		{"a case twin", `{"priority":5,"PRIORITY":-100}`, "PRIORITY", "PRIORITY", "priority"},
+		{"nested", `{"spec":{"Outputs":[]}}`, "Outputs", "spec.Outputs", "outputs"},
+		{"in an array", `{"spec":{"input":{"url":"a"},"outputs":[{"target":"a"},{"Target":"b"}]}}`, "Target", "spec.outputs[1].Target", "target"},
+		{"a map under a struct", `{"spec":{"outputs":[{"options":{"MovFlags":"x","movflags":"y"}}]}}`, "", "", ""},
+		{"a value that reads itself", `{"max_run_time":"1h","spec":{"outputs":[{"video":{"fps":"30000/1001","bitrate":"3M"}}]}}`, "", "", ""},
+		{"an exact twin still", `{"queue":"high","queue":"low"}`, "queue", "queue", ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := badKey([]byte(c.body), typ, &fc)
+			switch {
+			case c.key == "" && p != nil:
+				t.Errorf("refused %+v, want accepted", *p)
+			case c.key != "" && (p == nil || p.key != c.key || p.path != c.path || p.want != c.want):
+				t.Errorf("got %+v, want key %q at %q (own name %q)", p, c.key, c.path, c.want)
+			}
+		})
+	}
+}
+
+// BenchmarkBadKey is BenchmarkDuplicateKey's walk with the case check of a job request.
+func BenchmarkBadKey(b *testing.B) {
+	body := []byte(`{"input":"file:///srv/in/a.mp4","preset":"abr-720p","output":"file:///srv/out/j2/","queue":"high",` +
+		`"priority":10,"labels":{"team":"news","show":"evening"},"callback_url":"https://hooks.example/x",` +
+		`"spec":{"input":{"url":"/srv/in/a.mp4"},"outputs":[{"container":"mp4","target":"/srv/out/a.mp4","options":{"movflags":"+faststart"}},` +
+		`{"container":"hls","target":"/srv/out/b/","video":{"codec":"libx264","height":720,"bitrate":"3M"}}]}}`)
+	var fc fieldCache
+	typ := reflect.TypeFor[*api.JobRequest]()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if p := badKey(body, typ, &fc); p != nil {
+			b.Fatalf("problem in the benchmark body: %+v", *p)
 		}
 	}
 }

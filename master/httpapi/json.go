@@ -47,12 +47,16 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any, optional 
 	if len(bytes.TrimSpace(data[dec.InputOffset():])) > 0 {
 		return &api.Error{Status: 400, Code: api.CodeBadRequest, Message: "trailing data after the JSON object"}
 	}
-	if key, path, dup := duplicateKey(data); dup {
-		msg := fmt.Sprintf("duplicate key %q", key)
-		if parent, ok := strings.CutSuffix(path, "."+key); ok {
+	if p := badKey(data, reflect.TypeOf(v), &s.fields); p != nil {
+		if p.want != "" {
+			return &api.Error{Status: 400, Code: api.CodeUnknownField, Field: p.path,
+				Message: fmt.Sprintf("unknown field %q: field names are case-sensitive, did you mean %q?", p.key, p.want)}
+		}
+		msg := fmt.Sprintf("duplicate key %q", p.key)
+		if parent, ok := strings.CutSuffix(p.path, "."+p.key); ok {
 			msg += " in " + parent
 		}
-		return &api.Error{Status: 400, Code: api.CodeBadRequest, Field: path, Message: msg}
+		return &api.Error{Status: 400, Code: api.CodeBadRequest, Field: p.path, Message: msg}
 	}
 	return nil
 }

@@ -42,6 +42,12 @@ func TestDuplicateKeys(t *testing.T) {
 			}
 		})
 	}
+	// A case twin: encoding/json sets priority from "Priority" too (the last one wins).
+	e := call(t, h, "POST", "/v1/jobs", sub, []byte(`{"scenario":"4k60","priority":5,"Priority":-100}`)).
+		wantError(t, http.StatusBadRequest, api.CodeUnknownField, "Priority")
+	if want := `unknown field "Priority": field names are case-sensitive, did you mean "priority"?`; e != nil && e.Message != want {
+		t.Errorf("case twin: message %q, want %q", e.Message, want)
+	}
 	list, err := h.Client(t, auth.RoleSubmitter).ListJobs(ctxT(t), api.ListJobsOptions{})
 	if err != nil || len(list.Jobs) != 0 {
 		t.Fatalf("jobs stored from bodies with duplicate keys: %v %v", len(list.Jobs), err)

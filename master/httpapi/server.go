@@ -67,6 +67,9 @@ type Server struct {
 	routes []Route
 	log    *slog.Logger
 
+	// fields are the JSON field names of the request types, for decode's case check.
+	fields fieldCache
+
 	openapiOnce sync.Once
 	openapiJSON []byte
 	openapiErr  error
