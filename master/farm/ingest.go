@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -100,7 +101,7 @@ func (s *Streams) IngestEvent(ctx context.Context, ev api.IngestEvent, ingest st
 // takeGrant consumes the grant of ev's session, which must be for ev's stream, from ingest
 // at relay, and not expired. The news of a session applied already (a retry whose answer was
 // lost) passes: published ignores it.
-func (s *Streams) takeGrant(ev api.IngestEvent, relay, ingest string) *api.Error {
+func (s *Streams) takeGrant(ev api.IngestEvent, relay, ingest string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ls := s.live[ev.StreamID]; ev.Session != "" && ls != nil && ls.connected && ls.session == ev.Session && ls.ingest == ingest {
@@ -108,7 +109,7 @@ func (s *Streams) takeGrant(ev api.IngestEvent, relay, ingest string) *api.Error
 	}
 	g, ok := s.grants[ev.Session]
 	if !ok || g.stream != ev.StreamID || g.ingest != ingest || g.relay != relay || time.Now().After(g.until) {
-		return &api.Error{Status: 403, Code: api.CodeIngestSession, Field: "session", Message: fmt.Sprintf(
+		return &fault.ForbiddenError{Code: api.CodeIngestSession, Field: "session", Msg: fmt.Sprintf(
 			"stream %s: no publish admitted for this ingest with this session (sessions come from POST /v1/ingest/publish and expire after %s)",
 			ev.StreamID, grantTTL)}
 	}
@@ -117,7 +118,7 @@ func (s *Streams) takeGrant(ev api.IngestEvent, relay, ingest string) *api.Error
 }
 
 // checkIngestEvent checks ev and returns its relay in canonical form.
-func checkIngestEvent(ev *api.IngestEvent) (string, *api.Error) {
+func checkIngestEvent(ev *api.IngestEvent) (string, error) {
 	if !slices.Contains(api.IngestEventTypes, ev.Type) {
 		return "", badRequest("type", "type %q: want one of %v", ev.Type, api.IngestEventTypes)
 	}

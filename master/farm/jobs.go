@@ -10,6 +10,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/store"
 	"github.com/ffrtmp/ffrtmp/master/webhook"
 )
@@ -141,8 +142,8 @@ type Page struct {
 // costs a copy per job.
 func (s *Service) List(ctx context.Context, c Caller, f store.Filter) (Page, error) {
 	if f.Tenant != "" && !c.sees(f.Tenant) {
-		return Page{}, &api.Error{Status: 403, Code: api.CodeForbidden, Field: "tenant",
-			Message: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.tenant())}
+		return Page{}, &fault.ForbiddenError{Field: "tenant",
+			Msg: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.tenant())}
 	}
 	if !c.All {
 		f.Tenant = c.tenant()
@@ -195,7 +196,7 @@ func (s *Service) isActive(id string) bool {
 // Cancel stops a job that has not finished. A running job's node is told at its next
 // heartbeat or progress report.
 func (s *Service) Cancel(ctx context.Context, c Caller, id string) (api.Job, error) {
-	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 		if !c.sees(j.Tenant) {
 			return nil, notFound("job", id)
 		}
@@ -211,7 +212,7 @@ func (s *Service) Cancel(ctx context.Context, c Caller, id string) (api.Job, err
 
 // Retry queues a failed or canceled job again with a fresh retry budget.
 func (s *Service) Retry(ctx context.Context, c Caller, id string) (api.Job, error) {
-	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 		if !c.sees(j.Tenant) {
 			return nil, notFound("job", id)
 		}

@@ -2,6 +2,7 @@ package farm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 )
 
 var presetNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -112,7 +114,10 @@ func (s *Service) PutPreset(ctx context.Context, name string, p api.Preset) (api
 	_, aerr := catalog.Resolve(api.JobRequest{Input: "/check/in.mp4", Preset: name, Output: "/check/out/"},
 		func(string) (api.Preset, bool) { return p, true }, 0)
 	if aerr != nil {
-		aerr.Field = strings.Replace(aerr.Field, "parameters", "video", 1)
+		var inv *fault.InvalidError
+		if errors.As(aerr, &inv) {
+			inv.Field = strings.Replace(inv.Field, "parameters", "video", 1)
+		}
 		return api.Preset{}, false, aerr
 	}
 	s.mu.Lock()

@@ -24,6 +24,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -227,7 +228,7 @@ func streamTenant(st api.Stream) string {
 
 // reserveStream holds one of tenant's max_streams places; release it if the stream is not
 // stored.
-func (s *Streams) reserveStream(tenant string) (release func(), aerr *api.Error) {
+func (s *Streams) reserveStream(tenant string) (release func(), aerr error) {
 	q := s.farm.tenantQuota(tenant)
 	f := s.farm
 	f.mu.Lock()
@@ -278,8 +279,8 @@ func (s *Streams) CreateStream(ctx context.Context, c Caller, req api.StreamRequ
 	rec := store.StreamRecord{Stream: st, KeyHash: hash}
 	if err := s.st.CreateStream(ctx, rec); err != nil {
 		if errors.Is(err, store.ErrNameTaken) {
-			return api.Stream{}, &api.Error{Status: 409, Code: api.CodeConflict, Field: "name",
-				Message: fmt.Sprintf("a stream named %q exists: choose another name or delete it", st.Name)}
+			return api.Stream{}, &fault.ConflictError{Code: api.CodeConflict, Field: "name",
+				Msg: fmt.Sprintf("a stream named %q exists: choose another name or delete it", st.Name)}
 		}
 		return api.Stream{}, fmt.Errorf("store stream: %w", err)
 	}
@@ -290,7 +291,7 @@ func (s *Streams) CreateStream(ctx context.Context, c Caller, req api.StreamRequ
 	return out, nil
 }
 
-func (s *Streams) checkRequest(req api.StreamRequest, tenant string) (api.Stream, *api.Error) {
+func (s *Streams) checkRequest(req api.StreamRequest, tenant string) (api.Stream, error) {
 	presets := s.farm.presetsOf(tenant)
 	st := api.Stream{Name: req.Name, Preset: req.Preset, HLS: true, Queue: req.Queue}
 	if req.HLS != nil {
@@ -313,8 +314,8 @@ func (s *Streams) checkRequest(req api.StreamRequest, tenant string) (api.Stream
 	}
 	// Resolve the job a publish would start, so a preset that cannot take a live input
 	// fails now rather than at the first publish.
-	if _, aerr := catalog.Resolve(s.jobRequest(st, "rtmp://127.0.0.1/live/check?token=check"), presets, 0); aerr != nil {
-		return st, badRequest("preset", "preset %q cannot run on a live stream: %s", req.Preset, aerr.Message)
+	if _, err := catalog.Resolve(s.jobRequest(st, "rtmp://127.0.0.1/live/check?token=check"), presets, 0); err != nil {
+		return st, badRequest("preset", "preset %q cannot run on a live stream: %s", req.Preset, fault.Reason(err))
 	}
 	if len(req.Destinations) > api.MaxStreamDestinations {
 		return st, badRequest("destinations", "%d destinations: at most %d", len(req.Destinations), api.MaxStreamDestinations)
@@ -356,8 +357,8 @@ func checkDestination(d string) string {
 // tenant's (admins).
 func (s *Streams) ListStreams(ctx context.Context, c Caller, tenant string) ([]api.Stream, error) {
 	if tenant != "" && !c.sees(tenant) {
-		return nil, &api.Error{Status: 403, Code: api.CodeForbidden, Field: "tenant",
-			Message: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.tenant())}
+		return nil, &fault.ForbiddenError{Field: "tenant",
+			Msg: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.tenant())}
 	}
 	recs, err := s.st.Streams(ctx)
 	if err != nil {
@@ -918,7 +919,7 @@ func (s *Streams) endSession(ctx context.Context, id string, now time.Time) {
 
 // cancelJob cancels job id; onlyWaiting keeps jobs a node took (they end with their input).
 func (s *Streams) cancelJob(ctx context.Context, id, why string, onlyWaiting bool) {
-	_, err := s.farm.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+	_, err := s.farm.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 		if j.Status.Terminal() || (onlyWaiting && j.Status != api.StatusQueued && j.Status != api.StatusRetrying) {
 			return nil, nil
 		}
@@ -926,7 +927,7 @@ func (s *Streams) cancelJob(ctx context.Context, id, why string, onlyWaiting boo
 		ev, err := move(j, api.StatusCanceled, now, why)
 		return []api.Event{ev}, err
 	})
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !api.IsNotFound(err) {
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !fault.IsNotFound(err) {
 		s.log.Warn("cancel a stream's live job", "job_id", id, "err", err)
 	}
 }

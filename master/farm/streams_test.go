@@ -15,6 +15,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -186,7 +187,7 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	}
 
 	// A connected publisher cannot be deleted out from under.
-	if err := e.s.DeleteStream(e.ctx, farm.Admin("test"), id); !isStatus(err, 409) {
+	if err := e.s.DeleteStream(e.ctx, farm.Admin("test"), id); !isKind[*fault.ConflictError](err) {
 		t.Fatalf("delete a connected stream: %v, want 409", err)
 	}
 
@@ -248,7 +249,7 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if _, err := e.s.AuthorizePublish(e.ctx, rot.StreamKey); !errors.Is(err, farm.ErrPublishRefused) {
 		t.Errorf("a deleted stream's key: %v", err)
 	}
-	if _, err := e.s.Stream(e.ctx, farm.Admin("test"), id); !isStatus(err, 404) {
+	if _, err := e.s.Stream(e.ctx, farm.Admin("test"), id); !isKind[*fault.NotFoundError](err) {
 		t.Errorf("get a deleted stream: %v", err)
 	}
 }
@@ -331,9 +332,9 @@ func TestStreamValidation(t *testing.T) {
 		{api.StreamRequest{Name: "cam", Preset: "abr-720p", Destinations: []string{"rtmp://a/b", "rtmp://a/b"}}, "destinations[1]"},
 	} {
 		_, err := e.s.CreateStream(e.ctx, farm.Admin("test"), c.req)
-		var ae *api.Error
-		if !errors.As(err, &ae) || ae.Status != 400 || ae.Field != c.field {
-			t.Errorf("%+v: %v, want 400 naming %s", c.req, err, c.field)
+		var inv *fault.InvalidError
+		if !errors.As(err, &inv) || inv.Field != c.field {
+			t.Errorf("%+v: %v, want an invalid-field error naming %s", c.req, err, c.field)
 		}
 	}
 	ok, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-720p", HLS: new(false),
@@ -344,14 +345,21 @@ func TestStreamValidation(t *testing.T) {
 	if def := e.create("defaults"); !def.HLS || def.Queue != api.QueueLive {
 		t.Errorf("defaults: hls %v queue %s, want true and live", def.HLS, def.Queue)
 	}
-	if _, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-480p"}); !isStatus(err, 409) {
+	if _, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-480p"}); !isKind[*fault.ConflictError](err) {
 		t.Errorf("a taken name: %v, want 409", err)
 	}
 }
 
-func isStatus(err error, status int) bool {
-	var ae *api.Error
-	return errors.As(err, &ae) && ae.Status == status
+// isKind reports whether err is (or wraps) a T: one of the domain's refusals (package fault).
+func isKind[T error](err error) bool {
+	var t T
+	return errors.As(err, &t)
+}
+
+// isSessionRefused reports whether err refuses an ingest's news for its session.
+func isSessionRefused(err error) bool {
+	var f *fault.ForbiddenError
+	return errors.As(err, &f) && f.Code == api.CodeIngestSession && f.Field == "session"
 }
 
 // leaseLive registers node n1 (once) and leases the stream's waiting live job to it, as a

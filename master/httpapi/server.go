@@ -224,12 +224,13 @@ func (s *Server) instrument(name string, h http.Handler) http.Handler {
 	})
 }
 
-// fail answers err: an *api.Error as it is, a canceled request quietly, anything else as a
-// 500 (logged; the client gets no internals) or 503 when the store is closing.
+// fail answers err: a refusal of the domain (package fault) as apiError maps it, an
+// *api.Error as it is, a canceled request quietly, anything else as a 500 (logged; the
+// client gets no internals).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *api.Error
+	ae := apiError(err)
 	switch {
-	case errors.As(err, &ae):
+	case ae != nil || errors.As(err, &ae):
 		if ae.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 		}
