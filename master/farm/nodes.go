@@ -2,8 +2,11 @@ package farm
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -411,4 +414,45 @@ func (s *Service) schedNode(id string) (sched.Node, bool, error) {
 		}
 	}
 	return n, true, nil
+}
+
+// HLSBaseURL is where the node job id is assigned to or running on serves HLS: "" when the
+// job is not active or its node serves none.
+func (s *Service) HLSBaseURL(jobID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	aj := s.active[jobID]
+	if aj == nil {
+		return ""
+	}
+	ns := s.nodes[aj.node]
+	if ns == nil {
+		return ""
+	}
+	return ns.node.HLSBaseURL
+}
+
+// checkHLSBaseURL checks the HLS base URL a node registers: empty, or an absolute http(s) URL
+// without query, fragment or credentials.
+func checkHLSBaseURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if len(raw) > 1024 {
+		return errors.New("longer than 1024 bytes")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: want http(s)://host:port/path/", raw)
+	}
+	return nil
+}
+
+// hashSecret is how a node secret is kept: its SHA-256.
+func hashSecret(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
 }

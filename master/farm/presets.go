@@ -33,8 +33,8 @@ func (s *Service) preset(name string) (api.Preset, bool) {
 	return catalog.BuiltinPreset(name)
 }
 
-// presetsOf finds the presets tenant may use: another tenant's is unknown.
-func (s *Service) presetsOf(tenant string) func(string) (api.Preset, bool) {
+// PresetsOf finds the presets tenant may use: another tenant's is unknown.
+func (s *Service) PresetsOf(tenant string) catalog.PresetSource {
 	return func(name string) (api.Preset, bool) {
 		p, ok := s.preset(name)
 		if !ok || (p.Tenant != "" && p.Tenant != tenant) {
@@ -49,7 +49,7 @@ func (s *Service) Presets(c Caller) []api.Preset {
 	out := catalog.BuiltinPresets()
 	s.mu.Lock()
 	for _, p := range s.presets {
-		if p.Tenant == "" || c.sees(p.Tenant) {
+		if p.Tenant == "" || c.Sees(p.Tenant) {
 			out = append(out, p)
 		}
 	}
@@ -61,7 +61,7 @@ func (s *Service) Presets(c Caller) []api.Preset {
 // Preset returns preset name if c sees it.
 func (s *Service) Preset(c Caller, name string) (api.Preset, error) {
 	p, ok := s.preset(name)
-	if !ok || (p.Tenant != "" && !c.sees(p.Tenant)) {
+	if !ok || (p.Tenant != "" && !c.Sees(p.Tenant)) {
 		return api.Preset{}, notFound("preset", name)
 	}
 	return p, nil

@@ -25,30 +25,31 @@ func Admin(name string) Caller {
 	return Caller{Name: name, Tenant: api.DefaultTenant, All: true}
 }
 
-// sees reports whether c may see and change what tenant owns.
-func (c Caller) sees(tenant string) bool {
+// Sees reports whether c may see and change what tenant owns.
+func (c Caller) Sees(tenant string) bool {
 	if tenant == "" {
 		tenant = api.DefaultTenant
 	}
-	return c.All || tenant == c.tenant()
+	return c.All || tenant == c.TenantName()
 }
 
-func (c Caller) tenant() string {
+// TenantName is the tenant c acts for (the default tenant when it names none).
+func (c Caller) TenantName() string {
 	if c.Tenant == "" {
 		return api.DefaultTenant
 	}
 	return c.Tenant
 }
 
-// owner decides the tenant something c creates belongs to: c's own, or the one named in
+// Owner decides the tenant something c creates belongs to: c's own, or the one named in
 // the request, which only admins may name.
-func (c Caller) owner(requested string) (string, error) {
-	if requested == "" || requested == c.tenant() {
-		return c.tenant(), nil
+func (c Caller) Owner(requested string) (string, error) {
+	if requested == "" || requested == c.TenantName() {
+		return c.TenantName(), nil
 	}
 	if !c.All {
 		return "", &fault.ForbiddenError{Field: "tenant",
-			Msg: fmt.Sprintf("API key %q acts for tenant %q: only admin keys create for another tenant", c.Name, c.tenant())}
+			Msg: fmt.Sprintf("API key %q acts for tenant %q: only admin keys create for another tenant", c.Name, c.TenantName())}
 	}
 	if err := auth.CheckTenant(requested); err != nil {
 		return "", badRequest("tenant", "%s", err)
@@ -58,9 +59,8 @@ func (c Caller) owner(requested string) (string, error) {
 
 // tenantCounts is what the farm counts per tenant for quotas (under Service.mu).
 type tenantCounts struct {
-	waiting  int // queued or retrying
-	reserved int // submits past the quota check, not yet followed
-	streams  int
+	waiting  int     // queued or retrying
+	reserved int     // submits past the quota check, not yet followed
 	tokens   float64 // submit_rate bucket
 	refilled time.Time
 }
