@@ -26,8 +26,6 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
-	"github.com/ffrtmp/ffrtmp/master/farm"
-	"github.com/ffrtmp/ffrtmp/master/live"
 )
 
 // Metrics is what the API reports about requests.
@@ -37,8 +35,8 @@ type Metrics interface {
 
 // Options configure the API.
 type Options struct {
-	Farm    *farm.Service
-	Streams *live.Streams // live streams; nil: the stream routes answer 503
+	Farm    Farm
+	Streams Streams // live streams; nil: the stream routes answer 503
 	Keys    *auth.Keyring
 	Limiter func(http.Handler) http.Handler // per-IP rate limit; nil: none
 	Metrics Metrics                         // nil: none
