@@ -27,7 +27,9 @@ type refusingFarm struct {
 	err error
 }
 
-func (f refusingFarm) Get(context.Context, farm.Caller, string) (api.Job, error) { return api.Job{}, f.err }
+func (f refusingFarm) Get(context.Context, farm.Caller, string) (api.Job, error) {
+	return api.Job{}, f.err
+}
 
 // refusingStreams is live streams whose Stream refuses with err.
 type refusingStreams struct {
