@@ -8,7 +8,7 @@ import (
 	"os"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/live"
 	"github.com/ffrtmp/ffrtmp/rtmp"
 )
 
@@ -16,7 +16,7 @@ import (
 const liveApp = api.LiveApp
 
 // ingest answers the RTMP server's questions and news with the farm's streams.
-type ingest struct{ streams *farm.Streams }
+type ingest struct{ streams *live.Streams }
 
 var (
 	_ rtmp.Authorizer = ingest{}
@@ -57,8 +57,8 @@ func (in ingest) Unpublished(id string, stats rtmp.StreamStats) {
 // without an ingest.
 func (m *Master) startIngest(ctx context.Context) error {
 	cfg := m.cfg
-	sc := farm.StreamsConfig{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: m.ingestHost(), RelayHost: cfg.RTMPRelayHost,
-		IngestURL: cfg.IngestURL, Logger: m.log}
+	sc := live.Config{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: m.ingestHost(), RelayHost: cfg.RTMPRelayHost,
+		IngestURL: cfg.IngestURL, Tenants: m.keys.Tenant, Logger: m.log}
 	if cfg.RTMPListen != "" {
 		ln, err := net.Listen("tcp", cfg.RTMPListen)
 		if err != nil {
@@ -72,16 +72,16 @@ func (m *Master) startIngest(ctx context.Context) error {
 				sc.RelayHost = h // workers play from where the ingest listens
 			}
 		}
-		sc.Stats = func(id string) (farm.IngestStats, bool) {
+		sc.Stats = func(id string) (live.IngestStats, bool) {
 			if m.rtmp == nil {
-				return farm.IngestStats{}, false
+				return live.IngestStats{}, false
 			}
 			_, st, ok := m.rtmp.Live(id)
-			return farm.IngestStats{Bytes: st.Bytes, BitrateBPS: st.BitrateBPS}, ok
+			return live.IngestStats{Bytes: st.Bytes, BitrateBPS: st.BitrateBPS}, ok
 		}
 	}
 	var err error
-	if m.streams, err = farm.NewStreams(ctx, m.farm, sc); err != nil {
+	if m.streams, err = live.New(ctx, m.farm, m.st, sc); err != nil {
 		return err
 	}
 	if m.rln == nil {
@@ -153,4 +153,4 @@ func (m *Master) RTMPAddr() net.Addr {
 }
 
 // Streams is the master's live streams (for the all-in-one and tests).
-func (m *Master) Streams() *farm.Streams { return m.streams }
+func (m *Master) Streams() *live.Streams { return m.streams }

@@ -32,6 +32,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
+	"github.com/ffrtmp/ffrtmp/master/live"
 	"github.com/ffrtmp/ffrtmp/master/metrics"
 	"github.com/ffrtmp/ffrtmp/master/ratelimit"
 	"github.com/ffrtmp/ffrtmp/master/store"
@@ -121,7 +122,7 @@ type Master struct {
 	mln      net.Listener
 	rln      net.Listener // RTMP ingest
 	rtmp     *rtmp.Server
-	streams  *farm.Streams
+	streams  *live.Streams
 	tls      *tls.Config
 	stopping atomic.Bool
 	tracing  func(context.Context) error

@@ -3,11 +3,11 @@
 package catalog
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 )
 
 // Builtin ladders. Bitrates are the engine's rungs (H.264 at 30 fps, capped VBR).
@@ -82,7 +82,7 @@ func ScenarioNames() []string {
 	return names
 }
 
-// fieldErr is a 400 naming the request field at fault.
-func fieldErr(field, format string, args ...any) *api.Error {
-	return &api.Error{Status: 400, Code: api.CodeBadRequest, Field: field, Message: fmt.Sprintf(format, args...)}
+// fieldErr refuses a request, naming the request field at fault (a *fault.InvalidError).
+func fieldErr(field, format string, args ...any) error {
+	return fault.Invalid(field, format, args...)
 }

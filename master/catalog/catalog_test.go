@@ -1,11 +1,13 @@
 package catalog_test
 
 import (
+	"errors"
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 )
 
 func builtins(name string) (api.Preset, bool) { return catalog.BuiltinPreset(name) }
@@ -89,8 +91,9 @@ func TestLocations(t *testing.T) {
 			t.Errorf("input %q: err = %v, want ok %v", tt.input, err, tt.ok)
 			continue
 		}
-		if err != nil && err.Field != tt.field {
-			t.Errorf("input %q: field %q, want %q", tt.input, err.Field, tt.field)
+		var inv *fault.InvalidError
+		if err != nil && (!errors.As(err, &inv) || inv.Field != tt.field) {
+			t.Errorf("input %q: %#v, want an invalid-field error naming %q", tt.input, err, tt.field)
 		}
 		if err == nil && j.Spec.Input.URL != tt.want {
 			t.Errorf("input %q: engine opens %q, want %q", tt.input, j.Spec.Input.URL, tt.want)

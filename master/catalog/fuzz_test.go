@@ -3,6 +3,7 @@ package catalog_test
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"reflect"
 	"slices"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/roundtrip"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 )
 
 func strictJSON(b []byte, v any) error {
@@ -49,10 +51,11 @@ func FuzzResolve(f *testing.F) {
 			}
 			return catalog.BuiltinPreset(name)
 		}
-		job, aerr := catalog.Resolve(req, presets, 3)
-		if aerr != nil {
-			if aerr.Status != 400 || aerr.Code != api.CodeBadRequest || aerr.Field == "" || aerr.Message == "" {
-				t.Fatalf("refused with %+v: want a 400 bad_request naming the field", aerr)
+		job, rerr := catalog.Resolve(req, presets, 3)
+		if rerr != nil {
+			var inv *fault.InvalidError
+			if !errors.As(rerr, &inv) || inv.Field == "" || inv.Msg == "" {
+				t.Fatalf("refused with %#v: want an invalid-field error naming the field", rerr)
 			}
 			return
 		}

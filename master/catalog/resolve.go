@@ -38,7 +38,7 @@ type PresetSource func(name string) (api.Preset, bool)
 // Resolve checks req and turns it into a job: the spec the worker runs, the requirements a
 // node must meet, and the job's cost. defaultRetries fills MaxRetries when the request has
 // none. The error names the field at fault.
-func Resolve(req api.JobRequest, presets PresetSource, defaultRetries int) (api.Job, *api.Error) {
+func Resolve(req api.JobRequest, presets PresetSource, defaultRetries int) (api.Job, error) {
 	job := api.Job{
 		Queue: req.Queue, Priority: req.Priority, Scenario: req.Scenario, Preset: req.Preset,
 		Parameters: req.Parameters, Input: req.Input, Output: req.Output,
@@ -74,7 +74,7 @@ func Resolve(req api.JobRequest, presets PresetSource, defaultRetries int) (api.
 	}
 
 	var s spec.Spec
-	var err *api.Error
+	var err error
 	switch n := countSet(req.Spec != nil, req.Preset != "", req.Scenario != ""); {
 	case n == 0:
 		return job, fieldErr("spec", "say what to do: set spec, preset or scenario")
@@ -120,7 +120,7 @@ func countSet(b ...bool) int {
 	return n
 }
 
-func fromSpec(req api.JobRequest) (spec.Spec, *api.Error) {
+func fromSpec(req api.JobRequest) (spec.Spec, error) {
 	if req.Input != "" || req.Output != "" || req.Parameters != nil {
 		return spec.Spec{}, fieldErr("spec", "with spec, put the input and outputs inside it (input, output and parameters are for presets and scenarios)")
 	}
@@ -146,7 +146,7 @@ func fromSpec(req api.JobRequest) (spec.Spec, *api.Error) {
 	return s, nil
 }
 
-func fromPreset(req api.JobRequest, presets PresetSource) (spec.Spec, *api.Error) {
+func fromPreset(req api.JobRequest, presets PresetSource) (spec.Spec, error) {
 	p, ok := presets(req.Preset)
 	if !ok {
 		return spec.Spec{}, fieldErr("preset", "no preset %q: GET /v1/presets lists them", req.Preset)
@@ -172,7 +172,7 @@ func fromPreset(req api.JobRequest, presets PresetSource) (spec.Spec, *api.Error
 	return s, nil
 }
 
-func fromScenario(req api.JobRequest, presets PresetSource) (spec.Spec, *api.Error) {
+func fromScenario(req api.JobRequest, presets PresetSource) (spec.Spec, error) {
 	sc, ok := Scenario(req.Scenario)
 	if !ok {
 		return spec.Spec{}, fieldErr("scenario", "no scenario %q: known are %s", req.Scenario, strings.Join(ScenarioNames(), ", "))
@@ -194,7 +194,7 @@ func fromScenario(req api.JobRequest, presets PresetSource) (spec.Spec, *api.Err
 	s := spec.Spec{Input: spec.Input{Synthetic: &spec.Synthetic{Width: sc.Width, Height: sc.Height, FPS: sc.FPS, Duration: dur}}}
 	out := ""
 	if req.Output != "" {
-		var err *api.Error
+		var err error
 		if out, err = checkLocation("output", req.Output, outputSchemes); err != nil {
 			return s, err
 		}
@@ -230,7 +230,7 @@ func fromScenario(req api.JobRequest, presets PresetSource) (spec.Spec, *api.Err
 }
 
 // applyLadder expands preset p into s's outputs under folder out.
-func applyLadder(s *spec.Spec, p api.Preset, out string, par *api.Parameters) *api.Error {
+func applyLadder(s *spec.Spec, p api.Preset, out string, par *api.Parameters) error {
 	if len(p.Renditions) == 0 {
 		return fieldErr("preset", "preset %q has no renditions", p.Name)
 	}
@@ -284,7 +284,7 @@ func applyLadder(s *spec.Spec, p api.Preset, out string, par *api.Parameters) *a
 }
 
 // applyEncoder applies parameters.encoder, encoder_preset and hardware to v and s.
-func applyEncoder(s *spec.Spec, v *spec.Video, par api.Parameters) *api.Error {
+func applyEncoder(s *spec.Spec, v *spec.Video, par api.Parameters) error {
 	if par.Encoder != "" {
 		if !slices.Contains(spec.VideoCodecs(), par.Encoder) || par.Encoder == "copy" || par.Encoder == "none" {
 			return fieldErr("parameters.encoder", "encoder %q: want one of %s", par.Encoder, strings.Join(spec.VideoCodecs()[:8], ", "))
@@ -317,7 +317,7 @@ func applyEncoder(s *spec.Spec, v *spec.Video, par api.Parameters) *api.Error {
 }
 
 // requirements merges what the spec needs with what the request asked for.
-func requirements(s spec.Spec, asked api.Requirements) (api.Requirements, *api.Error) {
+func requirements(s spec.Spec, asked api.Requirements) (api.Requirements, error) {
 	r := asked
 	if r.Hardware != "" && !slices.Contains(spec.Devices(), r.Hardware) {
 		return r, fieldErr("requirements.hardware", "hardware %q: want one of %s", r.Hardware, strings.Join(spec.Devices(), ", "))
@@ -386,7 +386,7 @@ func Cost(s spec.Spec) int64 {
 
 // checkLocation accepts an absolute path, a relative path without "..", or a URL with one of
 // schemes, and returns what the engine should open (file:// URLs become paths).
-func checkLocation(field, loc string, schemes []string) (string, *api.Error) {
+func checkLocation(field, loc string, schemes []string) (string, error) {
 	if strings.TrimSpace(loc) == "" {
 		return "", fieldErr(field, "empty")
 	}
@@ -429,7 +429,7 @@ func checkLocation(field, loc string, schemes []string) (string, *api.Error) {
 	return loc, nil
 }
 
-func checkCallback(u string) *api.Error {
+func checkCallback(u string) error {
 	if u == "" {
 		return nil
 	}
@@ -440,7 +440,7 @@ func checkCallback(u string) *api.Error {
 	return nil
 }
 
-func checkLabels(field string, labels map[string]string) *api.Error {
+func checkLabels(field string, labels map[string]string) error {
 	if len(labels) > maxLabels {
 		return fieldErr(field, "%d labels: at most %d", len(labels), maxLabels)
 	}

@@ -1,7 +1,7 @@
 // Package farm is the master's brain: the job state machine, the node registry, leases and
 // failure handling, on top of the store (what is durable) and the scheduler (what is queued
 // where). HTTP lives elsewhere; every method here takes and returns api types and answers
-// a client's mistake with an *api.Error.
+// a client's mistake with one of package fault's errors.
 package farm
 
 import (
@@ -16,6 +16,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/egress"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/sched"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
@@ -259,20 +260,16 @@ func (s *Service) Counts() map[api.Status]int {
 // QueueDepth returns queued jobs per queue.
 func (s *Service) QueueDepth() map[string]int { return s.sched.Depth() }
 
-// errors the HTTP layer maps to answers.
-func notFound(what, id string) *api.Error {
-	return &api.Error{Status: 404, Code: api.CodeNotFound, Message: fmt.Sprintf("no %s %q", what, id)}
+// The domain's refusals (package fault); the API maps them to answers.
+func notFound(what, id string) error { return fault.NotFound(what, id) }
+
+func conflict(code, format string, args ...any) error { return fault.Conflict(code, format, args...) }
+
+func badRequest(field, format string, args ...any) error {
+	return fault.Invalid(field, format, args...)
 }
 
-func conflict(code, format string, args ...any) *api.Error {
-	return &api.Error{Status: 409, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-func badRequest(field, format string, args ...any) *api.Error {
-	return &api.Error{Status: 400, Code: api.CodeBadRequest, Field: field, Message: fmt.Sprintf(format, args...)}
-}
-
-// storeErr turns store.ErrNotFound into a 404 and wraps the rest.
+// storeErr turns store.ErrNotFound into a *fault.NotFoundError and passes the rest on.
 func storeErr(err error, what, id string) error {
 	if errors.Is(err, store.ErrNotFound) {
 		return notFound(what, id)

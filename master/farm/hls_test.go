@@ -9,6 +9,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -32,9 +33,9 @@ func TestRegisterHLSBaseURL(t *testing.T) {
 	}
 	for _, bad := range []string{"w1:8088/hls/", "ftp://w1/hls/", "http:///hls/", "http://u:p@w1/hls/", "http://w1/hls/?x=1", "javascript:alert(1)"} {
 		_, err := f.Register(ctx, api.Registration{ID: "w2", Capabilities: caps, HLSBaseURL: bad}, "test", farm.NodeCaller{Key: "test"})
-		var ae *api.Error
-		if !errors.As(err, &ae) || ae.Status != 400 || ae.Field != "hls_base_url" {
-			t.Errorf("hls_base_url %q: %v, want a 400 naming hls_base_url", bad, err)
+		var inv *fault.InvalidError
+		if !errors.As(err, &inv) || inv.Field != "hls_base_url" {
+			t.Errorf("hls_base_url %q: %v, want an invalid-field error naming hls_base_url", bad, err)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/store"
 	"github.com/ffrtmp/ffrtmp/master/webhook"
 )
@@ -23,15 +24,23 @@ func (s *Service) Submit(ctx context.Context, c Caller, req api.JobRequest, idem
 	return s.submit(ctx, c, req, idemKey, nil, true)
 }
 
+// SubmitTuned stores a job for c as Submit does, with tune, when not nil, adjusting the
+// resolved job before it is stored, and without holding it to the queued quotas: the caller
+// bounds those (live streams: a stream's live job counts against the stream quota).
+func (s *Service) SubmitTuned(ctx context.Context, c Caller, req api.JobRequest, tune func(*api.Job)) (api.Job, error) {
+	job, _, err := s.submit(ctx, c, req, "", tune, false)
+	return job, err
+}
+
 // submit is Submit with tune, when not nil, adjusting the resolved job before it is stored
 // (a live stream's job gets a sliding HLS window). Without quota the job is not held to
 // the queued quotas (a stream's live job: the stream quota bounds those).
 func (s *Service) submit(ctx context.Context, c Caller, req api.JobRequest, idemKey string, tune func(*api.Job), quota bool) (job api.Job, replay bool, err error) {
-	tenant, aerr := c.owner(req.Tenant)
+	tenant, aerr := c.Owner(req.Tenant)
 	if aerr != nil {
 		return api.Job{}, false, aerr
 	}
-	job, aerr = catalog.Resolve(req, s.presetsOf(tenant), s.cfg.MaxRetries)
+	job, aerr = catalog.Resolve(req, s.PresetsOf(tenant), s.cfg.MaxRetries)
 	if aerr != nil {
 		return api.Job{}, false, aerr
 	}
@@ -97,7 +106,7 @@ func (s *Service) Get(ctx context.Context, c Caller, id string) (api.Job, error)
 	if err != nil {
 		return api.Job{}, storeErr(err, "job", id)
 	}
-	if !c.sees(j.Tenant) {
+	if !c.Sees(j.Tenant) {
 		return api.Job{}, notFound("job", id)
 	}
 	return s.view(j), nil
@@ -140,12 +149,12 @@ type Page struct {
 // Stored jobs are passed through as their JSON, not decoded: a page of a million-job store
 // costs a copy per job.
 func (s *Service) List(ctx context.Context, c Caller, f store.Filter) (Page, error) {
-	if f.Tenant != "" && !c.sees(f.Tenant) {
-		return Page{}, &api.Error{Status: 403, Code: api.CodeForbidden, Field: "tenant",
-			Message: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.tenant())}
+	if f.Tenant != "" && !c.Sees(f.Tenant) {
+		return Page{}, &fault.ForbiddenError{Field: "tenant",
+			Msg: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.TenantName())}
 	}
 	if !c.All {
-		f.Tenant = c.tenant()
+		f.Tenant = c.TenantName()
 	}
 	if f.Tenant != "" {
 		s.mu.Lock()
@@ -195,8 +204,8 @@ func (s *Service) isActive(id string) bool {
 // Cancel stops a job that has not finished. A running job's node is told at its next
 // heartbeat or progress report.
 func (s *Service) Cancel(ctx context.Context, c Caller, id string) (api.Job, error) {
-	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
-		if !c.sees(j.Tenant) {
+	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
+		if !c.Sees(j.Tenant) {
 			return nil, notFound("job", id)
 		}
 		if j.Status.Terminal() {
@@ -209,10 +218,25 @@ func (s *Service) Cancel(ctx context.Context, c Caller, id string) (api.Job, err
 	return s.view(j), err
 }
 
+// Abandon cancels job id for why (written in its history) unless it has ended, or, with
+// onlyWaiting, unless a node took it (such a job ends with its input). It is not the API's
+// cancel: nobody asked, the job's reason to run went away (a live stream's session ended).
+func (s *Service) Abandon(ctx context.Context, id, why string, onlyWaiting bool) error {
+	_, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
+		if j.Status.Terminal() || (onlyWaiting && j.Status != api.StatusQueued && j.Status != api.StatusRetrying) {
+			return nil, nil
+		}
+		j.FinishedAt, j.RetryAt, j.Phase = &now, nil, ""
+		ev, err := move(j, api.StatusCanceled, now, why)
+		return []api.Event{ev}, err
+	})
+	return err
+}
+
 // Retry queues a failed or canceled job again with a fresh retry budget.
 func (s *Service) Retry(ctx context.Context, c Caller, id string) (api.Job, error) {
-	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
-		if !c.sees(j.Tenant) {
+	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
+		if !c.Sees(j.Tenant) {
 			return nil, notFound("job", id)
 		}
 		if j.Status != api.StatusFailed && j.Status != api.StatusCanceled {

@@ -47,7 +47,7 @@ func (s *Service) requeueDue(ctx context.Context, now time.Time) {
 	}
 	s.mu.Unlock()
 	for _, id := range due {
-		_, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		_, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 			if j.Status != api.StatusRetrying {
 				return nil, nil
 			}
@@ -102,7 +102,7 @@ func (s *Service) checkActive(ctx context.Context, now time.Time) {
 	}
 	s.mu.Unlock()
 	for _, v := range out {
-		_, err := s.change(ctx, v.id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		_, err := s.change(ctx, v.id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 			if !j.Status.Active() || j.Node != v.node {
 				return nil, nil
 			}

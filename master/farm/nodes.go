@@ -2,8 +2,11 @@ package farm
 
 import (
 	"context"
+	"crypto/sha256"
 	"crypto/subtle"
+	"errors"
 	"fmt"
+	"net/url"
 	"regexp"
 	"slices"
 	"sort"
@@ -12,6 +15,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/sched"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
@@ -108,7 +112,7 @@ func (s *Service) Register(ctx context.Context, reg api.Registration, addr strin
 }
 
 // checkRegistration bounds every field of a registration, naming the first that is off.
-func checkRegistration(reg api.Registration) *api.Error {
+func checkRegistration(reg api.Registration) error {
 	if !nodeIDRe.MatchString(reg.ID) {
 		return badRequest("id", "node id %q: want 1..64 letters, digits, '.', '_' or '-'", clipID(reg.ID))
 	}
@@ -176,7 +180,7 @@ func clipID(s string) string {
 
 // mayRegister decides whether who may register node id (ns: its state, nil when new); s.mu
 // held.
-func (s *Service) mayRegister(ns *nodeState, id string, who NodeCaller) *api.Error {
+func (s *Service) mayRegister(ns *nodeState, id string, who NodeCaller) error {
 	if aerr := s.certAllows(id, who.CertNames); aerr != nil {
 		return aerr
 	}
@@ -189,7 +193,7 @@ func (s *Service) mayRegister(ns *nodeState, id string, who NodeCaller) *api.Err
 				}
 			}
 			if n >= s.cfg.MaxNodesPerKey {
-				return &api.Error{Status: 403, Code: api.CodeTooMany, Field: "id", Message: fmt.Sprintf(
+				return &fault.ForbiddenError{Code: api.CodeTooMany, Field: "id", Msg: fmt.Sprintf(
 					"API key %q has registered %d nodes, its limit (--max-nodes-per-key %d): remove nodes that are gone (ffrtmp nodes remove) or raise the limit",
 					who.Key, n, s.cfg.MaxNodesPerKey)}
 			}
@@ -202,7 +206,7 @@ func (s *Service) mayRegister(ns *nodeState, id string, who NodeCaller) *api.Err
 	case who.Secret == "" && who.Admin: // an operator re-registers it; the old secret ends
 		return nil
 	case who.Secret == "":
-		return &api.Error{Status: 401, Code: api.CodeNodeSecret, Field: "id", Message: fmt.Sprintf(
+		return &fault.UnauthenticatedError{Code: api.CodeNodeSecret, Field: "id", Msg: fmt.Sprintf(
 			"node %s is registered already: registering it again needs its node secret (header %s, kept in the worker's --data-dir) or an admin key",
 			id, api.NodeSecretHeader)}
 	}
@@ -227,7 +231,7 @@ func (s *Service) AuthNode(id string, who NodeCaller) error {
 		return aerr
 	}
 	if who.Secret == "" {
-		return &api.Error{Status: 401, Code: api.CodeNodeSecret, Message: fmt.Sprintf(
+		return &fault.UnauthenticatedError{Code: api.CodeNodeSecret, Msg: fmt.Sprintf(
 			"a call as node %s needs its node secret (header %s), issued when it registered", id, api.NodeSecretHeader)}
 	}
 	if aerr := checkSecret(ns, id, who.Secret); aerr != nil {
@@ -236,30 +240,30 @@ func (s *Service) AuthNode(id string, who NodeCaller) error {
 	return nil
 }
 
-func checkSecret(ns *nodeState, id, secret string) *api.Error {
+func checkSecret(ns *nodeState, id, secret string) error {
 	if len(secret) > 256 || subtle.ConstantTimeCompare(hashSecret(secret), ns.secretHash) != 1 {
-		return &api.Error{Status: 403, Code: api.CodeNodeForbidden, Message: fmt.Sprintf("the node secret is not node %s's", id)}
+		return &fault.ForbiddenError{Code: api.CodeNodeForbidden, Msg: fmt.Sprintf("the node secret is not node %s's", id)}
 	}
 	return nil
 }
 
 // certAllows refuses a client certificate that names another registered node than id (a
 // certificate naming no node, e.g. one shared by every worker, passes); s.mu held.
-func (s *Service) certAllows(id string, names []string) *api.Error {
+func (s *Service) certAllows(id string, names []string) error {
 	if len(names) == 0 || slices.Contains(names, id) {
 		return nil
 	}
 	for _, n := range names {
 		if s.nodes[n] != nil {
-			return &api.Error{Status: 403, Code: api.CodeNodeForbidden, Message: fmt.Sprintf(
+			return &fault.ForbiddenError{Code: api.CodeNodeForbidden, Msg: fmt.Sprintf(
 				"the client certificate names node %s: it may act only as that node, not as %s", n, id)}
 		}
 	}
 	return nil
 }
 
-func unknownNode(id string) *api.Error {
-	return &api.Error{Status: 404, Code: api.CodeUnknownNode, Message: fmt.Sprintf("node %q is not registered: register again", id)}
+func unknownNode(id string) error {
+	return &fault.UnregisteredError{Node: id}
 }
 
 // nodeRecord is ns as stored; s.mu held.
@@ -379,7 +383,7 @@ func (s *Service) RemoveNode(ctx context.Context, id string) error {
 // requeueNodeJobs fails every job active on node with jerr (retrying them when they may).
 func (s *Service) requeueNodeJobs(ctx context.Context, node string, jerr api.JobError, refund bool) {
 	for _, id := range s.sched.ActiveOn(node) {
-		_, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		_, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 			if !j.Status.Active() || j.Node != node {
 				return nil, nil
 			}
@@ -410,4 +414,45 @@ func (s *Service) schedNode(id string) (sched.Node, bool, error) {
 		}
 	}
 	return n, true, nil
+}
+
+// HLSBaseURL is where the node job id is assigned to or running on serves HLS: "" when the
+// job is not active or its node serves none.
+func (s *Service) HLSBaseURL(jobID string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	aj := s.active[jobID]
+	if aj == nil {
+		return ""
+	}
+	ns := s.nodes[aj.node]
+	if ns == nil {
+		return ""
+	}
+	return ns.node.HLSBaseURL
+}
+
+// checkHLSBaseURL checks the HLS base URL a node registers: empty, or an absolute http(s) URL
+// without query, fragment or credentials.
+func checkHLSBaseURL(raw string) error {
+	if raw == "" {
+		return nil
+	}
+	if len(raw) > 1024 {
+		return errors.New("longer than 1024 bytes")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return fmt.Errorf("%q: %w", raw, err)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
+		return fmt.Errorf("%q: want http(s)://host:port/path/", raw)
+	}
+	return nil
+}
+
+// hashSecret is how a node secret is kept: its SHA-256.
+func hashSecret(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
 }

@@ -2,6 +2,7 @@ package farm
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"regexp"
 	"slices"
@@ -11,6 +12,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 )
 
 var presetNameRe = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{0,63}$`)
@@ -31,8 +33,8 @@ func (s *Service) preset(name string) (api.Preset, bool) {
 	return catalog.BuiltinPreset(name)
 }
 
-// presetsOf finds the presets tenant may use: another tenant's is unknown.
-func (s *Service) presetsOf(tenant string) func(string) (api.Preset, bool) {
+// PresetsOf finds the presets tenant may use: another tenant's is unknown.
+func (s *Service) PresetsOf(tenant string) catalog.PresetSource {
 	return func(name string) (api.Preset, bool) {
 		p, ok := s.preset(name)
 		if !ok || (p.Tenant != "" && p.Tenant != tenant) {
@@ -47,7 +49,7 @@ func (s *Service) Presets(c Caller) []api.Preset {
 	out := catalog.BuiltinPresets()
 	s.mu.Lock()
 	for _, p := range s.presets {
-		if p.Tenant == "" || c.sees(p.Tenant) {
+		if p.Tenant == "" || c.Sees(p.Tenant) {
 			out = append(out, p)
 		}
 	}
@@ -59,7 +61,7 @@ func (s *Service) Presets(c Caller) []api.Preset {
 // Preset returns preset name if c sees it.
 func (s *Service) Preset(c Caller, name string) (api.Preset, error) {
 	p, ok := s.preset(name)
-	if !ok || (p.Tenant != "" && !c.sees(p.Tenant)) {
+	if !ok || (p.Tenant != "" && !c.Sees(p.Tenant)) {
 		return api.Preset{}, notFound("preset", name)
 	}
 	return p, nil
@@ -112,7 +114,10 @@ func (s *Service) PutPreset(ctx context.Context, name string, p api.Preset) (api
 	_, aerr := catalog.Resolve(api.JobRequest{Input: "/check/in.mp4", Preset: name, Output: "/check/out/"},
 		func(string) (api.Preset, bool) { return p, true }, 0)
 	if aerr != nil {
-		aerr.Field = strings.Replace(aerr.Field, "parameters", "video", 1)
+		var inv *fault.InvalidError
+		if errors.As(aerr, &inv) {
+			inv.Field = strings.Replace(inv.Field, "parameters", "video", 1)
+		}
 		return api.Preset{}, false, aerr
 	}
 	s.mu.Lock()

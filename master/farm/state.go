@@ -26,7 +26,7 @@ var legal = map[api.Status][]api.Status{
 func Legal(from, to api.Status) bool { return slices.Contains(legal[from], to) }
 
 // move changes j's status to `to` and returns the state event, or refuses the change.
-func move(j *api.Job, to api.Status, now time.Time, msg string) (api.Event, *api.Error) {
+func move(j *api.Job, to api.Status, now time.Time, msg string) (api.Event, error) {
 	from := j.Status
 	if !Legal(from, to) {
 		return api.Event{}, conflict(api.CodeIllegalTransition, "job %s is %s and cannot become %s", j.ID, from, to)
@@ -38,16 +38,18 @@ func move(j *api.Job, to api.Status, now time.Time, msg string) (api.Event, *api
 
 // change runs one job update: fn decides (or refuses) under the job's lock, the store writes
 // it with its events in one transaction, and the in-memory state follows.
-func (s *Service) change(ctx context.Context, id string, fn func(j *api.Job, now time.Time) ([]api.Event, *api.Error)) (api.Job, error) {
+func (s *Service) change(ctx context.Context, id string, fn func(j *api.Job, now time.Time) ([]api.Event, error)) (api.Job, error) {
 	unlock := s.lock(id)
 	defer unlock()
 	return s.changeLocked(ctx, id, fn)
 }
 
-func (s *Service) changeLocked(ctx context.Context, id string, fn func(j *api.Job, now time.Time) ([]api.Event, *api.Error)) (api.Job, error) {
+func (s *Service) changeLocked(ctx context.Context, id string, fn func(j *api.Job, now time.Time) ([]api.Event, error)) (api.Job, error) {
 	now := time.Now().UTC()
+	var refused error
 	before, after, err := s.st.UpdateJob(ctx, id, func(j *api.Job) store.Change {
 		evs, refuse := fn(j, now)
+		refused = refuse
 		if refuse != nil {
 			return store.Change{Refuse: refuse}
 		}
@@ -57,8 +59,8 @@ func (s *Service) changeLocked(ctx context.Context, id string, fn func(j *api.Jo
 		return store.Change{Events: evs}
 	})
 	if err != nil {
-		if e, ok := err.(*api.Error); ok {
-			return after, e
+		if refused != nil && err == refused {
+			return after, err
 		}
 		return api.Job{}, storeErr(err, "job", id)
 	}
@@ -119,7 +121,7 @@ func (s *Service) follow(before, after api.Job, now time.Time) {
 // failJob records a failure of an active job: transient errors with retries left go to
 // retrying (back to the queue after a backoff), the rest fail. refund does not count the
 // attempt (the node, not the job, was at fault: drained, removed).
-func (s *Service) failJob(j *api.Job, jerr api.JobError, now time.Time, refund bool) ([]api.Event, *api.Error) {
+func (s *Service) failJob(j *api.Job, jerr api.JobError, now time.Time, refund bool) ([]api.Event, error) {
 	if refund && j.Attempts > 0 {
 		j.Attempts--
 	}

@@ -2,11 +2,11 @@ package farm
 
 import (
 	"fmt"
-	"math"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 )
 
 // Caller is who asks the farm for something: the key's name (written into events), the
@@ -25,30 +25,31 @@ func Admin(name string) Caller {
 	return Caller{Name: name, Tenant: api.DefaultTenant, All: true}
 }
 
-// sees reports whether c may see and change what tenant owns.
-func (c Caller) sees(tenant string) bool {
+// Sees reports whether c may see and change what tenant owns.
+func (c Caller) Sees(tenant string) bool {
 	if tenant == "" {
 		tenant = api.DefaultTenant
 	}
-	return c.All || tenant == c.tenant()
+	return c.All || tenant == c.TenantName()
 }
 
-func (c Caller) tenant() string {
+// TenantName is the tenant c acts for (the default tenant when it names none).
+func (c Caller) TenantName() string {
 	if c.Tenant == "" {
 		return api.DefaultTenant
 	}
 	return c.Tenant
 }
 
-// owner decides the tenant something c creates belongs to: c's own, or the one named in
+// Owner decides the tenant something c creates belongs to: c's own, or the one named in
 // the request, which only admins may name.
-func (c Caller) owner(requested string) (string, *api.Error) {
-	if requested == "" || requested == c.tenant() {
-		return c.tenant(), nil
+func (c Caller) Owner(requested string) (string, error) {
+	if requested == "" || requested == c.TenantName() {
+		return c.TenantName(), nil
 	}
 	if !c.All {
-		return "", &api.Error{Status: 403, Code: api.CodeForbidden, Field: "tenant",
-			Message: fmt.Sprintf("API key %q acts for tenant %q: only admin keys create for another tenant", c.Name, c.tenant())}
+		return "", &fault.ForbiddenError{Field: "tenant",
+			Msg: fmt.Sprintf("API key %q acts for tenant %q: only admin keys create for another tenant", c.Name, c.TenantName())}
 	}
 	if err := auth.CheckTenant(requested); err != nil {
 		return "", badRequest("tenant", "%s", err)
@@ -58,9 +59,8 @@ func (c Caller) owner(requested string) (string, *api.Error) {
 
 // tenantCounts is what the farm counts per tenant for quotas (under Service.mu).
 type tenantCounts struct {
-	waiting  int // queued or retrying
-	reserved int // submits past the quota check, not yet followed
-	streams  int
+	waiting  int     // queued or retrying
+	reserved int     // submits past the quota check, not yet followed
 	tokens   float64 // submit_rate bucket
 	refilled time.Time
 }
@@ -81,20 +81,17 @@ func (s *Service) counted(tenant string) *tenantCounts {
 	return tc
 }
 
-// quotaErr is the 429 every refused quota answers: the field names the quota.
-func quotaErr(field string, retryAfter time.Duration, format string, args ...any) *api.Error {
-	e := &api.Error{Status: 429, Code: api.CodeQuotaExceeded, Field: field, Message: fmt.Sprintf(format, args...)}
-	if retryAfter > 0 {
-		e.RetryAfter = int(math.Ceil(retryAfter.Seconds()))
-	}
-	return e
+// quotaErr refuses a request for quota (named as the API names it), which may pass again
+// after retryAfter (0: unknown).
+func quotaErr(quota string, retryAfter time.Duration, format string, args ...any) error {
+	return &fault.QuotaError{Quota: quota, RetryAfter: retryAfter, Msg: fmt.Sprintf(format, args...)}
 }
 
 // reserveSubmit checks tenant's submit rate, its max_queued quota and the farm's queued
 // cap, and holds a place for one job: release it once the job is stored (follow counts it
 // then) or refused. Checking and holding under one lock keeps racing submits from
 // overshooting a quota.
-func (s *Service) reserveSubmit(tenant string, now time.Time) (release func(), aerr *api.Error) {
+func (s *Service) reserveSubmit(tenant string, now time.Time) (release func(), aerr error) {
 	q := s.tenantQuota(tenant)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/api/redact"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -83,7 +84,7 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 		}
 	}
 	for _, jid := range lost {
-		_, err := s.change(ctx, jid, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+		_, err := s.change(ctx, jid, func(j *api.Job, now time.Time) ([]api.Event, error) {
 			if !j.Status.Active() || j.Node != id {
 				return nil, nil
 			}
@@ -163,7 +164,7 @@ func (s *Service) Lease(ctx context.Context, id string, wait time.Duration) (*ap
 // assign writes queued → assigned. It returns nil, nil when the job is no longer queued.
 func (s *Service) assign(ctx context.Context, node, id string, gpu *int) (*api.Job, error) {
 	gone := false
-	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+	j, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 		gone = j.Status != api.StatusQueued
 		if gone {
 			return nil, nil
@@ -199,7 +200,7 @@ const (
 )
 
 // checkOutputs bounds a report's per-output numbers.
-func checkOutputs(field string, outs []api.OutputProgress) *api.Error {
+func checkOutputs(field string, outs []api.OutputProgress) error {
 	if len(outs) > maxReportOutputs {
 		return badRequest(field, "at most %d outputs", maxReportOutputs)
 	}
@@ -225,8 +226,8 @@ func checkResult(r *api.Result) error {
 		return badRequest("result", "cannot be encoded: %v", err)
 	}
 	if len(b) > maxResultBytes {
-		return &api.Error{Status: 413, Code: api.CodeTooLarge, Field: "result",
-			Message: fmt.Sprintf("result is %d bytes of JSON, at most %d: send less detail", len(b), maxResultBytes)}
+		return &fault.TooLargeError{Field: "result",
+			Msg: fmt.Sprintf("result is %d bytes of JSON, at most %d: send less detail", len(b), maxResultBytes)}
 	}
 	return nil
 }
@@ -275,7 +276,7 @@ func (s *Service) Progress(ctx context.Context, id string, rep api.ProgressRepor
 	if !sample && lines == 0 {
 		return api.ProgressReply{}, nil
 	}
-	_, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+	_, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 		if !j.Status.Active() || j.Node != rep.Node {
 			return nil, nil
 		}
@@ -329,7 +330,7 @@ func (s *Service) Complete(ctx context.Context, id string, rep api.CompleteRepor
 	if err := checkResult(rep.Result); err != nil {
 		return api.Job{}, err
 	}
-	return s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+	return s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 		if err := ownedBy(j, rep.Node); err != nil {
 			return nil, err
 		}
@@ -361,7 +362,7 @@ func (s *Service) Fail(ctx context.Context, id string, rep api.FailReport) (api.
 		return api.Job{}, badRequest("error.code", "longer than %d bytes", maxErrorCodeLen)
 	}
 	rep.Error.Message = clip(rep.Error.Message)
-	return s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
+	return s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {
 		if err := ownedBy(j, rep.Node); err != nil {
 			return nil, err
 		}
@@ -369,7 +370,7 @@ func (s *Service) Fail(ctx context.Context, id string, rep api.FailReport) (api.
 	})
 }
 
-func ownedBy(j *api.Job, node string) *api.Error {
+func ownedBy(j *api.Job, node string) error {
 	if !j.Status.Active() {
 		return conflict(api.CodeIllegalTransition, "job %s is %s, not running: drop it", j.ID, j.Status)
 	}

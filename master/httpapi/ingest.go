@@ -6,11 +6,11 @@ import (
 	"net/http"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/live"
 )
 
 // The routes of standalone ingests (ffrtmp ingest, keys with the ingest role): the questions
-// and news the master's own ingest asks and tells farm.Streams in-process.
+// and news the master's own ingest asks and tells live.Streams in-process.
 
 func (s *Server) ingestPublish(w http.ResponseWriter, r *http.Request) {
 	ss := s.streams(w)
@@ -36,9 +36,9 @@ func (s *Server) ingestPublish(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id, session, err := ss.GrantPublish(r.Context(), req.Key, relay, caller(r))
-	var elsewhere *farm.PublishedElsewhereError
+	var elsewhere *live.PublishedElsewhereError
 	switch {
-	case errors.Is(err, farm.ErrPublishRefused), errors.As(err, &elsewhere):
+	case errors.Is(err, live.ErrPublishRefused), errors.As(err, &elsewhere):
 		s.refusePublish(w, r, relay, err.Error())
 		return
 	case err != nil:
@@ -74,7 +74,7 @@ func (s *Server) ingestPlay(w http.ResponseWriter, r *http.Request) {
 	}
 	err := ss.AuthorizePlay(r.Context(), req.StreamID, req.Token)
 	switch {
-	case errors.Is(err, farm.ErrPlayRefused):
+	case errors.Is(err, live.ErrPlayRefused):
 		writeError(w, &api.Error{Status: 403, Code: api.CodePlayRefused, Message: err.Error()})
 		return
 	case err != nil:

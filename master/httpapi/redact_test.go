@@ -24,6 +24,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
+	"github.com/ffrtmp/ffrtmp/master/live"
 	"github.com/ffrtmp/ffrtmp/master/mastertest"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
@@ -34,7 +35,7 @@ type redactEnv struct {
 	ctx     context.Context
 	st      *store.Store
 	db      string
-	streams *farm.Streams
+	streams *live.Streams
 	wc      *api.Client
 	log     *syncBuffer
 	srv     *httptest.Server
@@ -57,7 +58,7 @@ func newRedactEnv(t *testing.T) *redactEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	streams, err := farm.NewStreams(ctx, f, farm.StreamsConfig{IngestPort: 19350, Logger: log})
+	streams, err := live.New(ctx, f, st, live.Config{IngestPort: 19350, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

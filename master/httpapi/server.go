@@ -26,7 +26,6 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
-	"github.com/ffrtmp/ffrtmp/master/farm"
 )
 
 // Metrics is what the API reports about requests.
@@ -36,8 +35,8 @@ type Metrics interface {
 
 // Options configure the API.
 type Options struct {
-	Farm    *farm.Service
-	Streams *farm.Streams // live streams; nil: the stream routes answer 503
+	Farm    Farm
+	Streams Streams // live streams; nil: the stream routes answer 503
 	Keys    *auth.Keyring
 	Limiter func(http.Handler) http.Handler // per-IP rate limit; nil: none
 	Metrics Metrics                         // nil: none
@@ -234,12 +233,13 @@ func (s *Server) instrument(name string, h http.Handler) http.Handler {
 	})
 }
 
-// fail answers err: an *api.Error as it is, a canceled request quietly, anything else as a
-// 500 (logged; the client gets no internals) or 503 when the store is closing.
+// fail answers err: a refusal of the domain (package fault) as apiError maps it, an
+// *api.Error as it is, a canceled request quietly, anything else as a 500 (logged; the
+// client gets no internals).
 func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
-	var ae *api.Error
+	ae := apiError(err)
 	switch {
-	case errors.As(err, &ae):
+	case ae != nil || errors.As(err, &ae):
 		if ae.RetryAfter > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(ae.RetryAfter))
 		}

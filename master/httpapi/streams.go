@@ -6,11 +6,10 @@ import (
 	"github.com/gorilla/mux"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/master/farm"
 )
 
 // streams returns the farm's streams, or answers 503 when this API has none.
-func (s *Server) streams(w http.ResponseWriter) *farm.Streams {
+func (s *Server) streams(w http.ResponseWriter) Streams {
 	if s.opts.Streams == nil {
 		writeError(w, &api.Error{Status: 503, Code: api.CodeUnavailable, Message: "live streams are not available on this master"})
 	}

@@ -1,4 +1,4 @@
-package farm_test
+package live_test
 
 import (
 	"strings"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/live"
 )
 
 const (
@@ -55,15 +56,15 @@ func (e *streamsEnv) job(id string) api.Job {
 // (not the master's own ingest's), and the ingest's unpublish starts the grace, after which
 // the stream is idle and its waiting job canceled.
 func TestRemoteIngestSession(t *testing.T) {
-	e := startStreams(t, "", func(c *farm.StreamsConfig) { c.Grace = 300 * time.Millisecond })
+	e := startStreams(t, "", func(c *live.Config) { c.Grace = 300 * time.Millisecond })
 	cam := e.create("edge-cam")
 	id := e.publishAt(edgeRelay, cam.StreamKey)
 
-	live := e.get(id)
-	if live.State != api.StreamLive || live.JobID == "" {
-		t.Fatalf("after the ingest's publish: %+v, want live with a job", live)
+	onAir := e.get(id)
+	if onAir.State != api.StreamLive || onAir.JobID == "" {
+		t.Fatalf("after the ingest's publish: %+v, want live with a job", onAir)
 	}
-	job := e.job(live.JobID)
+	job := e.job(onAir.JobID)
 	prefix := edgeRelay + "/live/" + id + "?token="
 	if !strings.HasPrefix(job.Input, prefix) {
 		t.Fatalf("live job input %q, want %s<token>", job.Input, prefix)
@@ -73,7 +74,7 @@ func TestRemoteIngestSession(t *testing.T) {
 	}
 	// Until the ingest reports counters the view has no bitrate; then it has the ingest's
 	// (the env's own-ingest Stats say 1 Mb/s, and must not be used).
-	if in := live.Input; in == nil || in.Bitrate != 0 {
+	if in := onAir.Input; in == nil || in.Bitrate != 0 {
 		t.Errorf("input before any stats: %+v, want no bitrate", in)
 	}
 	e.event(api.IngestEvent{Type: api.IngestStats, StreamID: id, Relay: edgeRelay, Bytes: 64 << 10, BitrateBPS: 2.5e6})
@@ -104,7 +105,7 @@ func TestRemoteIngestSession(t *testing.T) {
 // TestRemoteIngestStaleAndSilent: the ingest's byte counts feed the stale check, and an
 // ingest that reports nothing for IngestSilence is taken as gone: the grace starts.
 func TestRemoteIngestStaleAndSilent(t *testing.T) {
-	e := startStreams(t, "", func(c *farm.StreamsConfig) {
+	e := startStreams(t, "", func(c *live.Config) {
 		c.Stale, c.Poll, c.IngestSilence, c.Grace = 150*time.Millisecond, 20*time.Millisecond, 600*time.Millisecond, 100*time.Millisecond
 	})
 	cam := e.create("edge-cam")
@@ -137,7 +138,7 @@ func TestRemoteIngestAcrossMasterRestart(t *testing.T) {
 	jobID := e.get(id).JobID
 	e.stop()
 
-	e2 := startStreams(t, e.path, func(c *farm.StreamsConfig) { c.Grace = 300 * time.Millisecond })
+	e2 := startStreams(t, e.path, func(c *live.Config) { c.Grace = 300 * time.Millisecond })
 	e2.sessions = e.sessions // the ingest kept its session across the master's restart
 	// Another ingest's word does not carry it.
 	e2.event(api.IngestEvent{Type: api.IngestStats, StreamID: id, Relay: "rtmp://edge-2.example:1935", Bytes: 10})
@@ -156,7 +157,7 @@ func TestRemoteIngestAcrossMasterRestart(t *testing.T) {
 // applies only news of publishes it admitted for that ingest and session, so the real live
 // job goes on and the real ingest's unpublish still counts.
 func TestIngestCannotTakeOverStream(t *testing.T) {
-	e := startStreams(t, "", func(c *farm.StreamsConfig) { c.Grace = 200 * time.Millisecond })
+	e := startStreams(t, "", func(c *live.Config) { c.Grace = 200 * time.Millisecond })
 	cam, other := e.create("cam"), e.create("attackers-own")
 	id := e.publishAt(edgeRelay, cam.StreamKey)
 	jobID := e.get(id).JobID
@@ -182,7 +183,7 @@ func TestIngestCannotTakeOverStream(t *testing.T) {
 	} {
 		for _, typ := range []api.IngestEventType{api.IngestPublished, api.IngestContinued} {
 			err := e.s.IngestEvent(e.ctx, api.IngestEvent{Type: typ, StreamID: id, Relay: tt.relay, Session: tt.session, Input: camInput}, tt.ingest)
-			if !api.IsCode(err, api.CodeIngestSession) {
+			if !isSessionRefused(err) {
 				t.Errorf("%s, %s: %v, want 403 %s", tt.name, typ, err, api.CodeIngestSession)
 			}
 		}
@@ -209,7 +210,7 @@ func TestIngestCannotTakeOverStream(t *testing.T) {
 	// A session is good for one publish: used, it cannot start another.
 	e.sessions[id] = session
 	err = e.s.IngestEvent(e.ctx, api.IngestEvent{Type: api.IngestPublished, StreamID: id, Relay: edgeRelay, Session: session, Input: camInput}, edgeKey)
-	if !api.IsCode(err, api.CodeIngestSession) {
+	if !isSessionRefused(err) {
 		t.Fatalf("a used session published again: %v, want %s", err, api.CodeIngestSession)
 	}
 }
@@ -220,16 +221,16 @@ func TestIngestCannotTakeOverStream(t *testing.T) {
 func TestIngestURL(t *testing.T) {
 	for _, c := range []struct {
 		name string
-		cfg  func(*farm.StreamsConfig)
+		cfg  func(*live.Config)
 		want string
 	}{
-		{"own ingest", func(c *farm.StreamsConfig) { c.IngestHost = "master.example" }, "rtmp://master.example:19350/live/"},
-		{"own ingest over IPv6", func(c *farm.StreamsConfig) { c.IngestHost = "::1" }, "rtmp://[::1]:19350/live/"},
-		{"bracketed IPv6", func(c *farm.StreamsConfig) { c.IngestHost = "[2001:db8::1]" }, "rtmp://[2001:db8::1]:19350/live/"},
+		{"own ingest", func(c *live.Config) { c.IngestHost = "master.example" }, "rtmp://master.example:19350/live/"},
+		{"own ingest over IPv6", func(c *live.Config) { c.IngestHost = "::1" }, "rtmp://[::1]:19350/live/"},
+		{"bracketed IPv6", func(c *live.Config) { c.IngestHost = "[2001:db8::1]" }, "rtmp://[2001:db8::1]:19350/live/"},
 		{"no host", nil, "rtmp://localhost:19350/live/"},
-		{"standalone only", func(c *farm.StreamsConfig) { c.IngestPort, c.IngestURL = 0, "RTMPS://live.example:443/" }, "rtmps://live.example:443/live/"},
-		{"both", func(c *farm.StreamsConfig) { c.IngestURL = "rtmp://live.example:1935" }, "rtmp://live.example:1935/live/"},
-		{"none", func(c *farm.StreamsConfig) { c.IngestPort = 0 }, ""},
+		{"standalone only", func(c *live.Config) { c.IngestPort, c.IngestURL = 0, "RTMPS://live.example:443/" }, "rtmps://live.example:443/live/"},
+		{"both", func(c *live.Config) { c.IngestURL = "rtmp://live.example:1935" }, "rtmp://live.example:1935/live/"},
+		{"none", func(c *live.Config) { c.IngestPort = 0 }, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			e := startStreams(t, "", c.cfg)

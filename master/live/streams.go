@@ -1,4 +1,8 @@
-package farm
+// Package live is the master's live streams: the stream resources (with their keys), the
+// ingests' questions (who may publish, who may play) and news (publishers starting,
+// leaving, coming back), the session each publish starts and the live job that transcodes
+// it, which the farm's job service runs.
+package live
 
 import (
 	"context"
@@ -9,8 +13,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"maps"
-	"math"
 	"net"
 	"net/url"
 	"regexp"
@@ -22,13 +24,41 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
+	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
-// StreamsConfig tunes live streams. Zero fields take the defaults in brackets.
-type StreamsConfig struct {
+// Jobs is what live streams need of the farm's job service (farm.Service): a session's
+// live job is submitted, read and canceled there.
+type Jobs interface {
+	// SubmitTuned stores a queued job for c from req, tune shaping the resolved job, outside
+	// the submit quotas (the stream quota bounds live jobs).
+	SubmitTuned(ctx context.Context, c farm.Caller, req api.JobRequest, tune func(*api.Job)) (api.Job, error)
+	// Get returns job id as c sees it; a job that is not there is a *fault.NotFoundError.
+	Get(ctx context.Context, c farm.Caller, id string) (api.Job, error)
+	// Abandon cancels job id for why unless it ended (or, onlyWaiting, a node took it).
+	Abandon(ctx context.Context, id, why string, onlyWaiting bool) error
+	// PresetsOf finds the presets tenant may use.
+	PresetsOf(tenant string) catalog.PresetSource
+	// HLSBaseURL is where the node running job id serves HLS ("" none).
+	HLSBaseURL(jobID string) string
+}
+
+// StreamStore is where streams are kept (store.Store).
+type StreamStore interface {
+	Streams(ctx context.Context) ([]store.StreamRecord, error)
+	GetStream(ctx context.Context, id string) (store.StreamRecord, error)
+	StreamByKey(ctx context.Context, keyHash []byte) (store.StreamRecord, error)
+	CreateStream(ctx context.Context, r store.StreamRecord) error
+	UpdateStream(ctx context.Context, id string, fn func(*store.StreamRecord) error) (store.StreamRecord, error)
+	DeleteStream(ctx context.Context, id string) error
+}
+
+// Config tunes live streams. Zero fields take the defaults in brackets.
+type Config struct {
 	// Grace is how long a stream whose publisher left stays live: a reconnect within it
 	// continues the same job [10s].
 	Grace time.Duration
@@ -58,6 +88,8 @@ type StreamsConfig struct {
 	// (it sends stats every few seconds) before the stream is taken as left, its grace
 	// starting: the ingest stopped or cannot reach the master [30s].
 	IngestSilence time.Duration
+	// Tenants returns a tenant's quotas (max_streams); nil: no quotas.
+	Tenants func(name string) auth.Tenant
 
 	Logger *slog.Logger
 }
@@ -68,7 +100,7 @@ type IngestStats struct {
 	BitrateBPS float64
 }
 
-func (c *StreamsConfig) defaults() {
+func (c *Config) defaults() {
 	if c.Grace <= 0 {
 		c.Grace = 10 * time.Second
 	}
@@ -96,17 +128,20 @@ func (c *StreamsConfig) defaults() {
 // publisher that comes back within the grace continues the same job. After the grace the
 // stream is idle: a job that never started is canceled, and its play token stops working.
 type Streams struct {
-	cfg  StreamsConfig
-	farm *Service
-	st   *store.Store
+	cfg  Config
+	jobs Jobs
+	st   StreamStore
 	log  *slog.Logger
 
 	// op serialises the changes of stream sessions (publish, leave, grace end, rotate,
 	// delete): each reads the stored stream, decides, and writes.
 	op sync.Mutex
 
-	mu   sync.Mutex // guards live and the liveStreams in it, and grants
+	mu   sync.Mutex // guards live and the liveStreams in it, grants and counts
 	live map[string]*liveStream
+	// counts are the stored streams per tenant, for the max_streams quota (a stream being
+	// created counts from its reservation).
+	counts map[string]int
 	// grants are the publishes the master admitted for standalone ingests, by session,
 	// until their published event comes (see GrantPublish).
 	grants map[string]publishGrant
@@ -138,9 +173,9 @@ type liveStream struct {
 	lastReport time.Time
 }
 
-// NewStreams loads the streams of f's store. Streams whose session was cut by a master
-// restart get a grace period from now, as if the publisher had just left.
-func NewStreams(ctx context.Context, f *Service, cfg StreamsConfig) (*Streams, error) {
+// New loads the streams of st, whose live jobs run on jobs. Streams whose session was cut by
+// a master restart get a grace period from now, as if the publisher had just left.
+func New(ctx context.Context, jobs Jobs, st StreamStore, cfg Config) (*Streams, error) {
 	cfg.defaults()
 	if cfg.IngestURL != "" {
 		u, err := api.CheckRTMPBase(cfg.IngestURL)
@@ -150,7 +185,7 @@ func NewStreams(ctx context.Context, f *Service, cfg StreamsConfig) (*Streams, e
 		cfg.IngestURL = u
 	}
 	base, cancel := context.WithCancel(context.Background())
-	s := &Streams{cfg: cfg, farm: f, st: f.st, log: cfg.Logger, live: map[string]*liveStream{},
+	s := &Streams{cfg: cfg, jobs: jobs, st: st, log: cfg.Logger, live: map[string]*liveStream{}, counts: map[string]int{},
 		grants: map[string]publishGrant{}, wake: make(chan struct{}, 1), base: base, cancel: cancel}
 	recs, err := s.st.Streams(ctx)
 	if err != nil {
@@ -158,12 +193,8 @@ func NewStreams(ctx context.Context, f *Service, cfg StreamsConfig) (*Streams, e
 		return nil, fmt.Errorf("load streams: %w", err)
 	}
 	now := time.Now()
-	f.mu.Lock()
 	for _, r := range recs {
-		f.counted(streamTenant(r.Stream)).streams++
-	}
-	f.mu.Unlock()
-	for _, r := range recs {
+		s.counts[streamTenant(r.Stream)]++
 		if r.Stream.JobID != "" || len(r.PlayTokenHash) > 0 {
 			s.live[r.Stream.ID] = &liveStream{graceUntil: now.Add(cfg.Grace)}
 		}
@@ -227,20 +258,22 @@ func streamTenant(st api.Stream) string {
 
 // reserveStream holds one of tenant's max_streams places; release it if the stream is not
 // stored.
-func (s *Streams) reserveStream(tenant string) (release func(), aerr *api.Error) {
-	q := s.farm.tenantQuota(tenant)
-	f := s.farm
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	tc := f.counted(tenant)
-	if q.MaxStreams > 0 && tc.streams >= q.MaxStreams {
-		return nil, quotaErr("max_streams", 0, "tenant %s has %d live streams, its max_streams quota: delete one or ask an admin", tenant, tc.streams)
+func (s *Streams) reserveStream(tenant string) (release func(), err error) {
+	q := auth.Tenant{Name: tenant}
+	if s.cfg.Tenants != nil {
+		q = s.cfg.Tenants(tenant)
 	}
-	tc.streams++
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if n := s.counts[tenant]; q.MaxStreams > 0 && n >= q.MaxStreams {
+		return nil, &fault.QuotaError{Quota: "max_streams",
+			Msg: fmt.Sprintf("tenant %s has %d live streams, its max_streams quota: delete one or ask an admin", tenant, n)}
+	}
+	s.counts[tenant]++
 	return func() {
-		f.mu.Lock()
-		tc.streams--
-		f.mu.Unlock()
+		s.mu.Lock()
+		s.counts[tenant]--
+		s.mu.Unlock()
 	}, nil
 }
 
@@ -248,8 +281,8 @@ func (s *Streams) reserveStream(tenant string) (release func(), aerr *api.Error)
 // one an admin names) within its max_streams quota. The answer carries the stream key,
 // which is stored only as its hash and never shown again. Stream names are unique on the
 // master whatever the tenant: they name the HLS folders.
-func (s *Streams) CreateStream(ctx context.Context, c Caller, req api.StreamRequest) (api.Stream, error) {
-	tenant, aerr := c.owner(req.Tenant)
+func (s *Streams) CreateStream(ctx context.Context, c farm.Caller, req api.StreamRequest) (api.Stream, error) {
+	tenant, aerr := c.Owner(req.Tenant)
 	if aerr != nil {
 		return api.Stream{}, aerr
 	}
@@ -278,8 +311,8 @@ func (s *Streams) CreateStream(ctx context.Context, c Caller, req api.StreamRequ
 	rec := store.StreamRecord{Stream: st, KeyHash: hash}
 	if err := s.st.CreateStream(ctx, rec); err != nil {
 		if errors.Is(err, store.ErrNameTaken) {
-			return api.Stream{}, &api.Error{Status: 409, Code: api.CodeConflict, Field: "name",
-				Message: fmt.Sprintf("a stream named %q exists: choose another name or delete it", st.Name)}
+			return api.Stream{}, &fault.ConflictError{Code: api.CodeConflict, Field: "name",
+				Msg: fmt.Sprintf("a stream named %q exists: choose another name or delete it", st.Name)}
 		}
 		return api.Stream{}, fmt.Errorf("store stream: %w", err)
 	}
@@ -290,41 +323,41 @@ func (s *Streams) CreateStream(ctx context.Context, c Caller, req api.StreamRequ
 	return out, nil
 }
 
-func (s *Streams) checkRequest(req api.StreamRequest, tenant string) (api.Stream, *api.Error) {
-	presets := s.farm.presetsOf(tenant)
+func (s *Streams) checkRequest(req api.StreamRequest, tenant string) (api.Stream, error) {
+	presets := s.jobs.PresetsOf(tenant)
 	st := api.Stream{Name: req.Name, Preset: req.Preset, HLS: true, Queue: req.Queue}
 	if req.HLS != nil {
 		st.HLS = *req.HLS
 	}
 	if !streamNameRe.MatchString(req.Name) {
-		return st, badRequest("name", "name %q: want 1..64 of A-Z, a-z, 0-9, '.', '_', '-', starting with a letter or digit", req.Name)
+		return st, fault.Invalid("name", "name %q: want 1..64 of A-Z, a-z, 0-9, '.', '_', '-', starting with a letter or digit", req.Name)
 	}
 	if st.Queue == "" {
 		st.Queue = api.QueueLive
 	}
 	if !slices.Contains(api.Queues, st.Queue) {
-		return st, badRequest("queue", "queue %q: want one of %s", req.Queue, strings.Join(api.Queues, ", "))
+		return st, fault.Invalid("queue", "queue %q: want one of %s", req.Queue, strings.Join(api.Queues, ", "))
 	}
 	if req.Preset == "" {
-		return st, badRequest("preset", "a stream needs a preset: GET /v1/presets lists them")
+		return st, fault.Invalid("preset", "a stream needs a preset: GET /v1/presets lists them")
 	}
 	if _, ok := presets(req.Preset); !ok {
-		return st, badRequest("preset", "no preset %q: GET /v1/presets lists them", req.Preset)
+		return st, fault.Invalid("preset", "no preset %q: GET /v1/presets lists them", req.Preset)
 	}
 	// Resolve the job a publish would start, so a preset that cannot take a live input
 	// fails now rather than at the first publish.
-	if _, aerr := catalog.Resolve(s.jobRequest(st, "rtmp://127.0.0.1/live/check?token=check"), presets, 0); aerr != nil {
-		return st, badRequest("preset", "preset %q cannot run on a live stream: %s", req.Preset, aerr.Message)
+	if _, err := catalog.Resolve(catalog.LiveRequest(st, "rtmp://127.0.0.1/live/check?token=check"), presets, 0); err != nil {
+		return st, fault.Invalid("preset", "preset %q cannot run on a live stream: %s", req.Preset, fault.Reason(err))
 	}
 	if len(req.Destinations) > api.MaxStreamDestinations {
-		return st, badRequest("destinations", "%d destinations: at most %d", len(req.Destinations), api.MaxStreamDestinations)
+		return st, fault.Invalid("destinations", "%d destinations: at most %d", len(req.Destinations), api.MaxStreamDestinations)
 	}
 	for i, d := range req.Destinations {
 		if err := checkDestination(d); err != "" {
-			return st, badRequest(fmt.Sprintf("destinations[%d]", i), "%s", err)
+			return st, fault.Invalid(fmt.Sprintf("destinations[%d]", i), "%s", err)
 		}
 		if slices.Contains(req.Destinations[:i], d) {
-			return st, badRequest(fmt.Sprintf("destinations[%d]", i), "%q is listed twice", d)
+			return st, fault.Invalid(fmt.Sprintf("destinations[%d]", i), "%q is listed twice", d)
 		}
 	}
 	st.Destinations = slices.Clone(req.Destinations)
@@ -354,10 +387,10 @@ func checkDestination(d string) string {
 
 // ListStreams returns the streams c sees by name; tenant, when not empty, keeps one
 // tenant's (admins).
-func (s *Streams) ListStreams(ctx context.Context, c Caller, tenant string) ([]api.Stream, error) {
-	if tenant != "" && !c.sees(tenant) {
-		return nil, &api.Error{Status: 403, Code: api.CodeForbidden, Field: "tenant",
-			Message: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.tenant())}
+func (s *Streams) ListStreams(ctx context.Context, c farm.Caller, tenant string) ([]api.Stream, error) {
+	if tenant != "" && !c.Sees(tenant) {
+		return nil, &fault.ForbiddenError{Field: "tenant",
+			Msg: fmt.Sprintf("API key %q sees only tenant %q: only admin keys list other tenants", c.Name, c.TenantName())}
 	}
 	recs, err := s.st.Streams(ctx)
 	if err != nil {
@@ -366,7 +399,7 @@ func (s *Streams) ListStreams(ctx context.Context, c Caller, tenant string) ([]a
 	now := time.Now()
 	out := make([]api.Stream, 0, len(recs))
 	for _, r := range recs {
-		if !c.sees(r.Stream.Tenant) || (tenant != "" && streamTenant(r.Stream) != tenant) {
+		if !c.Sees(r.Stream.Tenant) || (tenant != "" && streamTenant(r.Stream) != tenant) {
 			continue
 		}
 		out = append(out, s.view(r, now))
@@ -376,20 +409,20 @@ func (s *Streams) ListStreams(ctx context.Context, c Caller, tenant string) ([]a
 }
 
 // Stream returns stream id with its live state; another tenant's is not found.
-func (s *Streams) Stream(ctx context.Context, c Caller, id string) (api.Stream, error) {
+func (s *Streams) Stream(ctx context.Context, c farm.Caller, id string) (api.Stream, error) {
 	r, err := s.st.GetStream(ctx, id)
 	if err != nil {
 		return api.Stream{}, storeErr(err, "stream", id)
 	}
-	if !c.sees(r.Stream.Tenant) {
-		return api.Stream{}, notFound("stream", id)
+	if !c.Sees(r.Stream.Tenant) {
+		return api.Stream{}, fault.NotFound("stream", id)
 	}
 	return s.view(r, time.Now()), nil
 }
 
 // RotateStreamKey gives stream id a new key; the old one stops working for new publishes at
 // once. A connected publisher keeps its connection (it authenticated already).
-func (s *Streams) RotateStreamKey(ctx context.Context, c Caller, id string) (api.Stream, error) {
+func (s *Streams) RotateStreamKey(ctx context.Context, c farm.Caller, id string) (api.Stream, error) {
 	key, hash, err := newSecret()
 	if err != nil {
 		return api.Stream{}, err
@@ -398,7 +431,7 @@ func (s *Streams) RotateStreamKey(ctx context.Context, c Caller, id string) (api
 	defer s.op.Unlock()
 	now := time.Now().UTC()
 	r, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
-		if !c.sees(r.Stream.Tenant) {
+		if !c.Sees(r.Stream.Tenant) {
 			return store.ErrNotFound
 		}
 		r.KeyHash = hash
@@ -418,7 +451,7 @@ func (s *Streams) RotateStreamKey(ctx context.Context, c Caller, id string) (api
 // the ingest cannot cut a publisher off, and a stream deleted under it would leave a
 // publisher sending to nobody; rotate the key and stop the publisher first. A stream in its
 // grace (publisher gone) is deleted and its live job canceled.
-func (s *Streams) DeleteStream(ctx context.Context, c Caller, id string) error {
+func (s *Streams) DeleteStream(ctx context.Context, c farm.Caller, id string) error {
 	by := c.Name
 	s.op.Lock()
 	defer s.op.Unlock()
@@ -426,15 +459,15 @@ func (s *Streams) DeleteStream(ctx context.Context, c Caller, id string) error {
 	if err != nil {
 		return storeErr(err, "stream", id)
 	}
-	if !c.sees(r.Stream.Tenant) {
-		return notFound("stream", id)
+	if !c.Sees(r.Stream.Tenant) {
+		return fault.NotFound("stream", id)
 	}
 	s.mu.Lock()
 	ls := s.live[id]
 	connected := ls != nil && ls.connected
 	s.mu.Unlock()
 	if connected {
-		return conflict(api.CodeConflict, "stream %s has a publisher connected: stop it (rotate the key so it cannot come back) and delete again", id)
+		return fault.Conflict(api.CodeConflict, "stream %s has a publisher connected: stop it (rotate the key so it cannot come back) and delete again", id)
 	}
 	if r.Stream.JobID != "" {
 		s.cancelJob(ctx, r.Stream.JobID, "stream "+r.Stream.Name+" deleted by "+by, false)
@@ -444,10 +477,8 @@ func (s *Streams) DeleteStream(ctx context.Context, c Caller, id string) error {
 	}
 	s.mu.Lock()
 	delete(s.live, id)
+	s.counts[streamTenant(r.Stream)]--
 	s.mu.Unlock()
-	s.farm.mu.Lock()
-	s.farm.counted(streamTenant(r.Stream)).streams--
-	s.farm.mu.Unlock()
 	s.log.Info("stream deleted", "stream_id", id, "stream", r.Stream.Name, "by", by)
 	return nil
 }
@@ -524,37 +555,11 @@ func (s *Streams) hlsURL(v api.Stream) string {
 	if !v.HLS || v.JobID == "" {
 		return ""
 	}
-	f := s.farm
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	aj := f.active[v.JobID]
-	if aj == nil {
+	base := s.jobs.HLSBaseURL(v.JobID)
+	if base == "" {
 		return ""
 	}
-	ns := f.nodes[aj.node]
-	if ns == nil || ns.node.HLSBaseURL == "" {
-		return ""
-	}
-	return strings.TrimSuffix(ns.node.HLSBaseURL, "/") + "/" + url.PathEscape(v.Name) + "/master.m3u8"
-}
-
-// checkHLSBaseURL checks the HLS base URL a node registers: empty, or an absolute http(s) URL
-// without query, fragment or credentials.
-func checkHLSBaseURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	if len(raw) > 1024 {
-		return errors.New("longer than 1024 bytes")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%q: %w", raw, err)
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
-		return fmt.Errorf("%q: want http(s)://host:port/path/", raw)
-	}
-	return nil
+	return strings.TrimSuffix(base, "/") + "/" + url.PathEscape(v.Name) + "/master.m3u8"
 }
 
 // stats is what the ingest of stream id's publisher counts: the figures a standalone ingest
@@ -755,7 +760,7 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 	var job api.Job
 	going := false
 	if jobID != "" {
-		if j, err := s.st.GetJob(ctx, jobID); err == nil && !j.Status.Terminal() {
+		if j, err := s.jobs.Get(ctx, farm.Admin("live"), jobID); err == nil && !j.Status.Terminal() {
 			job, going = j, true
 		}
 	}
@@ -813,8 +818,8 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 		log.Error("store the start of a live session", "err", err)
 		return
 	}
-	owner := Caller{Name: "stream " + r.Stream.Name, Tenant: streamTenant(r.Stream)}
-	job, _, err = s.farm.submit(ctx, owner, s.jobRequest(r.Stream, s.relayURL(relay, id, token)), "", s.liveJob(r.Stream), false)
+	owner := farm.Caller{Name: "stream " + r.Stream.Name, Tenant: streamTenant(r.Stream)}
+	job, err = s.jobs.SubmitTuned(ctx, owner, catalog.LiveRequest(r.Stream, s.relayURL(relay, id, token)), s.liveJob(r.Stream))
 	if err != nil {
 		log.Error("no live job for the stream: the publisher stays connected but nothing transcodes it", "err", err)
 		return
@@ -918,71 +923,9 @@ func (s *Streams) endSession(ctx context.Context, id string, now time.Time) {
 
 // cancelJob cancels job id; onlyWaiting keeps jobs a node took (they end with their input).
 func (s *Streams) cancelJob(ctx context.Context, id, why string, onlyWaiting bool) {
-	_, err := s.farm.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, *api.Error) {
-		if j.Status.Terminal() || (onlyWaiting && j.Status != api.StatusQueued && j.Status != api.StatusRetrying) {
-			return nil, nil
-		}
-		j.FinishedAt, j.RetryAt, j.Phase = &now, nil, ""
-		ev, err := move(j, api.StatusCanceled, now, why)
-		return []api.Event{ev}, err
-	})
-	if err != nil && !errors.Is(err, store.ErrNotFound) && !api.IsNotFound(err) {
+	err := s.jobs.Abandon(ctx, id, why, onlyWaiting)
+	if err != nil && !errors.Is(err, store.ErrNotFound) && !fault.IsNotFound(err) {
 		s.log.Warn("cancel a stream's live job", "job_id", id, "err", err)
-	}
-}
-
-// jobRequest is the live job of stream st reading input: the stream's preset ladder, written
-// under streams/<name>/ (relative: the worker resolves it against its output root; the
-// worker side decides where HLS is served from).
-func (s *Streams) jobRequest(st api.Stream, input string) api.JobRequest {
-	return api.JobRequest{Preset: st.Preset, Input: input, Output: "streams/" + st.Name + "/", Queue: st.Queue,
-		Labels: map[string]string{"stream_id": st.ID, "stream": st.Name}}
-}
-
-// A live job's HLS: 2 s segments (the built-in presets' GOP, so each segment starts at a
-// keyframe) keep a player about three segments behind the publisher; the playlist lists the
-// last livePlaylistSize segments and the engine deletes older ones, so a stream's disk use
-// stays flat however long it runs.
-const (
-	liveSegmentSeconds = 2
-	livePlaylistSize   = 6
-)
-
-// liveHLS turns j's HLS outputs into live ones (a sliding window written in place). Other
-// containers are left as the preset says.
-func liveHLS(j *api.Job) {
-	j.Spec.Outputs = slices.Clone(j.Spec.Outputs)
-	for i, o := range j.Spec.Outputs {
-		if o.Container != "hls" {
-			continue
-		}
-		h := spec.HLS{}
-		if o.HLS != nil {
-			h = *o.HLS
-		}
-		h.SegmentSeconds, h.PlaylistSize = liveSegmentSeconds, livePlaylistSize
-		j.Spec.Outputs[i].HLS = &h
-	}
-}
-
-// liveEncoding tunes libx264 for latency in a live job's outputs (unless the preset chose a
-// tune): no lookahead, no B-frames, sliced rather than frame threads. x264's defaults hold
-// about 50 frames in flight on a 2-core machine; make bench-live measured p95 glass-to-glass
-// latency of 1.85 s with them and 0.22 s with zerolatency, for somewhat larger output at
-// the same quality.
-func liveEncoding(j *api.Job) {
-	j.Spec.Outputs = slices.Clone(j.Spec.Outputs)
-	for i, o := range j.Spec.Outputs {
-		if o.Video == nil || o.Video.Codec != "libx264" || o.Video.Options["tune"] != "" {
-			continue
-		}
-		v := *o.Video
-		v.Options = maps.Clone(v.Options)
-		if v.Options == nil {
-			v.Options = map[string]string{}
-		}
-		v.Options["tune"] = "zerolatency"
-		j.Spec.Outputs[i].Video = &v
 	}
 }
 
@@ -995,70 +938,12 @@ const liveInputMargin = 10 * time.Second
 // liveJob tunes the live job of stream st: live HLS, a restream output per destination, and
 // an input timeout past the grace, so a publisher who comes back continues the job.
 func (s *Streams) liveJob(st api.Stream) func(*api.Job) {
-	timeout := (s.cfg.Grace + liveInputMargin).Seconds()
-	return func(j *api.Job) {
-		liveHLS(j)
-		liveEncoding(j)
-		restreamOutputs(j, st.Destinations)
-		if j.Spec.Input.TimeoutSeconds < timeout {
-			j.Spec.Input.TimeoutSeconds = timeout
-		}
-	}
+	return func(j *api.Job) { catalog.TuneLive(j, st, s.cfg.Grace+liveInputMargin) }
 }
 
 // Grace is how long a stream stays live after its publisher left (the ingest holds the live
 // job's input as long).
 func (s *Streams) Grace() time.Duration { return s.cfg.Grace }
-
-// restreamOutputs adds to j one flv push per destination, carrying the ladder's top rung
-// (its tallest video; the first output on a tie) with reconnection: a destination that is
-// down or drops costs neither the HLS ladder nor the other destinations. Opus is not
-// something RTMP destinations take, so it becomes AAC at the same bitrate.
-func restreamOutputs(j *api.Job, dests []string) {
-	if len(dests) == 0 || len(j.Spec.Outputs) == 0 {
-		return
-	}
-	top := j.Spec.Outputs[0]
-	for _, o := range j.Spec.Outputs[1:] {
-		if taller(o.Video, top.Video) {
-			top = o
-		}
-	}
-	outs := slices.Clone(j.Spec.Outputs)
-	for i, d := range dests {
-		o := spec.Output{Name: fmt.Sprintf("restream%d", i), Container: "flv", Target: d,
-			Reconnect: &spec.Reconnect{MaxBackoffSeconds: spec.DefaultMaxBackoffSeconds}}
-		if top.Video != nil {
-			v := *top.Video
-			v.Options = maps.Clone(v.Options)
-			o.Video = &v
-		}
-		if top.Audio != nil {
-			a := *top.Audio
-			if a.Codec == "opus" {
-				a.Codec = "aac"
-			}
-			o.Audio = &a
-		}
-		outs = append(outs, o)
-	}
-	j.Spec.Outputs = outs
-}
-
-// taller reports whether video a is taller than b; no video is the shortest, and height 0
-// (the source's size) the tallest.
-func taller(a, b *spec.Video) bool {
-	h := func(v *spec.Video) int {
-		switch {
-		case v == nil || v.Codec == "none":
-			return -1
-		case v.Height == 0:
-			return math.MaxInt
-		}
-		return v.Height
-	}
-	return h(a) > h(b)
-}
 
 // relayBase is where workers play live streams from: the standalone ingest whose relay is
 // relay, or ("") the master's own ingest.
@@ -1078,4 +963,13 @@ func (s *Streams) relayURL(relay, id, token string) string {
 // readsFrom reports whether live job j plays its stream from the ingest whose relay is relay.
 func (s *Streams) readsFrom(j api.Job, relay string) bool {
 	return strings.HasPrefix(j.Input, s.relayBase(relay)+"/")
+}
+
+// storeErr turns store.ErrNotFound into a *fault.NotFoundError of what id and passes the
+// rest on.
+func storeErr(err error, what, id string) error {
+	if errors.Is(err, store.ErrNotFound) {
+		return fault.NotFound(what, id)
+	}
+	return err
 }

@@ -1,15 +1,15 @@
-package farm
+package live
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 	"slices"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/master/store"
+	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 )
 
 // The news of standalone ingests (ffrtmp ingest), which report over the API what the
@@ -100,7 +100,7 @@ func (s *Streams) IngestEvent(ctx context.Context, ev api.IngestEvent, ingest st
 // takeGrant consumes the grant of ev's session, which must be for ev's stream, from ingest
 // at relay, and not expired. The news of a session applied already (a retry whose answer was
 // lost) passes: published ignores it.
-func (s *Streams) takeGrant(ev api.IngestEvent, relay, ingest string) *api.Error {
+func (s *Streams) takeGrant(ev api.IngestEvent, relay, ingest string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if ls := s.live[ev.StreamID]; ev.Session != "" && ls != nil && ls.connected && ls.session == ev.Session && ls.ingest == ingest {
@@ -108,7 +108,7 @@ func (s *Streams) takeGrant(ev api.IngestEvent, relay, ingest string) *api.Error
 	}
 	g, ok := s.grants[ev.Session]
 	if !ok || g.stream != ev.StreamID || g.ingest != ingest || g.relay != relay || time.Now().After(g.until) {
-		return &api.Error{Status: 403, Code: api.CodeIngestSession, Field: "session", Message: fmt.Sprintf(
+		return &fault.ForbiddenError{Code: api.CodeIngestSession, Field: "session", Msg: fmt.Sprintf(
 			"stream %s: no publish admitted for this ingest with this session (sessions come from POST /v1/ingest/publish and expire after %s)",
 			ev.StreamID, grantTTL)}
 	}
@@ -117,40 +117,40 @@ func (s *Streams) takeGrant(ev api.IngestEvent, relay, ingest string) *api.Error
 }
 
 // checkIngestEvent checks ev and returns its relay in canonical form.
-func checkIngestEvent(ev *api.IngestEvent) (string, *api.Error) {
+func checkIngestEvent(ev *api.IngestEvent) (string, error) {
 	if !slices.Contains(api.IngestEventTypes, ev.Type) {
-		return "", badRequest("type", "type %q: want one of %v", ev.Type, api.IngestEventTypes)
+		return "", fault.Invalid("type", "type %q: want one of %v", ev.Type, api.IngestEventTypes)
 	}
 	if ev.StreamID == "" || len(ev.StreamID) > 64 {
-		return "", badRequest("stream_id", "stream_id %q: want a stream's ID", ev.StreamID)
+		return "", fault.Invalid("stream_id", "stream_id %q: want a stream's ID", ev.StreamID)
 	}
 	relay := ""
 	if ev.Relay != "" || ev.Type == api.IngestPublished || ev.Type == api.IngestContinued {
 		var err error
 		if relay, err = api.CheckRTMPBase(ev.Relay); err != nil {
-			return "", badRequest("relay", "relay: %v", err)
+			return "", fault.Invalid("relay", "relay: %v", err)
 		}
 	}
 	if len(ev.Session) > 64 {
-		return "", badRequest("session", "session: longer than 64 bytes")
+		return "", fault.Invalid("session", "session: longer than 64 bytes")
 	}
 	if ev.Bytes < 0 {
-		return "", badRequest("bytes", "bytes %d: want 0 or more", ev.Bytes)
+		return "", fault.Invalid("bytes", "bytes %d: want 0 or more", ev.Bytes)
 	}
 	if ev.BitrateBPS < 0 || math.IsNaN(ev.BitrateBPS) || math.IsInf(ev.BitrateBPS, 0) {
-		return "", badRequest("bitrate_bps", "bitrate_bps %v: want 0 or more", ev.BitrateBPS)
+		return "", fault.Invalid("bitrate_bps", "bitrate_bps %v: want 0 or more", ev.BitrateBPS)
 	}
 	switch ev.Type {
 	case api.IngestPublished, api.IngestContinued:
 		if ev.Input == nil {
-			return "", badRequest("input", "a %s event needs the input the publisher sends", ev.Type)
+			return "", fault.Invalid("input", "a %s event needs the input the publisher sends", ev.Type)
 		}
 		if field, msg := checkStreamInput(*ev.Input); field != "" {
-			return "", badRequest("input."+field, "input.%s", msg)
+			return "", fault.Invalid("input."+field, "input.%s", msg)
 		}
 	default:
 		if ev.Input != nil {
-			return "", badRequest("input", "only published and continued events carry an input")
+			return "", fault.Invalid("input", "only published and continued events carry an input")
 		}
 	}
 	return relay, nil
@@ -219,8 +219,8 @@ func (s *Streams) resumeReported(ctx context.Context, id, relay, ingest, session
 	if err != nil || r.Stream.JobID == "" || r.Ingest != ingest {
 		return
 	}
-	j, err := s.st.GetJob(ctx, r.Stream.JobID)
-	if errors.Is(err, store.ErrNotFound) || (err == nil && (j.Status.Terminal() || !s.readsFrom(j, relay))) {
+	j, err := s.jobs.Get(ctx, farm.Admin("live"), r.Stream.JobID)
+	if fault.IsNotFound(err) || (err == nil && (j.Status.Terminal() || !s.readsFrom(j, relay))) {
 		return
 	}
 	if err != nil {

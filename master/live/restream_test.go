@@ -1,4 +1,4 @@
-package farm_test
+package live_test
 
 import (
 	"net/url"
@@ -7,6 +7,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/live"
 )
 
 // A live stream's job pushes its top rung to each destination, with reconnection, next to
@@ -77,7 +78,7 @@ func TestStreamJobRestreamsToDestinations(t *testing.T) {
 // (--rtmp-relay-host); by default the relay is on 127.0.0.1.
 func TestStreamJobReadsTheRelayHost(t *testing.T) {
 	for _, c := range []struct{ relay, want string }{{"", "127.0.0.1:19350"}, {"ingest.internal", "ingest.internal:19350"}} {
-		e := startStreams(t, "", func(cfg *farm.StreamsConfig) { cfg.RelayHost = c.relay })
+		e := startStreams(t, "", func(cfg *live.Config) { cfg.RelayHost = c.relay })
 		cam, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "cam", Preset: "abr-480p"})
 		if err != nil {
 			t.Fatal(err)

@@ -1,4 +1,4 @@
-package farm_test
+package live_test
 
 import (
 	"context"
@@ -15,6 +15,8 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/fault"
+	"github.com/ffrtmp/ffrtmp/master/live"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -27,14 +29,14 @@ type streamsEnv struct {
 	path  string
 	st    *store.Store
 	farm  *farm.Service
-	s     *farm.Streams
+	s     *live.Streams
 	bytes atomic.Int64
 	stop  func()
 	// sessions are the sessions standalone ingests were granted, by stream ID.
 	sessions map[string]string
 }
 
-func startStreams(t *testing.T, path string, tune func(*farm.StreamsConfig)) *streamsEnv {
+func startStreams(t *testing.T, path string, tune func(*live.Config)) *streamsEnv {
 	t.Helper()
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "master.db")
@@ -51,14 +53,14 @@ func startStreams(t *testing.T, path string, tune func(*farm.StreamsConfig)) *st
 		t.Fatal(err)
 	}
 	e := &streamsEnv{t: t, ctx: ctx, path: path, st: st, farm: f, sessions: map[string]string{}}
-	cfg := farm.StreamsConfig{Grace: 300 * time.Millisecond, IngestPort: 19350, Logger: quietLog,
-		Stats: func(string) (farm.IngestStats, bool) {
-			return farm.IngestStats{Bytes: e.bytes.Load(), BitrateBPS: 1e6}, true
+	cfg := live.Config{Grace: 300 * time.Millisecond, IngestPort: 19350, Logger: quietLog,
+		Stats: func(string) (live.IngestStats, bool) {
+			return live.IngestStats{Bytes: e.bytes.Load(), BitrateBPS: 1e6}, true
 		}}
 	if tune != nil {
 		tune(&cfg)
 	}
-	if e.s, err = farm.NewStreams(ctx, f, cfg); err != nil {
+	if e.s, err = live.New(ctx, f, st, cfg); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stopRun := context.WithCancel(ctx)
@@ -142,10 +144,10 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if got := e.get(cam.ID); got.StreamKey != "" || got.State != api.StreamIdle || got.JobID != "" {
 		t.Fatalf("a new stream: %+v", got)
 	}
-	if _, err := e.s.AuthorizePublish(e.ctx, "wrong"+cam.StreamKey); !errors.Is(err, farm.ErrPublishRefused) {
+	if _, err := e.s.AuthorizePublish(e.ctx, "wrong"+cam.StreamKey); !errors.Is(err, live.ErrPublishRefused) {
 		t.Fatalf("a wrong key: %v", err)
 	}
-	if _, err := e.s.AuthorizePublish(e.ctx, ""); !errors.Is(err, farm.ErrPublishRefused) {
+	if _, err := e.s.AuthorizePublish(e.ctx, ""); !errors.Is(err, live.ErrPublishRefused) {
 		t.Fatalf("an empty key: %v", err)
 	}
 
@@ -154,14 +156,14 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if id != cam.ID {
 		t.Fatalf("the key resolved to %s, want %s", id, cam.ID)
 	}
-	live := e.get(id)
-	if live.State != api.StreamLive || live.JobID == "" || live.Input == nil || live.Input.Height != 360 || live.LiveSince == nil {
-		t.Fatalf("a published stream: %+v", live)
+	onAir := e.get(id)
+	if onAir.State != api.StreamLive || onAir.JobID == "" || onAir.Input == nil || onAir.Input.Height != 360 || onAir.LiveSince == nil {
+		t.Fatalf("a published stream: %+v", onAir)
 	}
-	if live.Input.Bitrate != 1e6 {
-		t.Errorf("input bitrate %v, want the ingest's 1e6", live.Input.Bitrate)
+	if onAir.Input.Bitrate != 1e6 {
+		t.Errorf("input bitrate %v, want the ingest's 1e6", onAir.Input.Bitrate)
 	}
-	job, err := e.farm.Get(e.ctx, farm.Admin("test"), live.JobID)
+	job, err := e.farm.Get(e.ctx, farm.Admin("test"), onAir.JobID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -180,13 +182,13 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	}
 	for name, c := range map[string][2]string{"wrong token": {id, token + "x"}, "no token": {id, ""},
 		"other stream": {other.ID, token}, "unknown stream": {"nope", token}} {
-		if err := e.s.AuthorizePlay(e.ctx, c[0], c[1]); !errors.Is(err, farm.ErrPlayRefused) {
+		if err := e.s.AuthorizePlay(e.ctx, c[0], c[1]); !errors.Is(err, live.ErrPlayRefused) {
 			t.Errorf("%s: %v, want ErrPlayRefused", name, err)
 		}
 	}
 
 	// A connected publisher cannot be deleted out from under.
-	if err := e.s.DeleteStream(e.ctx, farm.Admin("test"), id); !isStatus(err, 409) {
+	if err := e.s.DeleteStream(e.ctx, farm.Admin("test"), id); !isKind[*fault.ConflictError](err) {
 		t.Fatalf("delete a connected stream: %v, want 409", err)
 	}
 
@@ -195,7 +197,7 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if err != nil || rot.StreamKey == "" || rot.StreamKey == cam.StreamKey || rot.State != api.StreamLive {
 		t.Fatalf("rotate: %+v, %v", rot, err)
 	}
-	if _, err := e.s.AuthorizePublish(e.ctx, cam.StreamKey); !errors.Is(err, farm.ErrPublishRefused) {
+	if _, err := e.s.AuthorizePublish(e.ctx, cam.StreamKey); !errors.Is(err, live.ErrPublishRefused) {
 		t.Fatalf("the old key after rotation: %v", err)
 	}
 
@@ -222,7 +224,7 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if j, _ := e.farm.Get(e.ctx, farm.Admin("test"), job.ID); j.Status != api.StatusCanceled {
 		t.Errorf("the never-started live job is %s, want canceled", j.Status)
 	}
-	if err := e.s.AuthorizePlay(e.ctx, id, token); !errors.Is(err, farm.ErrPlayRefused) {
+	if err := e.s.AuthorizePlay(e.ctx, id, token); !errors.Is(err, live.ErrPlayRefused) {
 		t.Errorf("the ended session's token still plays: %v", err)
 	}
 
@@ -245,10 +247,10 @@ func TestStreamSessionLifecycle(t *testing.T) {
 	if j, _ := e.farm.Get(e.ctx, farm.Admin("test"), again.JobID); j.Status != api.StatusCanceled {
 		t.Errorf("a deleted stream's job is %s, want canceled", j.Status)
 	}
-	if _, err := e.s.AuthorizePublish(e.ctx, rot.StreamKey); !errors.Is(err, farm.ErrPublishRefused) {
+	if _, err := e.s.AuthorizePublish(e.ctx, rot.StreamKey); !errors.Is(err, live.ErrPublishRefused) {
 		t.Errorf("a deleted stream's key: %v", err)
 	}
-	if _, err := e.s.Stream(e.ctx, farm.Admin("test"), id); !isStatus(err, 404) {
+	if _, err := e.s.Stream(e.ctx, farm.Admin("test"), id); !isKind[*fault.NotFoundError](err) {
 		t.Errorf("get a deleted stream: %v", err)
 	}
 }
@@ -277,7 +279,7 @@ func TestStreamRunningJobOutlivesGrace(t *testing.T) {
 // TestStreamStale: a connected publisher whose byte count stops moving shows as stale, and
 // live again when data flows.
 func TestStreamStale(t *testing.T) {
-	e := startStreams(t, "", func(c *farm.StreamsConfig) { c.Stale = 50 * time.Millisecond; c.Poll = 10 * time.Millisecond })
+	e := startStreams(t, "", func(c *live.Config) { c.Stale = 50 * time.Millisecond; c.Poll = 10 * time.Millisecond })
 	cam := e.create("cam")
 	id := e.publish(cam.StreamKey)
 	e.waitState(id, api.StreamStale)
@@ -290,13 +292,13 @@ func TestStreamStale(t *testing.T) {
 // TestStreamSessionAcrossRestart: a master that stops mid-session gives the stream a grace
 // at the next start, then makes it idle.
 func TestStreamSessionAcrossRestart(t *testing.T) {
-	e := startStreams(t, "", func(c *farm.StreamsConfig) { c.Grace = time.Hour })
+	e := startStreams(t, "", func(c *live.Config) { c.Grace = time.Hour })
 	cam := e.create("cam")
 	id := e.publish(cam.StreamKey)
 	jobID := e.get(id).JobID
 	e.stop()
 
-	e2 := startStreams(t, e.path, func(c *farm.StreamsConfig) { c.Grace = 200 * time.Millisecond })
+	e2 := startStreams(t, e.path, func(c *live.Config) { c.Grace = 200 * time.Millisecond })
 	if got := e2.get(id); got.State != api.StreamLive || got.JobID != jobID {
 		t.Fatalf("after the restart: %+v, want live in its grace with job %s", got, jobID)
 	}
@@ -331,9 +333,9 @@ func TestStreamValidation(t *testing.T) {
 		{api.StreamRequest{Name: "cam", Preset: "abr-720p", Destinations: []string{"rtmp://a/b", "rtmp://a/b"}}, "destinations[1]"},
 	} {
 		_, err := e.s.CreateStream(e.ctx, farm.Admin("test"), c.req)
-		var ae *api.Error
-		if !errors.As(err, &ae) || ae.Status != 400 || ae.Field != c.field {
-			t.Errorf("%+v: %v, want 400 naming %s", c.req, err, c.field)
+		var inv *fault.InvalidError
+		if !errors.As(err, &inv) || inv.Field != c.field {
+			t.Errorf("%+v: %v, want an invalid-field error naming %s", c.req, err, c.field)
 		}
 	}
 	ok, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-720p", HLS: new(false),
@@ -344,14 +346,21 @@ func TestStreamValidation(t *testing.T) {
 	if def := e.create("defaults"); !def.HLS || def.Queue != api.QueueLive {
 		t.Errorf("defaults: hls %v queue %s, want true and live", def.HLS, def.Queue)
 	}
-	if _, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-480p"}); !isStatus(err, 409) {
+	if _, err := e.s.CreateStream(e.ctx, farm.Admin("test"), api.StreamRequest{Name: "Cam_1.b-2", Preset: "abr-480p"}); !isKind[*fault.ConflictError](err) {
 		t.Errorf("a taken name: %v, want 409", err)
 	}
 }
 
-func isStatus(err error, status int) bool {
-	var ae *api.Error
-	return errors.As(err, &ae) && ae.Status == status
+// isKind reports whether err is (or wraps) a T: one of the domain's refusals (package fault).
+func isKind[T error](err error) bool {
+	var t T
+	return errors.As(err, &t)
+}
+
+// isSessionRefused reports whether err refuses an ingest's news for its session.
+func isSessionRefused(err error) bool {
+	var f *fault.ForbiddenError
+	return errors.As(err, &f) && f.Code == api.CodeIngestSession && f.Field == "session"
 }
 
 // leaseLive registers node n1 (once) and leases the stream's waiting live job to it, as a
@@ -373,7 +382,7 @@ func (e *streamsEnv) leaseLive(jobID string) {
 // longer than the grace.
 func TestStreamReconnectContinuesRunningJob(t *testing.T) {
 	const grace = time.Hour // nothing here waits for it
-	e := startStreams(t, "", func(c *farm.StreamsConfig) { c.Grace = grace })
+	e := startStreams(t, "", func(c *live.Config) { c.Grace = grace })
 	cam := e.create("cam")
 	id := e.publish(cam.StreamKey)
 	jobID := e.get(id).JobID
