@@ -36,7 +36,7 @@ const abandonAfter = time.Second
 // in libav keeps it and what it holds until libav returns, maybe never; a process that
 // sees such an error should exit soon (the executor and the CLI do). Should libav return
 // after all, the run cleans up after itself and tells obs nothing more.
-func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
+func Run(ctx context.Context, spec spec.Spec, obs Observer) (Result, error) {
 	installLibavLog()
 	spec, err := normalize(spec)
 	if err != nil {
@@ -78,7 +78,7 @@ func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
 }
 
 type runner struct {
-	spec     Spec
+	spec     spec.Spec
 	obs      Observer
 	arrivals *arrivals // input video read times, for a LatencyObserver
 	start    time.Time
@@ -122,7 +122,7 @@ func (r *runner) inputName() string {
 }
 
 // inputSubject names an input in messages before it is opened.
-func inputSubject(in Input) string {
+func inputSubject(in spec.Input) string {
 	if s := in.Synthetic; s != nil {
 		return fmt.Sprintf("synthetic %dx%d@%s %gs", s.Width, s.Height, s.FPS, s.Duration)
 	}
@@ -254,7 +254,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 }
 
 func (r *runner) openHardware() error {
-	if r.spec.Hardware.Mode == HardwareNone {
+	if r.spec.Hardware.Mode == spec.HardwareNone {
 		return nil
 	}
 	var needs []string
@@ -301,7 +301,7 @@ func (r *runner) openHardware() error {
 		if err == nil {
 			continue
 		}
-		if r.spec.Hardware.Mode == HardwareRequire {
+		if r.spec.Hardware.Mode == spec.HardwareRequire {
 			return &Error{Kind: KindHardware, Op: "open encoder", Subject: codec,
 				Err: fmt.Errorf("%s does not open on this %s device: %w", codec, dev, err)}
 		}
