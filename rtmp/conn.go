@@ -66,20 +66,8 @@ func (s *Server) handle(ctx context.Context, c *conn) {
 		return
 	}
 
-	c.nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
-	sc := &gortmplib.ServerConn{RW: c.nc}
-	if err := sc.Initialize(); err != nil {
-		s.protocolError(c, "handshake", err)
-		return
-	}
-	if err := sc.AcceptConn(); err != nil {
-		s.protocolError(c, "connect", err)
-		return
-	}
-	app, name, err := splitPath(sc.URL)
-	if err != nil {
-		s.protocolError(c, "path", err)
-		sc.RejectAction()
+	sc, app, name, ok := s.accept(c)
+	if !ok {
 		return
 	}
 	if sc.Publish {
@@ -87,6 +75,29 @@ func (s *Server) handle(ctx context.Context, c *conn) {
 		return
 	}
 	s.play(ctx, c, sc, app, name, sc.URL.Query().Get("token"))
+}
+
+// accept runs the RTMP handshake and the connect command, under HandshakeTimeout, and reads
+// the <app>/<name> the client publishes to or plays; on a failure it counts a protocol error
+// and returns false.
+func (s *Server) accept(c *conn) (sc *gortmplib.ServerConn, app, name string, ok bool) {
+	c.nc.SetDeadline(time.Now().Add(s.cfg.HandshakeTimeout))
+	sc = &gortmplib.ServerConn{RW: c.nc}
+	if err := sc.Initialize(); err != nil {
+		s.protocolError(c, "handshake", err)
+		return nil, "", "", false
+	}
+	if err := sc.AcceptConn(); err != nil {
+		s.protocolError(c, "connect", err)
+		return nil, "", "", false
+	}
+	app, name, err := splitPath(sc.URL)
+	if err != nil {
+		s.protocolError(c, "path", err)
+		sc.RejectAction()
+		return nil, "", "", false
+	}
+	return sc, app, name, true
 }
 
 // splitPath takes <app>/<name> from a publish or play URL.

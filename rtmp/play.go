@@ -46,20 +46,7 @@ func (s *Server) play(ctx context.Context, c *conn, sc *gortmplib.ServerConn, ap
 	defer s.m.players.Dec()
 	s.log.Info("rtmp play started", "remote", c.remote, "stream", name)
 
-	// What a player sends after play (acknowledgements, pings) is not needed; reading it
-	// notices the player leaving and keeps its socket from filling.
-	c.nc.SetReadDeadline(time.Time{})
-	readerDone := make(chan struct{})
-	go func() {
-		defer close(readerDone)
-		buf := make([]byte, 4096)
-		for {
-			if _, err := c.nc.Read(buf); err != nil {
-				c.kill()
-				return
-			}
-		}
-	}()
+	readerDone := drainReads(c)
 	defer func() { c.kill(); <-readerDone }()
 
 	slow, err = s.writeUnits(c, w, p, st.tracks, readerDone)
@@ -69,18 +56,42 @@ func (s *Server) play(ctx context.Context, c *conn, sc *gortmplib.ServerConn, ap
 		return
 	}
 	if err == nil {
-		// The stream ended. Closing at once could reset the connection (an acknowledgement
-		// unread) and cost the player the tail it has not read yet: shut the writing side and
-		// give the player a moment to read to the end and hang up.
-		c.closeWrite()
-		linger := time.NewTimer(2 * time.Second)
-		select {
-		case <-readerDone:
-		case <-linger.C:
-		}
-		linger.Stop()
+		linger(c, readerDone)
 	}
 	s.log.Info("rtmp play ended", "remote", c.remote, "stream", name, "reason", err)
+}
+
+// drainReads reads and drops what a player sends after play (acknowledgements, pings): they
+// are not needed, and reading them notices the player leaving (the connection is then
+// killed) and keeps its socket from filling. The returned channel closes when reading stops.
+func drainReads(c *conn) <-chan struct{} {
+	c.nc.SetReadDeadline(time.Time{})
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		buf := make([]byte, 4096)
+		for {
+			if _, err := c.nc.Read(buf); err != nil {
+				c.kill()
+				return
+			}
+		}
+	}()
+	return done
+}
+
+// linger ends a player's connection after its stream ended. Closing at once could reset the
+// connection (an acknowledgement unread) and cost the player the tail it has not read yet:
+// shut the writing side and give the player a moment to read to the end and hang up
+// (readerDone closes).
+func linger(c *conn, readerDone <-chan struct{}) {
+	c.closeWrite()
+	t := time.NewTimer(2 * time.Second)
+	defer t.Stop()
+	select {
+	case <-readerDone:
+	case <-t.C:
+	}
 }
 
 // writeUnits sends the player its queue (units of tracks, the ones w was set up with) until

@@ -15,79 +15,39 @@ import (
 
 // publish authorizes a publisher, relays its stream under the stream ID until it leaves.
 func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn, app, key string) {
-	actx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
-	id, session, err := s.cfg.Auth.AuthorizePublish(actx, app, key)
-	cancel()
-	if err == nil && id == "" {
-		err = errors.New("the authorizer returned no stream ID")
-	}
-	if err != nil {
-		s.refuse(c, sc, ReasonAuth, app, "error", redact.Secret(err.Error(), key))
+	id, session, ok := s.authorizePublish(ctx, c, sc, app, key)
+	if !ok {
 		return
 	}
-	st := newStream(id, c.remote, s.m, s.cfg.PlayerQueue, s.cfg.GOPCacheBytes)
-	// A stream whose publisher left within the grace is claimed: this publisher may continue it.
-	s.mu.Lock()
-	held := s.streams[id]
-	dup := false
-	switch {
-	case held == nil:
-		s.streams[id] = st
-	case held.held && !held.claimed:
-		held.claimed = true // its grace timer, if it fires now, leaves it alone
-		held.holdTimer.Stop()
-		st = held
-	default:
-		dup = true
-	}
-	s.mu.Unlock()
-	if dup {
+	st, held := s.claim(id, c.remote)
+	if st == nil {
 		s.refuse(c, sc, ReasonDuplicate, app, "stream", id)
 		return
 	}
+	// st may change below (a held stream given up for a new one): unpublish the last one.
 	defer func() { s.unpublish(ctx, st) }()
 
-	r := &gortmplib.Reader{Conn: sc}
-	if err := r.Initialize(); err != nil {
-		s.protocolError(c, "tracks", err)
-		return
-	}
-	tracks := r.Tracks()
-	if len(tracks) == 0 {
-		s.protocolError(c, "tracks", errors.New("no tracks"))
+	r, tracks, ok := s.readTracks(c, sc)
+	if !ok {
 		return
 	}
 	var (
 		info      StreamInfo
 		paramSets map[int][][]byte
+		taken     bool
 	)
 	if held != nil {
-		if paramSets, err = compatibleTracks(held.tracks, tracks); err == nil {
-			info = held.resume(tracks, c.remote)
-			info.Continued = true
-		} else {
-			// Other tracks: the held players end, and the publisher starts a new stream.
-			s.log.Info("rtmp publisher came back with other tracks: the stream's players end", "remote", c.remote,
-				"stream", id, "reason", err)
-			s.endStream(held)
-			st = newStream(id, c.remote, s.m, s.cfg.PlayerQueue, s.cfg.GOPCacheBytes)
-			s.mu.Lock()
-			taken := s.streams[id] != nil
-			if !taken {
-				s.streams[id] = st
-			}
-			s.mu.Unlock()
-			if taken {
-				s.refuse(c, sc, ReasonDuplicate, app, "stream", id)
-				return
-			}
+		st, info, paramSets, taken = s.continueHeld(c, held, tracks)
+		if taken {
+			s.refuse(c, sc, ReasonDuplicate, app, "stream", id)
+			return
 		}
 	}
 	if !info.Continued {
 		st.setTracks(tracks)
 		info = st.describeOnce
 	}
-	err = relayTracks(r, tracks, paramSets, func(u *unit) {
+	err := relayTracks(r, tracks, paramSets, func(u *unit) {
 		for _, p := range st.publish(u) {
 			p.kick()
 		}
@@ -97,26 +57,118 @@ func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn,
 		s.log.Warn("rtmp publish refused", "remote", c.remote, "stream", id, "reason", ReasonProtocol, "error", redact.Text(err.Error()))
 		return
 	}
+	s.goLive(st)
+	s.announce(c, st, info, session)
+	s.readUntilEnd(ctx, c, sc, r, st)
+}
 
-	// Waiting players join before the first unit is read, so they miss nothing.
+// authorizePublish asks the Authorizer for the stream ID and session of a publish to
+// app/key; on a refusal it answers the client and returns false.
+func (s *Server) authorizePublish(ctx context.Context, c *conn, sc *gortmplib.ServerConn, app, key string) (id, session string, ok bool) {
+	actx, cancel := context.WithTimeout(ctx, s.cfg.HandshakeTimeout)
+	id, session, err := s.cfg.Auth.AuthorizePublish(actx, app, key)
+	cancel()
+	if err == nil && id == "" {
+		err = errors.New("the authorizer returned no stream ID")
+	}
+	if err != nil {
+		s.refuse(c, sc, ReasonAuth, app, "error", redact.Secret(err.Error(), key))
+		return "", "", false
+	}
+	return id, session, true
+}
+
+// claim registers a new stream under id for a publisher at remote. A stream whose publisher
+// left within the grace is claimed instead: st is then that stream, also returned as held,
+// and this publisher may continue it. st is nil when the stream has a publisher already.
+func (s *Server) claim(id, remote string) (st, held *stream) {
+	st = newStream(id, remote, s.m, s.cfg.PlayerQueue, s.cfg.GOPCacheBytes)
 	s.mu.Lock()
+	defer s.mu.Unlock()
+	held = s.streams[id]
+	switch {
+	case held == nil:
+		s.streams[id] = st
+		return st, nil
+	case held.held && !held.claimed:
+		held.claimed = true // its grace timer, if it fires now, leaves it alone
+		held.holdTimer.Stop()
+		return held, held
+	}
+	return nil, nil
+}
+
+// readTracks reads the publisher's track setup; on a failure it counts a protocol error
+// and returns false.
+func (s *Server) readTracks(c *conn, sc *gortmplib.ServerConn) (*gortmplib.Reader, []*gortmplib.Track, bool) {
+	r := &gortmplib.Reader{Conn: sc}
+	if err := r.Initialize(); err != nil {
+		s.protocolError(c, "tracks", err)
+		return nil, nil, false
+	}
+	tracks := r.Tracks()
+	if len(tracks) == 0 {
+		s.protocolError(c, "tracks", errors.New("no tracks"))
+		return nil, nil, false
+	}
+	return r, tracks, true
+}
+
+// continueHeld decides what a publisher who claimed held stream continues. With the same
+// tracks it resumes held (info.Continued, and the parameter sets its players already have).
+// With other tracks the held players end and the publisher gets a new stream st; taken
+// reports that another publisher registered the stream meanwhile (st is then the new stream,
+// registered nowhere).
+func (s *Server) continueHeld(c *conn, held *stream, tracks []*gortmplib.Track) (st *stream, info StreamInfo, paramSets map[int][][]byte, taken bool) {
+	paramSets, err := compatibleTracks(held.tracks, tracks)
+	if err == nil {
+		info = held.resume(tracks, c.remote)
+		info.Continued = true
+		return held, info, paramSets, false
+	}
+	// Other tracks: the held players end, and the publisher starts a new stream.
+	s.log.Info("rtmp publisher came back with other tracks: the stream's players end", "remote", c.remote,
+		"stream", held.id, "reason", err)
+	s.endStream(held)
+	st = newStream(held.id, c.remote, s.m, s.cfg.PlayerQueue, s.cfg.GOPCacheBytes)
+	s.mu.Lock()
+	taken = s.streams[held.id] != nil
+	if !taken {
+		s.streams[held.id] = st
+	}
+	s.mu.Unlock()
+	return st, StreamInfo{}, nil, taken
+}
+
+// goLive marks st live and hands it to the players waiting for it. They join before the
+// first unit is read, so they miss nothing.
+func (s *Server) goLive(st *stream) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	st.live.Store(true)
 	st.held, st.claimed = false, false
-	for _, w := range s.waiting[id] {
+	for _, w := range s.waiting[st.id] {
 		if st.join(w.p) {
 			w.ch <- st
 		}
 	}
-	delete(s.waiting, id)
-	s.mu.Unlock()
+	delete(s.waiting, st.id)
+}
+
+// announce counts, logs and tells the Observer that st went live.
+func (s *Server) announce(c *conn, st *stream, info StreamInfo, session string) {
 	s.m.publishers.Inc()
-	s.log.Info("rtmp publish started", "remote", c.remote, "stream", id, "video", info.VideoCodec,
+	s.log.Info("rtmp publish started", "remote", c.remote, "stream", st.id, "video", info.VideoCodec,
 		"width", info.Width, "height", info.Height, "fps", info.FPS, "audio", info.AudioCodec, "continued", info.Continued)
 	if s.cfg.Observer != nil {
 		info.Session = session
-		s.cfg.Observer.Published(id, info)
+		s.cfg.Observer.Published(st.id, info)
 	}
+}
 
+// readUntilEnd relays what the publisher sends until it leaves, stalls past ReadTimeout or
+// ctx ends.
+func (s *Server) readUntilEnd(ctx context.Context, c *conn, sc *gortmplib.ServerConn, r *gortmplib.Reader, st *stream) {
 	for {
 		c.nc.SetDeadline(time.Now().Add(s.cfg.ReadTimeout))
 		err := r.Read()
@@ -126,7 +178,7 @@ func (s *Server) publish(ctx context.Context, c *conn, sc *gortmplib.ServerConn,
 			if ctx.Err() == nil && !isClosed(err) {
 				level = slog.LevelWarn
 			}
-			s.log.Log(ctx, level, "rtmp publish ended", "remote", c.remote, "stream", id, "reason", err)
+			s.log.Log(ctx, level, "rtmp publish ended", "remote", c.remote, "stream", st.id, "reason", err)
 			return
 		}
 	}

@@ -222,15 +222,10 @@ func (s *Server) LiveStreams() []string {
 // then closes ln and every connection, waits for their goroutines and returns nil. It
 // returns an error when ln fails. A Server serves once.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
-	s.mu.Lock()
-	if s.serving {
-		s.mu.Unlock()
+	if err := s.start(ln); err != nil {
 		ln.Close()
-		return errors.New("rtmp: Serve called twice")
+		return err
 	}
-	s.serving = true
-	s.addr = ln.Addr()
-	s.mu.Unlock()
 	if s.cfg.TLS != nil {
 		ln = tls.NewListener(ln, s.cfg.TLS)
 	}
@@ -260,19 +255,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			break
 		}
 		backoff = 5 * time.Millisecond
-		select {
-		case s.slots <- struct{}{}:
-		default:
-			s.m.refused.WithLabelValues(ReasonLimit).Inc()
-			s.log.Warn("rtmp connection refused", "remote", nc.RemoteAddr().String(), "reason", ReasonLimit,
-				"max_conns", s.cfg.MaxConns)
-			nc.Close()
+		c, ok := s.admit(nc)
+		if !ok {
 			continue
 		}
-		c := newConn(nc)
-		s.mu.Lock()
-		s.conns[c] = struct{}{}
-		s.mu.Unlock()
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -282,12 +268,49 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	cancel()
 	ln.Close()
-	s.mu.Lock()
-	for c := range s.conns {
-		c.kill()
-	}
-	s.mu.Unlock()
+	s.killConns()
 	wg.Wait()
 	s.endHeld()
 	return serveErr
+}
+
+// start marks the server serving on ln; a Server serves once.
+func (s *Server) start(ln net.Listener) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.serving {
+		return errors.New("rtmp: Serve called twice")
+	}
+	s.serving = true
+	s.addr = ln.Addr()
+	return nil
+}
+
+// admit takes one of MaxConns slots for a new connection nc (the caller gives it back when
+// the connection ends) and tracks it; with none free it closes nc, counts it refused and
+// returns false.
+func (s *Server) admit(nc net.Conn) (*conn, bool) {
+	select {
+	case s.slots <- struct{}{}:
+	default:
+		s.m.refused.WithLabelValues(ReasonLimit).Inc()
+		s.log.Warn("rtmp connection refused", "remote", nc.RemoteAddr().String(), "reason", ReasonLimit,
+			"max_conns", s.cfg.MaxConns)
+		nc.Close()
+		return nil, false
+	}
+	c := newConn(nc)
+	s.mu.Lock()
+	s.conns[c] = struct{}{}
+	s.mu.Unlock()
+	return c, true
+}
+
+// killConns cuts every open connection off (when the server stops).
+func (s *Server) killConns() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for c := range s.conns {
+		c.kill()
+	}
 }
