@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // Damaged inputs fail with an input error that names the file, without a panic, a hang or
@@ -19,7 +20,7 @@ func TestRunBadInput(t *testing.T) {
 	srcDir := t.TempDir()
 	mp4 := makeSource(t, srcDir, "src.mp4", 320, 240, 2)
 	ts := filepath.Join(srcDir, "src.ts")
-	run(t, engine.Spec{Input: engine.Input{URL: mp4}, Outputs: []engine.Output{{Target: ts, Video: &engine.Video{Codec: "copy"}}}}, nil)
+	run(t, spec.Spec{Input: spec.Input{URL: mp4}, Outputs: []spec.Output{{Target: ts, Video: &spec.Video{Codec: "copy"}}}}, nil)
 
 	tests := []struct {
 		name   string
@@ -51,9 +52,9 @@ func TestRunBadInput(t *testing.T) {
 			outDir := t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			_, err := engine.Run(ctx, engine.Spec{
-				Input: engine.Input{URL: in},
-				Outputs: []engine.Output{
+			_, err := engine.Run(ctx, spec.Spec{
+				Input: spec.Input{URL: in},
+				Outputs: []spec.Output{
 					{Target: filepath.Join(outDir, "out.mp4"), Video: fast(160, 120)},
 					{Container: "hls", Target: filepath.Join(outDir, "hls"), Video: fast(160, 120)},
 				},

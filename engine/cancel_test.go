@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // cancelWithin is how soon Run must return once its context is cancelled.
@@ -18,7 +19,7 @@ const cancelWithin = time.Second
 
 // runCancelled starts spec, cancels it after delay and returns Run's error and how long Run
 // took to return after the cancel.
-func runCancelled(t *testing.T, spec engine.Spec, delay time.Duration) (error, time.Duration) {
+func runCancelled(t *testing.T, spec spec.Spec, delay time.Duration) (error, time.Duration) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -53,24 +54,24 @@ func TestRunCancel(t *testing.T) {
 
 	tests := []struct {
 		name    string
-		input   engine.Input
-		outputs func(dir string) []engine.Output
+		input   spec.Input
+		outputs func(dir string) []spec.Output
 	}{
 		{
 			name:  "mid transcode",
 			input: synthetic(640, 360, 3600),
-			outputs: func(dir string) []engine.Output {
-				return []engine.Output{
-					{Name: "file", Target: filepath.Join(dir, "out.mp4"), Video: &engine.Video{Preset: "ultrafast"}},
+			outputs: func(dir string) []spec.Output {
+				return []spec.Output{
+					{Name: "file", Target: filepath.Join(dir, "out.mp4"), Video: &spec.Video{Preset: "ultrafast"}},
 					{Name: "hls", Container: "hls", Target: filepath.Join(dir, "ladder"), Video: fast(320, 180)},
 				}
 			},
 		},
 		{
 			name:  "blocked on network input",
-			input: engine.Input{URL: "http://" + addr + "/x.ts"},
-			outputs: func(dir string) []engine.Output {
-				return []engine.Output{{Target: filepath.Join(dir, "out.mp4")}}
+			input: spec.Input{URL: "http://" + addr + "/x.ts"},
+			outputs: func(dir string) []spec.Output {
+				return []spec.Output{{Target: filepath.Join(dir, "out.mp4")}}
 			},
 		},
 	}
@@ -78,7 +79,7 @@ func TestRunCancel(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
-			err, took := runCancelled(t, engine.Spec{Input: tc.input, Outputs: tc.outputs(dir)}, 300*time.Millisecond)
+			err, took := runCancelled(t, spec.Spec{Input: tc.input, Outputs: tc.outputs(dir)}, 300*time.Millisecond)
 			engineErr(t, err, engine.KindCanceled)
 			if took > cancelWithin {
 				t.Errorf("Run returned %v after the cancel, want within %v", took, cancelWithin)
@@ -163,9 +164,9 @@ func TestRunNetworkStall(t *testing.T) {
 	}
 	url := stallingServer(t, data[:len(data)/2/188*188]) // whole TS packets, then silence
 	start := time.Now()
-	_, err = engine.Run(context.Background(), engine.Spec{
-		Input:   engine.Input{URL: url, TimeoutSeconds: 1},
-		Outputs: []engine.Output{{Target: filepath.Join(dir, "out", "o.mp4"), Video: fast(160, 120)}},
+	_, err = engine.Run(context.Background(), spec.Spec{
+		Input:   spec.Input{URL: url, TimeoutSeconds: 1},
+		Outputs: []spec.Output{{Target: filepath.Join(dir, "out", "o.mp4"), Video: fast(160, 120)}},
 	}, nil)
 	took := time.Since(start)
 	e := engineErr(t, err, engine.KindIO)

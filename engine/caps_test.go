@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 func TestProbeSoftwareEncoders(t *testing.T) {
@@ -61,7 +62,7 @@ func TestProbeHardware(t *testing.T) {
 
 func encodersOf(kind string) []string {
 	var out []string
-	for _, c := range engine.VideoCodecs() {
+	for _, c := range spec.VideoCodecs() {
 		if engine.DeviceFor(c) == kind {
 			out = append(out, c)
 		}

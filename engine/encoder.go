@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // encoderName maps a Spec codec to the libav encoder that implements it.
@@ -22,7 +23,7 @@ func encoderName(codec string) string {
 
 // openVideoEncoder opens a video encoder for frames like f (the first frame out of the
 // output's filter graph) in time base tb at frame rate fr.
-func openVideoEncoder(v *Video, f *astiav.Frame, tb, fr astiav.Rational, globalHeader bool) (*astiav.CodecContext, error) {
+func openVideoEncoder(v *spec.Video, f *astiav.Frame, tb, fr astiav.Rational, globalHeader bool) (*astiav.CodecContext, error) {
 	name := encoderName(v.Codec)
 	codec := astiav.FindEncoderByName(name)
 	if codec == nil {
@@ -103,7 +104,7 @@ func openVideoEncoder(v *Video, f *astiav.Frame, tb, fr astiav.Rational, globalH
 }
 
 // openAudioEncoder opens an audio encoder for a.
-func openAudioEncoder(a *Audio, globalHeader bool) (*astiav.CodecContext, error) {
+func openAudioEncoder(a *spec.Audio, globalHeader bool) (*astiav.CodecContext, error) {
 	name := encoderName(a.Codec)
 	codec := astiav.FindEncoderByName(name)
 	if codec == nil {

@@ -65,6 +65,15 @@ func specErr(field, format string, args ...any) error {
 	return &Error{Kind: KindSpec, Err: spec.Errorf(field, format, args...)}
 }
 
+// normalize validates s through spec.Normalize and files a field error under KindSpec.
+func normalize(s spec.Spec) (spec.Spec, error) {
+	n, err := s.Normalize()
+	if err != nil {
+		return n, &Error{Kind: KindSpec, Err: err}
+	}
+	return n, nil
+}
+
 func wrap(kind Kind, op, subject string, err error) error {
 	if err == nil {
 		return nil

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // hwKind is what the engine knows about one kind of hardware device.
@@ -54,8 +55,8 @@ type hwDevice struct {
 // openHardware opens the Spec's device. With mode none it returns nil. With auto, a device
 // that does not open is a fallback (nil device, reason); with require it is an error that
 // names the device and what needed it.
-func openHardware(h Hardware, needs string) (*hwDevice, string, error) {
-	if h.Mode == HardwareNone || h.Mode == "" {
+func openHardware(h spec.Hardware, needs string) (*hwDevice, string, error) {
+	if h.Mode == spec.HardwareNone || h.Mode == "" {
 		return nil, "", nil
 	}
 	k := hwKinds[h.Device]
@@ -64,7 +65,7 @@ func openHardware(h Hardware, needs string) (*hwDevice, string, error) {
 	if err != nil {
 		err = explain(err, t0, "AVHWDeviceContext")
 		reason := fmt.Sprintf("no usable %s device%s: %v", h.Device, deviceLabel(h.DeviceName), err)
-		if h.Mode == HardwareRequire {
+		if h.Mode == spec.HardwareRequire {
 			return nil, "", &Error{Kind: KindHardware, Op: "open hardware device", Subject: h.Device,
 				Err: fmt.Errorf("%s (needed for %s)", reason, needs)}
 		}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // skipWithCUDA skips hardware-absence tests on a machine that has an NVIDIA GPU: there the
@@ -25,10 +26,10 @@ func TestRunHardwareRequireFailsAtOnce(t *testing.T) {
 	var obs recorder
 	start := time.Now()
 	// A long input: a failure that came after decoding had started would take long.
-	_, err := engine.Run(context.Background(), engine.Spec{
+	_, err := engine.Run(context.Background(), spec.Spec{
 		Input:    synthetic(320, 240, 600),
-		Outputs:  []engine.Output{{Container: "null", Video: &engine.Video{Codec: "h264_nvenc"}}},
-		Hardware: engine.Hardware{Mode: "require", Device: "cuda"},
+		Outputs:  []spec.Output{{Container: "null", Video: &spec.Video{Codec: "h264_nvenc"}}},
+		Hardware: spec.Hardware{Mode: "require", Device: "cuda"},
 	}, &obs)
 	engineErr(t, err, engine.KindHardware)
 	for _, want := range []string{"cuda", "h264_nvenc"} {
@@ -47,13 +48,13 @@ func TestRunHardwareRequireFailsAtOnce(t *testing.T) {
 func TestRunHardwareAutoFallsBack(t *testing.T) {
 	t.Parallel()
 	skipWithCUDA(t)
-	res := run(t, engine.Spec{
+	res := run(t, spec.Spec{
 		Input: synthetic(160, 120, 0.5),
-		Outputs: []engine.Output{
-			{Name: "gpu", Container: "null", Video: &engine.Video{Codec: "h264_nvenc", Preset: "p4"}},
+		Outputs: []spec.Output{
+			{Name: "gpu", Container: "null", Video: &spec.Video{Codec: "h264_nvenc", Preset: "p4"}},
 			{Name: "cpu", Container: "null", Video: fast(0, 0)},
 		},
-		Hardware: engine.Hardware{Mode: "auto", Device: "cuda"},
+		Hardware: spec.Hardware{Mode: "auto", Device: "cuda"},
 	}, nil)
 	for _, out := range res.Outputs {
 		if out.VideoEncoder != "libx264" || out.Frames != 15 || out.Hardware != "" {
@@ -73,9 +74,9 @@ func TestRunHardwareEncoderWithoutDevice(t *testing.T) {
 	t.Parallel()
 	skipWithCUDA(t)
 	dir := t.TempDir()
-	_, err := engine.Run(context.Background(), engine.Spec{
+	_, err := engine.Run(context.Background(), spec.Spec{
 		Input:   synthetic(160, 120, 1),
-		Outputs: []engine.Output{{Target: dir + "/out.mp4", Video: &engine.Video{Codec: "h264_nvenc"}}},
+		Outputs: []spec.Output{{Target: dir + "/out.mp4", Video: &spec.Video{Codec: "h264_nvenc"}}},
 	}, nil)
 	engineErr(t, err, engine.KindHardware)
 	if !strings.Contains(err.Error(), "h264_nvenc") {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // The engine's tests check its outputs with the ffprobe and ffmpeg programs of the same FFmpeg
@@ -157,17 +158,17 @@ func keyframeTimes(t testing.TB, path string) []float64 {
 }
 
 // synthetic is a spec input of a generated source.
-func synthetic(w, h int, seconds float64) engine.Input {
-	return engine.Input{Synthetic: &engine.Synthetic{Width: w, Height: h, Duration: seconds}}
+func synthetic(w, h int, seconds float64) spec.Input {
+	return spec.Input{Synthetic: &spec.Synthetic{Width: w, Height: h, Duration: seconds}}
 }
 
 // fast is a quick libx264 encoding at the given size.
-func fast(w, h int) *engine.Video {
-	return &engine.Video{Width: w, Height: h, Preset: "ultrafast", GOP: 1}
+func fast(w, h int) *spec.Video {
+	return &spec.Video{Width: w, Height: h, Preset: "ultrafast", GOP: 1}
 }
 
 // run runs spec with a deadline, failing the test on error.
-func run(t testing.TB, spec engine.Spec, obs engine.Observer) engine.Result {
+func run(t testing.TB, spec spec.Spec, obs engine.Observer) engine.Result {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -183,10 +184,10 @@ func run(t testing.TB, spec engine.Spec, obs engine.Observer) engine.Result {
 func makeSource(t testing.TB, dir, name string, w, h int, seconds float64) string {
 	t.Helper()
 	path := filepath.Join(dir, name)
-	run(t, engine.Spec{
+	run(t, spec.Spec{
 		Input: synthetic(w, h, seconds),
-		Outputs: []engine.Output{{Target: path,
-			Video: &engine.Video{CRF: 12, Preset: "veryfast", GOP: 1}}},
+		Outputs: []spec.Output{{Target: path,
+			Video: &spec.Video{CRF: 12, Preset: "veryfast", GOP: 1}}},
 	}, nil)
 	return path
 }

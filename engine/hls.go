@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/asticode/go-astiav"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // variant is one rendition listed in an HLS master playlist.
@@ -26,7 +27,7 @@ type variant struct {
 // writeMasterPlaylists writes master.m3u8 into every folder that holds HLS outputs, listing
 // each rendition with BANDWIDTH (peak segment bitrate, measured), AVERAGE-BANDWIDTH,
 // RESOLUTION, FRAME-RATE and CODECS. It returns the playlists written.
-func writeMasterPlaylists(outs []Output, muxers []*muxer, stages [][]*stage) ([]string, error) {
+func writeMasterPlaylists(outs []spec.Output, muxers []*muxer, stages [][]*stage) ([]string, error) {
 	groups := map[string][]variant{}
 	var dirs []string
 	for i, o := range outs {
@@ -152,7 +153,7 @@ func (r *runner) removeLiveMasters() {
 // configuredVariant describes output o as configured: its size, rate, codecs and bitrates
 // (peak: max rate or bitrate; average: bitrate; plus audio). Where the video bitrate is not
 // configured (CRF, copy) the peak is estimated from the picture, as BANDWIDTH is required.
-func (r *runner) configuredVariant(o *Output) variant {
+func (r *runner) configuredVariant(o *spec.Output) variant {
 	v := variant{uri: o.Name + "/index.m3u8"}
 	known := true // every stream's codec string is known
 	if st := r.in.video; st != nil && o.Video != nil && o.Video.Codec != "none" {

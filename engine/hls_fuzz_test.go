@@ -4,6 +4,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // FuzzMasterPlaylist writes a master playlist for renditions named as a client may name
@@ -16,7 +18,7 @@ func FuzzMasterPlaylist(f *testing.F) {
 	f.Add("a:b", "%2e%2e", int64(-1), int64(-5), -2, 3, 1, 0)
 	f.Add("a\nb", " spaced ", int64(9e18), int64(9e18), 8192, 8192, 1000, 1)
 	f.Fuzz(func(t *testing.T, name1, name2 string, peak, average int64, width, height, fpsNum, fpsDen int) {
-		s := Spec{Input: Input{URL: "/in.mp4"}, Outputs: []Output{
+		s := spec.Spec{Input: spec.Input{URL: "/in.mp4"}, Outputs: []spec.Output{
 			{Name: name1, Container: "hls", Target: "/out"}, {Name: name2, Container: "hls", Target: "/out"}}}
 		n, err := s.Normalize()
 		if err != nil {
@@ -27,7 +29,7 @@ func FuzzMasterPlaylist(f *testing.F) {
 			v := variant{uri: o.Name + "/index.m3u8", peak: peak, average: average, width: width, height: height,
 				codecs: []string{"avc1.640028", "mp4a.40.2"}}
 			if fpsDen > 0 && fpsNum > 0 {
-				v.fps = Rate{Num: fpsNum, Den: fpsDen}.Float()
+				v.fps = spec.Rate{Num: fpsNum, Den: fpsDen}.Float()
 			}
 			vs = append(vs, v)
 		}

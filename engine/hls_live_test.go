@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // liveMasterProbe reads the master playlist when the first frame is encoded, that is while
@@ -37,12 +38,12 @@ func TestLiveHLSMasterWhileRunning(t *testing.T) {
 	dir := t.TempDir()
 	outs := ladder(t, "hls", dir)
 	for i := range outs {
-		outs[i].HLS = &engine.HLS{SegmentSeconds: 1, PlaylistSize: 6}
-		outs[i].Video.Bitrate = engine.Bitrate(400_000 * (len(outs) - i))
+		outs[i].HLS = &spec.HLS{SegmentSeconds: 1, PlaylistSize: 6}
+		outs[i].Video.Bitrate = spec.Bitrate(400_000 * (len(outs) - i))
 	}
 	master := filepath.Join(dir, "master.m3u8")
 	probe := &liveMasterProbe{path: master}
-	res := run(t, engine.Spec{Input: synthetic(854, 480, 2), Outputs: outs}, probe)
+	res := run(t, spec.Spec{Input: synthetic(854, 480, 2), Outputs: outs}, probe)
 
 	probe.mu.Lock()
 	early, err := probe.text, probe.err
@@ -104,13 +105,13 @@ func TestLiveHLSMasterRemovedOnFailure(t *testing.T) {
 	dir := t.TempDir()
 	outs := ladder(t, "hls", dir)
 	for i := range outs {
-		outs[i].HLS = &engine.HLS{SegmentSeconds: 1, PlaylistSize: 6}
+		outs[i].HLS = &spec.HLS{SegmentSeconds: 1, PlaylistSize: 6}
 	}
 	// A null output whose preset libx264 rejects fails the run when its encoder opens, on the
 	// first frame: after the master playlist was written.
-	outs = append(outs, engine.Output{Name: "bad", Container: "null", Video: &engine.Video{Preset: "nosuchpreset"}})
+	outs = append(outs, spec.Output{Name: "bad", Container: "null", Video: &spec.Video{Preset: "nosuchpreset"}})
 	probe := &liveMasterProbe{path: filepath.Join(dir, "master.m3u8")}
-	_, err := engine.Run(t.Context(), engine.Spec{Input: synthetic(320, 240, 2), Outputs: outs}, probe)
+	_, err := engine.Run(t.Context(), spec.Spec{Input: synthetic(320, 240, 2), Outputs: outs}, probe)
 	if err == nil {
 		t.Fatal("run with a bad encoder option succeeded")
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // input is an opened, probed input.
@@ -71,7 +72,7 @@ func isNetworkURL(u string) bool {
 }
 
 // synthURL is the lavfi graph of a synthetic source.
-func synthURL(s *Synthetic) string {
+func synthURL(s *spec.Synthetic) string {
 	v := fmt.Sprintf("testsrc2=size=%dx%d:rate=%s:duration=%s,format=yuv420p[out0]",
 		s.Width, s.Height, s.FPS, strconv.FormatFloat(s.Duration, 'f', -1, 64))
 	if s.NoAudio {
@@ -82,7 +83,7 @@ func synthURL(s *Synthetic) string {
 }
 
 // openInput opens and probes in. The caller closes the result.
-func openInput(ctx context.Context, in Input) (_ *input, err error) {
+func openInput(ctx context.Context, in spec.Input) (_ *input, err error) {
 	i := &input{url: in.URL, ii: astiav.NewIOInterrupter()}
 	defer func() {
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // A local input that is not a regular file fails at once with an input error naming it and
@@ -53,8 +54,8 @@ func TestRunRefusesNonRegularInputs(t *testing.T) {
 			out := t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 			defer cancel()
-			_, err := engine.Run(ctx, engine.Spec{Input: engine.Input{URL: tc.url},
-				Outputs: []engine.Output{{Target: filepath.Join(out, "out.mp4"), Video: fast(64, 64)}}}, nil)
+			_, err := engine.Run(ctx, spec.Spec{Input: spec.Input{URL: tc.url},
+				Outputs: []spec.Output{{Target: filepath.Join(out, "out.mp4"), Video: fast(64, 64)}}}, nil)
 			if ctx.Err() != nil {
 				t.Fatalf("Run blocked until its deadline: %v", err)
 			}
@@ -102,9 +103,9 @@ func TestRunNamesRefusedFormat(t *testing.T) {
 			out := t.TempDir()
 			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 			defer cancel()
-			res, err := engine.Run(ctx, engine.Spec{
-				Input:   engine.Input{URL: tc.url, Options: map[string]string{"format_whitelist": tc.whitelist}},
-				Outputs: []engine.Output{{Target: filepath.Join(out, "out.mp4"), Video: fast(0, 0), Audio: &engine.Audio{Codec: "none"}}},
+			res, err := engine.Run(ctx, spec.Spec{
+				Input:   spec.Input{URL: tc.url, Options: map[string]string{"format_whitelist": tc.whitelist}},
+				Outputs: []spec.Output{{Target: filepath.Join(out, "out.mp4"), Video: fast(0, 0), Audio: &spec.Audio{Codec: "none"}}},
 			}, nil)
 			if tc.refused == "" {
 				if err != nil || res.Input.Format != "png_pipe" || res.Frames != 1 {
@@ -132,8 +133,8 @@ func TestRunAbandonsStuckRead(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src.ts")
-	run(t, engine.Spec{Input: engine.Input{Synthetic: &engine.Synthetic{Width: 64, Height: 64, Duration: 1, NoAudio: true}},
-		Outputs: []engine.Output{{Target: src, Video: fast(64, 64)}}}, nil)
+	run(t, spec.Spec{Input: spec.Input{Synthetic: &spec.Synthetic{Width: 64, Height: 64, Duration: 1, NoAudio: true}},
+		Outputs: []spec.Output{{Target: src, Video: fast(64, 64)}}}, nil)
 	data, err := os.ReadFile(src)
 	if err != nil {
 		t.Fatal(err)
@@ -149,10 +150,10 @@ func TestRunAbandonsStuckRead(t *testing.T) {
 	t.Cleanup(func() { w.Close() }) // lets the abandoned read end
 
 	out := t.TempDir()
-	err, took := runCancelled(t, engine.Spec{
-		Input: engine.Input{URL: "pipe:" + strconv.Itoa(fds[0]), Format: "mpegts",
+	err, took := runCancelled(t, spec.Spec{
+		Input: spec.Input{URL: "pipe:" + strconv.Itoa(fds[0]), Format: "mpegts",
 			Options: map[string]string{"probesize": "32768", "analyzeduration": "100000"}},
-		Outputs: []engine.Output{
+		Outputs: []spec.Output{
 			{Name: "file", Target: filepath.Join(out, "sub", "out.mp4"), Video: fast(64, 64)},
 			{Name: "hls", Container: "hls", Target: filepath.Join(out, "hls"), Video: fast(64, 64)},
 		},

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/asticode/go-astiav"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 func TestFindH264SPS(t *testing.T) {
@@ -34,27 +35,27 @@ func TestVideoFilters(t *testing.T) {
 	vaapi := &hwDevice{kind: "vaapi", hwKind: hwKinds["vaapi"]}
 	tests := []struct {
 		name    string
-		v       Video
+		v       spec.Video
 		pixfmt  astiav.PixelFormat
 		hw      *hwDevice
 		want    string
 		wantDev *hwDevice
 	}{
-		{"software, source size and rate", Video{Codec: "libx264"}, astiav.PixelFormatYuv420P, nil,
+		{"software, source size and rate", spec.Video{Codec: "libx264"}, astiav.PixelFormatYuv420P, nil,
 			"fps=30/1,format=yuv420p", nil},
-		{"software scale, new rate", Video{Codec: "libx264", Width: 1280, Height: 720, FPS: Rate{Num: 30000, Den: 1001}}, astiav.PixelFormatYuv420P, nil,
+		{"software scale, new rate", spec.Video{Codec: "libx264", Width: 1280, Height: 720, FPS: spec.Rate{Num: 30000, Den: 1001}}, astiav.PixelFormatYuv420P, nil,
 			"fps=30000/1001,scale=1280:720,format=yuv420p", nil},
-		{"height only keeps the aspect ratio", Video{Codec: "libx264", Height: 480}, astiav.PixelFormatYuv420P, nil,
+		{"height only keeps the aspect ratio", spec.Video{Codec: "libx264", Height: 480}, astiav.PixelFormatYuv420P, nil,
 			"fps=30/1,scale=-2:480,format=yuv420p", nil},
-		{"width only keeps the aspect ratio", Video{Codec: "libx264", Width: 640}, astiav.PixelFormatYuv420P, nil,
+		{"width only keeps the aspect ratio", spec.Video{Codec: "libx264", Width: 640}, astiav.PixelFormatYuv420P, nil,
 			"fps=30/1,scale=640:-2,format=yuv420p", nil},
-		{"cuda frames to nvenc stay on the GPU", Video{Codec: "h264_nvenc", Height: 720}, astiav.PixelFormatCuda, cuda,
+		{"cuda frames to nvenc stay on the GPU", spec.Video{Codec: "h264_nvenc", Height: 720}, astiav.PixelFormatCuda, cuda,
 			"fps=30/1,scale_cuda=w=-2:h=720:format=nv12", nil},
-		{"cuda frames to libx264 are downloaded", Video{Codec: "libx264", Width: 1280, Height: 720}, astiav.PixelFormatCuda, cuda,
+		{"cuda frames to libx264 are downloaded", spec.Video{Codec: "libx264", Width: 1280, Height: 720}, astiav.PixelFormatCuda, cuda,
 			"fps=30/1,scale_cuda=w=1280:h=720:format=nv12,hwdownload,format=nv12", nil},
-		{"software frames to nvenc", Video{Codec: "h264_nvenc"}, astiav.PixelFormatYuv420P, cuda,
+		{"software frames to nvenc", spec.Video{Codec: "h264_nvenc"}, astiav.PixelFormatYuv420P, cuda,
 			"fps=30/1,format=nv12", nil},
-		{"software frames to vaapi are uploaded", Video{Codec: "h264_vaapi", Width: 640, Height: 360}, astiav.PixelFormatYuv420P, vaapi,
+		{"software frames to vaapi are uploaded", spec.Video{Codec: "h264_vaapi", Width: 640, Height: 360}, astiav.PixelFormatYuv420P, vaapi,
 			"fps=30/1,scale=640:360,format=nv12,hwupload", vaapi},
 	}
 	for _, tc := range tests {

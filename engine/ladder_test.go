@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // testLadder is the ladder the tests run, with the sizes its renditions must have from an
@@ -27,10 +27,10 @@ var testRungs = []struct {
 }
 
 // ladder expands testLadder for container into target with a 1 s GOP.
-func ladder(t *testing.T, container, target string) []engine.Output {
+func ladder(t *testing.T, container, target string) []spec.Output {
 	t.Helper()
-	outs, err := engine.LadderOutputs(testLadder, engine.Output{Container: container, Target: target,
-		Video: &engine.Video{Preset: "ultrafast", GOP: 1}})
+	outs, err := spec.LadderOutputs(testLadder, spec.Output{Container: container, Target: target,
+		Video: &spec.Video{Preset: "ultrafast", GOP: 1}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func TestLadderMP4KeyframesAligned(t *testing.T) {
 	t.Parallel()
 	const seconds = 4
 	dir := t.TempDir()
-	run(t, engine.Spec{Input: synthetic(854, 480, seconds), Outputs: ladder(t, "mp4", dir)}, nil)
+	run(t, spec.Spec{Input: synthetic(854, 480, seconds), Outputs: ladder(t, "mp4", dir)}, nil)
 	files := map[string]string{}
 	for _, r := range testRungs {
 		files[r.name] = filepath.Join(dir, r.name+".mp4")
@@ -78,7 +78,7 @@ func TestLadderHLS(t *testing.T) {
 	t.Parallel()
 	const seconds = 4
 	dir := t.TempDir()
-	res := run(t, engine.Spec{Input: synthetic(854, 480, seconds), Outputs: ladder(t, "hls", dir)}, nil)
+	res := run(t, spec.Spec{Input: synthetic(854, 480, seconds), Outputs: ladder(t, "hls", dir)}, nil)
 
 	master := filepath.Join(dir, "master.m3u8")
 	if !slices.Equal(res.MasterPlaylists, []string{master}) {

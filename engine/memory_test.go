@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // rss is the process's resident set size in bytes, after giving back what Go can.
@@ -67,9 +68,9 @@ func TestRunMemoryFlat(t *testing.T) {
 		return
 	}
 	const warmup, measured, limit = 100, 500, 4 << 20
-	spec := engine.Spec{
+	spec := spec.Spec{
 		Input:   synthetic(64, 64, 0.1),
-		Outputs: []engine.Output{{Target: filepath.Join(t.TempDir(), "tiny.mp4"), Video: &engine.Video{Preset: "ultrafast"}}},
+		Outputs: []spec.Output{{Target: filepath.Join(t.TempDir(), "tiny.mp4"), Video: &spec.Video{Preset: "ultrafast"}}},
 	}
 	runs := func(n int) {
 		for i := range n {

@@ -19,6 +19,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/ffrtmp/ffrtmp/api/redact"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // muxMsg is what an output's stages send its muxer: a stream's codec parameters once its
@@ -34,7 +35,7 @@ type muxMsg struct {
 // muxer writes one output. Files are written under a temporary name and renamed into place
 // only when the run succeeds; HLS renditions are built in a temporary folder.
 type muxer struct {
-	out     *Output
+	out     *spec.Output
 	input   string // the run's input, for messages
 	fc      *astiav.FormatContext
 	pb      *astiav.IOContext
@@ -57,7 +58,7 @@ type muxer struct {
 
 // newMuxer allocates the output context and opens its target, so an unwritable target
 // fails the run before any decoding.
-func newMuxer(ctx context.Context, o *Output, input string) (_ *muxer, err error) {
+func newMuxer(ctx context.Context, o *spec.Output, input string) (_ *muxer, err error) {
 	m := &muxer{out: o, input: input, ii: astiav.NewIOInterrupter(), in: make(chan muxMsg, 64),
 		firstPkt: map[int][]byte{}, copied: map[int]bool{}, lastDTS: map[int]int64{}}
 	defer func() {
@@ -161,7 +162,7 @@ func randSuffix() string {
 }
 
 // isLive reports whether o is a live (sliding-window) HLS output.
-func isLive(o *Output) bool { return o.HLS != nil && o.HLS.PlaylistSize > 0 }
+func isLive(o *spec.Output) bool { return o.HLS != nil && o.HLS.PlaylistSize > 0 }
 
 // addStream adds an output stream; copy streams get their parameters from the input now.
 func (m *muxer) addStream(from *astiav.CodecParameters) (int, error) {
@@ -484,7 +485,7 @@ type restreamConn struct {
 	lastDTS map[int]int64 // per stream, rebased, in microseconds
 }
 
-func newRestream(o *Output) *restream {
+func newRestream(o *spec.Output) *restream {
 	rs := &restream{maxBackoff: time.Duration(o.Reconnect.MaxBackoffSeconds * float64(time.Second)),
 		backoff: time.Second, video: -1, result: make(chan error, 1)}
 	if rs.maxBackoff < time.Second {

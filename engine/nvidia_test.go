@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // TestCUDADecodeScale decodes with NVDEC, scales with scale_cuda and encodes with libx264.
@@ -20,10 +21,10 @@ func TestCUDADecodeScale(t *testing.T) {
 	dir := t.TempDir()
 	src := makeSource(t, dir, "src.mp4", 1920, 1080, 2)
 	out := filepath.Join(dir, "out.mp4")
-	res := run(t, engine.Spec{
-		Input:    engine.Input{URL: src},
-		Outputs:  []engine.Output{{Target: out, Video: &engine.Video{Height: 720, Bitrate: 3_000_000, Preset: "veryfast"}}},
-		Hardware: engine.Hardware{Mode: engine.HardwareRequire, Device: "cuda"},
+	res := run(t, spec.Spec{
+		Input:    spec.Input{URL: src},
+		Outputs:  []spec.Output{{Target: out, Video: &spec.Video{Height: 720, Bitrate: 3_000_000, Preset: "veryfast"}}},
+		Hardware: spec.Hardware{Mode: spec.HardwareRequire, Device: "cuda"},
 	}, nil)
 	if res.Decoder.Hardware != "cuda" {
 		t.Errorf("decoder ran on %q, want cuda (decoder %s)", res.Decoder.Hardware, res.Decoder.Video)
@@ -47,14 +48,14 @@ func TestCUDADecodeScale(t *testing.T) {
 func TestNVENCOrClearError(t *testing.T) {
 	dir := t.TempDir()
 	src := makeSource(t, dir, "src.mp4", 1280, 720, 2)
-	spec := func(mode string) engine.Spec {
-		return engine.Spec{
-			Input:    engine.Input{URL: src},
-			Outputs:  []engine.Output{{Target: filepath.Join(dir, mode+".mp4"), Video: &engine.Video{Codec: "h264_nvenc", Height: 480, Bitrate: 1_500_000}}},
-			Hardware: engine.Hardware{Mode: mode, Device: "cuda"},
+	spec := func(mode string) spec.Spec {
+		return spec.Spec{
+			Input:    spec.Input{URL: src},
+			Outputs:  []spec.Output{{Target: filepath.Join(dir, mode+".mp4"), Video: &spec.Video{Codec: "h264_nvenc", Height: 480, Bitrate: 1_500_000}}},
+			Hardware: spec.Hardware{Mode: mode, Device: "cuda"},
 		}
 	}
-	res, err := engine.Run(context.Background(), spec(engine.HardwareRequire), nil)
+	res, err := engine.Run(context.Background(), spec(spec.HardwareRequire), nil)
 	if err == nil {
 		if res.Outputs[0].VideoEncoder != "h264_nvenc" || res.Decoder.Hardware != "cuda" {
 			t.Errorf("NVENC run reports encoder %q, decoder on %q", res.Outputs[0].VideoEncoder, res.Decoder.Hardware)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // recorder is an Observer that keeps everything it is told.
@@ -52,12 +53,12 @@ func TestObserverFramesAndProgress(t *testing.T) {
 	t.Parallel()
 	const seconds = 2.0
 	var obs recorder
-	res := run(t, engine.Spec{
+	res := run(t, spec.Spec{
 		Input: synthetic(320, 240, seconds),
-		Outputs: []engine.Output{
+		Outputs: []spec.Output{
 			{Name: "same", Container: "null", Video: fast(0, 0)},
-			{Name: "half", Container: "null", Video: &engine.Video{Width: 160, Height: 120, Preset: "ultrafast", FPS: engine.Rate{Num: 15, Den: 1}}},
-			{Name: "double", Container: "null", Video: &engine.Video{Width: 160, Height: 120, Preset: "ultrafast", FPS: engine.Rate{Num: 60, Den: 1}}},
+			{Name: "half", Container: "null", Video: &spec.Video{Width: 160, Height: 120, Preset: "ultrafast", FPS: spec.Rate{Num: 15, Den: 1}}},
+			{Name: "double", Container: "null", Video: &spec.Video{Width: 160, Height: 120, Preset: "ultrafast", FPS: spec.Rate{Num: 60, Den: 1}}},
 		},
 	}, &obs)
 
@@ -145,9 +146,9 @@ func TestObserverPeriodicProgress(t *testing.T) {
 	var obs recorder
 	ctx, cancel := context.WithTimeout(context.Background(), 1300*time.Millisecond)
 	defer cancel()
-	_, err := engine.Run(ctx, engine.Spec{
+	_, err := engine.Run(ctx, spec.Spec{
 		Input:   synthetic(320, 240, seconds),
-		Outputs: []engine.Output{{Container: "null", Video: fast(0, 0)}},
+		Outputs: []spec.Output{{Container: "null", Video: fast(0, 0)}},
 	}, &obs)
 	engineErr(t, err, engine.KindCanceled)
 
@@ -193,11 +194,11 @@ func TestObserverPipelineLatency(t *testing.T) {
 	t.Parallel()
 	var obs latencyRecorder
 	started := time.Now()
-	res := run(t, engine.Spec{
+	res := run(t, spec.Spec{
 		Input: synthetic(320, 240, 2),
-		Outputs: []engine.Output{
+		Outputs: []spec.Output{
 			{Name: "same", Container: "null", Video: fast(0, 0)},
-			{Name: "half", Container: "null", Video: &engine.Video{Width: 160, Height: 120, Preset: "ultrafast", FPS: engine.Rate{Num: 15, Den: 1}}},
+			{Name: "half", Container: "null", Video: &spec.Video{Width: 160, Height: 120, Preset: "ultrafast", FPS: spec.Rate{Num: 15, Den: 1}}},
 		},
 	}, &obs)
 	took := time.Since(started)

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // ProbeResult describes an input's container and streams.
@@ -34,9 +35,9 @@ type StreamInfo struct {
 }
 
 // Probe opens in and describes its streams without decoding them.
-func Probe(ctx context.Context, in Input) (ProbeResult, error) {
+func Probe(ctx context.Context, in spec.Input) (ProbeResult, error) {
 	installLibavLog()
-	spec := Spec{Input: in, Outputs: []Output{{Container: "null"}}}
+	spec := spec.Spec{Input: in, Outputs: []spec.Output{{Container: "null"}}}
 	n, err := normalize(spec)
 	if err != nil {
 		return ProbeResult{}, err

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 func TestProbe(t *testing.T) {
@@ -17,8 +18,8 @@ func TestProbe(t *testing.T) {
 	dir := t.TempDir()
 	src := makeSource(t, dir, "src.mp4", 320, 240, 1)
 	ts := filepath.Join(dir, "src.ts")
-	run(t, engine.Spec{Input: engine.Input{URL: src}, Outputs: []engine.Output{{Target: ts,
-		Video: &engine.Video{Codec: "copy"}, Audio: &engine.Audio{Codec: "opus"}}}}, nil)
+	run(t, spec.Spec{Input: spec.Input{URL: src}, Outputs: []spec.Output{{Target: ts,
+		Video: &spec.Video{Codec: "copy"}, Audio: &spec.Audio{Codec: "opus"}}}}, nil)
 
 	tests := []struct {
 		path, format, audio string
@@ -27,7 +28,7 @@ func TestProbe(t *testing.T) {
 		{ts, "mpegts", "opus"},
 	}
 	for _, tc := range tests {
-		res, err := engine.Probe(context.Background(), engine.Input{URL: tc.path})
+		res, err := engine.Probe(context.Background(), spec.Input{URL: tc.path})
 		if err != nil {
 			t.Fatalf("Probe %s: %v", tc.path, err)
 		}
@@ -50,12 +51,12 @@ func TestProbe(t *testing.T) {
 func TestProbeErrors(t *testing.T) {
 	t.Parallel()
 	missing := filepath.Join(t.TempDir(), "missing.mp4")
-	_, err := engine.Probe(context.Background(), engine.Input{URL: missing})
+	_, err := engine.Probe(context.Background(), spec.Input{URL: missing})
 	engineErr(t, err, engine.KindInput)
 	if !strings.Contains(err.Error(), missing) {
 		t.Errorf("error %q does not name %s", err, missing)
 	}
-	_, err = engine.Probe(context.Background(), engine.Input{})
+	_, err = engine.Probe(context.Background(), spec.Input{})
 	engineErr(t, err, engine.KindSpec)
 }
 
@@ -70,7 +71,7 @@ func TestErrorHidesURLSecrets(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close()
 	url := "http://user:SECRETPW@" + addr + "/in.mp4?token=SECRETTOKEN"
-	_, err = engine.Probe(context.Background(), engine.Input{URL: url, TimeoutSeconds: 2})
+	_, err = engine.Probe(context.Background(), spec.Input{URL: url, TimeoutSeconds: 2})
 	if err == nil {
 		t.Fatal("probing a closed port succeeded")
 	}

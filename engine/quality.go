@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // Quality measurement for benchmarks: a distorted video (an encode) is decoded next to its
@@ -57,7 +58,7 @@ func HasVMAF() bool { return astiav.FindFilterByName("libvmaf") != nil }
 // MeasureQuality compares the video of distorted with the video of reference. A distorted
 // video of another size (a ladder rendition) is scaled to the reference's size (bicubic)
 // first; both are compared as 8-bit yuv420p. The error, if any, is an *Error.
-func MeasureQuality(ctx context.Context, distorted, reference Input, opt QualityOptions) (Quality, error) {
+func MeasureQuality(ctx context.Context, distorted, reference spec.Input, opt QualityOptions) (Quality, error) {
 	installLibavLog()
 	dist, err := openVideoSource(ctx, "distorted", distorted)
 	if err != nil {
@@ -93,8 +94,8 @@ type videoSource struct {
 }
 
 // openVideoSource opens in for its video; role ("distorted", "reference") goes into errors.
-func openVideoSource(ctx context.Context, role string, in Input) (*videoSource, error) {
-	n, err := normalize(Spec{Input: in, Outputs: []Output{{Container: "null"}}})
+func openVideoSource(ctx context.Context, role string, in spec.Input) (*videoSource, error) {
+	n, err := normalize(spec.Spec{Input: in, Outputs: []spec.Output{{Container: "null"}}})
 	if err != nil {
 		return nil, forRole(err, role)
 	}

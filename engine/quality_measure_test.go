@@ -13,10 +13,11 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // measure runs MeasureQuality with a deadline, failing the test on error.
-func measure(t testing.TB, distorted, reference engine.Input, opt engine.QualityOptions) engine.Quality {
+func measure(t testing.TB, distorted, reference spec.Input, opt engine.QualityOptions) engine.Quality {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -43,12 +44,12 @@ func ssim(t testing.TB, distorted, reference string) float64 {
 	return v
 }
 
-func file(path string) engine.Input { return engine.Input{URL: path} }
+func file(path string) spec.Input { return spec.Input{URL: path} }
 
 // qualityFixture renders a 2 s 640x360 synthetic source once into a lossless file (the
 // reference) and three libx264 renditions of it, all from one run.
 type qualityFixture struct {
-	source                             engine.Input // the synthetic source itself
+	source                             spec.Input // the synthetic source itself
 	lossless, generous, starved, small string
 }
 
@@ -56,17 +57,17 @@ func newQualityFixture(t *testing.T) qualityFixture {
 	t.Helper()
 	dir := t.TempDir()
 	f := qualityFixture{
-		source:   engine.Input{Synthetic: &engine.Synthetic{Width: 640, Height: 360, Duration: 2}},
+		source:   spec.Input{Synthetic: &spec.Synthetic{Width: 640, Height: 360, Duration: 2}},
 		lossless: filepath.Join(dir, "lossless.mp4"),
 		generous: filepath.Join(dir, "generous.mp4"),
 		starved:  filepath.Join(dir, "starved.mp4"),
 		small:    filepath.Join(dir, "small.mp4"),
 	}
-	run(t, engine.Spec{Input: f.source, Outputs: []engine.Output{
-		{Target: f.lossless, Video: &engine.Video{Preset: "ultrafast", Options: map[string]string{"qp": "0"}}},
-		{Target: f.generous, Video: &engine.Video{Width: 640, Height: 360, Bitrate: 1_500_000, Preset: "veryfast"}},
-		{Target: f.starved, Video: &engine.Video{Width: 640, Height: 360, Bitrate: 40_000, Preset: "veryfast"}},
-		{Target: f.small, Video: &engine.Video{Width: 320, Height: 180, Bitrate: 1_500_000, Preset: "veryfast"}},
+	run(t, spec.Spec{Input: f.source, Outputs: []spec.Output{
+		{Target: f.lossless, Video: &spec.Video{Preset: "ultrafast", Options: map[string]string{"qp": "0"}}},
+		{Target: f.generous, Video: &spec.Video{Width: 640, Height: 360, Bitrate: 1_500_000, Preset: "veryfast"}},
+		{Target: f.starved, Video: &spec.Video{Width: 640, Height: 360, Bitrate: 40_000, Preset: "veryfast"}},
+		{Target: f.small, Video: &spec.Video{Width: 320, Height: 180, Bitrate: 1_500_000, Preset: "veryfast"}},
 	}}, nil)
 	return f
 }
@@ -133,7 +134,7 @@ func TestMeasureQuality(t *testing.T) {
 	})
 
 	t.Run("frame counts that differ compare the common prefix", func(t *testing.T) {
-		short := engine.Input{Synthetic: &engine.Synthetic{Width: 640, Height: 360, Duration: 1}}
+		short := spec.Input{Synthetic: &spec.Synthetic{Width: 640, Height: 360, Duration: 1}}
 		if q := measure(t, short, ref, engine.QualityOptions{}); q.Frames != 30 || q.PSNR != engine.PSNRCap {
 			t.Errorf("1 s against the same 2 s: %+v, want 30 identical frames", q)
 		}
@@ -150,7 +151,7 @@ func TestMeasureQualityVMAF(t *testing.T) {
 	if engine.HasVMAF() != built {
 		t.Fatalf("HasVMAF() = %v, but ffmpeg -filters lists libvmaf: %v", engine.HasVMAF(), built)
 	}
-	in := engine.Input{Synthetic: &engine.Synthetic{Width: 320, Height: 240, Duration: 0.5}}
+	in := spec.Input{Synthetic: &spec.Synthetic{Width: 320, Height: 240, Duration: 0.5}}
 	q := measure(t, in, in, engine.QualityOptions{VMAF: true})
 	switch {
 	case !built && q.VMAF != nil:
@@ -167,11 +168,11 @@ func TestMeasureQualityVMAF(t *testing.T) {
 func TestMeasureQualityBadInput(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	good := engine.Input{Synthetic: &engine.Synthetic{Width: 320, Height: 240, Duration: 0.5}}
+	good := spec.Input{Synthetic: &spec.Synthetic{Width: 320, Height: 240, Duration: 0.5}}
 	audioOnly := filepath.Join(dir, "audio.mp4")
-	run(t, engine.Spec{Input: good, Outputs: []engine.Output{{Target: audioOnly, Video: &engine.Video{Codec: "none"}}}}, nil)
+	run(t, spec.Spec{Input: good, Outputs: []spec.Output{{Target: audioOnly, Video: &spec.Video{Codec: "none"}}}}, nil)
 	ts := filepath.Join(dir, "src.ts")
-	run(t, engine.Spec{Input: good, Outputs: []engine.Output{{Target: ts, Video: fast(320, 240)}}}, nil)
+	run(t, spec.Spec{Input: good, Outputs: []spec.Output{{Target: ts, Video: fast(320, 240)}}}, nil)
 	b, err := os.ReadFile(ts)
 	if err != nil {
 		t.Fatal(err)
@@ -188,7 +189,7 @@ func TestMeasureQualityBadInput(t *testing.T) {
 
 	tests := []struct {
 		name                 string
-		distorted, reference engine.Input
+		distorted, reference spec.Input
 		want                 []string // in the message
 	}{
 		{"missing distorted", file(missing), good, []string{missing, "distorted"}},
@@ -217,7 +218,7 @@ func TestMeasureQualityBadInput(t *testing.T) {
 // Cancelling stops a long measurement promptly.
 func TestMeasureQualityCancel(t *testing.T) {
 	t.Parallel()
-	long := engine.Input{Synthetic: &engine.Synthetic{Width: 640, Height: 360, Duration: 600}}
+	long := spec.Input{Synthetic: &spec.Synthetic{Width: 640, Height: 360, Duration: 600}}
 	ctx, cancel := context.WithCancel(context.Background())
 	time.AfterFunc(300*time.Millisecond, cancel)
 	start := time.Now()

@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // psnr is the average PSNR (dB) of distorted against reference, by ffmpeg's psnr filter.
@@ -35,7 +35,7 @@ func TestRunQualityPSNR(t *testing.T) {
 	src := makeSource(t, dir, "src.mp4", 1280, 720, 3)
 	tests := []struct {
 		name    string
-		bitrate engine.Bitrate
+		bitrate spec.Bitrate
 	}{
 		{"generous", 3_000_000},
 		{"starved", 50_000},
@@ -43,10 +43,10 @@ func TestRunQualityPSNR(t *testing.T) {
 	scores := map[string]float64{}
 	for _, tc := range tests {
 		out := filepath.Join(dir, tc.name+".mp4")
-		res := run(t, engine.Spec{
-			Input: engine.Input{URL: src},
-			Outputs: []engine.Output{{Target: out,
-				Video: &engine.Video{Width: 1280, Height: 720, Bitrate: tc.bitrate, Preset: "veryfast"}}},
+		res := run(t, spec.Spec{
+			Input: spec.Input{URL: src},
+			Outputs: []spec.Output{{Target: out,
+				Video: &spec.Video{Width: 1280, Height: 720, Bitrate: tc.bitrate, Preset: "veryfast"}}},
 		}, nil)
 		if got := res.Outputs[0].Bitrate; got > 2*float64(tc.bitrate)+128_000 {
 			t.Errorf("%s: %.0f b/s, far above the %d b/s asked for", tc.name, got, tc.bitrate)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/rtmp"
 )
 
@@ -126,13 +127,13 @@ func closedPort(t *testing.T) string {
 }
 
 // paced is a video-only lavfi source delivered at real time, like a live input.
-func paced(seconds int) engine.Input {
-	return engine.Input{Format: "lavfi", URL: fmt.Sprintf("testsrc2=size=320x240:rate=30:duration=%d,realtime", seconds)}
+func paced(seconds int) spec.Input {
+	return spec.Input{Format: "lavfi", URL: fmt.Sprintf("testsrc2=size=320x240:rate=30:duration=%d,realtime", seconds)}
 }
 
-func restreamOutput(name, addr, key string) engine.Output {
-	return engine.Output{Name: name, Target: "rtmp://" + addr + "/live/" + key, Video: fast(320, 240),
-		Audio: &engine.Audio{Codec: "none"}, Reconnect: &engine.Reconnect{MaxBackoffSeconds: 2}}
+func restreamOutput(name, addr, key string) spec.Output {
+	return spec.Output{Name: name, Target: "rtmp://" + addr + "/live/" + key, Video: fast(320, 240),
+		Audio: &spec.Audio{Codec: "none"}, Reconnect: &spec.Reconnect{MaxBackoffSeconds: 2}}
 }
 
 func findOutput(t *testing.T, res engine.Result, name string) engine.OutputResult {
@@ -153,8 +154,8 @@ func TestRestreamRefusedDestination(t *testing.T) {
 	good := startSink(t, "127.0.0.1:0", log)
 	dir := t.TempDir()
 	file := filepath.Join(dir, "out.mp4")
-	res := run(t, engine.Spec{Input: paced(4), Outputs: []engine.Output{
-		{Name: "file", Target: file, Video: fast(320, 240), Audio: &engine.Audio{Codec: "none"}},
+	res := run(t, spec.Spec{Input: paced(4), Outputs: []spec.Output{
+		{Name: "file", Target: file, Video: fast(320, 240), Audio: &spec.Audio{Codec: "none"}},
 		restreamOutput("dead", closedPort(t), "SECRETKEY"),
 		restreamOutput("good", good.addr, "good"),
 	}}, nil)
@@ -203,7 +204,7 @@ func TestRestreamDestinationDropsAndReturns(t *testing.T) {
 	defer cancel()
 	done := make(chan outcome, 1)
 	go func() {
-		res, err := engine.Run(ctx, engine.Spec{Input: paced(12), Outputs: []engine.Output{
+		res, err := engine.Run(ctx, spec.Spec{Input: paced(12), Outputs: []spec.Output{
 			restreamOutput("flap", addr, "flap"),
 		}}, nil)
 		done <- outcome{res, err}
@@ -231,35 +232,5 @@ func TestRestreamDestinationDropsAndReturns(t *testing.T) {
 	}
 	if len(o.res.Unreached) != 0 {
 		t.Errorf("result's unreached outputs %q, want none", o.res.Unreached)
-	}
-}
-
-// Reconnect is for rtmp pushes only, with a bounded backoff; zero takes the default.
-func TestRestreamSpecValidation(t *testing.T) {
-	for _, c := range []struct {
-		target     string
-		container  string
-		maxBackoff float64
-		ok         bool
-	}{
-		{"rtmp://h/live/k", "", 0, true},
-		{"rtmps://h/live/k", "flv", 5, true},
-		{"out.mp4", "", 0, false},
-		{"out.flv", "flv", 0, false},
-		{"rtmp://h/live/k", "", 0.5, false},
-		{"rtmp://h/live/k", "", 601, false},
-	} {
-		s := engine.Spec{Input: synthetic(64, 64, 1), Outputs: []engine.Output{{Target: c.target, Container: c.container,
-			Reconnect: &engine.Reconnect{MaxBackoffSeconds: c.maxBackoff}}}}
-		n, err := s.Normalize()
-		var se *engine.SpecError
-		switch {
-		case c.ok && err != nil:
-			t.Errorf("%s (max %g): %v", c.target, c.maxBackoff, err)
-		case c.ok && c.maxBackoff == 0 && n.Outputs[0].Reconnect.MaxBackoffSeconds != 30:
-			t.Errorf("%s: default max backoff %g, want 30", c.target, n.Outputs[0].Reconnect.MaxBackoffSeconds)
-		case !c.ok && (!errors.As(err, &se) || !strings.HasPrefix(se.Field, "outputs[0].reconnect")):
-			t.Errorf("%s (max %g): %v, want an error on outputs[0].reconnect", c.target, c.maxBackoff, err)
-		}
 	}
 }

@@ -36,7 +36,7 @@ const abandonAfter = time.Second
 // in libav keeps it and what it holds until libav returns, maybe never; a process that
 // sees such an error should exit soon (the executor and the CLI do). Should libav return
 // after all, the run cleans up after itself and tells obs nothing more.
-func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
+func Run(ctx context.Context, spec spec.Spec, obs Observer) (Result, error) {
 	installLibavLog()
 	spec, err := normalize(spec)
 	if err != nil {
@@ -78,7 +78,7 @@ func Run(ctx context.Context, spec Spec, obs Observer) (Result, error) {
 }
 
 type runner struct {
-	spec     Spec
+	spec     spec.Spec
 	obs      Observer
 	arrivals *arrivals // input video read times, for a LatencyObserver
 	start    time.Time
@@ -122,7 +122,7 @@ func (r *runner) inputName() string {
 }
 
 // inputSubject names an input in messages before it is opened.
-func inputSubject(in Input) string {
+func inputSubject(in spec.Input) string {
 	if s := in.Synthetic; s != nil {
 		return fmt.Sprintf("synthetic %dx%d@%s %gs", s.Width, s.Height, s.FPS, s.Duration)
 	}
@@ -155,85 +155,133 @@ func (r *runner) abandon() {
 	}
 }
 
+// run opens everything, runs the stages until the input ends or one fails, then closes the
+// outputs (or removes them) and reports.
 func (r *runner) run(ctx context.Context) (Result, error) {
-	if err := r.openHardware(); err != nil {
-		return Result{}, err
-	}
-	in, err := openInput(ctx, r.spec.Input)
-	if err != nil {
-		return Result{}, err
-	}
-	r.in = in
-	if err := r.setup(ctx); err != nil {
-		return Result{}, err
-	}
-	if err := r.writeLiveMasters(); err != nil {
+	if err := r.open(ctx); err != nil {
 		return Result{}, err
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	g, gctx := errgroup.WithContext(ctx)
+	ints := r.interruptOn(gctx)
+	defer ints.stop()
 
-	// Blocking libav reads and writes return once interrupted: on cancel, and when one stage
-	// fails (a demuxer waiting on a network input must not hold the run until its timeout).
-	// The interrupters are taken now, as the muxers clear their fields when closed.
-	iis := []*astiav.IOInterrupter{r.in.ii}
-	for _, m := range r.muxers {
-		iis = append(iis, m.ii)
+	r.startStages(gctx, g)
+	snapDone := r.startSnapshots(gctx)
+	err := r.stallError(g.Wait())
+	// Wait cancels gctx even on success; outputs still have to be closed (flushed) then, so a
+	// successful run takes back any interrupt that raced with its end.
+	ints.release(err == nil)
+	cancel()
+	<-snapDone
+	return r.conclude(err)
+}
+
+// open opens the hardware, the input and every stage and output, and writes the master
+// playlists of live HLS ladders.
+func (r *runner) open(ctx context.Context) error {
+	if err := r.openHardware(); err != nil {
+		return err
 	}
-	var imu sync.Mutex
-	finished := false
-	stop := context.AfterFunc(gctx, func() {
-		imu.Lock()
-		defer imu.Unlock()
-		if !finished {
-			for _, ii := range iis {
+	in, err := openInput(ctx, r.spec.Input)
+	if err != nil {
+		return err
+	}
+	r.in = in
+	if err := r.setup(ctx); err != nil {
+		return err
+	}
+	return r.writeLiveMasters()
+}
+
+// interrupts interrupts the run's blocking libav reads and writes, until released.
+type interrupts struct {
+	iis  []*astiav.IOInterrupter
+	stop func() bool // stops the interrupting on ctx's end
+
+	mu       sync.Mutex
+	released bool
+}
+
+// interruptOn makes blocking libav reads and writes return when ctx ends: on cancel, and
+// when one stage fails (a demuxer waiting on a network input must not hold the run until its
+// timeout). The interrupters are taken now, as the muxers clear their fields when closed.
+func (r *runner) interruptOn(ctx context.Context) *interrupts {
+	i := &interrupts{iis: []*astiav.IOInterrupter{r.in.ii}}
+	for _, m := range r.muxers {
+		i.iis = append(i.iis, m.ii)
+	}
+	i.stop = context.AfterFunc(ctx, func() {
+		i.mu.Lock()
+		defer i.mu.Unlock()
+		if !i.released {
+			for _, ii := range i.iis {
 				ii.Interrupt()
 			}
 		}
 	})
-	defer stop()
+	return i
+}
 
-	g.Go(func() error { return r.demux(gctx) })
-	timed := r.obs != nil
-	for _, d := range []*decoder{r.vdec, r.adec} {
-		if d != nil {
-			g.Go(func() error { return d.run(gctx, timed) })
-		}
-	}
-	for _, s := range r.stages {
-		g.Go(func() error { return s.run(gctx) })
-	}
-	for _, m := range r.muxers {
-		g.Go(func() error { return m.run(gctx) })
-	}
-	snapDone := make(chan struct{})
-	if r.obs != nil {
-		go r.snapshots(gctx, snapDone)
-	} else {
-		close(snapDone)
-	}
-	err = g.Wait()
-	if err != nil && r.in.stalled.Load() {
-		// Interrupting a stalled read makes demuxers flush what they hold, truncated; a
-		// decoder may fail on that first, but the stall is what went wrong.
-		err = &Error{Kind: KindIO, Op: "read input", Subject: r.in.url,
-			Err: fmt.Errorf("no data for %s (input.timeout_seconds)", r.in.stallAfter)}
-	}
-	// Wait cancels gctx even on success; outputs still have to be closed (flushed) then, so a
-	// successful run takes back any interrupt that raced with its end.
-	stop()
-	imu.Lock()
-	finished = true
-	if err == nil {
-		for _, ii := range iis {
+// release ends the interrupting; with resume it takes back an interrupt already made, so
+// the outputs can still be closed (flushed).
+func (i *interrupts) release(resume bool) {
+	i.stop()
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.released = true
+	if resume {
+		for _, ii := range i.iis {
 			ii.Resume()
 		}
 	}
-	imu.Unlock()
-	cancel()
-	<-snapDone
+}
+
+// startStages runs the demuxer, the decoders, the filter+encode stages and the muxers in g.
+func (r *runner) startStages(ctx context.Context, g *errgroup.Group) {
+	g.Go(func() error { return r.demux(ctx) })
+	timed := r.obs != nil
+	for _, d := range []*decoder{r.vdec, r.adec} {
+		if d != nil {
+			g.Go(func() error { return d.run(ctx, timed) })
+		}
+	}
+	for _, s := range r.stages {
+		g.Go(func() error { return s.run(ctx) })
+	}
+	for _, m := range r.muxers {
+		g.Go(func() error { return m.run(ctx) })
+	}
+}
+
+// startSnapshots sends the Observer progress snapshots until ctx ends; the returned channel
+// closes when they stopped (at once without an Observer).
+func (r *runner) startSnapshots(ctx context.Context) <-chan struct{} {
+	done := make(chan struct{})
+	if r.obs != nil {
+		go r.snapshots(ctx, done)
+	} else {
+		close(done)
+	}
+	return done
+}
+
+// stallError names a stalled input as the run's failure. Interrupting a stalled read makes
+// demuxers flush what they hold, truncated; a decoder may fail on that first, but the stall
+// is what went wrong.
+func (r *runner) stallError(err error) error {
+	if err != nil && r.in.stalled.Load() {
+		return &Error{Kind: KindIO, Op: "read input", Subject: r.in.url,
+			Err: fmt.Errorf("no data for %s (input.timeout_seconds)", r.in.stallAfter)}
+	}
+	return err
+}
+
+// conclude ends a run whose stages returned err: it closes the outputs of a successful run,
+// removes those of a failed one, and sends the Observer the final progress.
+func (r *runner) conclude(err error) (Result, error) {
 	if err == nil && r.abandoned.Load() {
 		err = &Error{Kind: KindCanceled, Op: "transcode", Subject: r.in.url, Err: errors.New("abandoned")}
 	}
@@ -254,7 +302,7 @@ func (r *runner) run(ctx context.Context) (Result, error) {
 }
 
 func (r *runner) openHardware() error {
-	if r.spec.Hardware.Mode == HardwareNone {
+	if r.spec.Hardware.Mode == spec.HardwareNone {
 		return nil
 	}
 	var needs []string
@@ -301,7 +349,7 @@ func (r *runner) openHardware() error {
 		if err == nil {
 			continue
 		}
-		if r.spec.Hardware.Mode == HardwareRequire {
+		if r.spec.Hardware.Mode == spec.HardwareRequire {
 			return &Error{Kind: KindHardware, Op: "open encoder", Subject: codec,
 				Err: fmt.Errorf("%s does not open on this %s device: %w", codec, dev, err)}
 		}

@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // stage is one output's filter+encode chain for one media type. It reads shared decoded
 // frames, filters them through its own graph and encodes them, sending packets to its muxer.
 type stage struct {
 	media  string // "video" or "audio"
-	out    *Output
+	out    *spec.Output
 	mux    *muxer
 	stream int // index in the muxer
 	in     chan *sharedFrame
@@ -329,7 +330,7 @@ func (s *stage) close() {
 // videoFilters is the filter chain from decoded frames like f to what v's encoder takes:
 // constant frame rate, size, pixel format, and hardware transfers. It returns the device the
 // chain's filters need (for hwupload), if any.
-func videoFilters(v *Video, f *astiav.Frame, srcRate astiav.Rational, hw *hwDevice) (string, *hwDevice) {
+func videoFilters(v *spec.Video, f *astiav.Frame, srcRate astiav.Rational, hw *hwDevice) (string, *hwDevice) {
 	var chain []string
 	rate := fmt.Sprintf("%d/%d", srcRate.Num(), srcRate.Den())
 	if !v.FPS.IsZero() {

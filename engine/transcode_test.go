@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // oneFrame at 30 fps, the tolerance on frame counts and durations.
@@ -19,11 +20,11 @@ func TestRunContainers(t *testing.T) {
 	const seconds, wantFrames = 1.0, 30
 	tests := []struct {
 		container, ext string
-		audio          *engine.Audio
+		audio          *spec.Audio
 		wantAudio      string
 	}{
 		{container: "mp4", ext: ".mp4", wantAudio: "aac"},
-		{container: "mkv", ext: ".mkv", audio: &engine.Audio{Codec: "opus"}, wantAudio: "opus"},
+		{container: "mkv", ext: ".mkv", audio: &spec.Audio{Codec: "opus"}, wantAudio: "opus"},
 		{container: "mpegts", ext: ".ts", wantAudio: "aac"},
 		{container: "flv", ext: ".flv", wantAudio: "aac"},
 	}
@@ -32,9 +33,9 @@ func TestRunContainers(t *testing.T) {
 			t.Parallel()
 			dir := t.TempDir()
 			target := filepath.Join(dir, "out"+tc.ext)
-			res := run(t, engine.Spec{
+			res := run(t, spec.Spec{
 				Input:   synthetic(320, 240, seconds),
-				Outputs: []engine.Output{{Target: target, Video: fast(160, 0), Audio: tc.audio}},
+				Outputs: []spec.Output{{Target: target, Video: fast(160, 0), Audio: tc.audio}},
 			}, nil)
 
 			p := ffprobe(t, target)
@@ -77,9 +78,9 @@ func TestRunContainers(t *testing.T) {
 
 func TestRunNullOutput(t *testing.T) {
 	t.Parallel()
-	res := run(t, engine.Spec{
+	res := run(t, spec.Spec{
 		Input:   synthetic(320, 240, 1),
-		Outputs: []engine.Output{{Container: "null", Video: fast(0, 0)}},
+		Outputs: []spec.Output{{Container: "null", Video: fast(0, 0)}},
 	}, nil)
 	out := res.Outputs[0]
 	if out.VideoEncoder != "libx264" || out.AudioEncoder != "aac" {
@@ -98,10 +99,10 @@ func TestRunStreamCopyToMKV(t *testing.T) {
 	dir := t.TempDir()
 	src := makeSource(t, dir, "src.mp4", 320, 240, 1)
 	target := filepath.Join(dir, "copy.mkv")
-	res := run(t, engine.Spec{
-		Input: engine.Input{URL: src},
-		Outputs: []engine.Output{{Target: target,
-			Video: &engine.Video{Codec: "copy"}, Audio: &engine.Audio{Codec: "copy"}}},
+	res := run(t, spec.Spec{
+		Input: spec.Input{URL: src},
+		Outputs: []spec.Output{{Target: target,
+			Video: &spec.Video{Codec: "copy"}, Audio: &spec.Audio{Codec: "copy"}}},
 	}, nil)
 	if out := res.Outputs[0]; out.VideoEncoder != "copy" || out.AudioEncoder != "copy" {
 		t.Errorf("encoders %q/%q, want copy/copy", out.VideoEncoder, out.AudioEncoder)
@@ -132,23 +133,23 @@ func TestRunUnwritableOutput(t *testing.T) {
 	}
 	tests := []struct {
 		name    string
-		output  engine.Output
+		output  spec.Output
 		subject string // the output the error must name
 	}{
-		{"mp4 under a file", engine.Output{Target: filepath.Join(file, "out.mp4")}, "out0"},
-		{"hls under a file", engine.Output{Container: "hls", Target: filepath.Join(file, "ladder")}, "out0"},
-		{"second output under a file", engine.Output{Name: "bad", Target: filepath.Join(file, "sub", "out.ts")}, "bad"},
+		{"mp4 under a file", spec.Output{Target: filepath.Join(file, "out.mp4")}, "out0"},
+		{"hls under a file", spec.Output{Container: "hls", Target: filepath.Join(file, "ladder")}, "out0"},
+		{"second output under a file", spec.Output{Name: "bad", Target: filepath.Join(file, "sub", "out.ts")}, "bad"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			outs := []engine.Output{tc.output}
+			outs := []spec.Output{tc.output}
 			if tc.output.Name == "bad" {
-				outs = []engine.Output{{Name: "good", Target: filepath.Join(dir, "good.mp4")}, tc.output}
+				outs = []spec.Output{{Name: "good", Target: filepath.Join(dir, "good.mp4")}, tc.output}
 			}
 			var obs recorder
 			start := time.Now()
 			// A long input: if the engine decoded before opening its outputs, this would show.
-			res, err := engine.Run(context.Background(), engine.Spec{Input: synthetic(320, 240, 600), Outputs: outs}, &obs)
+			res, err := engine.Run(context.Background(), spec.Spec{Input: synthetic(320, 240, 600), Outputs: outs}, &obs)
 			e := engineErr(t, err, engine.KindOutput)
 			if e.Subject != tc.subject || !strings.Contains(err.Error(), file) {
 				t.Errorf("error %q (subject %q): want it to name output %q and %s", err, e.Subject, tc.subject, file)

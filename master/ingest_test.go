@@ -9,6 +9,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/farm"
@@ -35,11 +36,11 @@ func publishURL(t *testing.T, target string) *publisher {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &publisher{cancel: cancel, done: make(chan error, 1)}
-	s := engine.Spec{
-		Input: engine.Input{Synthetic: &engine.Synthetic{Width: 320, Height: 240, FPS: engine.Rate{Num: 30, Den: 1}, Duration: 600}},
-		Outputs: []engine.Output{{Container: "flv", Target: target,
-			Video: &engine.Video{Codec: "libx264", Preset: "ultrafast", Bitrate: 300_000, GOP: 1},
-			Audio: &engine.Audio{Codec: "aac", Bitrate: 64_000}}},
+	s := spec.Spec{
+		Input: spec.Input{Synthetic: &spec.Synthetic{Width: 320, Height: 240, FPS: spec.Rate{Num: 30, Den: 1}, Duration: 600}},
+		Outputs: []spec.Output{{Container: "flv", Target: target,
+			Video: &spec.Video{Codec: "libx264", Preset: "ultrafast", Bitrate: 300_000, GOP: 1},
+			Audio: &spec.Audio{Codec: "aac", Bitrate: 64_000}}},
 	}
 	go func() {
 		_, err := engine.Run(ctx, s, nil)

@@ -27,6 +27,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // testAuth is the consumer-side Authorizer: a fixed set of keys, each mapping to a stream
@@ -189,24 +190,24 @@ func (ts *testServer) refused(reason string) float64 {
 
 // publishSpec pushes a synthetic source (unpaced) to rtmp://addr/live/key as FLV. One GOP
 // for the whole source, so a player joining while it is live starts from its first frame.
-func publishSpec(scheme, addr, key string, w, h int, seconds float64) engine.Spec {
-	return engine.Spec{
-		Input: engine.Input{Synthetic: &engine.Synthetic{Width: w, Height: h, Duration: seconds}},
-		Outputs: []engine.Output{{
+func publishSpec(scheme, addr, key string, w, h int, seconds float64) spec.Spec {
+	return spec.Spec{
+		Input: spec.Input{Synthetic: &spec.Synthetic{Width: w, Height: h, Duration: seconds}},
+		Outputs: []spec.Output{{
 			Container: "flv", Target: scheme + "://" + addr + "/live/" + key,
-			Video: &engine.Video{Preset: "ultrafast", GOP: seconds + 1},
-			Audio: &engine.Audio{Codec: "aac"},
+			Video: &spec.Video{Preset: "ultrafast", GOP: seconds + 1},
+			Audio: &spec.Audio{Codec: "aac"},
 		}},
 	}
 }
 
 // pacedSpec pushes a lavfi source slowed to realtime, so the stream stays live for seconds.
-func pacedSpec(addr, key string, w, h int, seconds float64, video *engine.Video) engine.Spec {
+func pacedSpec(addr, key string, w, h int, seconds float64, video *spec.Video) spec.Spec {
 	graph := fmt.Sprintf("testsrc2=size=%dx%d:rate=30:duration=%g,format=yuv420p,realtime[out0];"+
 		"sine=frequency=1000:sample_rate=48000:duration=%g,aformat=channel_layouts=stereo,arealtime[out1]", w, h, seconds, seconds)
-	return engine.Spec{
-		Input:   engine.Input{URL: graph, Format: "lavfi"},
-		Outputs: []engine.Output{{Container: "flv", Target: "rtmp://" + addr + "/live/" + key, Video: video, Audio: &engine.Audio{Codec: "aac"}}},
+	return spec.Spec{
+		Input:   spec.Input{URL: graph, Format: "lavfi"},
+		Outputs: []spec.Output{{Container: "flv", Target: "rtmp://" + addr + "/live/" + key, Video: video, Audio: &spec.Audio{Codec: "aac"}}},
 	}
 }
 
@@ -231,9 +232,9 @@ type readResult struct {
 // read plays scheme://addr/live/id?token=token through the engine into a null output.
 func read(ctx context.Context, scheme, addr, id, token string) readResult {
 	fc := &frameCounter{}
-	res, err := engine.Run(ctx, engine.Spec{
-		Input:   engine.Input{URL: scheme + "://" + addr + "/live/" + id + "?token=" + token, TimeoutSeconds: 15},
-		Outputs: []engine.Output{{Container: "null", Video: &engine.Video{Width: 160, Height: 120, Preset: "ultrafast"}}},
+	res, err := engine.Run(ctx, spec.Spec{
+		Input:   spec.Input{URL: scheme + "://" + addr + "/live/" + id + "?token=" + token, TimeoutSeconds: 15},
+		Outputs: []spec.Output{{Container: "null", Video: &spec.Video{Width: 160, Height: 120, Preset: "ultrafast"}}},
 	}, fc)
 	return readResult{res, fc, err}
 }
@@ -444,7 +445,7 @@ func TestDuplicatePublisherRefused(t *testing.T) {
 	defer stopFirst()
 	first := make(chan error, 1)
 	go func() {
-		_, err := engine.Run(firstCtx, pacedSpec(ts.addr, "key-secret-3", 160, 120, 30, &engine.Video{Preset: "ultrafast"}), nil)
+		_, err := engine.Run(firstCtx, pacedSpec(ts.addr, "key-secret-3", 160, 120, 30, &spec.Video{Preset: "ultrafast"}), nil)
 		first <- err
 	}()
 	waitLive(t, ts, "stream-c", first)
@@ -549,7 +550,7 @@ func TestSlowPlayerDisconnected(t *testing.T) {
 	// 6 s at realtime: about 460 frames, more than the slow player's queue (256) and socket
 	// buffers hold; the 2 s the server reads to find the tracks arrive as one burst that the
 	// queue must (and does) absorb.
-	video := &engine.Video{Preset: "ultrafast", GOP: 1, Options: map[string]string{"qp": "0"}}
+	video := &spec.Video{Preset: "ultrafast", GOP: 1, Options: map[string]string{"qp": "0"}}
 	if _, err := engine.Run(ctx, pacedSpec(ts.addr, "key-secret-5", 640, 360, 6, video), nil); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
@@ -673,7 +674,7 @@ func TestServeStopsAndClosesEverything(t *testing.T) {
 	ts := startServer(t, Config{Auth: auth})
 	publisher := make(chan error, 1)
 	go func() {
-		_, err := engine.Run(ctx, pacedSpec(ts.addr, "key-secret-7", 160, 120, 60, &engine.Video{Preset: "ultrafast"}), nil)
+		_, err := engine.Run(ctx, pacedSpec(ts.addr, "key-secret-7", 160, 120, 60, &spec.Video{Preset: "ultrafast"}), nil)
 		publisher <- err
 	}()
 	waitLive(t, ts, "stream-g", publisher)

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -62,27 +63,27 @@ func Cases(ids []string, src Source, ff FFmpeg) ([]Case, error) {
 // Rendition720p is case 1's output: 720p libx264 veryfast at 3 Mb/s, AAC 128k, in mp4. The
 // engine's defaults (2 s GOP, 48 kHz stereo) are spelled out so the ffmpeg side reads them
 // from the same values.
-func Rendition720p(target string) engine.Output {
-	return engine.Output{
+func Rendition720p(target string) spec.Output {
+	return spec.Output{
 		Name: "720p", Container: "mp4", Target: target,
-		Video: &engine.Video{Codec: "libx264", Width: 1280, Height: 720, Preset: "veryfast", Bitrate: 3_000_000, GOP: 2},
-		Audio: &engine.Audio{Codec: "aac", Bitrate: 128_000, Channels: 2, SampleRate: 48000},
+		Video: &spec.Video{Codec: "libx264", Width: 1280, Height: 720, Preset: "veryfast", Bitrate: 3_000_000, GOP: 2},
+		Audio: &spec.Audio{Codec: "aac", Bitrate: 128_000, Channels: 2, SampleRate: 48000},
 	}
 }
 
 // ladder is case 2's outputs: the project's 1080p, 720p and 480p rungs (capped VBR) with
 // libx264 veryfast, each into its own mp4 in dir.
-func ladder(dir string) ([]engine.Output, error) {
-	return engine.LadderOutputs("1080p,720p,480p", engine.Output{
+func ladder(dir string) ([]spec.Output, error) {
+	return spec.LadderOutputs("1080p,720p,480p", spec.Output{
 		Container: "mp4", Target: dir,
-		Video: &engine.Video{Codec: "libx264", Preset: "veryfast", GOP: 2},
-		Audio: &engine.Audio{Codec: "aac", Channels: 2, SampleRate: 48000},
+		Video: &spec.Video{Codec: "libx264", Preset: "veryfast", GOP: 2},
+		Audio: &spec.Audio{Codec: "aac", Channels: 2, SampleRate: 48000},
 	})
 }
 
 // engineVariant runs the outputs through one engine.Run; with metrics, an Observer records
 // every frame's stats.
-func engineVariant(name string, src Source, outputs func(dir string) ([]engine.Output, error), metrics bool) Variant {
+func engineVariant(name string, src Source, outputs func(dir string) ([]spec.Output, error), metrics bool) Variant {
 	// An error here recurs, and is reported, when Run builds the outputs.
 	outs, _ := outputs(dirPlaceholder)
 	var names []string
@@ -116,7 +117,7 @@ func engineVariant(name string, src Source, outputs func(dir string) ([]engine.O
 			if metrics {
 				obs = rec
 			}
-			res, err := engine.Run(ctx, engine.Spec{Input: engine.Input{URL: src.Path}, Outputs: outs}, obs)
+			res, err := engine.Run(ctx, spec.Spec{Input: spec.Input{URL: src.Path}, Outputs: outs}, obs)
 			if err != nil {
 				return err
 			}
@@ -134,8 +135,8 @@ func engineVariant(name string, src Source, outputs func(dir string) ([]engine.O
 }
 
 func transcodeCase(src Source, ff FFmpeg) (Case, error) {
-	one := func(dir string) ([]engine.Output, error) {
-		return []engine.Output{Rendition720p(filepath.Join(dir, "720p.mp4"))}, nil
+	one := func(dir string) ([]spec.Output, error) {
+		return []spec.Output{Rendition720p(filepath.Join(dir, "720p.mp4"))}, nil
 	}
 	args := func(dir string) ([]string, error) {
 		o := Rendition720p(filepath.Join(dir, "720p.mp4"))
@@ -168,7 +169,7 @@ func transcodeCase(src Source, ff FFmpeg) (Case, error) {
 }
 
 func ladderCase(src Source, ff FFmpeg) (Case, error) {
-	targets := func(dir string, outs []engine.Output) []string {
+	targets := func(dir string, outs []spec.Output) []string {
 		var t []string
 		for _, o := range outs {
 			t = append(t, filepath.Join(dir, o.Name+".mp4"))
@@ -249,8 +250,8 @@ func ladderCase(src Source, ff FFmpeg) (Case, error) {
 }
 
 func metricsCase(src Source) Case {
-	one := func(dir string) ([]engine.Output, error) {
-		return []engine.Output{Rendition720p(filepath.Join(dir, "720p.mp4"))}, nil
+	one := func(dir string) ([]spec.Output, error) {
+		return []spec.Output{Rendition720p(filepath.Join(dir, "720p.mp4"))}, nil
 	}
 	return Case{
 		ID: "3", Name: "metrics",

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 func TestMedian(t *testing.T) {
@@ -27,7 +27,7 @@ func TestMedian(t *testing.T) {
 
 // The ffmpeg side must get the settings the engine applies (engine/stage.go, encoder.go).
 func TestSingleOutputArgs(t *testing.T) {
-	rate := engine.Rate{Num: 30, Den: 1}
+	rate := spec.Rate{Num: 30, Den: 1}
 	args, err := SingleOutputArgs("in.mp4", Rendition720p("out/720p.mp4"), rate, "out/720p.mp4")
 	if err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestSplitArgs(t *testing.T) {
 		t.Fatal(err)
 	}
 	targets := []string{"out/1080p.mp4", "out/720p.mp4", "out/480p.mp4"}
-	args, err := SplitArgs("in.mp4", outs, engine.Rate{Num: 30, Den: 1}, targets)
+	args, err := SplitArgs("in.mp4", outs, spec.Rate{Num: 30, Den: 1}, targets)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,7 +74,7 @@ func TestSplitArgs(t *testing.T) {
 func TestEncodeArgsRefusesWhatItCannotMirror(t *testing.T) {
 	o := Rendition720p("x.mp4")
 	o.Video.Codec = "h264_nvenc"
-	if _, err := encodeArgs(o, engine.Rate{Num: 30, Den: 1}); err == nil {
+	if _, err := encodeArgs(o, spec.Rate{Num: 30, Den: 1}); err == nil {
 		t.Fatal("want an error for a codec the benchmark does not mirror")
 	}
 }

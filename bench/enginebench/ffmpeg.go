@@ -12,7 +12,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // DefaultFFmpegPrefix is where scripts/build-ffmpeg.sh installs FFmpeg unless
@@ -78,7 +78,7 @@ func inputArgs(input string) []string {
 
 // videoChain is the filter chain the engine builds for a software-encoded rendition
 // (engine/stage.go videoFilters): constant rate at the source's, scale, yuv420p.
-func videoChain(v *engine.Video, srcRate engine.Rate) string {
+func videoChain(v *spec.Video, srcRate spec.Rate) string {
 	rate := fmt.Sprintf("%d/%d", srcRate.Num, srcRate.Den)
 	if !v.FPS.IsZero() {
 		rate = v.FPS.String()
@@ -101,7 +101,7 @@ func videoChain(v *engine.Video, srcRate engine.Rate) string {
 // (engine/encoder.go): bitrates, a fixed GOP of GOP seconds with keyframes forced at the same
 // timestamps and made IDR, no scene cuts, threads left to the encoder (ffmpeg's and the
 // engine's default alike); AAC at the output's rate, channels and bitrate.
-func encodeArgs(o engine.Output, srcRate engine.Rate) ([]string, error) {
+func encodeArgs(o spec.Output, srcRate spec.Rate) ([]string, error) {
 	v, a := o.Video, o.Audio
 	if v == nil {
 		return nil, errors.New("output without video settings")
@@ -150,7 +150,7 @@ func encodeArgs(o engine.Output, srcRate engine.Rate) ([]string, error) {
 
 // SingleOutputArgs is the ffmpeg command line that writes o alone from input, as the engine
 // would: the engine's video filter chain, its encoder settings, the same container.
-func SingleOutputArgs(input string, o engine.Output, srcRate engine.Rate, target string) ([]string, error) {
+func SingleOutputArgs(input string, o spec.Output, srcRate spec.Rate, target string) ([]string, error) {
 	enc, err := encodeArgs(o, srcRate)
 	if err != nil {
 		return nil, err
@@ -167,7 +167,7 @@ func SingleOutputArgs(input string, o engine.Output, srcRate engine.Rate, target
 
 // SplitArgs is the single ffmpeg command line that writes every output of outs from one
 // decode: the video split in -filter_complex, one chain and encoder per output.
-func SplitArgs(input string, outs []engine.Output, srcRate engine.Rate, targets []string) ([]string, error) {
+func SplitArgs(input string, outs []spec.Output, srcRate spec.Rate, targets []string) ([]string, error) {
 	var graph strings.Builder
 	fmt.Fprintf(&graph, "[0:v:0]split=%d", len(outs))
 	for i := range outs {
@@ -193,7 +193,7 @@ func SplitArgs(input string, outs []engine.Output, srcRate engine.Rate, targets 
 }
 
 // hasAudio reports whether o encodes audio.
-func hasAudio(o engine.Output) bool { return o.Audio != nil && o.Audio.Codec != "none" }
+func hasAudio(o spec.Output) bool { return o.Audio != nil && o.Audio.Codec != "none" }
 
 // muxerName is libav's name for an engine container.
 func muxerName(container string) string {

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // OutputInfo describes one file a variant wrote, so a reader can see that the engine and
@@ -35,7 +36,7 @@ func probeOutputs(ctx context.Context, dir string, files []string) []OutputInfo 
 			continue
 		}
 		info.Bytes = fi.Size()
-		p, err := engine.Probe(ctx, engine.Input{URL: path})
+		p, err := engine.Probe(ctx, spec.Input{URL: path})
 		if err != nil {
 			info.Error = err.Error()
 			infos = append(infos, info)

@@ -8,32 +8,33 @@ import (
 	"strconv"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // Source is the benchmark's input file.
 type Source struct {
-	Path     string      `json:"path"`
-	Bytes    int64       `json:"bytes"`
-	Width    int         `json:"width"`
-	Height   int         `json:"height"`
-	FPS      engine.Rate `json:"fps"`
-	Duration float64     `json:"duration_seconds"`
-	Video    string      `json:"video_codec"`
-	Audio    string      `json:"audio_codec"`
-	BitRate  int64       `json:"bit_rate"`
+	Path     string    `json:"path"`
+	Bytes    int64     `json:"bytes"`
+	Width    int       `json:"width"`
+	Height   int       `json:"height"`
+	FPS      spec.Rate `json:"fps"`
+	Duration float64   `json:"duration_seconds"`
+	Video    string    `json:"video_codec"`
+	Audio    string    `json:"audio_codec"`
+	BitRate  int64     `json:"bit_rate"`
 	// Generated is true when this run made the file rather than reusing a cached one.
 	Generated bool `json:"generated"`
 }
 
 // sourceSpec makes the input: 10 s of synthetic 1080p30 with a tone, encoded at a high
 // quality (a mezzanine file, the kind a farm is handed) into H.264 + AAC in mp4.
-func sourceSpec(path string) engine.Spec {
-	return engine.Spec{
-		Input: engine.Input{Synthetic: &engine.Synthetic{Width: 1920, Height: 1080, Duration: 10}},
-		Outputs: []engine.Output{{
+func sourceSpec(path string) spec.Spec {
+	return spec.Spec{
+		Input: spec.Input{Synthetic: &spec.Synthetic{Width: 1920, Height: 1080, Duration: 10}},
+		Outputs: []spec.Output{{
 			Name: "source", Container: "mp4", Target: path,
-			Video: &engine.Video{Codec: "libx264", Preset: "medium", CRF: 16},
-			Audio: &engine.Audio{Codec: "aac", Bitrate: 192_000},
+			Video: &spec.Video{Codec: "libx264", Preset: "medium", CRF: 16},
+			Audio: &spec.Audio{Codec: "aac", Bitrate: 192_000},
 		}},
 	}
 }
@@ -65,7 +66,7 @@ func probeSource(ctx context.Context, path string) (Source, error) {
 	if err != nil {
 		return Source{}, err
 	}
-	p, err := engine.Probe(ctx, engine.Input{URL: path})
+	p, err := engine.Probe(ctx, spec.Input{URL: path})
 	if err != nil {
 		return Source{}, err
 	}
@@ -74,7 +75,7 @@ func probeSource(ctx context.Context, path string) (Source, error) {
 		switch s.Type {
 		case "video":
 			src.Video, src.Width, src.Height = s.Codec, s.Width, s.Height
-			src.FPS, err = engine.ParseRate(strconv.FormatFloat(s.FPS, 'f', -1, 64))
+			src.FPS, err = spec.ParseRate(strconv.FormatFloat(s.FPS, 'f', -1, 64))
 			if err != nil {
 				return Source{}, err
 			}

@@ -282,7 +282,7 @@ func (c *caseRun) spec(dir string) spec.Spec {
 	if dev != "" {
 		// require: a hardware case that cannot run on the hardware fails rather than
 		// measuring software under the hardware's name.
-		s.Hardware = spec.Hardware{Mode: engine.HardwareRequire, Device: dev}
+		s.Hardware = spec.Hardware{Mode: spec.HardwareRequire, Device: dev}
 	}
 	return s
 }
@@ -503,7 +503,7 @@ func summarize(c *Case, idleWatts float64) {
 func measureQuality(ctx context.Context, c *caseRun, dir string, vmaf bool) []Quality {
 	var out []Quality
 	for _, o := range c.outputs(dir) {
-		q, err := engine.MeasureQuality(ctx, engine.Input{URL: o.Target}, engine.Input{URL: c.srcPath}, engine.QualityOptions{VMAF: vmaf})
+		q, err := engine.MeasureQuality(ctx, spec.Input{URL: o.Target}, spec.Input{URL: c.srcPath}, engine.QualityOptions{VMAF: vmaf})
 		if err != nil {
 			out = append(out, Quality{Output: o.Name, Error: err.Error()})
 			continue
@@ -532,7 +532,7 @@ func newFFmpegRuns(c *caseRun, ff enginebench.FFmpeg, dir string) *ffmpegRuns {
 	// The engine fills in defaults (the 2 s GOP...) when it normalizes a spec; ffmpeg must
 	// get the same values.
 	ns, err := c.spec(dir).Normalize()
-	if err == nil && ns.Hardware.Mode == engine.HardwareRequire {
+	if err == nil && ns.Hardware.Mode == spec.HardwareRequire {
 		err = fmt.Errorf("the ffmpeg comparison mirrors software cases only, not decoding or encoding on %s", ns.Hardware.Device)
 	}
 	if err == nil {

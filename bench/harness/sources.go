@@ -35,7 +35,7 @@ func newSourceCache(dir string) *sourceCache {
 // duration, when set, replaces a synthetic source's.
 func (c *sourceCache) get(ctx context.Context, src ScenarioSource, duration float64) (string, spec.Rate, float64, error) {
 	if src.File != "" {
-		p, err := engine.Probe(ctx, engine.Input{URL: src.File})
+		p, err := engine.Probe(ctx, spec.Input{URL: src.File})
 		if err != nil {
 			return "", spec.Rate{}, 0, fmt.Errorf("source %s: %w", src.File, err)
 		}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/bench/enginebench"
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
 )
 
@@ -18,10 +19,10 @@ const StartupTargetMs = 50
 
 // trivialSpec is a job with next to no work: one frame (0.04 s at 25-30 fps) of a 64x64
 // synthetic source to a null output, so its wall time is what surrounds the work.
-func trivialSpec() engine.Spec {
-	return engine.Spec{
-		Input:   engine.Input{Synthetic: &engine.Synthetic{Width: 64, Height: 64, Duration: 0.04}},
-		Outputs: []engine.Output{{Name: "null", Container: "null"}},
+func trivialSpec() spec.Spec {
+	return spec.Spec{
+		Input:   spec.Input{Synthetic: &spec.Synthetic{Width: 64, Height: 64, Duration: 0.04}},
+		Outputs: []spec.Output{{Name: "null", Container: "null"}},
 	}
 }
 

@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	"github.com/ffrtmp/ffrtmp/bench/enginebench"
-	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
 	"golang.org/x/sync/errgroup"
 )
@@ -57,7 +57,7 @@ func ConcurrentCase(n int, bin string, src enginebench.Source, ff enginebench.FF
 				Outputs: files,
 				Run: func(ctx context.Context, dir string) error {
 					return batch(ctx, func(ctx context.Context, i int) error {
-						s := engine.Spec{Input: engine.Input{URL: src.Path}, Outputs: []engine.Output{enginebench.Rendition720p(filepath.Join(dir, jobFile(i)))}}
+						s := spec.Spec{Input: spec.Input{URL: src.Path}, Outputs: []spec.Output{enginebench.Rendition720p(filepath.Join(dir, jobFile(i)))}}
 						return runExecutor(ctx, cmd, executor.Request{JobID: fmt.Sprintf("job%d", i+1), Spec: s})
 					})
 				},

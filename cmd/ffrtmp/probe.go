@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 func newProbeCmd() *cobra.Command {
@@ -26,7 +27,7 @@ container and streams without decoding them.`,
 		if err := checkFormat(*output); err != nil {
 			return err
 		}
-		res, err := engine.Probe(cmd.Context(), engine.Input{URL: args[0], Format: format})
+		res, err := engine.Probe(cmd.Context(), spec.Input{URL: args[0], Format: format})
 		if err != nil {
 			if engine.KindOf(err) == engine.KindSpec {
 				return usageError{err}

@@ -163,11 +163,11 @@ func startLivePublisher(t *testing.T, target string, w, h int, seconds float64) 
 	t.Helper()
 	graph := fmt.Sprintf("testsrc2=size=%dx%d:rate=30:duration=%g,format=yuv420p,realtime[out0];"+
 		"sine=frequency=440:sample_rate=48000:duration=%g,aformat=channel_layouts=stereo,arealtime[out1]", w, h, seconds, seconds)
-	s := engine.Spec{
-		Input: engine.Input{URL: graph, Format: "lavfi"},
-		Outputs: []engine.Output{{Container: "flv", Target: target,
-			Video: &engine.Video{Codec: "libx264", Preset: "ultrafast", GOP: 2},
-			Audio: &engine.Audio{Codec: "aac"}}},
+	s := spec.Spec{
+		Input: spec.Input{URL: graph, Format: "lavfi"},
+		Outputs: []spec.Output{{Container: "flv", Target: target,
+			Video: &spec.Video{Codec: "libx264", Preset: "ultrafast", GOP: 2},
+			Audio: &spec.Audio{Codec: "aac"}}},
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	p := &livePublisher{cancel: cancel, done: make(chan struct{})}

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/spf13/cobra"
 )
 
@@ -57,7 +58,7 @@ per rung with keyframes at the same timestamps; with --hls the folder gets a mas
 	fl.StringVar(&f.synthetic, "synthetic", "", "use a synthetic test source instead of -i: WxH[@FPS], e.g. 1920x1080@30")
 	fl.Float64Var(&f.duration, "duration", 10, "length of the synthetic source in seconds")
 	fl.StringVar(&f.specFile, "spec", "", "run the engine Spec in this JSON file (no other encoding flags)")
-	fl.StringVar(&f.vcodec, "vcodec", "libx264", "video codec: "+strings.Join(engine.VideoCodecs(), ", "))
+	fl.StringVar(&f.vcodec, "vcodec", "libx264", "video codec: "+strings.Join(spec.VideoCodecs(), ", "))
 	fl.StringVar(&f.acodec, "acodec", "aac", "audio codec: aac, opus, copy, none")
 	fl.StringVar(&f.size, "size", "", "output size WxH (W or H may be 0 to keep the aspect ratio)")
 	fl.StringVar(&f.bitrate, "bitrate", "", "video bitrate, e.g. 3M or 800k")
@@ -70,7 +71,7 @@ per rung with keyframes at the same timestamps; with --hls the folder gets a mas
 	fl.Float64Var(&f.gop, "gop", 2, "keyframe interval in seconds, aligned across renditions")
 	fl.StringVar(&f.abitrate, "abitrate", "", "audio bitrate (default 128k, or the ladder rung's)")
 	fl.StringVarP(&f.format, "format", "f", "", "output container: mp4, mkv, mpegts, flv, hls, null (default from -o)")
-	fl.StringVar(&f.ladder, "ladder", "", "ABR ladder rungs, e.g. 1080p,720p,480p (known: "+strings.Join(engine.RungNames(), ", ")+")")
+	fl.StringVar(&f.ladder, "ladder", "", "ABR ladder rungs, e.g. 1080p,720p,480p (known: "+strings.Join(spec.RungNames(), ", ")+")")
 	fl.BoolVar(&f.hls, "hls", false, "write HLS (media playlists, segments and a master playlist) into the -o folder")
 	fl.Float64Var(&f.segment, "segment", 0, "HLS segment length in seconds (default: the GOP)")
 	fl.StringVar(&f.hw, "hw", "none", "hardware: none, auto (use --hw-device when it works) or require")
@@ -88,119 +89,119 @@ var encodingFlags = []string{"input", "output", "synthetic", "duration", "vcodec
 	"ladder", "hls", "segment", "hw", "hw-device", "max-decode-errors", "input-timeout"}
 
 // spec builds the engine Spec from the flags (or the --spec file).
-func (f *transcodeFlags) spec(cmd *cobra.Command) (engine.Spec, error) {
+func (f *transcodeFlags) spec(cmd *cobra.Command) (spec.Spec, error) {
 	if f.specFile != "" {
 		for _, name := range encodingFlags {
 			if cmd.Flags().Changed(name) {
-				return engine.Spec{}, usagef("--spec cannot be combined with --%s: put it in the spec file", name)
+				return spec.Spec{}, usagef("--spec cannot be combined with --%s: put it in the spec file", name)
 			}
 		}
 		return readSpecFile(f.specFile)
 	}
-	var spec engine.Spec
+	var s spec.Spec
 	switch {
 	case f.input != "" && f.synthetic != "":
-		return spec, usagef("use either -i or --synthetic, not both")
+		return s, usagef("use either -i or --synthetic, not both")
 	case f.synthetic != "":
 		syn, err := parseSynthetic(f.synthetic, f.duration)
 		if err != nil {
-			return spec, usageError{err}
+			return s, usageError{err}
 		}
-		spec.Input.Synthetic = syn
+		s.Input.Synthetic = syn
 	case f.input != "":
-		spec.Input.URL = f.input
+		s.Input.URL = f.input
 	default:
-		return spec, usagef("no input: give -i INPUT or --synthetic WxH (see 'ffrtmp transcode --help')")
+		return s, usagef("no input: give -i INPUT or --synthetic WxH (see 'ffrtmp transcode --help')")
 	}
-	spec.Input.MaxDecodeErrors = f.maxDecodeErrors
+	s.Input.MaxDecodeErrors = f.maxDecodeErrors
 	if f.inputTimeout <= 0 {
-		return spec, usagef("--input-timeout %g: want a number of seconds above 0", f.inputTimeout)
+		return s, usagef("--input-timeout %g: want a number of seconds above 0", f.inputTimeout)
 	}
-	spec.Input.TimeoutSeconds = f.inputTimeout
+	s.Input.TimeoutSeconds = f.inputTimeout
 	if f.output == "" {
-		return spec, usagef("no output: give -o OUTPUT")
+		return s, usagef("no output: give -o OUTPUT")
 	}
-	v := &engine.Video{Codec: f.vcodec, CRF: f.crf, Preset: f.preset, Profile: f.profile, GOP: f.gop}
+	v := &spec.Video{Codec: f.vcodec, CRF: f.crf, Preset: f.preset, Profile: f.profile, GOP: f.gop}
 	var err error
 	if f.size != "" {
 		if v.Width, v.Height, err = parseSize(f.size); err != nil {
-			return spec, usageError{err}
+			return s, usageError{err}
 		}
 	}
 	for _, b := range []struct {
 		flag, val string
-		dst       *engine.Bitrate
+		dst       *spec.Bitrate
 	}{{"bitrate", f.bitrate, &v.Bitrate}, {"maxrate", f.maxrate, &v.MaxRate}, {"bufsize", f.bufsize, &v.BufSize}} {
 		if b.val == "" {
 			continue
 		}
-		if *b.dst, err = engine.ParseBitrate(b.val); err != nil {
-			return spec, usagef("--%s: %v", b.flag, err)
+		if *b.dst, err = spec.ParseBitrate(b.val); err != nil {
+			return s, usagef("--%s: %v", b.flag, err)
 		}
 	}
 	if f.fps != "" {
-		if v.FPS, err = engine.ParseRate(f.fps); err != nil {
-			return spec, usagef("--fps: %v", err)
+		if v.FPS, err = spec.ParseRate(f.fps); err != nil {
+			return s, usagef("--fps: %v", err)
 		}
 	}
-	a := &engine.Audio{Codec: f.acodec}
+	a := &spec.Audio{Codec: f.acodec}
 	if f.abitrate != "" {
-		if a.Bitrate, err = engine.ParseBitrate(f.abitrate); err != nil {
-			return spec, usagef("--abitrate: %v", err)
+		if a.Bitrate, err = spec.ParseBitrate(f.abitrate); err != nil {
+			return s, usagef("--abitrate: %v", err)
 		}
 	}
-	base := engine.Output{Target: f.output, Container: f.format, Video: v, Audio: a}
+	base := spec.Output{Target: f.output, Container: f.format, Video: v, Audio: a}
 	if f.hls {
 		if f.format != "" && f.format != "hls" {
-			return spec, usagef("--hls conflicts with --format %s", f.format)
+			return s, usagef("--hls conflicts with --format %s", f.format)
 		}
 		base.Container = "hls"
 	}
 	if f.segment > 0 {
-		base.HLS = &engine.HLS{SegmentSeconds: f.segment}
+		base.HLS = &spec.HLS{SegmentSeconds: f.segment}
 	}
 	if f.ladder != "" {
 		if f.size != "" || f.bitrate != "" {
-			return spec, usagef("--ladder sets each rung's size and bitrate: drop --size/--bitrate")
+			return s, usagef("--ladder sets each rung's size and bitrate: drop --size/--bitrate")
 		}
 		if base.Container == "" {
 			base.Container = "mp4"
-			if engine.ContainerFor(f.output) == "hls" && f.hls {
+			if spec.ContainerFor(f.output) == "hls" && f.hls {
 				base.Container = "hls"
 			}
 		}
-		if spec.Outputs, err = engine.LadderOutputs(f.ladder, base); err != nil {
-			return spec, usageError{err}
+		if s.Outputs, err = spec.LadderOutputs(f.ladder, base); err != nil {
+			return s, usageError{err}
 		}
 	} else {
-		if base.Container == "" && engine.ContainerFor(f.output) == "" {
-			return spec, usagef("cannot tell the container of %q: give --format (mp4, mkv, mpegts, flv, hls, null)", f.output)
+		if base.Container == "" && spec.ContainerFor(f.output) == "" {
+			return s, usagef("cannot tell the container of %q: give --format (mp4, mkv, mpegts, flv, hls, null)", f.output)
 		}
-		spec.Outputs = []engine.Output{base}
+		s.Outputs = []spec.Output{base}
 	}
-	spec.Hardware = engine.Hardware{Mode: f.hw, Device: f.hwDevice}
+	s.Hardware = spec.Hardware{Mode: f.hw, Device: f.hwDevice}
 	if f.hw == "none" {
-		spec.Hardware.Device = ""
+		s.Hardware.Device = ""
 	}
-	return spec, nil
+	return s, nil
 }
 
 // readSpecFile decodes a Spec strictly: an unknown field is a mistake worth an error.
-func readSpecFile(path string) (engine.Spec, error) {
-	var spec engine.Spec
+func readSpecFile(path string) (spec.Spec, error) {
+	var s spec.Spec
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return spec, usagef("--spec: %v", err)
+		return s, usagef("--spec: %v", err)
 	}
 	dec := json.NewDecoder(bytes.NewReader(b))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&spec); err != nil {
-		return spec, usagef("--spec %s: %v", path, err)
+	if err := dec.Decode(&s); err != nil {
+		return s, usagef("--spec %s: %v", path, err)
 	}
 	if dec.More() {
-		return spec, usagef("--spec %s: more than one JSON value", path)
+		return s, usagef("--spec %s: more than one JSON value", path)
 	}
-	return spec, nil
+	return s, nil
 }
 
 func parseSize(s string) (int, int, error) {
@@ -213,15 +214,15 @@ func parseSize(s string) (int, int, error) {
 	return w, h, nil
 }
 
-func parseSynthetic(s string, duration float64) (*engine.Synthetic, error) {
+func parseSynthetic(s string, duration float64) (*spec.Synthetic, error) {
 	size, rate, hasRate := strings.Cut(s, "@")
 	w, h, err := parseSize(size)
 	if err != nil || w == 0 || h == 0 {
 		return nil, fmt.Errorf("--synthetic %q: want WxH[@FPS], e.g. 1920x1080@30", s)
 	}
-	syn := &engine.Synthetic{Width: w, Height: h, Duration: duration}
+	syn := &spec.Synthetic{Width: w, Height: h, Duration: duration}
 	if hasRate {
-		if syn.FPS, err = engine.ParseRate(rate); err != nil {
+		if syn.FPS, err = spec.ParseRate(rate); err != nil {
 			return nil, fmt.Errorf("--synthetic: %w", err)
 		}
 	}
@@ -229,7 +230,7 @@ func parseSynthetic(s string, duration float64) (*engine.Synthetic, error) {
 }
 
 // transcode runs spec, reporting progress and the result.
-func transcode(cmd *cobra.Command, spec engine.Spec, jsonOut, quiet bool) error {
+func transcode(cmd *cobra.Command, spec spec.Spec, jsonOut, quiet bool) error {
 	stdout, stderr := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	var rep reporter
 	switch {

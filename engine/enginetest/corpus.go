@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // File is one damaged input of the corpus.
@@ -31,17 +32,17 @@ func Sources(t testing.TB, dir string) map[string]string {
 	t.Helper()
 	exts := []string{"mp4", "mkv", "flv", "ts"}
 	paths := map[string]string{}
-	var outs []engine.Output
+	var outs []spec.Output
 	for _, ext := range exts {
 		p := filepath.Join(dir, "src."+ext)
 		paths[ext] = p
-		outs = append(outs, engine.Output{Name: ext, Target: p,
-			Video: &engine.Video{Preset: "ultrafast", GOP: 0.5}, Audio: &engine.Audio{Bitrate: 64_000}})
+		outs = append(outs, spec.Output{Name: ext, Target: p,
+			Video: &spec.Video{Preset: "ultrafast", GOP: 0.5}, Audio: &spec.Audio{Bitrate: 64_000}})
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	_, err := engine.Run(ctx, engine.Spec{
-		Input:   engine.Input{Synthetic: &engine.Synthetic{Width: 160, Height: 120, FPS: engine.Rate{Num: 25, Den: 1}, Duration: 2}},
+	_, err := engine.Run(ctx, spec.Spec{
+		Input:   spec.Input{Synthetic: &spec.Synthetic{Width: 160, Height: 120, FPS: spec.Rate{Num: 25, Den: 1}, Duration: 2}},
 		Outputs: outs,
 	}, nil)
 	if err != nil {

@@ -378,44 +378,14 @@ func ContainerFor(target string) string {
 // that is wrong. It checks what can be checked without opening anything.
 func (s Spec) Normalize() (Spec, error) {
 	n := s
-	in := s.Input
-	if in.Synthetic != nil {
-		syn := *in.Synthetic
-		if in.URL != "" {
-			return n, Errorf("input", "set either url or synthetic, not both")
-		}
-		if syn.Width <= 0 || syn.Height <= 0 || syn.Width > 8192 || syn.Height > 8192 {
-			return n, Errorf("input.synthetic.width", "synthetic size %dx%d: want 1..8192 each", syn.Width, syn.Height)
-		}
-		if syn.FPS.IsZero() {
-			syn.FPS = Rate{Num: 30, Den: 1}
-		}
-		if syn.Duration <= 0 || syn.Duration > 24*3600 {
-			return n, Errorf("input.synthetic.duration", "synthetic duration %gs: want more than 0 and at most 24 h", syn.Duration)
-		}
-		in.Synthetic = &syn
-	} else if strings.TrimSpace(in.URL) == "" {
-		return n, Errorf("input.url", "no input: set input.url or input.synthetic")
-	}
-	if in.MaxDecodeErrors < 0 {
-		return n, Errorf("input.max_decode_errors", "must not be negative")
-	}
-	if in.TimeoutSeconds < 0 {
-		return n, Errorf("input.timeout_seconds", "must not be negative")
+	in, err := s.Input.normalize()
+	if err != nil {
+		return n, err
 	}
 	n.Input = in
-
-	switch s.Hardware.Mode {
-	case "", HardwareNone:
-		n.Hardware.Mode = HardwareNone
-	case HardwareAuto, HardwareRequire:
-		if !slices.Contains(devices, s.Hardware.Device) {
-			return n, Errorf("hardware.device", "hardware device %q: want one of %s", s.Hardware.Device, strings.Join(devices, ", "))
-		}
-	default:
-		return n, Errorf("hardware.mode", "hardware mode %q: want none, auto or require", s.Hardware.Mode)
+	if n.Hardware, err = s.Hardware.normalize(); err != nil {
+		return n, err
 	}
-
 	if len(s.Outputs) == 0 {
 		return n, Errorf("outputs", "no outputs")
 	}
@@ -425,131 +395,241 @@ func (s Spec) Normalize() (Spec, error) {
 	n.Outputs = make([]Output, len(s.Outputs))
 	names := map[string]bool{}
 	for i, o := range s.Outputs {
-		field := fmt.Sprintf("outputs[%d]", i)
-		if o.Name == "" {
-			o.Name = fmt.Sprintf("out%d", i)
+		no, err := o.normalize(i, names)
+		if err != nil {
+			return n, err
 		}
-		if strings.ContainsAny(o.Name, `/\`) || o.Name == "." || o.Name == ".." {
-			return n, Errorf(field+".name", "output name %q must not contain a path", o.Name)
-		}
-		// The name becomes a folder, a playlist line and a metrics label: a line break in it
-		// would write lines of the client's choosing into the master playlist.
-		if strings.ContainsFunc(o.Name, unicode.IsControl) {
-			return n, Errorf(field+".name", "output name %q must not contain control characters", o.Name)
-		}
-		if names[o.Name] {
-			return n, Errorf(field+".name", "duplicate output name %q", o.Name)
-		}
-		names[o.Name] = true
-		if o.Container == "" {
-			o.Container = ContainerFor(o.Target)
-			if o.Container == "" {
-				return n, Errorf(field+".container", "cannot tell the container of %q: set container (%s)", o.Target, strings.Join(containers, ", "))
-			}
-		}
-		if !slices.Contains(containers, o.Container) {
-			return n, Errorf(field+".container", "container %q: want one of %s", o.Container, strings.Join(containers, ", "))
-		}
-		if o.Container != "null" && strings.TrimSpace(o.Target) == "" {
-			return n, Errorf(field+".target", "output %q has no target", o.Name)
-		}
-		v := Video{}
-		if o.Video != nil {
-			v = *o.Video
-		}
-		if v.Codec == "" {
-			v.Codec = "libx264"
-		}
-		if !slices.Contains(videoCodecs, v.Codec) {
-			return n, Errorf(field+".video.codec", "video codec %q: want one of %s", v.Codec, strings.Join(videoCodecs, ", "))
-		}
-		if v.Width < 0 || v.Height < 0 || v.Width > 8192 || v.Height > 8192 || v.Width%2 != 0 || v.Height%2 != 0 {
-			return n, Errorf(field+".video.width", "video size %dx%d: want even numbers up to 8192 (0 keeps the aspect ratio)", v.Width, v.Height)
-		}
-		if v.Bitrate < 0 || v.MaxRate < 0 || v.BufSize < 0 {
-			return n, Errorf(field+".video.bitrate", "bitrates must not be negative")
-		}
-		if v.Bitrate > MaxBitrate || v.MaxRate > MaxBitrate || v.BufSize > MaxBitrate {
-			return n, Errorf(field+".video.bitrate", "bitrates must be at most %d bits per second", int64(MaxBitrate))
-		}
-		if v.CRF < 0 || v.CRF > 63 {
-			return n, Errorf(field+".video.crf", "crf %d: want 0..63", v.CRF)
-		}
-		if v.GOP == 0 {
-			v.GOP = 2
-		}
-		if v.GOP < 0 || v.GOP > 60 {
-			return n, Errorf(field+".video.gop", "gop %gs: want more than 0 and at most 60 seconds", v.GOP)
-		}
-		o.Video = &v
-		a := Audio{}
-		if o.Audio != nil {
-			a = *o.Audio
-		}
-		if a.Codec == "" {
-			a.Codec = "aac"
-		}
-		if !slices.Contains(audioCodecs, a.Codec) {
-			return n, Errorf(field+".audio.codec", "audio codec %q: want one of %s", a.Codec, strings.Join(audioCodecs, ", "))
-		}
-		if a.Bitrate == 0 {
-			a.Bitrate = 128_000
-		}
-		if a.Bitrate < 0 || a.Bitrate > MaxBitrate {
-			return n, Errorf(field+".audio.bitrate", "bitrate %d: want 0..%d bits per second", int64(a.Bitrate), int64(MaxBitrate))
-		}
-		if a.Channels == 0 {
-			a.Channels = 2
-		}
-		if a.Channels < 1 || a.Channels > 8 {
-			return n, Errorf(field+".audio.channels", "channels %d: want 1..8", a.Channels)
-		}
-		if a.SampleRate == 0 {
-			a.SampleRate = 48000
-		}
-		if a.SampleRate < 8000 || a.SampleRate > 192000 {
-			return n, Errorf(field+".audio.sample_rate", "sample rate %d: want 8000..192000", a.SampleRate)
-		}
-		if a.Codec == "opus" && !slices.Contains([]int{48000, 24000, 16000, 12000, 8000}, a.SampleRate) {
-			return n, Errorf(field+".audio.sample_rate", "opus takes 48000, 24000, 16000, 12000 or 8000 Hz, not %d", a.SampleRate)
-		}
-		o.Audio = &a
-		if v.Codec == "none" && a.Codec == "none" {
-			return n, Errorf(field, "output %q has neither video nor audio", o.Name)
-		}
-		if o.Container == "hls" {
-			if strings.HasSuffix(strings.ToLower(o.Target), ".m3u8") {
-				return n, Errorf(field+".target", "an hls target is a folder (it gets master.m3u8 and a folder per rendition): use %q, not %q",
-					strings.TrimSuffix(o.Target, filepath.Ext(o.Target)), o.Target)
-			}
-			h := HLS{}
-			if o.HLS != nil {
-				h = *o.HLS
-			}
-			if h.SegmentSeconds == 0 {
-				h.SegmentSeconds = v.GOP
-			}
-			if h.SegmentSeconds < 0 || h.PlaylistSize < 0 {
-				return n, Errorf(field+".hls", "segment_seconds and playlist_size must not be negative")
-			}
-			o.HLS = &h
-		}
-		if o.Reconnect != nil {
-			rc := *o.Reconnect
-			if !strings.HasPrefix(o.Target, "rtmp://") && !strings.HasPrefix(o.Target, "rtmps://") || o.Container != "flv" {
-				return n, Errorf(field+".reconnect", "output %q: reconnect is for flv pushes to rtmp:// or rtmps:// targets", o.Name)
-			}
-			if rc.MaxBackoffSeconds == 0 {
-				rc.MaxBackoffSeconds = DefaultMaxBackoffSeconds
-			}
-			if rc.MaxBackoffSeconds < 1 || rc.MaxBackoffSeconds > 600 || math.IsNaN(rc.MaxBackoffSeconds) {
-				return n, Errorf(field+".reconnect.max_backoff_seconds", "%g: want 1..600 seconds", rc.MaxBackoffSeconds)
-			}
-			o.Reconnect = &rc
-		}
-		n.Outputs[i] = o
+		n.Outputs[i] = no
 	}
 	return n, nil
+}
+
+// normalize checks an Input: a URL or a synthetic source (its frame rate defaulting to 30).
+func (in Input) normalize() (Input, error) {
+	if in.Synthetic != nil {
+		syn := *in.Synthetic
+		if in.URL != "" {
+			return in, Errorf("input", "set either url or synthetic, not both")
+		}
+		if syn.Width <= 0 || syn.Height <= 0 || syn.Width > 8192 || syn.Height > 8192 {
+			return in, Errorf("input.synthetic.width", "synthetic size %dx%d: want 1..8192 each", syn.Width, syn.Height)
+		}
+		if syn.FPS.IsZero() {
+			syn.FPS = Rate{Num: 30, Den: 1}
+		}
+		if syn.Duration <= 0 || syn.Duration > 24*3600 {
+			return in, Errorf("input.synthetic.duration", "synthetic duration %gs: want more than 0 and at most 24 h", syn.Duration)
+		}
+		in.Synthetic = &syn
+	} else if strings.TrimSpace(in.URL) == "" {
+		return in, Errorf("input.url", "no input: set input.url or input.synthetic")
+	}
+	if in.MaxDecodeErrors < 0 {
+		return in, Errorf("input.max_decode_errors", "must not be negative")
+	}
+	if in.TimeoutSeconds < 0 {
+		return in, Errorf("input.timeout_seconds", "must not be negative")
+	}
+	return in, nil
+}
+
+// normalize checks the hardware mode and, when hardware is asked for, the device; an empty
+// mode is none. On an error h comes back unchanged.
+func (h Hardware) normalize() (Hardware, error) {
+	switch h.Mode {
+	case "", HardwareNone:
+		h.Mode = HardwareNone
+	case HardwareAuto, HardwareRequire:
+		if !slices.Contains(devices, h.Device) {
+			return h, Errorf("hardware.device", "hardware device %q: want one of %s", h.Device, strings.Join(devices, ", "))
+		}
+	default:
+		return h, Errorf("hardware.mode", "hardware mode %q: want none, auto or require", h.Mode)
+	}
+	return h, nil
+}
+
+// normalize checks output i and fills in its defaults, in the order a client reads the
+// fields: name (recorded in names, which must not hold it yet), container and target, video,
+// audio, then the HLS and reconnect settings that depend on them.
+func (o Output) normalize(i int, names map[string]bool) (Output, error) {
+	field := fmt.Sprintf("outputs[%d]", i)
+	var err error
+	if o.Name, err = outputName(field, i, o.Name, names); err != nil {
+		return o, err
+	}
+	if o.Container, err = o.container(field); err != nil {
+		return o, err
+	}
+	v, err := o.Video.normalize(field)
+	if err != nil {
+		return o, err
+	}
+	o.Video = &v
+	a, err := o.Audio.normalize(field)
+	if err != nil {
+		return o, err
+	}
+	o.Audio = &a
+	if v.Codec == "none" && a.Codec == "none" {
+		return o, Errorf(field, "output %q has neither video nor audio", o.Name)
+	}
+	if o.Container == "hls" {
+		if o.HLS, err = o.hls(field, v.GOP); err != nil {
+			return o, err
+		}
+	}
+	if o.Reconnect != nil {
+		if o.Reconnect, err = o.reconnect(field); err != nil {
+			return o, err
+		}
+	}
+	return o, nil
+}
+
+// outputName checks an output's name ("out<i>" when empty) and records it in names.
+func outputName(field string, i int, name string, names map[string]bool) (string, error) {
+	if name == "" {
+		name = fmt.Sprintf("out%d", i)
+	}
+	if strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
+		return name, Errorf(field+".name", "output name %q must not contain a path", name)
+	}
+	// The name becomes a folder, a playlist line and a metrics label: a line break in it
+	// would write lines of the client's choosing into the master playlist.
+	if strings.ContainsFunc(name, unicode.IsControl) {
+		return name, Errorf(field+".name", "output name %q must not contain control characters", name)
+	}
+	if names[name] {
+		return name, Errorf(field+".name", "duplicate output name %q", name)
+	}
+	names[name] = true
+	return name, nil
+}
+
+// container returns o's container (guessed from its target when empty) and checks that o
+// has a target unless it writes nothing.
+func (o Output) container(field string) (string, error) {
+	c := o.Container
+	if c == "" {
+		c = ContainerFor(o.Target)
+		if c == "" {
+			return c, Errorf(field+".container", "cannot tell the container of %q: set container (%s)", o.Target, strings.Join(containers, ", "))
+		}
+	}
+	if !slices.Contains(containers, c) {
+		return c, Errorf(field+".container", "container %q: want one of %s", c, strings.Join(containers, ", "))
+	}
+	if c != "null" && strings.TrimSpace(o.Target) == "" {
+		return c, Errorf(field+".target", "output %q has no target", o.Name)
+	}
+	return c, nil
+}
+
+// normalize checks a video encoding (nil: all defaults) and fills in libx264 and a 2 s GOP.
+func (vp *Video) normalize(field string) (Video, error) {
+	v := Video{}
+	if vp != nil {
+		v = *vp
+	}
+	if v.Codec == "" {
+		v.Codec = "libx264"
+	}
+	if !slices.Contains(videoCodecs, v.Codec) {
+		return v, Errorf(field+".video.codec", "video codec %q: want one of %s", v.Codec, strings.Join(videoCodecs, ", "))
+	}
+	if v.Width < 0 || v.Height < 0 || v.Width > 8192 || v.Height > 8192 || v.Width%2 != 0 || v.Height%2 != 0 {
+		return v, Errorf(field+".video.width", "video size %dx%d: want even numbers up to 8192 (0 keeps the aspect ratio)", v.Width, v.Height)
+	}
+	if v.Bitrate < 0 || v.MaxRate < 0 || v.BufSize < 0 {
+		return v, Errorf(field+".video.bitrate", "bitrates must not be negative")
+	}
+	if v.Bitrate > MaxBitrate || v.MaxRate > MaxBitrate || v.BufSize > MaxBitrate {
+		return v, Errorf(field+".video.bitrate", "bitrates must be at most %d bits per second", int64(MaxBitrate))
+	}
+	if v.CRF < 0 || v.CRF > 63 {
+		return v, Errorf(field+".video.crf", "crf %d: want 0..63", v.CRF)
+	}
+	if v.GOP == 0 {
+		v.GOP = 2
+	}
+	if v.GOP < 0 || v.GOP > 60 {
+		return v, Errorf(field+".video.gop", "gop %gs: want more than 0 and at most 60 seconds", v.GOP)
+	}
+	return v, nil
+}
+
+// normalize checks an audio encoding (nil: all defaults) and fills in AAC at 128 kb/s,
+// stereo, 48 kHz.
+func (ap *Audio) normalize(field string) (Audio, error) {
+	a := Audio{}
+	if ap != nil {
+		a = *ap
+	}
+	if a.Codec == "" {
+		a.Codec = "aac"
+	}
+	if !slices.Contains(audioCodecs, a.Codec) {
+		return a, Errorf(field+".audio.codec", "audio codec %q: want one of %s", a.Codec, strings.Join(audioCodecs, ", "))
+	}
+	if a.Bitrate == 0 {
+		a.Bitrate = 128_000
+	}
+	if a.Bitrate < 0 || a.Bitrate > MaxBitrate {
+		return a, Errorf(field+".audio.bitrate", "bitrate %d: want 0..%d bits per second", int64(a.Bitrate), int64(MaxBitrate))
+	}
+	if a.Channels == 0 {
+		a.Channels = 2
+	}
+	if a.Channels < 1 || a.Channels > 8 {
+		return a, Errorf(field+".audio.channels", "channels %d: want 1..8", a.Channels)
+	}
+	if a.SampleRate == 0 {
+		a.SampleRate = 48000
+	}
+	if a.SampleRate < 8000 || a.SampleRate > 192000 {
+		return a, Errorf(field+".audio.sample_rate", "sample rate %d: want 8000..192000", a.SampleRate)
+	}
+	if a.Codec == "opus" && !slices.Contains([]int{48000, 24000, 16000, 12000, 8000}, a.SampleRate) {
+		return a, Errorf(field+".audio.sample_rate", "opus takes 48000, 24000, 16000, 12000 or 8000 Hz, not %d", a.SampleRate)
+	}
+	return a, nil
+}
+
+// hls checks an hls output's target (a folder) and settings, its segments defaulting to
+// the GOP's length.
+func (o Output) hls(field string, gop float64) (*HLS, error) {
+	if strings.HasSuffix(strings.ToLower(o.Target), ".m3u8") {
+		return o.HLS, Errorf(field+".target", "an hls target is a folder (it gets master.m3u8 and a folder per rendition): use %q, not %q",
+			strings.TrimSuffix(o.Target, filepath.Ext(o.Target)), o.Target)
+	}
+	h := HLS{}
+	if o.HLS != nil {
+		h = *o.HLS
+	}
+	if h.SegmentSeconds == 0 {
+		h.SegmentSeconds = gop
+	}
+	if h.SegmentSeconds < 0 || h.PlaylistSize < 0 {
+		return o.HLS, Errorf(field+".hls", "segment_seconds and playlist_size must not be negative")
+	}
+	return &h, nil
+}
+
+// reconnect checks a restream's reconnection (flv pushes to rtmp:// or rtmps:// only),
+// its backoff cap defaulting to DefaultMaxBackoffSeconds.
+func (o Output) reconnect(field string) (*Reconnect, error) {
+	rc := *o.Reconnect
+	if !strings.HasPrefix(o.Target, "rtmp://") && !strings.HasPrefix(o.Target, "rtmps://") || o.Container != "flv" {
+		return o.Reconnect, Errorf(field+".reconnect", "output %q: reconnect is for flv pushes to rtmp:// or rtmps:// targets", o.Name)
+	}
+	if rc.MaxBackoffSeconds == 0 {
+		rc.MaxBackoffSeconds = DefaultMaxBackoffSeconds
+	}
+	if rc.MaxBackoffSeconds < 1 || rc.MaxBackoffSeconds > 600 || math.IsNaN(rc.MaxBackoffSeconds) {
+		return o.Reconnect, Errorf(field+".reconnect.max_backoff_seconds", "%g: want 1..600 seconds", rc.MaxBackoffSeconds)
+	}
+	return &rc, nil
 }
 
 // DeviceFor names the hardware device kind a video codec needs (cuda, qsv, vaapi), or ""
