@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,6 +30,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
 	"github.com/ffrtmp/ffrtmp/bench/enginebench"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/internal/stats"
 )
 
 // Targets of issue 6.
@@ -66,7 +68,8 @@ func summarize(xs []time.Duration) Latency {
 	for _, x := range xs {
 		mx = max(mx, x)
 	}
-	return Latency{Samples: len(xs), P50: Percentile(xs, 50).Seconds(), P95: Percentile(xs, 95).Seconds(), Max: mx.Seconds()}
+	s := slices.Sorted(slices.Values(xs))
+	return Latency{Samples: len(xs), P50: stats.Percentile(s, 0.50).Seconds(), P95: stats.Percentile(s, 0.95).Seconds(), Max: mx.Seconds()}
 }
 
 // Report is everything one run measured, as written to JSON.

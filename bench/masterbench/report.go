@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
+	"github.com/ffrtmp/ffrtmp/internal/stats"
 )
 
 // Report is everything one benchmark run measured, as written to JSON.
@@ -123,17 +124,8 @@ func Summarize(ds []time.Duration) Latency {
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	return Latency{Count: len(ds), Mean: ms(sum / time.Duration(len(ds))),
-		P50: ms(Percentile(ds, 0.50)), P90: ms(Percentile(ds, 0.90)), P99: ms(Percentile(ds, 0.99)),
-		P999: ms(Percentile(ds, 0.999)), Max: ms(ds[len(ds)-1])}
-}
-
-// Percentile is the nearest-rank q-quantile of sorted ds (0 < q <= 1).
-func Percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
+		P50: ms(stats.Percentile(ds, 0.50)), P90: ms(stats.Percentile(ds, 0.90)), P99: ms(stats.Percentile(ds, 0.99)),
+		P999: ms(stats.Percentile(ds, 0.999)), Max: ms(ds[len(ds)-1])}
 }
 
 // Machine describes where the benchmark ran.
