@@ -14,6 +14,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
 	"github.com/ffrtmp/ffrtmp/internal/stats"
+	"github.com/ffrtmp/ffrtmp/internal/table"
 )
 
 // Report is everything one benchmark run measured, as written to JSON.
@@ -184,8 +185,8 @@ func (r Report) WriteJSON(dir string) (string, error) {
 // WriteTable prints one aligned line per metric: case, metric, value, target and whether it
 // passed, then the notes.
 func (r Report) WriteTable(w io.Writer) {
-	const row = "%-7s %-38s %9s %-5s %8s  %s\n"
-	fmt.Fprintf(w, row, "case", "metric", "value", "", "target", "ok")
+	t := table.New("case", "metric", "value", "", "target", "ok")
+	t.Right = []int{2, 4}
 	for _, c := range r.Cases {
 		for _, m := range c.Metrics {
 			ok := ""
@@ -195,9 +196,10 @@ func (r Report) WriteTable(w io.Writer) {
 					ok = "NO"
 				}
 			}
-			fmt.Fprintf(w, row, c.Name, m.Name, num(m.Value), m.Unit, m.Target, ok)
+			t.Row(c.Name, m.Name, num(m.Value), m.Unit, m.Target, ok)
 		}
 	}
+	_ = t.Write(w)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}
