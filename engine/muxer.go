@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -20,6 +19,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api/redact"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/internal/backoff"
 )
 
 // muxMsg is what an output's stages send its muxer: a stream's codec parameters once its
@@ -448,10 +448,10 @@ var microseconds = astiav.NewRational(1, 1_000_000)
 // restream is the reconnection state of an output with Reconnect set. Its fields are the
 // muxer goroutine's, except the counters (read by progress snapshots).
 type restream struct {
-	maxBackoff time.Duration
-	backoff    time.Duration // the next wait
-	video      int           // the muxer stream that is video, -1 when none (known once all opened)
-	started    bool          // the first attempt was made
+	backoff  backoff.Policy
+	failures int  // failed attempts since the last connection
+	video    int  // the muxer stream that is video, -1 when none (known once all opened)
+	started  bool // the first attempt was made
 
 	conn    *restreamConn // connected, nil otherwise
 	pending *restreamConn // an attempt in flight, its result due on result
@@ -486,12 +486,13 @@ type restreamConn struct {
 }
 
 func newRestream(o *spec.Output) *restream {
-	rs := &restream{maxBackoff: time.Duration(o.Reconnect.MaxBackoffSeconds * float64(time.Second)),
-		backoff: time.Second, video: -1, result: make(chan error, 1)}
-	if rs.maxBackoff < time.Second {
-		rs.maxBackoff = time.Second
-	}
-	return rs
+	// 1 s doubling to the configured maximum, plus up to a quarter of jitter so that many
+	// restreams of one failed destination do not reconnect in step: a ceiling of 1.25 s
+	// doubling, drawn from its top fifth. (At the maximum the wait is now up to a fifth
+	// under it, where it used to be the maximum itself.)
+	maxWait := max(time.Duration(o.Reconnect.MaxBackoffSeconds*float64(time.Second)), time.Second)
+	return &restream{backoff: backoff.Policy{Base: 1250 * time.Millisecond, Max: maxWait, Jitter: 0.2},
+		video: -1, result: make(chan error, 1)}
 }
 
 // runRestream is run for a restream output: it never fails on the destination's account.
@@ -658,7 +659,7 @@ func (m *muxer) restreamConnected(ctx context.Context, err error) {
 	}
 	rs.conn = c
 	rs.connected.Store(true)
-	rs.backoff = time.Second
+	rs.failures = 0
 	rs.connections.Add(1)
 	log.Info("restream connected", "connections", rs.connections.Load())
 	// Resume at the buffered keyframe, dropping what came before it.
@@ -681,16 +682,13 @@ func (m *muxer) restreamConnected(ctx context.Context, err error) {
 	}
 }
 
-// restreamRetry notes a failure and schedules the next attempt: 1 s doubling to the
-// configured maximum, plus up to a quarter of jitter so that many restreams of one failed
-// destination do not reconnect in step.
+// restreamRetry notes a failure and schedules the next attempt after rs.backoff.
 func (m *muxer) restreamRetry(ctx context.Context, err error, log *slog.Logger, msg string) {
 	rs := m.rs
 	e := redact.Text(err.Error()) // libav's words may quote the destination with its key
 	rs.lastErr.Store(&e)
-	wait := rs.backoff + time.Duration(mrand.Int64N(int64(rs.backoff)/4+1))
-	wait = min(wait, rs.maxBackoff)
-	rs.backoff = min(2*rs.backoff, rs.maxBackoff)
+	rs.failures++
+	wait := rs.backoff.Delay(rs.failures)
 	if ctx.Err() != nil {
 		return
 	}

@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/ffrtmp/ffrtmp/internal/backoff"
 )
 
 // Authorizer decides who may publish and play. The master implements it with its streams.
@@ -237,7 +239,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 
 	var wg sync.WaitGroup
 	var serveErr error
-	backoff := 5 * time.Millisecond
+	timeouts := 0
 	for {
 		nc, err := ln.Accept()
 		if err != nil {
@@ -247,14 +249,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {
 				// Out of file descriptors and the like: wait, as net/http does.
-				time.Sleep(backoff)
-				backoff = min(2*backoff, time.Second)
+				timeouts++
+				time.Sleep(backoff.Policy{Base: 5 * time.Millisecond, Max: time.Second}.Delay(timeouts))
 				continue
 			}
 			serveErr = fmt.Errorf("rtmp: accept: %w", err)
 			break
 		}
-		backoff = 5 * time.Millisecond
+		timeouts = 0
 		c, ok := s.admit(nc)
 		if !ok {
 			continue

@@ -9,7 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/internal/backoff"
 	"github.com/ffrtmp/ffrtmp/worker/access"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
 )
@@ -207,7 +207,7 @@ func (a *Agent) register(ctx context.Context) error {
 			return fmt.Errorf("register with the master: %w", err)
 		}
 		a.log.Warn("master unreachable; retrying", "err", err)
-		if !sleep(ctx, backoff(attempt)) {
+		if !sleep(ctx, masterBackoff(attempt)) {
 			return ctx.Err()
 		}
 	}
@@ -249,11 +249,10 @@ func writeFileAtomic(path string, b []byte) error {
 	return nil
 }
 
-// backoff is 1 s doubling to 30 s, with jitter.
-func backoff(attempt int) time.Duration {
-	d := time.Second << min(attempt, 5)
-	d = min(d, 30*time.Second)
-	return d/2 + rand.N(d/2+1)
+// masterBackoff is the wait before trying an unreachable master again after failures
+// failed tries (counted from 0): 1 s doubling to 30 s, drawn from the top half of that.
+func masterBackoff(failures int) time.Duration {
+	return backoff.Policy{Base: time.Second, Max: 30 * time.Second, Jitter: 0.5}.Delay(failures + 1)
 }
 
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -295,7 +294,7 @@ func (a *Agent) leaseLoop(ctx, work context.Context, jobs *sync.WaitGroup) {
 			continue
 		case err != nil:
 			a.log.Warn("lease failed; backing off", "err", err)
-			if !sleep(ctx, backoff(failures)) {
+			if !sleep(ctx, masterBackoff(failures)) {
 				return
 			}
 			failures++

@@ -157,7 +157,7 @@ func (a *Agent) report(send func(context.Context) (*api.Job, error)) (*api.Job, 
 		if err == nil || errors.As(err, &ae) && ae.Status < 500 {
 			return j, err
 		}
-		time.Sleep(backoff(attempt))
+		time.Sleep(masterBackoff(attempt))
 	}
 	return nil, err
 }

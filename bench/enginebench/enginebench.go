@@ -11,6 +11,8 @@ import (
 	"slices"
 	"syscall"
 	"time"
+
+	"github.com/ffrtmp/ffrtmp/internal/stats"
 )
 
 // Variant is one way of doing a case's work, e.g. one engine.Run or one ffmpeg command line.
@@ -142,8 +144,8 @@ func RunCase(ctx context.Context, c Case, opt Options) (CaseResult, error) {
 	}
 	for i := range res.Variants {
 		vr := &res.Variants[i]
-		vr.Median, vr.Min, vr.Max = Median(vr.Seconds), slices.Min(vr.Seconds), slices.Max(vr.Seconds)
-		vr.MedianCPU = Median(vr.CPUSeconds)
+		vr.Median, vr.Min, vr.Max = stats.Median(vr.Seconds), slices.Min(vr.Seconds), slices.Max(vr.Seconds)
+		vr.MedianCPU = stats.Median(vr.CPUSeconds)
 	}
 	for _, cmp := range c.Comparisons {
 		cand, base := res.variant(cmp.Candidate), res.variant(cmp.Baseline)
@@ -164,7 +166,7 @@ func RunCase(ctx context.Context, c Case, opt Options) (CaseResult, error) {
 				paired = append(paired, base.Seconds[i]/cand.Seconds[i])
 			}
 		}
-		r.PairedRatio = Median(paired)
+		r.PairedRatio = stats.Median(paired)
 		r.Pass = r.Ratio >= cmp.Target
 		res.Comparisons = append(res.Comparisons, r)
 	}
@@ -227,17 +229,4 @@ func (r *CaseResult) variant(name string) *VariantResult {
 		}
 	}
 	return nil
-}
-
-// Median returns the median of xs (the mean of the middle two for an even count), 0 for none.
-func Median(xs []float64) float64 {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Sorted(slices.Values(xs))
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }

@@ -9,22 +9,6 @@ import (
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
-func TestMedian(t *testing.T) {
-	for _, tc := range []struct {
-		in   []float64
-		want float64
-	}{
-		{nil, 0},
-		{[]float64{3}, 3},
-		{[]float64{5, 1, 3}, 3},
-		{[]float64{4, 1, 3, 2}, 2.5},
-	} {
-		if got := Median(tc.in); got != tc.want {
-			t.Errorf("Median(%v) = %v, want %v", tc.in, got, tc.want)
-		}
-	}
-}
-
 // The ffmpeg side must get the settings the engine applies (engine/stage.go, encoder.go).
 func TestSingleOutputArgs(t *testing.T) {
 	rate := spec.Rate{Num: 30, Den: 1}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/internal/table"
 )
 
 // Report is everything one benchmark run measured, as written to JSON.
@@ -61,8 +62,8 @@ func (r Report) WriteJSON(dir string) (string, error) {
 // WriteTable prints one aligned line per comparison: median times with their min–max
 // spread, the ratio baseline ÷ engine (higher is better), its target and whether it passed.
 func (r Report) WriteTable(w io.Writer) {
-	const row = "%-40s %8s %-13s %8s %-13s %6s %7s  %-3s %6s %6s\n"
-	fmt.Fprintf(w, row, "case", "engine s", "(min-max)", "base s", "(min-max)", "ratio", "target", "ok", "paired", "cpu")
+	t := table.New("case", "engine s", "(min-max)", "base s", "(min-max)", "ratio", "target", "ok", "paired", "cpu")
+	t.Right = []int{1, 3, 5, 6, 8, 9}
 	for _, c := range r.Cases {
 		for _, cmp := range c.Comparisons {
 			cand, base := c.variant(cmp.Candidate), c.variant(cmp.Baseline)
@@ -70,13 +71,14 @@ func (r Report) WriteTable(w io.Writer) {
 			if !cmp.Pass {
 				ok = "NO"
 			}
-			fmt.Fprintf(w, row, cmp.ID+"  "+cmp.Label,
+			t.Row(cmp.ID+"  "+cmp.Label,
 				fmt.Sprintf("%.2f", cand.Median), spread(cand),
 				fmt.Sprintf("%.2f", base.Median), spread(base),
 				fmt.Sprintf("%.3f", cmp.Ratio), fmt.Sprintf(">=%.2f", cmp.Target), ok,
 				fmt.Sprintf("%.3f", cmp.PairedRatio), fmt.Sprintf("%.3f", cmp.CPURatio))
 		}
 	}
+	_ = t.Write(w)
 	fmt.Fprintf(w, "%d runs per variant after 1 warm-up, interleaved; ratio = base median ÷ engine median wall time, higher is better.\n", r.Runs)
 	fmt.Fprintf(w, "base: ffmpeg for 1, 2a, 2b; the engine without an Observer for 3. paired: median of per-round ratios;\n")
 	fmt.Fprintf(w, "cpu: base ÷ engine median CPU time (work done, whatever the scheduling). Only ratio decides ok.\n")

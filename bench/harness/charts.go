@@ -17,6 +17,8 @@ import (
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgsvg"
+
+	"github.com/ffrtmp/ffrtmp/internal/stats"
 )
 
 // Chart is one rendered SVG chart.
@@ -363,7 +365,7 @@ func farmChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
 			continue
 		}
 		labels = append(labels, nodeLabel(n))
-		values = append(values, median(fps))
+		values = append(values, stats.Median(fps))
 	}
 	if len(values) == 0 {
 		return nil, 0, nil
@@ -402,16 +404,6 @@ func simpleBars(title, x, y string, labels []string, values plotter.Values) (*pl
 	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
 	p.Y.Max = max(1, slices.Max(values)*1.15)
 	return p, max(12*vg.Centimeter, vg.Length(len(labels))*2.5*vg.Centimeter), nil
-}
-
-func median(v []float64) float64 {
-	s := slices.Clone(v)
-	slices.Sort(s)
-	n := len(s)
-	if n%2 == 1 {
-		return s[n/2]
-	}
-	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // rangeBars draws min–max whiskers at bar positions. plotter.YErrorBars cannot be shifted

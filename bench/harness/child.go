@@ -15,6 +15,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/internal/stats"
 )
 
 // ChildArg is the hidden subcommand of the ffrtmp binary that runs one measured run: each run
@@ -90,16 +91,7 @@ func (f *frameTimes) percentiles() (p50, p95, p99 float64) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	slices.Sort(f.ms)
-	return percentile(f.ms, 0.50), percentile(f.ms, 0.95), percentile(f.ms, 0.99)
-}
-
-// percentile is the nearest-rank percentile of sorted xs (0 when empty).
-func percentile(sorted []float64, p float64) float64 {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(p*float64(len(sorted))+0.5) - 1
-	return sorted[max(0, min(i, len(sorted)-1))]
+	return stats.Percentile(f.ms, 0.50), stats.Percentile(f.ms, 0.95), stats.Percentile(f.ms, 0.99)
 }
 
 // stat is min, median and max of xs (zero when empty).
@@ -107,13 +99,7 @@ func stat(xs []float64) Stat {
 	if len(xs) == 0 {
 		return Stat{}
 	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	med := s[len(s)/2]
-	if len(s)%2 == 0 {
-		med = (s[len(s)/2-1] + s[len(s)/2]) / 2
-	}
-	return Stat{Min: s[0], Median: med, Max: s[len(s)-1]}
+	return Stat{Min: slices.Min(xs), Median: stats.Median(xs), Max: slices.Max(xs)}
 }
 
 // peakRSS is this process's high-water resident set (/proc/self/status VmHWM), 0 when it

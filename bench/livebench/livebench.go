@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -29,6 +30,8 @@ import (
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
 	"github.com/ffrtmp/ffrtmp/bench/enginebench"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/internal/stats"
+	"github.com/ffrtmp/ffrtmp/internal/table"
 )
 
 // Targets of issue 6.
@@ -66,7 +69,8 @@ func summarize(xs []time.Duration) Latency {
 	for _, x := range xs {
 		mx = max(mx, x)
 	}
-	return Latency{Samples: len(xs), P50: Percentile(xs, 50).Seconds(), P95: Percentile(xs, 95).Seconds(), Max: mx.Seconds()}
+	s := slices.Sorted(slices.Values(xs))
+	return Latency{Samples: len(xs), P50: stats.Percentile(s, 0.50).Seconds(), P95: stats.Percentile(s, 0.95).Seconds(), Max: mx.Seconds()}
 }
 
 // Report is everything one run measured, as written to JSON.
@@ -110,19 +114,18 @@ func (r Report) WriteJSON(dir string) (string, error) {
 
 // WriteTable prints one row per measure with its target and whether it was met.
 func (r Report) WriteTable(w io.Writer) {
-	const row = "%-34s %-36s %-14s %s\n"
-	fmt.Fprintf(w, row, "case", "value", "target", "ok")
-	fmt.Fprintf(w, row, "RTMP→RTMP latency (p50/p95/max)",
+	t := table.New("case", "value", "target", "ok")
+	t.Row("RTMP→RTMP latency (p50/p95/max)",
 		fmt.Sprintf("%.3f / %.3f / %.3f s", r.RTMP.P50, r.RTMP.P95, r.RTMP.Max), fmt.Sprintf("p95 <=%.1f s", TargetRTMPP95.Seconds()), okWord(r.RTMPPass))
-	fmt.Fprintf(w, row, fmt.Sprintf("  steady (after the first %.0f s)", SteadyAfter.Seconds()),
+	t.Row(fmt.Sprintf("  steady (after the first %.0f s)", SteadyAfter.Seconds()),
 		fmt.Sprintf("%.3f / %.3f / %.3f s", r.RTMPSteady.P50, r.RTMPSteady.P95, r.RTMPSteady.Max), "", "")
-	fmt.Fprintf(w, row, "HLS segment availability (p50/p95)",
+	t.Row("HLS segment availability (p50/p95)",
 		fmt.Sprintf("%.2f / %.2f s (p95 %.2f segs)", r.HLS.P50, r.HLS.P95, r.HLSP95Segments), fmt.Sprintf("p95 <=%g segs", TargetHLSSegments), okWord(r.HLSPass))
 	speed := ""
 	if r.JobSpeed > 0 {
 		speed = fmt.Sprintf(" (job speed %.2fx)", r.JobSpeed)
 	}
-	fmt.Fprintf(w, row, "realtime ratio", fmt.Sprintf("%.3f%s", r.RealtimeRatio, speed), ">=0.99", okWord(r.RealtimeRatio >= 0.99))
+	t.Row("realtime ratio", fmt.Sprintf("%.3f%s", r.RealtimeRatio, speed), ">=0.99", okWord(r.RealtimeRatio >= 0.99))
 	outs := make([]string, 0, len(r.WorkerLatency))
 	for o := range r.WorkerLatency {
 		outs = append(outs, o)
@@ -130,11 +133,12 @@ func (r Report) WriteTable(w io.Writer) {
 	sort.Strings(outs)
 	for _, o := range outs {
 		l := r.WorkerLatency[o]
-		fmt.Fprintf(w, row, "  worker metric, "+o+" (p50/p95)", fmt.Sprintf("%.3f / %.3f s (%d packets)", l.P50, l.P95, l.Samples), "", "")
+		t.Row("  worker metric, "+o+" (p50/p95)", fmt.Sprintf("%.3f / %.3f s (%d packets)", l.P50, l.P95, l.Samples), "", "")
 	}
-	fmt.Fprintf(w, row, "frames sent/recv/matched/missing",
+	t.Row("frames sent/recv/matched/missing",
 		fmt.Sprintf("%d / %d / %d / %d", r.FramesSent, r.FramesReceived, r.FramesMatched, r.FramesMissing), "", "")
-	fmt.Fprintf(w, row, "job start (first sent → first out)", fmt.Sprintf("%.2f s, joined at frame %d", r.StartupS, r.JoinFrame), "", "")
+	t.Row("job start (first sent → first out)", fmt.Sprintf("%.2f s, joined at frame %d", r.StartupS, r.JoinFrame), "", "")
+	_ = t.Write(w)
 	fmt.Fprintf(w, "source: %s, published in real time for %.0f s; ladder %s; restream carries the top rung.\n", r.Source, r.Duration, r.Ladder)
 	fmt.Fprintf(w, "  RTMP latency = sink arrival − publisher send of the same frame; frames aligned by timestamp from the keyframe the job joined at.\n")
 	fmt.Fprintf(w, "  HLS latency = first sight of the segment in the top rung's playlist − send of its first frame (%d HLS segments).\n", r.HLS.Samples)

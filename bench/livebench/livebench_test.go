@@ -12,21 +12,17 @@ import (
 
 func ms(n int) time.Duration { return time.Duration(n) * time.Millisecond }
 
-func TestPercentile(t *testing.T) {
+func TestSummarizeIsNearestRank(t *testing.T) {
 	xs := []time.Duration{ms(5), ms(1), ms(4), ms(2), ms(3), ms(10), ms(9), ms(8), ms(7), ms(6)}
-	for _, c := range []struct {
-		p    float64
-		want time.Duration
-	}{{50, ms(5)}, {95, ms(10)}, {90, ms(9)}, {0, ms(1)}, {100, ms(10)}} {
-		if got := Percentile(xs, c.p); got != c.want {
-			t.Errorf("p%g = %v, want %v", c.p, got, c.want)
-		}
+	want := Latency{Samples: 10, P50: 0.005, P95: 0.010, Max: 0.010}
+	if got := summarize(xs); got != want {
+		t.Errorf("summarize(1..10 ms) = %+v, want %+v", got, want)
 	}
 	if xs[0] != ms(5) {
-		t.Error("Percentile sorted its input")
+		t.Error("summarize sorted its input")
 	}
-	if got := Percentile(nil, 50); got != 0 {
-		t.Errorf("p50 of nothing = %v, want 0", got)
+	if got := summarize(nil); got != (Latency{}) {
+		t.Errorf("summarize(nothing) = %+v, want zero", got)
 	}
 }
 

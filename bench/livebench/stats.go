@@ -3,23 +3,10 @@ package livebench
 import (
 	"bufio"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
 )
-
-// Percentile returns the p-th percentile (0..100) of xs by the nearest-rank method, or 0 for
-// no samples. xs is not modified.
-func Percentile(xs []time.Duration, p float64) time.Duration {
-	if len(xs) == 0 {
-		return 0
-	}
-	s := slices.Clone(xs)
-	slices.Sort(s)
-	rank := int(math.Ceil(p / 100 * float64(len(s))))
-	return s[min(max(rank, 1), len(s))-1]
-}
 
 // Received is one restreamed video frame: its media timestamp, relative to the first frame
 // the sink received, and when it arrived (relative to the benchmark's clock).

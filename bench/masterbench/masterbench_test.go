@@ -30,8 +30,8 @@ func TestSummarize(t *testing.T) {
 	if got := Summarize(nil); got != (Latency{}) {
 		t.Errorf("Summarize(nil) = %+v, want zero", got)
 	}
-	if got := Percentile([]time.Duration{7}, 0.99); got != 7 {
-		t.Errorf("Percentile of one = %v", got)
+	if l := Summarize([]time.Duration{7 * time.Millisecond}); l.P50 != 7 || l.P999 != 7 || l.Max != 7 {
+		t.Errorf("Summarize(7 ms) = %+v, want every percentile 7", l)
 	}
 }
 

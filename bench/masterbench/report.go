@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
+	"github.com/ffrtmp/ffrtmp/internal/stats"
+	"github.com/ffrtmp/ffrtmp/internal/table"
 )
 
 // Report is everything one benchmark run measured, as written to JSON.
@@ -123,17 +125,8 @@ func Summarize(ds []time.Duration) Latency {
 	}
 	ms := func(d time.Duration) float64 { return float64(d) / 1e6 }
 	return Latency{Count: len(ds), Mean: ms(sum / time.Duration(len(ds))),
-		P50: ms(Percentile(ds, 0.50)), P90: ms(Percentile(ds, 0.90)), P99: ms(Percentile(ds, 0.99)),
-		P999: ms(Percentile(ds, 0.999)), Max: ms(ds[len(ds)-1])}
-}
-
-// Percentile is the nearest-rank q-quantile of sorted ds (0 < q <= 1).
-func Percentile(sorted []time.Duration, q float64) time.Duration {
-	if len(sorted) == 0 {
-		return 0
-	}
-	i := int(math.Ceil(q*float64(len(sorted)))) - 1
-	return sorted[min(max(i, 0), len(sorted)-1)]
+		P50: ms(stats.Percentile(ds, 0.50)), P90: ms(stats.Percentile(ds, 0.90)), P99: ms(stats.Percentile(ds, 0.99)),
+		P999: ms(stats.Percentile(ds, 0.999)), Max: ms(ds[len(ds)-1])}
 }
 
 // Machine describes where the benchmark ran.
@@ -192,8 +185,8 @@ func (r Report) WriteJSON(dir string) (string, error) {
 // WriteTable prints one aligned line per metric: case, metric, value, target and whether it
 // passed, then the notes.
 func (r Report) WriteTable(w io.Writer) {
-	const row = "%-7s %-38s %9s %-5s %8s  %s\n"
-	fmt.Fprintf(w, row, "case", "metric", "value", "", "target", "ok")
+	t := table.New("case", "metric", "value", "", "target", "ok")
+	t.Right = []int{2, 4}
 	for _, c := range r.Cases {
 		for _, m := range c.Metrics {
 			ok := ""
@@ -203,9 +196,10 @@ func (r Report) WriteTable(w io.Writer) {
 					ok = "NO"
 				}
 			}
-			fmt.Fprintf(w, row, c.Name, m.Name, num(m.Value), m.Unit, m.Target, ok)
+			t.Row(c.Name, m.Name, num(m.Value), m.Unit, m.Target, ok)
 		}
 	}
+	_ = t.Write(w)
 	for _, n := range r.Notes {
 		fmt.Fprintf(w, "- %s\n", n)
 	}

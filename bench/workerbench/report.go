@@ -8,6 +8,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
 	"github.com/ffrtmp/ffrtmp/bench/enginebench"
+	"github.com/ffrtmp/ffrtmp/internal/table"
 )
 
 // Report is everything one benchmark run measured, as written to JSON.
@@ -70,10 +71,9 @@ func (r Report) WriteJSON(dir string) (string, error) {
 // WriteTable prints the start-up row and one row per concurrent case: medians with their
 // spread, the ratio ffmpeg ÷ ffrtmp (higher is better), the target and whether it was met.
 func (r Report) WriteTable(w io.Writer) {
-	const row = "%-24s %-22s %-27s %-21s %-8s %-3s %s\n"
-	fmt.Fprintf(w, row, "case", "ffrtmp", "ffmpeg / base", "ratio", "target", "ok", "cpu s ffrtmp / ffmpeg")
+	t := table.New("case", "ffrtmp", "ffmpeg / base", "ratio", "target", "ok", "cpu s ffrtmp / ffmpeg")
 	s := r.Startup
-	fmt.Fprintf(w, row, "startup overhead per job",
+	t.Row("startup overhead per job",
 		fmt.Sprintf("%.1f ms (p90 %.1f)", s.Executor.Median, s.Executor.P90),
 		fmt.Sprintf("in-proc %.1f ms (p90 %.1f)", s.InProcess.Median, s.InProcess.P90),
 		fmt.Sprintf("+%.1f ms (p90 %.1f)", s.Overhead.Median, s.Overhead.P90),
@@ -81,7 +81,7 @@ func (r Report) WriteTable(w io.Writer) {
 	for _, c := range r.Concurrent {
 		for _, cmp := range c.Comparisons {
 			cand, base := variant(c, cmp.Candidate), variant(c, cmp.Baseline)
-			fmt.Fprintf(w, row, cmp.Label,
+			t.Row(cmp.Label,
 				fmt.Sprintf("%.2f s (%.2f-%.2f)", cand.Median, cand.Min, cand.Max),
 				fmt.Sprintf("%.2f s (%.2f-%.2f)", base.Median, base.Min, base.Max),
 				fmt.Sprintf("%.3f (paired %.3f)", cmp.Ratio, cmp.PairedRatio),
@@ -89,6 +89,7 @@ func (r Report) WriteTable(w io.Writer) {
 				fmt.Sprintf("%.2f / %.2f (ratio %.3f)", cand.MedianCPU, base.MedianCPU, cmp.CPURatio))
 		}
 	}
+	_ = t.Write(w)
 	fmt.Fprintf(w, "startup: %d runs each way after 1 warm-up, alternating; overhead = executor.Run − engine.Run in-process, per round;\n", s.Runs)
 	fmt.Fprintf(w, "  an executor whose spec fails validation (process start, libav loading, exit) takes %.1f ms (p90 %.1f).\n", s.Noop.Median, s.Noop.P90)
 	fmt.Fprintf(w, "batches: %d rounds after 1 warm-up, alternating; ratio = ffmpeg median ÷ ffrtmp median batch wall time, higher is better;\n", r.Runs)

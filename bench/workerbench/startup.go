@@ -4,13 +4,12 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"math"
 	"slices"
 	"time"
 
-	"github.com/ffrtmp/ffrtmp/bench/enginebench"
 	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/internal/stats"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
 )
 
@@ -58,14 +57,8 @@ func dist(xs []float64) Dist {
 	if len(xs) == 0 {
 		return Dist{}
 	}
-	return Dist{Samples: xs, Median: enginebench.Median(xs), P90: percentile(xs, 0.9), Min: slices.Min(xs), Max: slices.Max(xs)}
-}
-
-// percentile is the nearest-rank p-th quantile of xs.
-func percentile(xs []float64, p float64) float64 {
 	s := slices.Sorted(slices.Values(xs))
-	i := int(math.Ceil(p*float64(len(s)))) - 1
-	return s[max(0, min(i, len(s)-1))]
+	return Dist{Samples: xs, Median: stats.Median(s), P90: stats.Percentile(s, 0.9), Min: s[0], Max: s[len(s)-1]}
 }
 
 // MeasureStartup runs the trivial job runs times each way (executor child, in-process, empty

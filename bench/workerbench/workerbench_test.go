@@ -5,15 +5,6 @@ import (
 	"testing"
 )
 
-func TestPercentile(t *testing.T) {
-	xs := []float64{5, 1, 4, 2, 3, 10, 9, 8, 7, 6}
-	for _, tc := range []struct{ p, want float64 }{{0.5, 5}, {0.9, 9}, {1, 10}, {0.01, 1}} {
-		if got := percentile(xs, tc.p); got != tc.want {
-			t.Errorf("percentile(%v) = %v, want %v", tc.p, got, tc.want)
-		}
-	}
-}
-
 // The start-up measurement runs end to end against a freshly built ffrtmp-worker.
 func TestMeasureStartup(t *testing.T) {
 	if testing.Short() {

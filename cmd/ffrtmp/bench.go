@@ -6,13 +6,13 @@ import (
 	"os"
 	"slices"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/ffrtmp/ffrtmp/bench/harness"
 	"github.com/ffrtmp/ffrtmp/hw"
+	"github.com/ffrtmp/ffrtmp/internal/table"
 	"github.com/ffrtmp/ffrtmp/internal/version"
 )
 
@@ -225,8 +225,7 @@ func finishBench(cmd *cobra.Command, f benchFlags, res *harness.Results, base *h
 
 // writeBenchTable prints one line per case.
 func writeBenchTable(w io.Writer, r *harness.Results) {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "CASE\tENCODER\tFPS (min-max)\tSPEED\tP95 MS\tCPU S\tRSS MB\tPSNR\tSSIM\tVS FFMPEG")
+	t := table.New("CASE", "ENCODER", "FPS (min-max)", "SPEED", "P95 MS", "CPU S", "RSS MB", "PSNR", "SSIM", "VS FFMPEG")
 	skipped := map[string]string{}
 	var skippedOrder []string
 	for _, c := range r.Cases {
@@ -238,7 +237,7 @@ func writeBenchTable(w io.Writer, r *harness.Results) {
 			continue
 		}
 		if c.Runs == 0 {
-			fmt.Fprintf(tw, "%s\t%s\tfailed: %s\n", c.ID, c.Encoder, truncateLine(c.Error, 70))
+			t.Row(c.ID, c.Encoder, "failed: "+table.Fit(c.Error, 71))
 			continue
 		}
 		psnr, ssim, vs := "-", "-", "-"
@@ -248,13 +247,13 @@ func writeBenchTable(w io.Writer, r *harness.Results) {
 		if c.FFmpeg != nil && c.FFmpeg.Ratio > 0 {
 			vs = fmt.Sprintf("%.3f", c.FFmpeg.Ratio)
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%.1f (%.1f-%.1f)\t%.2fx\t%.2f\t%.2f\t%.0f\t%s\t%s\t%s\n", c.ID, c.EncoderUsed,
-			c.FPS.Median, c.FPS.Min, c.FPS.Max, c.Speed.Median, c.Latency.P95.Median, c.CPUSeconds.Median,
-			c.PeakRSS.Max/(1<<20), psnr, ssim, vs)
+		t.Row(c.ID, c.EncoderUsed, fmt.Sprintf("%.1f (%.1f-%.1f)", c.FPS.Median, c.FPS.Min, c.FPS.Max),
+			fmt.Sprintf("%.2fx", c.Speed.Median), fmt.Sprintf("%.2f", c.Latency.P95.Median),
+			fmt.Sprintf("%.2f", c.CPUSeconds.Median), fmt.Sprintf("%.0f", c.PeakRSS.Max/(1<<20)), psnr, ssim, vs)
 	}
-	tw.Flush()
+	_ = t.Write(w)
 	for _, e := range skippedOrder {
-		fmt.Fprintf(w, "skipped %s: %s\n", e, truncateLine(skipped[e], 100))
+		fmt.Fprintf(w, "skipped %s: %s\n", e, table.Fit(skipped[e], 101))
 	}
 	for _, d := range r.Density {
 		if d.Error != "" {
@@ -266,8 +265,7 @@ func writeBenchTable(w io.Writer, r *harness.Results) {
 }
 
 func listScenarios(w io.Writer, scs []harness.Scenario) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "SCENARIO\tSOURCE\tOUTPUTS\tCODECS\tDESCRIPTION")
+	t := table.New("SCENARIO", "SOURCE", "OUTPUTS", "CODECS", "DESCRIPTION")
 	for _, s := range scs {
 		src := s.Source.File
 		if src == "" {
@@ -278,17 +276,9 @@ func listScenarios(w io.Writer, scs []harness.Scenario) error {
 			outs = append(outs, o.Name)
 		}
 		codecs := strings.Join(append(slices.Clone(s.Codecs), s.Encoders...), ",")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", s.Name, src, strings.Join(outs, ","), codecs, s.Description)
+		t.Row(s.Name, src, strings.Join(outs, ","), codecs, s.Description)
 	}
-	return tw.Flush()
-}
-
-func truncateLine(s string, n int) string {
-	s = strings.ReplaceAll(s, "\n", " ")
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
+	return t.Write(w)
 }
 
 // benchProgress draws a bar per case on a terminal, and a line per finished case otherwise.
@@ -369,18 +359,17 @@ func writeFarmTable(w io.Writer, fm *harness.Farm) {
 	if fm == nil {
 		return
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "NODE\tCASE\tSTATUS\tENCODER\tFPS (min-max)\tSPEED\tP95 MS")
+	t := table.New("NODE", "CASE", "STATUS", "ENCODER", "FPS (min-max)", "SPEED", "P95 MS")
 	for _, n := range fm.Nodes {
 		for _, c := range n.Cases {
 			status := c.Status
 			if status == "" {
-				status = truncateLine(c.Error, 50)
+				status = table.Fit(c.Error, 51)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.1f (%.1f-%.1f)\t%.2fx\t%.2f\n", n.Name, c.Scenario, status, c.EncoderUsed,
-				c.FPS, c.FPSMin, c.FPSMax, c.Speed, c.P95ms)
+			t.Row(n.Name, c.Scenario, status, c.EncoderUsed, fmt.Sprintf("%.1f (%.1f-%.1f)", c.FPS, c.FPSMin, c.FPSMax),
+				fmt.Sprintf("%.2fx", c.Speed), fmt.Sprintf("%.2f", c.P95ms))
 		}
 	}
-	tw.Flush()
+	_ = t.Write(w)
 	fmt.Fprintf(w, "farm: %d jobs (%d failed) in %.1f s, %.1f frames/s aggregate\n", fm.Jobs, fm.Failed, fm.Seconds, fm.FPS)
 }

@@ -243,3 +243,30 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+// The bench table lines its columns up, and a failed case's error runs on from the FPS column
+// instead of widening it.
+func TestWriteBenchTable(t *testing.T) {
+	r := &harness.Results{Cases: []harness.Case{
+		{ID: "cam/libx264", Encoder: "libx264", EncoderUsed: "libx264", Runs: 3,
+			FPS: harness.Stat{Median: 120.5, Min: 118, Max: 121}, Speed: harness.Stat{Median: 4.02}},
+		{ID: "cam/h264_nvenc", Encoder: "h264_nvenc", Error: "no CUDA device\nhere, so the run could not open its encoder at all"},
+		{ID: "ladder/libx264", Encoder: "libx264", EncoderUsed: "libx264", Runs: 3,
+			FPS: harness.Stat{Median: 30, Min: 29.5, Max: 31}, Speed: harness.Stat{Median: 1}},
+	}}
+	var b strings.Builder
+	writeBenchTable(&b, r)
+	lines := strings.Split(b.String(), "\n")
+	want := []string{
+		"CASE            ENCODER     FPS (min-max)        SPEED  P95 MS  CPU S  RSS MB  PSNR  SSIM  VS FFMPEG",
+		"cam/libx264     libx264     120.5 (118.0-121.0)  4.02x  0.00    0.00   0       -     -     -",
+		"cam/h264_nvenc  h264_nvenc  failed: no CUDA device here, so the run could not open its encoder at all",
+		"ladder/libx264  libx264     30.0 (29.5-31.0)     1.00x  0.00    0.00   0       -     -     -",
+	}
+	for i, w := range want {
+		if i >= len(lines) || lines[i] != w {
+			t.Errorf("bench table:\n%s\nwant line %d:\n%s", b.String(), i+1, w)
+			break
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/internal/table"
 )
 
 // How jobs read in tables, the key: value view, event lines and progress lines. Everything
@@ -89,15 +90,7 @@ func jobTenant(j api.Job) string {
 // (the job ID above all).
 func jobShrinkColumns(header []string, rows [][]string, width int, cols ...int) {
 	const gap, least = 2, 8
-	widths := make([]int, len(header))
-	for i, h := range header {
-		widths[i] = utf8.RuneCountInString(h)
-	}
-	for _, r := range rows {
-		for i, c := range r {
-			widths[i] = max(widths[i], utf8.RuneCountInString(c))
-		}
-	}
+	widths := table.Widths(header, rows)
 	total := gap * (len(widths) - 1)
 	for _, w := range widths {
 		total += w
@@ -116,7 +109,7 @@ func jobShrinkColumns(header []string, rows [][]string, width int, cols ...int) 
 	}
 	for _, c := range cols {
 		for _, r := range rows {
-			r[c] = fit(r[c], widths[c])
+			r[c] = table.Fit(r[c], widths[c])
 		}
 	}
 }
@@ -584,7 +577,7 @@ func jobBarLine(j api.Job, v jobView, width int) string {
 		pctText = fmt.Sprintf("  %5.1f%%  ", pct)
 	}
 	bar := min(max(width-1-len(head)-len(pctText)-jobBarRest, 10), 40)
-	return fit(head+jobProgressBar(max(pct, 0), bar)+pctText+strings.TrimLeft(rest, " "), max(width-1, 20))
+	return table.Fit(head+jobProgressBar(max(pct, 0), bar)+pctText+strings.TrimLeft(rest, " "), max(width-1, 20))
 }
 
 // jobProgressBar draws pct in n columns: [=====>    ].

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/table"
 )
 
 // Following jobs: `jobs watch` and `jobs submit --wait` poll the master and hand what they
@@ -294,11 +295,11 @@ func (d *plainJobsDisplay) show(v jobView, going, ended []api.Job, summary strin
 	room := tableWidth - len(stamp) - 2
 	var b strings.Builder
 	for _, j := range ended {
-		fmt.Fprintf(&b, "%s  %s\n", stamp, fit(jobWatchLine(j, v), room))
+		fmt.Fprintf(&b, "%s  %s\n", stamp, table.Fit(jobWatchLine(j, v), room))
 		delete(d.last, j.ID)
 	}
 	for _, j := range going {
-		line := fit(jobWatchLine(j, v), room)
+		line := table.Fit(jobWatchLine(j, v), room)
 		if d.last[j.ID] != line {
 			fmt.Fprintf(&b, "%s  %s\n", stamp, line)
 			d.last[j.ID] = line
@@ -353,7 +354,7 @@ func (d *ttyJobsDisplay) show(v jobView, going, ended []api.Job, summary string)
 	}
 	var board []string
 	if d.board {
-		board = append(board, fit(summary+"  ("+v.now.In(v.loc).Format("15:04:05")+")", max(width-1, 20)))
+		board = append(board, table.Fit(summary+"  ("+v.now.In(v.loc).Format("15:04:05")+")", max(width-1, 20)))
 	}
 	for _, j := range going {
 		board = append(board, jobBarLine(j, v, width))

@@ -2,13 +2,12 @@ package main
 
 import (
 	"encoding/json"
-	"fmt"
 	"io"
-	"strings"
-	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/ffrtmp/ffrtmp/internal/table"
 )
 
 // Output formats of the read commands (-o).
@@ -95,60 +94,5 @@ func blockStyle(n *yaml.Node) {
 // writeTable writes an aligned table in at most tableWidth columns: when the natural widths do
 // not fit, the widest columns are cut (with "…") until they do.
 func writeTable(w io.Writer, header []string, rows [][]string) {
-	const gap = 2
-	widths := make([]int, len(header))
-	for i, h := range header {
-		widths[i] = utf8.RuneCountInString(h)
-	}
-	for _, r := range rows {
-		for i := range min(len(r), len(widths)) {
-			widths[i] = max(widths[i], utf8.RuneCountInString(r[i]))
-		}
-	}
-	total := func() int {
-		t := gap * (len(widths) - 1)
-		for _, x := range widths {
-			t += x
-		}
-		return t
-	}
-	for total() > tableWidth {
-		widest := 0
-		for i := range widths {
-			if widths[i] > widths[widest] {
-				widest = i
-			}
-		}
-		if widths[widest] <= 4 {
-			break
-		}
-		widths[widest]--
-	}
-	line := func(cells []string) {
-		var b strings.Builder
-		for i := range widths {
-			cell := ""
-			if i < len(cells) {
-				cell = fit(cells[i], widths[i])
-			}
-			b.WriteString(cell)
-			if i < len(widths)-1 {
-				b.WriteString(strings.Repeat(" ", widths[i]-utf8.RuneCountInString(cell)+gap))
-			}
-		}
-		fmt.Fprintln(w, strings.TrimRight(b.String(), " "))
-	}
-	line(header)
-	for _, r := range rows {
-		line(r)
-	}
-}
-
-// fit cuts s to n runes, ending in "…" when cut.
-func fit(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
-	}
-	r := []rune(s)
-	return string(r[:n-1]) + "…"
+	_ = (&table.Table{Header: header, Rows: rows, Width: tableWidth}).Write(w)
 }

@@ -1,8 +1,8 @@
 // Package backoff is the farm's one exponential backoff: a wait that doubles with every
 // failed attempt from a base up to a cap, with jitter, so that clients failing together (the
 // workers of a restarted master, the restreams of a dead destination) do not come back
-// together. Job retries, worker reconnects, webhook deliveries, restream reconnects and an
-// ingest's news all wait through it.
+// together. Job retries, worker reconnects, webhook deliveries, restream reconnects, an
+// ingest's news and the RTMP server's accept loop all wait through it.
 package backoff
 
 import (

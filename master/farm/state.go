@@ -3,11 +3,11 @@ package farm
 import (
 	"context"
 	"fmt"
-	"math/rand/v2"
 	"slices"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/backoff"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -130,7 +130,8 @@ func (s *Service) failJob(j *api.Job, jerr api.JobError, now time.Time, refund b
 	if jerr.Transient && j.Attempts <= j.MaxRetries {
 		delay := time.Duration(0)
 		if !refund {
-			delay = s.backoff(j.Attempts)
+			// RetryBackoff·2^(attempt-1), capped, drawn from the top half of that.
+			delay = backoff.Policy{Base: s.cfg.RetryBackoff, Max: s.cfg.RetryBackoffMax, Jitter: 0.5}.Delay(j.Attempts)
 		}
 		at := now.Add(delay)
 		j.RetryAt = &at
@@ -144,14 +145,4 @@ func (s *Service) failJob(j *api.Job, jerr api.JobError, now time.Time, refund b
 	j.FinishedAt = &now
 	ev, err := move(j, api.StatusFailed, now, j.Error.Message)
 	return []api.Event{ev}, err
-}
-
-// backoff is RetryBackoff·2^(attempt-1), capped, with jitter in [d/2, d].
-func (s *Service) backoff(attempt int) time.Duration {
-	d := s.cfg.RetryBackoff
-	for i := 1; i < attempt && d < s.cfg.RetryBackoffMax; i++ {
-		d *= 2
-	}
-	d = min(d, s.cfg.RetryBackoffMax)
-	return d/2 + rand.N(d/2+1)
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api/redact"
+	"github.com/ffrtmp/ffrtmp/internal/backoff"
 
 	"github.com/ffrtmp/ffrtmp/master/egress"
 )
@@ -65,7 +65,7 @@ func (d *Dispatcher) deliver(ctx context.Context, del Delivery) outcome {
 	}
 	delay := a.retryAfter
 	if delay == 0 {
-		delay = backoff(d.opts.BaseBackoff, d.opts.MaxBackoff, del.Attempts)
+		delay = d.opts.retryBackoff().Delay(del.Attempts)
 	}
 	delay = min(delay, d.opts.MaxBackoff)
 	next := time.Now().Add(delay)
@@ -201,18 +201,11 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
-// backoff is exponential backoff with full jitter: uniform in [0, min(max, base·2^(n-1))]
-// after the n-th failed attempt, so receivers coming back are not hit by every master at once.
-func backoff(base, maxDelay time.Duration, n int) time.Duration {
-	ceiling := base
-	for i := 1; i < n && ceiling < maxDelay; i++ {
-		ceiling *= 2
-	}
-	ceiling = min(ceiling, maxDelay)
-	if ceiling <= 0 {
-		return 0
-	}
-	return rand.N(ceiling + 1)
+// retryBackoff is the wait before a retry with full jitter: uniform in
+// [0, min(MaxBackoff, BaseBackoff·2^(n-1))] after the n-th failed attempt, so receivers
+// coming back are not hit by every master at once.
+func (o Options) retryBackoff() backoff.Policy {
+	return backoff.Policy{Base: o.BaseBackoff, Max: o.MaxBackoff, Jitter: 1}
 }
 
 // transportError drops url.Error's wrapping, which repeats the whole URL (a callback URL may

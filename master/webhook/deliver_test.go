@@ -9,14 +9,14 @@ import (
 )
 
 func TestBackoffFullJitterWithinCeiling(t *testing.T) {
-	base, maxDelay := 100*time.Millisecond, 2*time.Second
+	opts := Options{BaseBackoff: 100 * time.Millisecond, MaxBackoff: 2 * time.Second}
 	for n, ceiling := range map[int]time.Duration{
 		1: 100 * time.Millisecond, 2: 200 * time.Millisecond, 3: 400 * time.Millisecond,
 		5: 1600 * time.Millisecond, 6: 2 * time.Second, 60: 2 * time.Second,
 	} {
 		var top time.Duration
 		for range 500 {
-			got := backoff(base, maxDelay, n)
+			got := opts.retryBackoff().Delay(n)
 			if got < 0 || got > ceiling {
 				t.Fatalf("backoff after attempt %d = %s, want within [0, %s]", n, got, ceiling)
 			}

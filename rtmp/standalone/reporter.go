@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"sync"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/backoff"
 	"github.com/ffrtmp/ffrtmp/rtmp"
 )
 
@@ -39,15 +39,17 @@ type reporter struct {
 	live map[string]string // streams whose latest queued news is a publish → its session
 	wake chan struct{}
 
-	// Backoff between failed deliveries; a variable for tests.
-	minBackoff, maxBackoff time.Duration
+	// retry is the wait between failed deliveries; a variable for tests.
+	retry backoff.Policy
 }
 
 func newReporter(master eventSender, relay string, maxQueue int, timeout time.Duration, m *metrics, log *slog.Logger) *reporter {
 	// At least 2: the head may be in flight and is never the one dropped.
 	return &reporter{master: master, relay: relay, log: log, max: max(maxQueue, 2), timeout: timeout, m: m,
 		live: map[string]string{}, wake: make(chan struct{}, 1),
-		minBackoff: 250 * time.Millisecond, maxBackoff: 10 * time.Second}
+		// 250 ms doubling to 10 s, give or take a fifth so that ingests that lost the master
+		// together do not come back in step: a ceiling of 1.2× that, drawn from its top third.
+		retry: backoff.Policy{Base: 300 * time.Millisecond, Max: 12 * time.Second, Jitter: 1.0 / 3}}
 }
 
 var _ rtmp.Observer = (*reporter)(nil)
@@ -157,10 +159,10 @@ func (r *reporter) pending() int {
 // finishes (or times out) first: cut off, it might be applied without the reporter knowing,
 // and be sent again.
 func (r *reporter) run(stop <-chan struct{}) {
-	backoff := time.Duration(0)
+	failures := 0
 	for {
-		if backoff > 0 {
-			t := time.NewTimer(jitter(backoff))
+		if failures > 0 {
+			t := time.NewTimer(r.retry.Delay(failures))
 			select {
 			case <-stop:
 				t.Stop()
@@ -178,9 +180,9 @@ func (r *reporter) run(stop <-chan struct{}) {
 			continue
 		}
 		if r.deliver(ev, r.timeout) {
-			backoff = 0
+			failures = 0
 		} else {
-			backoff = min(max(2*backoff, r.minBackoff), r.maxBackoff)
+			failures++
 		}
 		select {
 		case <-stop:
@@ -194,7 +196,7 @@ func (r *reporter) run(stop <-chan struct{}) {
 // (the ingest is stopping: its streams' unpublishes must reach the master). It returns the
 // events left undelivered.
 func (r *reporter) drain(deadline time.Time) int {
-	backoff := r.minBackoff
+	failures := 0
 	for time.Now().Before(deadline) {
 		ev, ok := r.head()
 		if !ok {
@@ -205,8 +207,8 @@ func (r *reporter) drain(deadline time.Time) int {
 			continue
 		}
 		if !r.deliver(ev, min(r.timeout, time.Until(deadline))) {
-			time.Sleep(min(jitter(backoff), time.Until(deadline)))
-			backoff = min(2*backoff, r.maxBackoff)
+			failures++
+			time.Sleep(min(r.retry.Delay(failures), time.Until(deadline)))
 		}
 	}
 	return r.pending()
@@ -245,10 +247,4 @@ func (r *reporter) deliver(ev api.IngestEvent, timeout time.Duration) bool {
 	r.pop()
 	r.m.dropped.WithLabelValues(string(ev.Type)).Inc()
 	return true
-}
-
-// jitter is d give or take a fifth, so ingests that lost the master together do not come
-// back in step.
-func jitter(d time.Duration) time.Duration {
-	return d + time.Duration((rand.Float64()-0.5)*0.4*float64(d))
 }

@@ -90,7 +90,7 @@ func testReporter(t *testing.T, m Master, queue int) *reporter {
 		t.Fatal(err)
 	}
 	r := newReporter(m, "rtmp://edge:1935", queue, time.Second, met, quiet)
-	r.minBackoff, r.maxBackoff = 5*time.Millisecond, 20*time.Millisecond
+	r.retry.Base, r.retry.Max = 6*time.Millisecond, 24*time.Millisecond
 	return r
 }
 

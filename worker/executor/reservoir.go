@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/stats"
 )
 
 // reservoirSize bounds the encode times kept for a run's percentiles: every frame of a job
@@ -35,9 +36,6 @@ func (r *reservoir) summary() *api.LatencySummary {
 	}
 	s := slices.Clone(r.vals)
 	slices.Sort(s)
-	at := func(p float64) float64 {
-		i := int(p*float64(len(s))+0.5) - 1
-		return s[max(0, min(i, len(s)-1))]
-	}
-	return &api.LatencySummary{Frames: r.seen, P50ms: at(0.50), P95ms: at(0.95), P99ms: at(0.99)}
+	return &api.LatencySummary{Frames: r.seen, P50ms: stats.Percentile(s, 0.50), P95ms: stats.Percentile(s, 0.95),
+		P99ms: stats.Percentile(s, 0.99)}
 }
