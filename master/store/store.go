@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -41,11 +42,6 @@ var (
 	allBuckets = [][]byte{bJobs, bByStatus, bByQueue, bByNode, bByTenant, bEvents, bIdem, bNodes, bPresets, bOutbox, bMeta, bStreams, bStreamKey}
 )
 
-// SchemaVersion is the layout of the database; a master refuses a file of another one.
-// 2: a job is a binary header plus its API JSON. (Buckets added since, such as the streams,
-// are created on open and change no existing layout, so they keep the version.)
-const SchemaVersion = "2"
-
 // Options tune Open.
 type Options struct {
 	// NoSync skips fsync. Only for tests and benchmarks of something else: a crash loses
@@ -55,6 +51,8 @@ type Options struct {
 	OnCommit func(d time.Duration, writes int)
 	// MaxBatch caps the writes folded into one transaction (default 512).
 	MaxBatch int
+	// Logger is told of the schema migrations Open runs (default slog.Default()).
+	Logger *slog.Logger
 }
 
 // Store is the master's database. Its methods are safe for concurrent use.
@@ -93,24 +91,21 @@ func Open(path string, opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	if _, err := migrate(db, migrations(), migrationBatch, log.With("db", path)); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
+	// Buckets that hold only what is written from now on (such as the streams, once) are
+	// created here and need no schema version.
 	err = db.Update(func(tx *bolt.Tx) error {
-		newTenantIndex := tx.Bucket(bByTenant) == nil
 		for _, b := range allBuckets {
 			if _, err := tx.CreateBucketIfNotExists(b); err != nil {
 				return err
 			}
-		}
-		if newTenantIndex {
-			if err := indexTenantless(tx); err != nil {
-				return fmt.Errorf("index jobs by tenant: %w", err)
-			}
-		}
-		meta := tx.Bucket(bMeta)
-		switch v := meta.Get([]byte("schema")); {
-		case v == nil:
-			return meta.Put([]byte("schema"), []byte(SchemaVersion))
-		case string(v) != SchemaVersion:
-			return fmt.Errorf("database schema %s, this master reads %s", v, SchemaVersion)
 		}
 		return nil
 	})
