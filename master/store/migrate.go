@@ -55,8 +55,9 @@ func migrations() []migration {
 	}
 }
 
-// migrationBatch is how many records a step handles per transaction at most: about a tenth
-// of a second of work, so a database of millions of jobs never needs one giant transaction.
+// migrationBatch is how many records a step handles per transaction at most: a fraction of a
+// second of work for a step over keys, so a database of millions of jobs never needs one
+// giant transaction and an interrupted step loses little.
 const migrationBatch = 100_000
 
 // progress is a step under way, kept in the meta bucket with each batch.
