@@ -92,20 +92,19 @@ func (e *SchemaError) Error() string {
 	return fmt.Sprintf("database schema %d is older than this ffrtmp master can migrate (%d and later)", e.Version, e.Oldest)
 }
 
-// schemaOf reads the database's version; fresh is true for a file with no buckets at all (a
-// new database).
+// schemaOf reads the database's version; fresh is true for a new database: one without a
+// version and without jobs (every version wrote both in one transaction; a file with jobs but
+// no version is not a master's).
 func schemaOf(tx *bolt.Tx) (version int, fresh bool, err error) {
 	var v []byte
 	if meta := tx.Bucket(bMeta); meta != nil {
 		v = meta.Get(metaSchema)
 	}
 	if v == nil {
-		empty := true
-		_ = tx.ForEach(func([]byte, *bolt.Bucket) error { empty = false; return nil })
-		if empty {
+		if tx.Bucket(bJobs) == nil {
 			return 0, true, nil
 		}
-		return 0, false, fmt.Errorf("no schema version in the meta bucket: not a master database")
+		return 0, false, fmt.Errorf("jobs but no schema version: not a master database")
 	}
 	n, err := strconv.Atoi(string(v))
 	if err != nil {
