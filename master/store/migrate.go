@@ -69,8 +69,8 @@ type progress struct {
 	Started time.Time `json:"started"`
 }
 
-// Migrated is a migration step that ran, as recorded in the database.
-type Migrated struct {
+// stepRecord is a migration step that ran, as recorded in the database (meta "migrated/NNN").
+type stepRecord struct {
 	To       int       `json:"to"`
 	Name     string    `json:"name"`
 	Batches  int       `json:"batches"`
@@ -117,7 +117,7 @@ func schemaOf(tx *bolt.Tx) (version int, fresh bool, err error) {
 // of its own transactions, and returns the steps it ran. A fresh database is created at that
 // version without running any. A database newer than steps know is a *SchemaError and is not
 // touched.
-func migrate(db *bolt.DB, steps []migration, batch int, log *slog.Logger) ([]Migrated, error) {
+func migrate(db *bolt.DB, steps []migration, batch int, log *slog.Logger) ([]stepRecord, error) {
 	if batch <= 0 {
 		batch = migrationBatch
 	}
@@ -153,7 +153,7 @@ func migrate(db *bolt.DB, steps []migration, batch int, log *slog.Logger) ([]Mig
 		return nil, nil
 	}
 	log.Info("migrating database schema", "from", version, "to", known)
-	var ran []Migrated
+	var ran []stepRecord
 	for _, m := range steps {
 		if m.to <= version {
 			continue
@@ -172,59 +172,68 @@ func migrate(db *bolt.DB, steps []migration, batch int, log *slog.Logger) ([]Mig
 
 // runStep runs m to the end, one transaction per batch, resuming where an interrupted run of
 // the same step stopped.
-func runStep(db *bolt.DB, m migration, batch int, log *slog.Logger) (Migrated, error) {
-	var p progress
+func runStep(db *bolt.DB, m migration, batch int, log *slog.Logger) (stepRecord, error) {
 	for {
-		var finished bool
 		start := time.Now()
+		var p progress
+		var done *stepRecord
 		err := db.Update(func(tx *bolt.Tx) error {
-			meta := tx.Bucket(bMeta)
-			p = progress{To: m.to, Name: m.name, Started: time.Now().UTC()}
-			if v := meta.Get(metaMigrating); v != nil {
-				var was progress
-				if err := json.Unmarshal(v, &was); err != nil {
-					return fmt.Errorf("decode the migration under way: %w", err)
-				}
-				if was.To != m.to {
-					return fmt.Errorf("the migration under way is to schema %d, not %d", was.To, m.to)
-				}
-				p = was
-			}
-			next, err := m.step(tx, p.Cursor, batch)
-			if err != nil {
-				return err
-			}
-			p.Batches++
-			if next != nil {
-				p.Cursor = bytes.Clone(next)
-				v, err := json.Marshal(p)
-				if err != nil {
-					return err
-				}
-				return meta.Put(metaMigrating, v)
-			}
-			finished = true
-			v, err := json.Marshal(Migrated{To: m.to, Name: m.name, Batches: p.Batches, Started: p.Started, Finished: time.Now().UTC()})
-			if err != nil {
-				return err
-			}
-			if err := meta.Put(metaMigrated(m.to), v); err != nil {
-				return err
-			}
-			if err := meta.Delete(metaMigrating); err != nil {
-				return err
-			}
-			return meta.Put(metaSchema, strconv.AppendInt(nil, int64(m.to), 10))
+			var err error
+			p, done, err = stepBatch(tx, m, batch)
+			return err
 		})
 		if err != nil {
-			return Migrated{}, err
+			return stepRecord{}, err
 		}
-		if finished {
-			return Migrated{To: m.to, Name: m.name, Batches: p.Batches, Started: p.Started, Finished: time.Now().UTC()}, nil
+		if done != nil {
+			return *done, nil
 		}
 		log.Debug("database migration batch", "to", m.to, "step", m.name, "batches", p.Batches,
 			"duration", time.Since(start).Round(time.Millisecond))
 	}
+}
+
+// stepBatch runs one batch of m in tx from the progress saved in the meta bucket, and saves
+// the progress after it, or, when the step is done, records it and moves the schema version
+// on (done is then the record).
+func stepBatch(tx *bolt.Tx, m migration, batch int) (p progress, done *stepRecord, err error) {
+	meta := tx.Bucket(bMeta)
+	p = progress{To: m.to, Name: m.name, Started: time.Now().UTC()}
+	if v := meta.Get(metaMigrating); v != nil {
+		var was progress
+		if err := json.Unmarshal(v, &was); err != nil {
+			return p, nil, fmt.Errorf("decode the migration under way: %w", err)
+		}
+		if was.To != m.to {
+			return p, nil, fmt.Errorf("the migration under way is to schema %d, not %d", was.To, m.to)
+		}
+		p = was
+	}
+	next, err := m.step(tx, p.Cursor, batch)
+	if err != nil {
+		return p, nil, err
+	}
+	p.Batches++
+	if next != nil {
+		p.Cursor = bytes.Clone(next) // next may point into the page, valid only in tx
+		v, err := json.Marshal(p)
+		if err != nil {
+			return p, nil, err
+		}
+		return p, nil, meta.Put(metaMigrating, v)
+	}
+	rec := &stepRecord{To: m.to, Name: m.name, Batches: p.Batches, Started: p.Started, Finished: time.Now().UTC()}
+	v, err := json.Marshal(rec)
+	if err != nil {
+		return p, nil, err
+	}
+	if err := meta.Put(metaMigrated(m.to), v); err != nil {
+		return p, nil, err
+	}
+	if err := meta.Delete(metaMigrating); err != nil {
+		return p, nil, err
+	}
+	return p, rec, meta.Put(metaSchema, strconv.AppendInt(nil, int64(m.to), 10))
 }
 
 // indexTenants (schema 3) files every job under api.DefaultTenant in a tenant index the

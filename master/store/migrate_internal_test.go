@@ -143,7 +143,7 @@ func TestMigrateResumes(t *testing.T) {
 		t.Errorf("meta at the end: %v", meta)
 	}
 	for _, to := range []int{2, 3} {
-		var m Migrated
+		var m stepRecord
 		if err := json.Unmarshal([]byte(meta[string(metaMigrated(to))]), &m); err != nil || m.To != to || m.Finished.Before(m.Started) {
 			t.Errorf("record of step %d: %+v, %v", to, m, err)
 		}
