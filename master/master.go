@@ -174,7 +174,7 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 			return nil, fmt.Errorf("create database folder: %w", err)
 		}
 	}
-	if m.st, err = store.Open(cfg.DB, store.Options{OnCommit: m.metrics.Commit}); err != nil {
+	if m.st, err = store.Open(cfg.DB, store.Options{OnCommit: m.metrics.Commit, Logger: m.log}); err != nil {
 		return nil, err
 	}
 	storeRef.Store(m.st)

@@ -19,7 +19,7 @@ import (
 
 // FillVersion names the layout of the generated jobs and the store's schema. Change it when
 // jobMaker changes, so cached list databases are rebuilt (a new store schema does that too).
-const FillVersion = "fill1-s" + store.SchemaVersion
+var FillVersion = fmt.Sprintf("fill1-s%d", store.SchemaVersion)
 
 // jobMaker makes jobs as the master would have stored them: specs resolved by the catalog
 // from a mix of scenarios, over the five queues and the priority range.

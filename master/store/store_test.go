@@ -996,8 +996,9 @@ func TestListJobsRawIsTheStoredView(t *testing.T) {
 	}
 }
 
-// TestTenantIndexOfOldDatabase: a database from before tenants (no tenant index, jobs with no
-// tenant) opens with every job filed under the default tenant, without rewriting the jobs.
+// TestTenantIndexOfOldDatabase: a database from before tenants (schema 2, no tenant index,
+// jobs with no tenant) opens with every job filed under the default tenant, without rewriting
+// the jobs.
 func TestTenantIndexOfOldDatabase(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "master.db")
 	s, err := store.Open(path, store.Options{NoSync: true})
@@ -1012,10 +1013,16 @@ func TestTenantIndexOfOldDatabase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Update(func(tx *bolt.Tx) error { return tx.DeleteBucket([]byte("idx_tenant")) }); err != nil {
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := tx.Bucket([]byte("meta")).Put([]byte("schema"), []byte("2")); err != nil {
+			return err
+		}
+		return tx.DeleteBucket([]byte("idx_tenant"))
+	})
+	db.Close()
+	if err != nil {
 		t.Fatal(err)
 	}
-	db.Close()
 
 	s, err = store.Open(path, store.Options{NoSync: true})
 	if err != nil {

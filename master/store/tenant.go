@@ -18,21 +18,6 @@ func TenantOf(j *api.Job) string {
 	return j.Tenant
 }
 
-// indexTenantless files every job under api.DefaultTenant in a tenant index created just
-// now: the jobs of a database from before tenants have none. Only keys are walked, nothing
-// is decoded, and the jobs themselves are not rewritten.
-func indexTenantless(tx *bolt.Tx) error {
-	idx := tx.Bucket(bByTenant)
-	idx.FillPercent = 0.9
-	c := tx.Bucket(bJobs).Cursor()
-	for k, _ := c.First(); k != nil; k, _ = c.Next() {
-		if err := idx.Put(idxKey(api.DefaultTenant, k), nil); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // Tenants lists the tenants that own at least one stored job, from the tenant index (a
 // seek per tenant, not a walk over jobs).
 func (s *Store) Tenants(ctx context.Context) ([]string, error) {
