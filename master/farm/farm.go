@@ -48,8 +48,12 @@ type Config struct {
 	// hears at once that webhooks will not go there (the dispatcher checks again on every
 	// connection). The zero Policy allows public addresses only.
 	Callbacks egress.Policy
-	Logger    *slog.Logger
-	Hooks     Hooks
+	// Clock is the farm's time: when jobs are created, assigned and finished, when nodes
+	// were last heard from, and every deadline failure handling judges by [time.Now].
+	// Tests give it a clock they move, so timeouts pass exactly and at once.
+	Clock  func() time.Time
+	Logger *slog.Logger
+	Hooks  Hooks
 }
 
 // Hooks receive measurements for metrics. Any may be nil.
@@ -99,6 +103,9 @@ func (c *Config) defaults() {
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
+	if c.Clock == nil {
+		c.Clock = time.Now
+	}
 }
 
 // Service is the farm. Create it with New, run its maintenance with Run.
@@ -147,7 +154,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
 	if aging < 0 {
 		aging = 0
 	}
-	s := &Service{cfg: cfg, st: st, sched: sched.New(aging), log: cfg.Logger, start: time.Now(),
+	s := &Service{cfg: cfg, st: st, sched: sched.New(aging), log: cfg.Logger, start: cfg.Clock(),
 		seed: maphash.MakeSeed(), active: map[string]*activeJob{}, retrying: map[string]time.Time{},
 		counts: map[api.Status]int{}, nodes: map[string]*nodeState{}, presets: map[string]api.Preset{},
 		tenants: map[string]*tenantCounts{}, owners: map[string]bool{}}
@@ -237,6 +244,9 @@ func (s *Service) lock(id string) func() {
 	m.Lock()
 	return m.Unlock
 }
+
+// now is the farm's time, in UTC.
+func (s *Service) now() time.Time { return s.cfg.Clock().UTC() }
 
 // Ready reports whether the farm can take requests.
 func (s *Service) Ready() error {

@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -370,9 +369,10 @@ func TestAgingLetsBatchOvertakeLive(t *testing.T) {
 		first string
 	}{{time.Microsecond, "batch"}, {-1, "live"}} {
 		t.Run(fmt.Sprint("aging=", c.aging), func(t *testing.T) {
-			e := start(t, func(cfg *farm.Config) { cfg.Aging = c.aging })
+			clk := newClock()
+			e := start(t, withClock(clk), func(cfg *farm.Config) { cfg.Aging = c.aging })
 			batch := e.submit(api.JobRequest{Queue: api.QueueBatch, Priority: -100})
-			time.Sleep(10 * time.Millisecond) // the batch job waits
+			clk.Add(10 * time.Millisecond) // the batch job waits
 			live := e.submit(api.JobRequest{Queue: api.QueueLive, Priority: 100})
 			n := e.node(api.Capabilities{Slots: 2}, nil)
 			want := map[string][]string{"batch": {batch.ID, live.ID}, "live": {live.ID, batch.ID}}[c.first]
@@ -518,23 +518,32 @@ func TestLeastLoadedGPU(t *testing.T) {
 // ---- node loss and failure handling ----
 
 func TestNodeLost(t *testing.T) {
-	e := start(t, func(c *farm.Config) {
-		c.HeartbeatTimeout = 300 * time.Millisecond
-		c.Interval = 20 * time.Millisecond
-		c.RetryBackoff = time.Millisecond
-	})
+	clk := newClock()
+	e := start(t, withClock(clk), func(c *farm.Config) { c.RetryBackoff = time.Millisecond })
 	a := e.node(api.Capabilities{Slots: 2}, nil)
 	run, asg := e.submit(api.JobRequest{Priority: 1}), e.submit(api.JobRequest{})
 	e.mustLease(a)
 	e.mustLease(a)
 	e.progress(run.ID, a, 30)
 
-	// a goes silent: the background loop declares it offline and requeues its jobs.
-	e.waitNode(a, api.NodeOffline)
+	// a goes silent: at the heartbeat timeout (2 minutes) it is still online; past it, failure
+	// handling declares it offline and requeues its jobs.
+	clk.Add(2 * time.Minute)
+	e.tick()
+	if n, _ := e.sub.GetNode(e.ctx, a); n.Status != api.NodeOnline {
+		t.Fatalf("node at its heartbeat timeout, not past it, is %s", n.Status)
+	}
+	clk.Add(time.Second)
+	e.tick()
+	clk.Add(time.Second) // the retry backoff
+	e.tick()
+	if n, _ := e.sub.GetNode(e.ctx, a); n.Status != api.NodeOffline {
+		t.Fatalf("node silent past its heartbeat timeout is %s", n.Status)
+	}
 	for _, id := range []string{run.ID, asg.ID} {
-		j := e.waitStatus(id, false, api.StatusQueued)
-		if j.Error == nil || j.Error.Code != api.JobErrNodeLost || !j.Error.Transient || j.Attempts != 1 {
-			t.Fatalf("requeued job %s: attempts %d error %+v", id, j.Attempts, j.Error)
+		j := e.job(id)
+		if j.Status != api.StatusQueued || j.Error == nil || j.Error.Code != api.JobErrNodeLost || !j.Error.Transient || j.Attempts != 1 {
+			t.Fatalf("requeued job %s: %s attempts %d error %+v", id, j.Status, j.Attempts, j.Error)
 		}
 	}
 	e.wantStates(run.ID, ">queued", "queued>assigned", "assigned>running", "running>retrying", "retrying>queued")
@@ -571,20 +580,21 @@ func TestNodeLost(t *testing.T) {
 }
 
 func TestLeaseLost(t *testing.T) {
-	e := start(t, func(c *farm.Config) { c.LeaseAckTimeout = 100 * time.Millisecond; c.RetryBackoff = time.Hour })
+	clk := newClock()
+	e := start(t, withClock(clk), func(c *farm.Config) { c.LeaseAckTimeout = time.Minute; c.RetryBackoff = time.Hour })
 	n := e.node(api.Capabilities{Slots: 2}, nil)
 	kept, lost := e.submit(api.JobRequest{Priority: 1}), e.submit(api.JobRequest{})
 	e.mustLease(n)
 	e.mustLease(n)
-	leased := time.Now()
 	// Within the ack timeout a heartbeat that does not list a job yet is fine.
+	clk.Add(time.Minute)
 	if _, err := e.wrk.Heartbeat(e.ctx, n, api.Heartbeat{RunningJobs: []string{kept.ID}}); err != nil {
 		t.Fatal(err)
 	}
-	if j := e.job(lost.ID); j.Status != api.StatusAssigned && time.Since(leased) < 100*time.Millisecond {
-		t.Fatalf("lost a lease before its ack timeout: %s", j.Status)
+	if j := e.job(lost.ID); j.Status != api.StatusAssigned {
+		t.Fatalf("lost a lease at its ack timeout, not after it: %s", j.Status)
 	}
-	time.Sleep(150 * time.Millisecond) // the ack timeout passes
+	clk.Add(time.Millisecond) // the ack timeout passes
 	if _, err := e.wrk.Heartbeat(e.ctx, n, api.Heartbeat{RunningJobs: []string{kept.ID}}); err != nil {
 		t.Fatal(err)
 	}
@@ -603,18 +613,17 @@ func TestStaleJobsAreRequeued(t *testing.T) {
 		live, batch      time.Duration
 		staleQ, healthyQ string
 	}{
-		// Thresholds far above the busy job's 20 ms progress beat, so a loaded CI machine
-		// does not make it look stale.
-		{"batch", time.Hour, 600 * time.Millisecond, api.QueueBatch, api.QueueLive},
-		{"live", 600 * time.Millisecond, time.Hour, api.QueueLive, api.QueueBatch},
+		{"batch", time.Hour, 30 * time.Minute, api.QueueBatch, api.QueueLive},
+		{"live", 5 * time.Minute, time.Hour, api.QueueLive, api.QueueBatch},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			e := start(t, func(cfg *farm.Config) {
+			clk := newClock()
+			e := start(t, withClock(clk), func(cfg *farm.Config) {
 				cfg.LiveStale, cfg.BatchStale = c.live, c.batch
-				cfg.HeartbeatInterval = 20 * time.Millisecond
-				cfg.Interval = 20 * time.Millisecond
+				cfg.HeartbeatTimeout = 2 * time.Hour // the node stays online: only progress counts
 				cfg.RetryBackoff = time.Hour
 			})
+			threshold := min(c.live, c.batch)
 			n := e.node(api.Capabilities{Slots: 3}, nil)
 			stale := e.submit(api.JobRequest{Queue: c.staleQ})
 			healthy := e.submit(api.JobRequest{Queue: c.healthyQ})
@@ -626,34 +635,23 @@ func TestStaleJobsAreRequeued(t *testing.T) {
 			for _, id := range []string{stale.ID, healthy.ID, busy.ID} {
 				e.progress(id, n, 1)
 			}
-			// The worker stays alive and keeps listing all three; only busy progresses.
-			ctx, cancel := context.WithCancel(e.ctx)
-			var wg sync.WaitGroup
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				pct := 1.0
-				for ctx.Err() == nil {
-					if _, err := e.wrk.Heartbeat(ctx, n, api.Heartbeat{RunningJobs: []string{stale.ID, healthy.ID, busy.ID}}); err != nil && ctx.Err() == nil {
-						t.Errorf("heartbeat: %v", err)
-					}
-					pct++
-					_, _ = e.wrk.ReportProgress(ctx, busy.ID, api.ProgressReport{Node: n, Progress: &api.Progress{Percent: pct}})
-					select {
-					case <-ctx.Done():
-					case <-time.After(20 * time.Millisecond):
-					}
+			// Up to the threshold nothing is stale; busy reports halfway.
+			clk.Add(threshold / 2)
+			e.progress(busy.ID, n, 2)
+			clk.Add(threshold / 2)
+			e.tick()
+			for _, id := range []string{stale.ID, healthy.ID, busy.ID} {
+				if j := e.job(id); j.Status != api.StatusRunning {
+					t.Fatalf("job %s is %s at the threshold, not past it", id, j.Status)
 				}
-			}()
-			defer func() { cancel(); wg.Wait() }()
-
-			j := e.waitStatus(stale.ID, false, api.StatusRetrying)
-			if j.Error == nil || j.Error.Code != api.JobErrStale || !j.Error.Transient {
-				t.Fatalf("stale job error %+v", j.Error)
 			}
-			// A stale job has been silent for the whole threshold; by now the others have
-			// been running as long.
-			time.Sleep(100 * time.Millisecond)
+			// Past it, only the silent job of the threshold's queue is.
+			clk.Add(time.Second)
+			e.tick()
+			j := e.job(stale.ID)
+			if j.Status != api.StatusRetrying || j.Error == nil || j.Error.Code != api.JobErrStale || !j.Error.Transient {
+				t.Fatalf("stale job %s %+v, want retrying with a transient stale error", j.Status, j.Error)
+			}
 			for _, id := range []string{healthy.ID, busy.ID} {
 				if h := e.job(id); h.Status != api.StatusRunning {
 					t.Fatalf("job %s went %s (%+v) although only the other queue's threshold passed or it progressed", id, h.Status, h.Error)
@@ -664,27 +662,34 @@ func TestStaleJobsAreRequeued(t *testing.T) {
 }
 
 func TestMaxRunTimeFailsWithoutRetry(t *testing.T) {
-	e := start(t, func(c *farm.Config) { c.Interval = 20 * time.Millisecond; c.RetryBackoff = time.Millisecond })
+	clk := newClock()
+	e := start(t, withClock(clk), func(c *farm.Config) { c.RetryBackoff = time.Millisecond })
 	n := e.node(api.Capabilities{Slots: 2}, nil)
-	limited := e.submit(api.JobRequest{MaxRunTime: api.Duration(300 * time.Millisecond), MaxRetries: intp(5), Priority: 1})
+	limited := e.submit(api.JobRequest{MaxRunTime: api.Duration(10 * time.Minute), MaxRetries: intp(5), Priority: 1})
 	free := e.submit(api.JobRequest{})
 	e.mustLease(n)
 	e.mustLease(n)
-	ctx, cancel := context.WithCancel(e.ctx)
-	defer cancel()
-	go func() { // progress keeps both jobs from going stale
-		for ctx.Err() == nil {
-			_, _ = e.wrk.ReportProgress(ctx, limited.ID, api.ProgressReport{Node: n, Progress: &api.Progress{Percent: 1}})
-			_, _ = e.wrk.ReportProgress(ctx, free.ID, api.ProgressReport{Node: n, Progress: &api.Progress{Percent: 1}})
-			time.Sleep(20 * time.Millisecond)
+	// Progress every minute keeps both jobs from going stale; the node stays heard from.
+	for range 10 {
+		clk.Add(time.Minute)
+		e.progress(limited.ID, n, 1)
+		e.progress(free.ID, n, 1)
+		if _, err := e.wrk.Heartbeat(e.ctx, n, api.Heartbeat{RunningJobs: []string{limited.ID, free.ID}}); err != nil {
+			t.Fatal(err)
 		}
-	}()
-	j := e.waitJob(limited.ID, false, "done", func(j api.Job) bool { return j.Status.Terminal() || j.Status == api.StatusRetrying })
+		e.tick()
+	}
+	if j := e.job(limited.ID); j.Status != api.StatusRunning {
+		t.Fatalf("job at its max run time, not past it: %s %+v", j.Status, j.Error)
+	}
+	clk.Add(time.Second)
+	e.tick()
+	j := e.job(limited.ID)
 	if j.Status != api.StatusFailed || j.Error == nil || j.Error.Code != api.JobErrMaxRunTime || j.Error.Transient || j.Attempts != 1 {
 		t.Fatalf("job past its max run time: %s attempts %d error %+v; want failed, max_run_time, not retried", j.Status, j.Attempts, j.Error)
 	}
-	if elapsed := j.FinishedAt.Sub(*j.AssignedAt); elapsed < 300*time.Millisecond {
-		t.Fatalf("failed %s after assignment, before its max run time", elapsed)
+	if elapsed := j.FinishedAt.Sub(*j.AssignedAt); elapsed != 10*time.Minute+time.Second {
+		t.Fatalf("failed %s after assignment, want 10m1s", elapsed)
 	}
 	e.tick()
 	if j := e.job(limited.ID); j.Status != api.StatusFailed {
@@ -795,7 +800,8 @@ func TestRemoveNode(t *testing.T) {
 }
 
 func TestRetentionPurgesFinishedJobs(t *testing.T) {
-	e := start(t, func(c *farm.Config) { c.Retention = 300 * time.Millisecond; c.Interval = 10 * time.Millisecond })
+	clk := newClock()
+	e := start(t, withClock(clk), func(c *farm.Config) { c.Retention = 24 * time.Hour })
 	n := e.node(api.Capabilities{}, nil)
 	done := e.submit(api.JobRequest{})
 	e.mustLease(n)
@@ -808,32 +814,22 @@ func TestRetentionPurgesFinishedJobs(t *testing.T) {
 	if c := e.farm().Counts(); c[api.StatusCompleted] != 1 || c[api.StatusCanceled] != 1 {
 		t.Fatalf("counts before the purge %v", c)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	clk.Add(24 * time.Hour) // as old as the retention, not older: kept
+	e.farm().Purge(e.ctx)
 	for _, id := range []string{done.ID, canceled.ID} {
-		for {
-			_, err := e.sub.GetJob(e.ctx, id)
-			if api.IsNotFound(err) {
-				break
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("finished job %s was not purged", id)
-			}
-			time.Sleep(10 * time.Millisecond)
+		if _, err := e.sub.GetJob(e.ctx, id); err != nil {
+			t.Fatalf("finished job %s at the retention, not past it: %v", id, err)
 		}
 	}
-	// The counts follow the purge's transaction a moment after it commits.
-	for {
-		c := e.farm().Counts()
-		if c[api.StatusCompleted] == 0 && c[api.StatusCanceled] == 0 && c[api.StatusQueued] == 1 {
-			break
+	clk.Add(time.Second)
+	e.farm().Purge(e.ctx)
+	for _, id := range []string{done.ID, canceled.ID} {
+		if _, err := e.sub.GetJob(e.ctx, id); !api.IsNotFound(err) {
+			t.Fatalf("finished job %s past the retention: %v, want purged", id, err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("counts after the purge %v", c)
-		}
-		time.Sleep(10 * time.Millisecond)
+	}
+	if c := e.farm().Counts(); c[api.StatusCompleted] != 0 || c[api.StatusCanceled] != 0 || c[api.StatusQueued] != 1 {
+		t.Fatalf("counts after the purge %v", c)
 	}
 	if j := e.job(waiting.ID); j.Status != api.StatusQueued {
 		t.Fatalf("an unfinished job is %s", j.Status)
@@ -1015,21 +1011,6 @@ func TestLeaseLongPoll(t *testing.T) {
 			t.Fatal("canceling the context did not end the lease")
 		}
 	})
-}
-
-func TestLeaseWaitIsCapped(t *testing.T) {
-	e := start(t, func(c *farm.Config) { c.MaxLeaseWait = 100 * time.Millisecond })
-	n := e.node(api.Capabilities{}, nil)
-	done := make(chan *api.Lease, 1)
-	go func() { done <- e.lease(n, 5*time.Second) }()
-	select {
-	case l := <-done:
-		if l != nil {
-			t.Fatalf("leased %s", l.Job.ID)
-		}
-	case <-time.After(4 * time.Second):
-		t.Fatal("a lease asking for 5 s was not cut at MaxLeaseWait")
-	}
 }
 
 // TestLeaseContextEndsTheWait drives the farm directly: once a canceled Lease returns, it

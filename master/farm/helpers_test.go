@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -55,6 +56,31 @@ func envOf(t *testing.T, h *mastertest.Harness, mutate func(*master.Config)) *en
 	return &env{t: t, h: h, ctx: ctx, mutate: mutate,
 		sub: h.Client(t, auth.RoleSubmitter), wrk: h.Client(t, auth.RoleWorker), adm: h.Client(t, auth.RoleAdmin)}
 }
+
+// clock is a farm clock a test moves: failure handling then sees exactly the time the test
+// says has passed, at once.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *clock { return &clock{now: time.Date(2026, 1, 2, 15, 4, 5, 0, time.UTC)} }
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Add moves the clock on by d.
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.now = c.now.Add(d)
+}
+
+// withClock makes the farm's time c's.
+func withClock(c *clock) func(*farm.Config) { return func(cfg *farm.Config) { cfg.Clock = c.Now } }
 
 // restart stops the master and starts another on the same database with the same config.
 func (e *env) restart() *env {

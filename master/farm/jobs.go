@@ -56,7 +56,7 @@ func (s *Service) submit(ctx context.Context, c Caller, req api.JobRequest, idem
 	if tune != nil {
 		tune(&job)
 	}
-	now := time.Now().UTC()
+	now := s.now()
 	if quota {
 		release, aerr := s.reserveSubmit(tenant, now)
 		if aerr != nil {

@@ -17,9 +17,9 @@ func (s *Service) Run(ctx context.Context) error {
 	lastPurge := time.Time{}
 	for {
 		s.Tick(ctx)
-		if s.cfg.Retention > 0 && time.Since(lastPurge) > min(s.cfg.Retention/10, 10*time.Minute) {
-			lastPurge = time.Now()
-			s.purge(ctx)
+		if s.cfg.Retention > 0 && s.now().Sub(lastPurge) > min(s.cfg.Retention/10, 10*time.Minute) {
+			lastPurge = s.now()
+			s.Purge(ctx)
 		}
 		select {
 		case <-ctx.Done():
@@ -31,7 +31,7 @@ func (s *Service) Run(ctx context.Context) error {
 
 // Tick runs one round of failure handling.
 func (s *Service) Tick(ctx context.Context) {
-	now := time.Now().UTC()
+	now := s.now()
 	s.requeueDue(ctx, now)
 	s.checkNodes(ctx, now)
 	s.checkActive(ctx, now)
@@ -116,8 +116,10 @@ func (s *Service) checkActive(ctx context.Context, now time.Time) {
 	}
 }
 
-func (s *Service) purge(ctx context.Context) {
-	cutoff := time.Now().Add(-s.cfg.Retention)
+// Purge deletes the finished jobs older than Retention (Run does every tenth of it, at most
+// every 10 minutes).
+func (s *Service) Purge(ctx context.Context) {
+	cutoff := s.now().Add(-s.cfg.Retention)
 	total := 0
 	for ctx.Err() == nil {
 		by, err := s.st.PurgeByStatus(ctx, cutoff, 1000)

@@ -64,7 +64,7 @@ type NodeCaller struct {
 // admin key (an admin's registration issues a new secret). An operator's drain order stays.
 func (s *Service) Register(ctx context.Context, reg api.Registration, addr string, who NodeCaller) (api.Registered, error) {
 	if reg.ID == "" {
-		reg.ID = "node-" + strings.ToLower(store.NewID(time.Now()))
+		reg.ID = "node-" + strings.ToLower(store.NewID(s.now()))
 	}
 	if strings.TrimSpace(reg.Name) == "" {
 		reg.Name = reg.ID
@@ -80,7 +80,7 @@ func (s *Service) Register(ctx context.Context, reg api.Registration, addr strin
 	if err != nil {
 		return api.Registered{}, err
 	}
-	now := time.Now().UTC()
+	now := s.now()
 	s.mu.Lock()
 	ns := s.nodes[reg.ID]
 	if aerr := s.mayRegister(ns, reg.ID, who); aerr != nil {

@@ -45,7 +45,7 @@ func (s *Service) change(ctx context.Context, id string, fn func(j *api.Job, now
 }
 
 func (s *Service) changeLocked(ctx context.Context, id string, fn func(j *api.Job, now time.Time) ([]api.Event, error)) (api.Job, error) {
-	now := time.Now().UTC()
+	now := s.now()
 	var refused error
 	before, after, err := s.st.UpdateJob(ctx, id, func(j *api.Job) store.Change {
 		evs, refuse := fn(j, now)

@@ -27,7 +27,7 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 	if len(hb.Telemetry.GPUs) > 64 {
 		return api.HeartbeatReply{}, badRequest("telemetry.gpus", "at most 64 GPUs")
 	}
-	now := time.Now().UTC()
+	now := s.now()
 	s.mu.Lock()
 	ns := s.nodes[id]
 	if ns == nil {
@@ -247,7 +247,7 @@ func (s *Service) Progress(ctx context.Context, id string, rep api.ProgressRepor
 		return api.ProgressReply{}, badRequest("phase", "phase %q: want probing, transcoding or finalizing", rep.Phase)
 	}
 	rep.Progress = rep.Progress.Redact() // restream errors quote their destination
-	now := time.Now().UTC()
+	now := s.now()
 	s.mu.Lock()
 	a, ok := s.active[id]
 	mine := ok && a.node == rep.Node
