@@ -91,15 +91,42 @@ func (o Outcome) Error() string {
 // run (cancel, max run time); the child is then stopped with SIGTERM, and SIGKILL after the
 // grace period.
 func Run(ctx context.Context, cmd Command, req Request, opts Options) (Outcome, error) {
-	if opts.StallTimeout <= 0 {
-		opts.StallTimeout = 60 * time.Second
+	opts = opts.withDefaults()
+	ch, err := startChild(cmd, req)
+	if err != nil {
+		return Outcome{}, err
 	}
-	if opts.Grace <= 0 {
-		opts.Grace = 2 * time.Second
+	if opts.OnStart != nil {
+		opts.OnStart(ch.c.Process.Pid)
 	}
+	final, end, readErr := ch.supervise(ctx, opts)
+	return ch.wait(final, end, readErr), nil
+}
+
+// withDefaults fills in the options left zero.
+func (o Options) withDefaults() Options {
+	if o.StallTimeout <= 0 {
+		o.StallTimeout = 60 * time.Second
+	}
+	if o.Grace <= 0 {
+		o.Grace = 2 * time.Second
+	}
+	return o
+}
+
+// child is a started executor process.
+type child struct {
+	c      *exec.Cmd
+	stdout io.Reader
+	stderr *tailBuffer
+	start  time.Time
+}
+
+// startChild starts the executor with req on its stdin.
+func startChild(cmd Command, req Request) (*child, error) {
 	body, err := json.Marshal(req)
 	if err != nil {
-		return Outcome{}, fmt.Errorf("encode request: %w", err)
+		return nil, fmt.Errorf("encode request: %w", err)
 	}
 	c := exec.Command(cmd.Path, cmd.Args...)
 	c.Env, c.Dir = cmd.Env, cmd.Dir
@@ -111,25 +138,26 @@ func Run(ctx context.Context, cmd Command, req Request, opts Options) (Outcome, 
 	c.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	stdout, err := c.StdoutPipe()
 	if err != nil {
-		return Outcome{}, err
+		return nil, err
 	}
 	start := time.Now()
 	if err := c.Start(); err != nil {
-		return Outcome{}, fmt.Errorf("start executor %s: %w", cmd.Path, err)
+		return nil, fmt.Errorf("start executor %s: %w", cmd.Path, err)
 	}
-	if opts.OnStart != nil {
-		opts.OnStart(c.Process.Pid)
-	}
+	return &child{c: c, stdout: stdout, stderr: stderr, start: start}, nil
+}
 
+// supervise streams the child's events to opts.OnEvent until its stdout closes, and stops
+// the child when it stalls or ctx ends. It returns the result or error event (final), why
+// the child was stopped (end, "" when it was not) and what went wrong reading its events.
+func (ch *child) supervise(ctx context.Context, opts Options) (final *Event, end string, readErr error) {
 	events := make(chan Event, 16)
-	readErr := make(chan error, 1)
+	readDone := make(chan error, 1)
 	go func() {
 		defer close(events)
-		readErr <- readEvents(stdout, events)
+		readDone <- readEvents(ch.stdout, events)
 	}()
 
-	var final *Event
-	end := ""
 	stall := time.NewTimer(opts.StallTimeout)
 	defer stall.Stop()
 	killed := false
@@ -138,8 +166,8 @@ func Run(ctx context.Context, cmd Command, req Request, opts Options) (Outcome, 
 			return
 		}
 		killed, end = true, why
-		_ = c.Process.Signal(syscall.SIGTERM)
-		time.AfterFunc(opts.Grace, func() { _ = c.Process.Kill() })
+		_ = ch.c.Process.Signal(syscall.SIGTERM)
+		time.AfterFunc(opts.Grace, func() { _ = ch.c.Process.Kill() })
 	}
 	done := ctx.Done()
 	for events != nil {
@@ -166,10 +194,17 @@ func Run(ctx context.Context, cmd Command, req Request, opts Options) (Outcome, 
 			kill(EndCanceled)
 		}
 	}
-	err = c.Wait()
-	out := Outcome{Event: final, Stderr: stderr.String(), Elapsed: time.Since(start), Code: c.ProcessState.ExitCode()}
-	if rerr := <-readErr; rerr != nil && end == "" && final == nil {
-		out.Stderr += "\n" + rerr.Error()
+	// The reader sent its error before it closed events.
+	return final, end, <-readDone
+}
+
+// wait waits for the child to exit and says how the run ended: end when the supervisor
+// stopped it, else from the final event and the child's exit.
+func (ch *child) wait(final *Event, end string, readErr error) Outcome {
+	err := ch.c.Wait()
+	out := Outcome{Event: final, Stderr: ch.stderr.String(), Elapsed: time.Since(ch.start), Code: ch.c.ProcessState.ExitCode()}
+	if readErr != nil && end == "" && final == nil {
+		out.Stderr += "\n" + readErr.Error()
 	}
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
@@ -192,7 +227,7 @@ func Run(ctx context.Context, cmd Command, req Request, opts Options) (Outcome, 
 	default:
 		out.End = EndCrashed
 	}
-	return out, nil
+	return out
 }
 
 // readEvents decodes the child's JSON lines; a line that is not an event is an error.
