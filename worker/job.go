@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"log/slog"
 	"strconv"
 	"sync"
 	"time"
@@ -35,15 +36,8 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 	defer func() { a.cfg.Metrics.JobEnded(job.ID, end, time.Since(start)) }()
 	s, err := a.cfg.Policy.Spec(job.Spec)
 	if err != nil {
-		var r *access.Refused
-		code := JobErrRefused
-		if k := engine.KindOf(err); k != "" {
-			code = string(k) // an input that is no media file: terminal, as the engine says
-		} else if !errors.As(err, &r) {
-			code = "internal"
-		}
 		log.Warn("job refused", "err", redact.Text(err.Error()))
-		a.fail(job.ID, api.JobError{Code: code, Message: err.Error()})
+		a.fail(job.ID, refusal(err))
 		return
 	}
 	if lease.GPU != nil && s.Hardware.Device == "cuda" && s.Hardware.DeviceName == "" {
@@ -54,17 +48,49 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 		ctx, cancel = context.WithTimeout(ctx, d)
 		defer cancel()
 	}
+	o, err := a.execute(ctx, log, job, s)
+	if err != nil {
+		end = executor.EndCrashed
+		a.fail(job.ID, api.JobError{Code: JobErrStart, Message: err.Error(), Transient: true})
+		return
+	}
+	end = o.End
+	a.reportEnd(ctx, log, job.ID, o)
+}
 
-	restreams := restreamNames(s.Outputs)
+// refusal is the job error of a spec the access policy did not accept.
+func refusal(err error) api.JobError {
+	var r *access.Refused
+	code := JobErrRefused
+	if k := engine.KindOf(err); k != "" {
+		code = string(k) // an input that is no media file: terminal, as the engine says
+	} else if !errors.As(err, &r) {
+		code = "internal"
+	}
+	return api.JobError{Code: code, Message: err.Error()}
+}
+
+// execute runs the job's spec s in an executor, passing its events on to the master and the
+// metrics as they come, until the executor ends. The error is the executor's failure to start.
+func (a *Agent) execute(ctx context.Context, log *slog.Logger, job api.Job, s spec.Spec) (executor.Outcome, error) {
 	var liveM liveMetrics
 	if job.Queue == api.QueueLive || job.Labels["stream_id"] != "" {
 		liveM, _ = a.cfg.Metrics.(liveMetrics)
 	}
-	rep := &progressReporter{a: a, jobID: job.ID, every: a.cfg.ProgressInterval, restreams: restreams, phase: api.PhaseProbing}
+	rep := &progressReporter{a: a, jobID: job.ID, every: a.cfg.ProgressInterval, restreams: restreamNames(s.Outputs), phase: api.PhaseProbing}
 	rep.send(ctx, api.ProgressReport{Phase: api.PhaseProbing})
 	rep.touch()
 	stopKeepAlive := rep.keepAlive(ctx)
+	defer stopKeepAlive() // the executor is gone: nothing to hear of until the end is reported
 	log.Info("job started", "spec_outputs", len(s.Outputs))
+	return executor.Run(ctx, a.cfg.Executor, executor.Request{JobID: job.ID, Spec: s, Live: liveM != nil},
+		executor.Options{StallTimeout: a.cfg.StallTimeout, OnEvent: a.onEvent(ctx, job.ID, s, rep, liveM)})
+}
+
+// onEvent is what becomes of an executor's events: warnings and progress go to the master
+// (through rep), progress and encode timings to the metrics, and, for a live job (liveM not
+// nil), its live numbers too.
+func (a *Agent) onEvent(ctx context.Context, jobID string, s spec.Spec, rep *progressReporter, liveM liveMetrics) func(executor.Event) {
 	encoders := map[string]string{}
 	for _, o := range s.Outputs {
 		if o.Video != nil {
@@ -72,65 +98,82 @@ func (a *Agent) runJob(ctx context.Context, lease api.Lease) {
 		}
 	}
 	encoderOf := func(output string) string { return encoders[output] }
-	o, err := executor.Run(ctx, a.cfg.Executor, executor.Request{JobID: job.ID, Spec: s, Live: liveM != nil},
-		executor.Options{StallTimeout: a.cfg.StallTimeout, OnEvent: func(ev executor.Event) {
-			if ev.Warning != "" {
-				rep.warning(ctx, ev.Warning)
+	return func(ev executor.Event) {
+		if ev.Warning != "" {
+			rep.warning(ctx, ev.Warning)
+		}
+		if ev.Progress != nil {
+			rep.progress(ctx, *ev.Progress)
+			a.cfg.Metrics.JobProgress(jobID, *ev.Progress)
+			if liveM != nil {
+				liveM.LiveProgress(jobID, *ev.Progress, rep.restreams)
 			}
-			if ev.Progress != nil {
-				rep.progress(ctx, *ev.Progress)
-				a.cfg.Metrics.JobProgress(job.ID, *ev.Progress)
-				if liveM != nil {
-					liveM.LiveProgress(job.ID, *ev.Progress, restreams)
-				}
-			}
-			if len(ev.Encode) > 0 {
-				a.cfg.Metrics.JobEncode(ev.Encode, encoderOf)
-			}
-			if len(ev.Latency) > 0 && liveM != nil {
-				liveM.LiveLatency(job.ID, ev.Latency)
-			}
-		}})
-	stopKeepAlive() // the executor is gone: nothing to hear of until the end is reported
-	if err != nil {
-		end = executor.EndCrashed
-		a.fail(job.ID, api.JobError{Code: JobErrStart, Message: err.Error(), Transient: true})
-		return
+		}
+		if len(ev.Encode) > 0 {
+			a.cfg.Metrics.JobEncode(ev.Encode, encoderOf)
+		}
+		if len(ev.Latency) > 0 && liveM != nil {
+			liveM.LiveLatency(jobID, ev.Latency)
+		}
 	}
-	end = o.End
+}
+
+// reportEnd tells the master how the executor's run o of a job ended: completed with its
+// result, or failed with the job error its ending maps to. ctx is the job's: its cause says
+// why a canceled run was stopped.
+func (a *Agent) reportEnd(ctx context.Context, log *slog.Logger, jobID string, o executor.Outcome) {
 	switch o.End {
 	case executor.EndCompleted:
-		res := result(o.Event.Result)
-		if res != nil {
-			res.EncodeLatency = o.Event.EncodeSummary
+		a.complete(log, jobID, o)
+	case executor.EndCanceled:
+		if errors.Is(context.Cause(ctx), errCanceledByMaster) {
+			log.Info("job stopped: canceled by the master")
+			return
 		}
-		if res != nil && len(res.Unreached) > 0 {
-			log.Warn("restream destinations never reached", "outputs", res.Unreached)
-		}
-		if _, err := a.report(func(c context.Context) (*api.Job, error) {
-			return a.cfg.Master.Complete(c, job.ID, api.CompleteReport{Node: a.NodeID(), Result: res})
-		}); err != nil {
-			log.Warn("report completion", "err", err)
-		}
-		log.Info("job completed", "seconds", o.Elapsed.Seconds(), "fps", res.FPS)
-	case executor.EndFailed:
-		f := o.Event.Error
-		a.fail(job.ID, api.JobError{Code: f.Kind, Message: f.Message, Transient: f.Transient})
+		a.fail(jobID, jobError(ctx, o))
 	case executor.EndCrashed:
 		log.Error("executor crashed", "signal", o.Signal, "code", o.Code)
-		a.fail(job.ID, api.JobError{Code: api.JobErrExecutorCrashed, Message: o.Error(), Transient: true})
-	case executor.EndStalled:
-		a.fail(job.ID, api.JobError{Code: JobErrStalled, Message: o.Error(), Transient: true})
-	case executor.EndCanceled:
-		switch cause := context.Cause(ctx); {
-		case errors.Is(cause, errCanceledByMaster):
-			log.Info("job stopped: canceled by the master")
-		case errors.Is(cause, context.DeadlineExceeded):
-			a.fail(job.ID, api.JobError{Code: api.JobErrMaxRunTime, Message: "ran longer than its max_run_time; stopped by the worker"})
-		default: // draining
-			a.fail(job.ID, api.JobError{Code: api.JobErrNodeDrained, Message: "the worker shut down before the job finished", Transient: true})
-		}
+		a.fail(jobID, jobError(ctx, o))
+	case executor.EndFailed, executor.EndStalled:
+		a.fail(jobID, jobError(ctx, o))
 	}
+}
+
+// complete reports a completed run's result.
+func (a *Agent) complete(log *slog.Logger, jobID string, o executor.Outcome) {
+	res := result(o.Event.Result)
+	if res != nil {
+		res.EncodeLatency = o.Event.EncodeSummary
+	}
+	if res != nil && len(res.Unreached) > 0 {
+		log.Warn("restream destinations never reached", "outputs", res.Unreached)
+	}
+	if _, err := a.report(func(c context.Context) (*api.Job, error) {
+		return a.cfg.Master.Complete(c, jobID, api.CompleteReport{Node: a.NodeID(), Result: res})
+	}); err != nil {
+		log.Warn("report completion", "err", err)
+	}
+	log.Info("job completed", "seconds", o.Elapsed.Seconds(), "fps", res.FPS)
+}
+
+// jobError is the job error the master is told of a run that did not complete. ctx is the
+// job's: a canceled run (not by the master) ran past its max run time or was stopped by
+// the worker's shutdown.
+func jobError(ctx context.Context, o executor.Outcome) api.JobError {
+	switch o.End {
+	case executor.EndFailed:
+		f := o.Event.Error
+		return api.JobError{Code: f.Kind, Message: f.Message, Transient: f.Transient}
+	case executor.EndCrashed:
+		return api.JobError{Code: api.JobErrExecutorCrashed, Message: o.Error(), Transient: true}
+	case executor.EndStalled:
+		return api.JobError{Code: JobErrStalled, Message: o.Error(), Transient: true}
+	}
+	if errors.Is(context.Cause(ctx), context.DeadlineExceeded) {
+		return api.JobError{Code: api.JobErrMaxRunTime, Message: "ran longer than its max_run_time; stopped by the worker"}
+	}
+	// Draining.
+	return api.JobError{Code: api.JobErrNodeDrained, Message: "the worker shut down before the job finished", Transient: true}
 }
 
 // fail reports that a job failed. Every failure goes through it, so it is where the message

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
@@ -9,6 +10,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/worker/executor"
 )
 
 // Restream outputs reach the master as per-output stats, their errors without the
@@ -47,5 +49,36 @@ func TestRestreamReporting(t *testing.T) {
 	b, _ := json.Marshal(api.Result{Outputs: res.Outputs, Restreams: res.Restreams, Unreached: res.Unreached})
 	if strings.Contains(string(b), "SECRETKEY") {
 		t.Errorf("the reported restream stats show a key: %s", b)
+	}
+}
+
+// A run that did not complete reaches the master as the job error its ending maps to; a
+// canceled run says whether it ran past its max run time or the worker was shutting down.
+func TestJobErrorOfEnding(t *testing.T) {
+	expired, cancel := context.WithDeadline(context.Background(), time.Now().Add(-time.Second))
+	defer cancel()
+	drained, stop := context.WithCancel(context.Background())
+	stop()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		o    executor.Outcome
+		want api.JobError
+	}{
+		{"failed", context.Background(),
+			executor.Outcome{End: executor.EndFailed, Event: &executor.Event{Type: "error", Error: &executor.Failure{Kind: "input", Message: "no audio or video stream"}}},
+			api.JobError{Code: "input", Message: "no audio or video stream"}},
+		{"crashed", context.Background(), executor.Outcome{End: executor.EndCrashed, Signal: "SIGSEGV: segmentation violation", Code: 2},
+			api.JobError{Code: api.JobErrExecutorCrashed, Message: "the executor crashed: SIGSEGV: segmentation violation", Transient: true}},
+		{"stalled", context.Background(), executor.Outcome{End: executor.EndStalled},
+			api.JobError{Code: JobErrStalled, Message: "the executor made no progress and was killed", Transient: true}},
+		{"max run time", expired, executor.Outcome{End: executor.EndCanceled},
+			api.JobError{Code: api.JobErrMaxRunTime, Message: "ran longer than its max_run_time; stopped by the worker"}},
+		{"drained", drained, executor.Outcome{End: executor.EndCanceled},
+			api.JobError{Code: api.JobErrNodeDrained, Message: "the worker shut down before the job finished", Transient: true}},
+	} {
+		if got := jobError(c.ctx, c.o); got != c.want {
+			t.Errorf("%s: job error %+v, want %+v", c.name, got, c.want)
+		}
 	}
 }
