@@ -93,6 +93,37 @@ func openInput(ctx context.Context, in spec.Input) (_ *input, err error) {
 	stop := context.AfterFunc(ctx, i.ii.Interrupt)
 	defer stop()
 
+	url, ifmt, err := i.source(in)
+	if err != nil {
+		return nil, err
+	}
+	i.network = isNetworkURL(url)
+	d, err := i.openOptions(in)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Free()
+	local, err := checkLocal(in, url, ifmt)
+	if err != nil {
+		return nil, err
+	}
+	if err := i.open(ctx, url, ifmt, d, local, in.Options["format_whitelist"]); err != nil {
+		return nil, err
+	}
+	if err := i.pickStreams(); err != nil {
+		return nil, err
+	}
+	if d := i.fc.Duration(); d > 0 {
+		i.duration = time.Duration(d) * time.Microsecond
+	} else if in.Synthetic != nil {
+		i.duration = time.Duration(in.Synthetic.Duration * float64(time.Second))
+	}
+	return i, nil
+}
+
+// source is what libav opens for in: its URL (a lavfi graph for a synthetic source, which
+// then gets a name for messages) and its input format (nil: libav guesses).
+func (i *input) source(in spec.Input) (string, *astiav.InputFormat, error) {
 	url := in.URL
 	var ifmt *astiav.InputFormat
 	if in.Synthetic != nil {
@@ -100,18 +131,20 @@ func openInput(ctx context.Context, in spec.Input) (_ *input, err error) {
 		i.url = fmt.Sprintf("synthetic %dx%d@%s %gs", in.Synthetic.Width, in.Synthetic.Height, in.Synthetic.FPS, in.Synthetic.Duration)
 		ifmt = astiav.FindInputFormat("lavfi")
 		if ifmt == nil {
-			return nil, wrap(KindInput, "open input", i.url, errors.New("this FFmpeg build has no lavfi input device"))
+			return "", nil, wrap(KindInput, "open input", i.url, errors.New("this FFmpeg build has no lavfi input device"))
 		}
 	} else if in.Format != "" {
 		if ifmt = astiav.FindInputFormat(in.Format); ifmt == nil {
-			return nil, specErr("input.format", "unknown input format %q", in.Format)
+			return "", nil, specErr("input.format", "unknown input format %q", in.Format)
 		}
 	}
-	url = strings.TrimPrefix(url, "file://")
-	i.network = isNetworkURL(url)
+	return strings.TrimPrefix(url, "file://"), ifmt, nil
+}
 
+// openOptions are libav's options for opening in: the user's and, for a network input, a
+// timeout (which sets the input's stall limit too). The caller frees them.
+func (i *input) openOptions(in spec.Input) (*astiav.Dictionary, error) {
 	d := astiav.NewDictionary()
-	defer d.Free()
 	if i.network {
 		timeout := in.TimeoutSeconds
 		if timeout == 0 {
@@ -124,40 +157,58 @@ func openInput(ctx context.Context, in spec.Input) (_ *input, err error) {
 	}
 	for k, v := range in.Options {
 		if err := d.Set(k, v, 0); err != nil {
+			d.Free()
 			return nil, specErr("input.options", "option %q: %v", k, err)
 		}
 	}
+	return d, nil
+}
 
-	// A demuxer that opens the name itself (a device, lavfi) reads no file; for the others,
-	// a local name must be a regular file: open(2) of a named pipe blocks in the kernel,
-	// where libav's interrupt callback cannot reach it.
-	local := false
-	if in.Synthetic == nil && (ifmt == nil || !ifmt.Flags().Has(astiav.IOFormatFlagNofile)) {
-		var path string
-		if path, local = localPath(url); local {
-			if err := CheckLocalInput(path); err != nil {
-				return nil, err
-			}
+// checkLocal reports whether url names a local file, which must then be a regular file.
+//
+// A demuxer that opens the name itself (a device, lavfi) reads no file; for the others,
+// a local name must be a regular file: open(2) of a named pipe blocks in the kernel,
+// where libav's interrupt callback cannot reach it.
+func checkLocal(in spec.Input, url string, ifmt *astiav.InputFormat) (local bool, err error) {
+	if in.Synthetic != nil || (ifmt != nil && ifmt.Flags().Has(astiav.IOFormatFlagNofile)) {
+		return false, nil
+	}
+	path, local := localPath(url)
+	if local {
+		if err := CheckLocalInput(path); err != nil {
+			return false, err
 		}
 	}
+	return local, nil
+}
 
+// open opens url in format ifmt (nil: libav guesses) with options d and probes its
+// streams. When libav refuses a local file, the error names the format it probed if that
+// format is outside the input's format whitelist.
+func (i *input) open(ctx context.Context, url string, ifmt *astiav.InputFormat, d *astiav.Dictionary, local bool, whitelist string) error {
 	if i.fc = astiav.AllocFormatContext(); i.fc == nil {
-		return nil, errors.New("allocate format context")
+		return errors.New("allocate format context")
 	}
 	i.fc.SetIOInterrupter(i.ii)
 	if err := i.fc.OpenInput(url, ifmt, d); err != nil {
 		// libav frees the context on failure.
 		i.fc = nil
 		if local && ctx.Err() == nil {
-			if ferr := refusedFormat(url, in.Options["format_whitelist"], err); ferr != nil {
-				return nil, &Error{Kind: KindInput, Op: "open input", Subject: i.url, Err: ferr}
+			if ferr := refusedFormat(url, whitelist, err); ferr != nil {
+				return &Error{Kind: KindInput, Op: "open input", Subject: i.url, Err: ferr}
 			}
 		}
-		return nil, i.classify(ctx, "open input", err)
+		return i.classify(ctx, "open input", err)
 	}
 	if err := i.fc.FindStreamInfo(nil); err != nil {
-		return nil, i.classify(ctx, "probe input", err)
+		return i.classify(ctx, "probe input", err)
 	}
+	return nil
+}
+
+// pickStreams picks the input's best video stream and the audio stream that goes with it;
+// an input with neither is an error.
+func (i *input) pickStreams() error {
 	if s, _, err := i.fc.FindBestStream(astiav.MediaTypeVideo, -1, -1); err == nil {
 		i.video = s
 	}
@@ -169,14 +220,9 @@ func openInput(ctx context.Context, in spec.Input) (_ *input, err error) {
 		i.audio = s
 	}
 	if i.video == nil && i.audio == nil {
-		return nil, wrap(KindInput, "open input", i.url, errors.New("no audio or video stream"))
+		return wrap(KindInput, "open input", i.url, errors.New("no audio or video stream"))
 	}
-	if d := i.fc.Duration(); d > 0 {
-		i.duration = time.Duration(d) * time.Microsecond
-	} else if in.Synthetic != nil {
-		i.duration = time.Duration(in.Synthetic.Duration * float64(time.Second))
-	}
-	return i, nil
+	return nil
 }
 
 // classify turns a libav error on opening the input into an engine error of the right kind.
