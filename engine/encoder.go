@@ -63,6 +63,15 @@ func openVideoEncoder(v *spec.Video, f *astiav.Frame, tb, fr astiav.Rational, gl
 	}
 	cc.SetGopSize(gop)
 
+	if err := openCodec(cc, codec, videoEncoderOptions(name, v, gop)); err != nil {
+		return nil, err
+	}
+	return cc, nil
+}
+
+// videoEncoderOptions are the options of the libav encoder name for v, with a keyframe every
+// gop frames.
+func videoEncoderOptions(name string, v *spec.Video, gop int) map[string]string {
 	// Keyframes come only where the engine forces them (every GOP seconds, same timestamps in
 	// every rendition): no scene-cut keyframes, and forced frames are IDR.
 	opts := map[string]string{"keyint_min": strconv.Itoa(gop), "sc_threshold": "0"}
@@ -97,10 +106,7 @@ func openVideoEncoder(v *spec.Video, f *astiav.Frame, tb, fr astiav.Rational, gl
 	for k, val := range v.Options {
 		opts[k] = val
 	}
-	if err := openCodec(cc, codec, opts); err != nil {
-		return nil, err
-	}
-	return cc, nil
+	return opts
 }
 
 // openAudioEncoder opens an audio encoder for a.
