@@ -389,25 +389,39 @@ func x264Preset(p string) string {
 	return ""
 }
 
+// setup opens the decoders the outputs need and, per output, its muxer and the route of
+// each of its streams (a stream copy or an encoding stage).
 func (r *runner) setup(ctx context.Context) error {
 	if err := r.dropUndeclared(); err != nil {
 		return err
 	}
+	if err := r.openDecoders(); err != nil {
+		return err
+	}
+	r.outStages = make([][]*stage, len(r.spec.Outputs))
+	for i := range r.spec.Outputs {
+		if err := r.setupOutput(ctx, i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// openDecoders opens a decoder for each input stream that an output encodes. A stream
+// whose decoder does not open is dropped (with a note in the Result), or fails the run when
+// it may not be.
+func (r *runner) openDecoders() error {
 	needVideo, needAudio := false, false
 	for _, o := range r.spec.Outputs {
 		needVideo = needVideo || (r.in.video != nil && o.Video.Codec != "none" && o.Video.Codec != "copy")
 		needAudio = needAudio || (r.in.audio != nil && o.Audio.Codec != "none" && o.Audio.Codec != "copy")
 	}
-	maxErr := r.spec.Input.MaxDecodeErrors
 	if needVideo {
-		d, err := newDecoder("video", r.in.url, r.in.video, r.hw, maxErr)
+		d, err := r.openDecoder("video", r.in.video, r.hw)
 		if err != nil {
-			if KindOf(err) != KindInput {
-				return err
-			}
-			if err := r.drop("video", r.in.video, err); err != nil {
-				return err
-			}
+			return err
+		}
+		if d == nil {
 			r.in.video = nil
 		} else {
 			r.vdec = d
@@ -417,14 +431,11 @@ func (r *runner) setup(ctx context.Context) error {
 		}
 	}
 	if needAudio {
-		d, err := newDecoder("audio", r.in.url, r.in.audio, nil, maxErr)
+		d, err := r.openDecoder("audio", r.in.audio, nil)
 		if err != nil {
-			if KindOf(err) != KindInput {
-				return err
-			}
-			if err := r.drop("audio", r.in.audio, err); err != nil {
-				return err
-			}
+			return err
+		}
+		if d == nil {
 			r.in.audio = nil
 		} else {
 			r.adec = d
@@ -435,59 +446,79 @@ func (r *runner) setup(ctx context.Context) error {
 			}
 		}
 	}
-	r.outStages = make([][]*stage, len(r.spec.Outputs))
-	for i := range r.spec.Outputs {
-		o := &r.spec.Outputs[i]
-		m, err := newMuxer(ctx, o, r.in.url)
-		if err != nil {
-			return err
-		}
-		r.muxers = append(r.muxers, m)
-		r.addPartial(m)
-		add := func(media string, st *astiav.Stream, codec string, dec *decoder) error {
-			if st == nil || codec == "none" {
-				return nil
-			}
-			if codec == "copy" {
-				idx, err := m.addStream(st.CodecParameters())
-				if err != nil {
-					return &Error{Kind: KindOutput, Op: "add stream", Subject: o.Name, Err: err}
-				}
-				r.copies = append(r.copies, copyRoute{from: st.Index(), mux: m, stream: idx, tb: st.TimeBase(),
-					tl: newTimeline(r.in.url, st, r.warn)})
-				return nil
-			}
-			idx, err := m.addStream(nil)
-			if err != nil {
-				return &Error{Kind: KindOutput, Op: "add stream", Subject: o.Name, Err: err}
-			}
-			s := &stage{media: media, out: o, mux: m, stream: idx, in: make(chan *sharedFrame, 4),
-				srcTB: st.TimeBase(), srcRate: frameRate(r.in.fc, st), hw: r.hw, obs: r.obs}
-			if lo, ok := r.obs.(LatencyObserver); ok && media == "video" {
-				if r.arrivals == nil {
-					r.arrivals = &arrivals{}
-				}
-				s.latency, s.arrivals = lo, r.arrivals
-			}
-			dec.outs = append(dec.outs, s.in)
-			r.stages = append(r.stages, s)
-			r.outStages[i] = append(r.outStages[i], s)
-			return nil
-		}
-		if err := add("video", r.in.video, o.Video.Codec, r.vdec); err != nil {
-			return err
-		}
-		if err := add("audio", r.in.audio, o.Audio.Codec, r.adec); err != nil {
-			return err
-		}
-		if len(m.streams) == 0 && len(r.dropped) > 0 {
-			return &Error{Kind: KindInput, Op: "open input", Subject: r.in.url,
-				Err: fmt.Errorf("output %q would be empty: %s", o.Name, r.dropped[0].Reason)}
-		}
-		if len(m.streams) == 0 {
-			return specErr(fmt.Sprintf("outputs[%d]", i), "output %q would be empty: the input has no stream it asks for", o.Name)
-		}
+	return nil
+}
+
+// openDecoder opens the decoder of the input's media stream st; nil (and no error) when the
+// stream's input is unusable and it was dropped.
+func (r *runner) openDecoder(media string, st *astiav.Stream, hw *hwDevice) (*decoder, error) {
+	d, err := newDecoder(media, r.in.url, st, hw, r.spec.Input.MaxDecodeErrors)
+	if err == nil {
+		return d, nil
 	}
+	if KindOf(err) != KindInput {
+		return nil, err
+	}
+	return nil, r.drop(media, st, err)
+}
+
+// setupOutput opens output i's muxer and routes the input's streams to it.
+func (r *runner) setupOutput(ctx context.Context, i int) error {
+	o := &r.spec.Outputs[i]
+	m, err := newMuxer(ctx, o, r.in.url)
+	if err != nil {
+		return err
+	}
+	r.muxers = append(r.muxers, m)
+	r.addPartial(m)
+	if err := r.route(i, m, "video", r.in.video, o.Video.Codec, r.vdec); err != nil {
+		return err
+	}
+	if err := r.route(i, m, "audio", r.in.audio, o.Audio.Codec, r.adec); err != nil {
+		return err
+	}
+	if len(m.streams) == 0 && len(r.dropped) > 0 {
+		return &Error{Kind: KindInput, Op: "open input", Subject: r.in.url,
+			Err: fmt.Errorf("output %q would be empty: %s", o.Name, r.dropped[0].Reason)}
+	}
+	if len(m.streams) == 0 {
+		return specErr(fmt.Sprintf("outputs[%d]", i), "output %q would be empty: the input has no stream it asks for", o.Name)
+	}
+	return nil
+}
+
+// route sends the input's media stream st to output i's muxer m: copied when codec is
+// "copy", else through a stage that encodes what dec decodes; not at all when there is no
+// such stream or codec is "none".
+func (r *runner) route(i int, m *muxer, media string, st *astiav.Stream, codec string, dec *decoder) error {
+	if st == nil || codec == "none" {
+		return nil
+	}
+	o := &r.spec.Outputs[i]
+	if codec == "copy" {
+		idx, err := m.addStream(st.CodecParameters())
+		if err != nil {
+			return &Error{Kind: KindOutput, Op: "add stream", Subject: o.Name, Err: err}
+		}
+		r.copies = append(r.copies, copyRoute{from: st.Index(), mux: m, stream: idx, tb: st.TimeBase(),
+			tl: newTimeline(r.in.url, st, r.warn)})
+		return nil
+	}
+	idx, err := m.addStream(nil)
+	if err != nil {
+		return &Error{Kind: KindOutput, Op: "add stream", Subject: o.Name, Err: err}
+	}
+	s := &stage{media: media, out: o, mux: m, stream: idx, in: make(chan *sharedFrame, 4),
+		srcTB: st.TimeBase(), srcRate: frameRate(r.in.fc, st), hw: r.hw, obs: r.obs}
+	if lo, ok := r.obs.(LatencyObserver); ok && media == "video" {
+		if r.arrivals == nil {
+			r.arrivals = &arrivals{}
+		}
+		s.latency, s.arrivals = lo, r.arrivals
+	}
+	dec.outs = append(dec.outs, s.in)
+	r.stages = append(r.stages, s)
+	r.outStages[i] = append(r.outStages[i], s)
 	return nil
 }
 
@@ -504,21 +535,8 @@ type copyRoute struct {
 // demux reads packets and routes them to decoders and stream copies. It closes the decoder
 // queues when it returns.
 func (r *runner) demux(ctx context.Context) error {
-	defer func() {
-		if r.vdec != nil {
-			close(r.vdec.in)
-		}
-		if r.adec != nil {
-			close(r.adec.in)
-		}
-	}()
-	var vidx, aidx = -1, -1
-	if r.vdec != nil {
-		vidx = r.vdec.stream.Index()
-	}
-	if r.adec != nil {
-		aidx = r.adec.stream.Index()
-	}
+	defer r.closeDecoders()
+	vidx, aidx := r.decodedStreams()
 	streams := r.in.fc.Streams()
 	pkt := astiav.AllocPacket()
 	defer pkt.Free()
@@ -530,13 +548,7 @@ func (r *runner) demux(ctx context.Context) error {
 		err := r.in.fc.ReadFrame(pkt)
 		r.in.readSince.Store(0)
 		if err != nil {
-			if errors.Is(err, astiav.ErrEof) {
-				break
-			}
-			if ctx.Err() == nil && !r.in.stalled.Load() && !errors.Is(err, astiav.ErrEtimedout) && r.liveEnded(read) {
-				// A live stream ends with the server closing the connection, which libav
-				// reports as an I/O error, not EOF.
-				slog.Info("network input closed; treating it as the end of the stream", "input", redact.URL(r.in.url), "err", redact.Text(err.Error()))
+			if r.inputEnded(ctx, err, read) {
 				break
 			}
 			return r.in.readErr(ctx, err, at) // a stall is reported by run
@@ -585,6 +597,48 @@ func (r *runner) demux(ctx context.Context) error {
 			return ctx.Err()
 		}
 	}
+	return r.endCopies(ctx)
+}
+
+// decodedStreams are the indexes of the input streams that are decoded, -1 for none.
+func (r *runner) decodedStreams() (video, audio int) {
+	video, audio = -1, -1
+	if r.vdec != nil {
+		video = r.vdec.stream.Index()
+	}
+	if r.adec != nil {
+		audio = r.adec.stream.Index()
+	}
+	return video, audio
+}
+
+// closeDecoders closes the decoders' queues: the input has no more packets for them.
+func (r *runner) closeDecoders() {
+	if r.vdec != nil {
+		close(r.vdec.in)
+	}
+	if r.adec != nil {
+		close(r.adec.in)
+	}
+}
+
+// inputEnded reports whether the error of a read, after read packets, is the input's end
+// rather than a failure.
+func (r *runner) inputEnded(ctx context.Context, err error, read int64) bool {
+	if errors.Is(err, astiav.ErrEof) {
+		return true
+	}
+	if ctx.Err() == nil && !r.in.stalled.Load() && !errors.Is(err, astiav.ErrEtimedout) && r.liveEnded(read) {
+		// A live stream ends with the server closing the connection, which libav
+		// reports as an I/O error, not EOF.
+		slog.Info("network input closed; treating it as the end of the stream", "input", redact.URL(r.in.url), "err", redact.Text(err.Error()))
+		return true
+	}
+	return false
+}
+
+// endCopies tells the muxers of the stream copies that their streams ended.
+func (r *runner) endCopies(ctx context.Context) error {
 	for _, c := range r.copies {
 		c.tl.summary("packets bumped")
 		if err := sendMux(ctx, c.mux, muxMsg{stream: c.stream, done: true}); err != nil {
