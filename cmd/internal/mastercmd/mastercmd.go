@@ -23,6 +23,7 @@ import (
 	"github.com/spf13/viper"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/cmd/internal/config"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/egress"
@@ -37,7 +38,7 @@ const EnvPrefix = "FFRTMP_MASTER"
 
 // New returns the master command named use ("ffrtmp-master" or "master").
 func New(use string) *cobra.Command {
-	v := viper.New()
+	var v *viper.Viper // bound before the command runs
 	cmd := &cobra.Command{
 		Use:   use,
 		Short: "Run the ffrtmp master: job API, scheduler and store",
@@ -74,7 +75,10 @@ environment, which wins over the file.`,
 		},
 	}
 	Flags(cmd.Flags())
-	cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error { return bind(v, cmd.Flags()) }
+	cmd.PersistentPreRunE = func(cmd *cobra.Command, _ []string) (err error) {
+		v, err = bind(cmd.Flags())
+		return err
+	}
 	cmd.AddCommand(hashKeyCmd(), genKeyCmd())
 	return cmd
 }
@@ -147,30 +151,10 @@ func startCPUProfile(path string) (stop func(), err error) {
 	}, nil
 }
 
-func bind(v *viper.Viper, fs *pflag.FlagSet) error {
-	if err := v.BindPFlags(fs); err != nil {
-		return err
-	}
-	v.SetEnvPrefix(EnvPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-	// MASTER_API_KEY is the environment's other name for --api-key: bound here, it ranks
-	// with the environment (above the config file), not below everything.
-	if err := v.BindEnv("api-key", EnvPrefix+"_API_KEY", "MASTER_API_KEY"); err != nil {
-		return err
-	}
-	if f := v.GetString("config"); f != "" {
-		v.SetConfigFile(f)
-		if err := v.ReadInConfig(); err != nil {
-			return fmt.Errorf("read config %s: %w", f, err)
-		}
-		for _, k := range v.AllKeys() {
-			if fs.Lookup(k) == nil {
-				return fmt.Errorf("config %s: unknown key %q (keys are the flag names, e.g. max-retries)", f, k)
-			}
-		}
-	}
-	return nil
+// bind reads the master's flags, FFRTMP_MASTER_* (MASTER_API_KEY for --api-key: bound
+// here, it ranks with the environment, above the config file) and the --config file.
+func bind(fs *pflag.FlagSet) (*viper.Viper, error) {
+	return config.Bind(fs, config.Sources{EnvPrefix: EnvPrefix, ExtraEnv: map[string]string{"api-key": "MASTER_API_KEY"}, FileFlag: "config"})
 }
 
 // Config turns the bound flags, environment and file into a master.Config.
@@ -251,10 +235,10 @@ func Config(v *viper.Viper) (master.Config, error) {
 	if key := v.GetString("api-key"); key != "" {
 		cfg.APIKeys = append(cfg.APIKeys, auth.StaticKey("api-key", auth.RoleAdmin, key))
 	}
-	if cfg.WebhookAllow, err = egress.ParseAllow(v.GetStringSlice("webhook-allow-cidr")); err != nil {
+	if cfg.WebhookAllow, err = egress.ParseAllow(config.List(v, "webhook-allow-cidr")); err != nil {
 		return cfg, fmt.Errorf("--webhook-allow-cidr %w", err)
 	}
-	for _, p := range v.GetStringSlice("trusted-proxies") {
+	for _, p := range config.List(v, "trusted-proxies") {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
 			return cfg, fmt.Errorf("--trusted-proxies %q: want a CIDR such as 10.0.0.0/8", p)

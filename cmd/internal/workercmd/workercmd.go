@@ -13,13 +13,13 @@ import (
 	"net/url"
 	"os"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/cmd/internal/config"
 	"github.com/ffrtmp/ffrtmp/hw"
 	"github.com/ffrtmp/ffrtmp/internal/version"
 	"github.com/ffrtmp/ffrtmp/master/tlsconf"
@@ -36,7 +36,7 @@ const ExecArg = "exec"
 
 // New returns the worker command named use ("ffrtmp-worker" or "worker").
 func New(use string) *cobra.Command {
-	v := viper.New()
+	var v *viper.Viper // bound before the command runs
 	name := use
 	if use == "worker" {
 		name = "ffrtmp worker"
@@ -55,11 +55,14 @@ also comes from FFMPEG_RTMP_API_KEY.`,
 		Example: `  FFMPEG_RTMP_API_KEY=K ` + name + ` --register --master https://master:8080 --ca ca.pem --output-roots /srv/out --input-roots /srv/in
   ` + EnvPrefix + `_MAX_CONCURRENT_JOBS=4 ` + name + ` --config /etc/ffrtmp/worker.yaml
   ` + name + ` caps -o json`,
-		Args:              cobra.NoArgs,
-		SilenceUsage:      true,
-		SilenceErrors:     true,
-		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error { return bind(v, cmd) },
-		RunE:              func(cmd *cobra.Command, _ []string) error { return runCommand(cmd, v) },
+		Args:          cobra.NoArgs,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) (err error) {
+			v, err = bind(cmd)
+			return err
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error { return runCommand(cmd, v) },
 	}
 	fs := cmd.Flags()
 	fs.String("config", "", "YAML config file (keys are flag names)")
@@ -87,23 +90,10 @@ also comes from FFMPEG_RTMP_API_KEY.`,
 	return cmd
 }
 
-func bind(v *viper.Viper, cmd *cobra.Command) error {
-	if err := v.BindPFlags(cmd.Flags()); err != nil {
-		return err
-	}
-	v.SetEnvPrefix(EnvPrefix)
-	v.SetEnvKeyReplacer(strings.NewReplacer("-", "_"))
-	v.AutomaticEnv()
-	if err := v.BindEnv("api-key", EnvPrefix+"_API_KEY", "FFMPEG_RTMP_API_KEY"); err != nil {
-		return err
-	}
-	if f := v.GetString("config"); f != "" {
-		v.SetConfigFile(f)
-		if err := v.ReadInConfig(); err != nil {
-			return fmt.Errorf("read config %s: %w", f, err)
-		}
-	}
-	return nil
+// bind reads the worker's flags, FFRTMP_WORKER_* (FFMPEG_RTMP_API_KEY for --api-key) and
+// the --config file.
+func bind(cmd *cobra.Command) (*viper.Viper, error) {
+	return config.Bind(cmd.Flags(), config.Sources{EnvPrefix: EnvPrefix, ExtraEnv: map[string]string{"api-key": "FFMPEG_RTMP_API_KEY"}, FileFlag: "config"})
 }
 
 // runCommand turns the bound flags, environment and file into a Config and runs the agent.
@@ -149,11 +139,15 @@ func runCommand(cmd *cobra.Command, v *viper.Viper) error {
 			return fmt.Errorf("--hls-listen: %w", err)
 		}
 	}
+	labels, err := config.Map(v, "labels")
+	if err != nil {
+		return err
+	}
 	return Run(cmd.Context(), Config{
-		Master: client, Name: v.GetString("name"), Labels: v.GetStringMapString("labels"), Slots: slots,
+		Master: client, Name: v.GetString("name"), Labels: labels, Slots: slots,
 		DataDir:    v.GetString("data-dir"),
-		InputRoots: v.GetStringSlice("input-roots"), OutputRoots: v.GetStringSlice("output-roots"),
-		Protocols:    v.GetStringSlice("protocols"),
+		InputRoots: config.List(v, "input-roots"), OutputRoots: config.List(v, "output-roots"),
+		Protocols:    config.List(v, "protocols"),
 		DrainTimeout: v.GetDuration("drain-timeout"), StallTimeout: v.GetDuration("stall-timeout"),
 		MetricsAddr: metricsAddr, Logger: log,
 		HLSListener: hlsLn, HLSAdvertise: v.GetString("hls-advertise"),
