@@ -2,18 +2,18 @@ package main
 
 import (
 	"crypto/tls"
-	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 	"github.com/spf13/viper"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/cmd/internal/config"
 	"github.com/ffrtmp/ffrtmp/internal/version"
 	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 )
@@ -72,37 +72,37 @@ func configPath(cmd *cobra.Command) (path string, explicit bool) {
 	return filepath.Join(dir, "ffrtmp", configFileName), false
 }
 
-// clientViper resolves the connection settings of cmd in the documented order.
+// sharedSections are the config file's sections of the commands with settings of their own
+// (ffrtmp run, ffrtmp ingest); the connection settings are the file's other keys.
+var sharedSections = []string{runConfigPart, ingestConfigPart}
+
+// clientViper resolves the connection settings of cmd in the documented order; file is the
+// config file it looked in.
 func clientViper(cmd *cobra.Command) (v *viper.Viper, file string, err error) {
-	v = viper.New()
+	fs := pflag.NewFlagSet(cmd.Name(), pflag.ContinueOnError)
 	for _, k := range clientKeys {
 		if f := cmd.Flags().Lookup(k); f != nil {
-			if err := v.BindPFlag(k, f); err != nil {
-				return nil, "", err
-			}
-		}
-		if err := v.BindEnv(k, envName(k)); err != nil {
-			return nil, "", err
+			fs.AddFlag(f)
 		}
 	}
 	path, explicit := configPath(cmd)
-	if path != "" {
-		v.SetConfigFile(path)
-		v.SetConfigType("yaml")
-		if err := v.ReadInConfig(); err != nil {
-			if explicit || !errors.Is(err, fs.ErrNotExist) {
-				return nil, "", fmt.Errorf("read config %s: %w", path, err)
-			}
-		} else {
-			file = path
-		}
-	}
-	return v, file, nil
+	v, err = config.Bind(fs, config.Sources{EnvPrefix: envPrefix, File: path, Optional: !explicit, Others: sharedSections})
+	return v, path, err
 }
 
-func envName(key string) string {
-	return envPrefix + "_" + strings.ToUpper(strings.ReplaceAll(key, "-", "_"))
+// sectionViper binds the flags cmd defines itself (not those it inherits or passes on),
+// envPrefix_<FLAG> in the environment and the ffrtmp config file's section: of the same names.
+func sectionViper(cmd *cobra.Command, envPrefix, section string) (*viper.Viper, error) {
+	path, explicit := configPath(cmd)
+	v, err := config.Bind(cmd.LocalNonPersistentFlags(), config.Sources{EnvPrefix: envPrefix, File: path, Optional: !explicit,
+		FileFlag: "config", Section: section})
+	if err != nil {
+		return nil, usageError{err}
+	}
+	return v, nil
 }
+
+func envName(key string) string { return config.EnvName(envPrefix, key) }
 
 // source says where setting k's value came from.
 func source(cmd *cobra.Command, v *viper.Viper, file, k string) string {
