@@ -184,6 +184,9 @@ When a setting is given in several places, the first of these wins:
    ` + "`" + dataDirName + "/" + masterURLFile + "` and `" + dataDirName + "/" + apiKeyFile + "`" + `;
 5. the flag's default.
 
+A config file key that is not in the Config key column of its command is refused: the command
+stops before it starts anything and names the key and the file.
+
 ## Where commands read their settings
 
 `)

@@ -355,7 +355,7 @@ func TestRunConfigPrecedence(t *testing.T) {
 		}
 	}
 	write("run:\n  slot: 2\n")
-	if stderr, code := runCLI(t, dir, nil, "run"); code != 2 || !strings.Contains(stderr, "run.slot is not a flag of ffrtmp run") {
+	if stderr, code := runCLI(t, dir, nil, "run"); code != 2 || !strings.Contains(stderr, `unknown key "run.slot" (keys are the flag names, e.g. run.slots)`) {
 		t.Errorf("unknown key: exit %d, stderr %q", code, stderr)
 	}
 	if stderr, code := runCLI(t, dir, nil, "run", "--config", filepath.Join(dir, "missing.yaml")); code != 2 || !strings.Contains(stderr, "missing.yaml") {
