@@ -157,14 +157,28 @@ func bind(fs *pflag.FlagSet) (*viper.Viper, error) {
 	return config.Bind(fs, config.Sources{EnvPrefix: EnvPrefix, ExtraEnv: map[string]string{"api-key": "MASTER_API_KEY"}, FileFlag: "config"})
 }
 
-// Config turns the bound flags, environment and file into a master.Config.
+// Config turns the bound flags, environment and file into a master.Config: the values as
+// given, then each group checked and mapped to what the master means by it.
 func Config(v *viper.Viper) (master.Config, error) {
 	log, err := logger(v.GetString("log-level"), v.GetString("log-format"), os.Stderr)
 	if err != nil {
 		return master.Config{}, err
 	}
+	cfg := configValues(v, log)
+	for _, step := range []func(*viper.Viper, *master.Config) error{
+		listenConfig, connectionConfig, farmConfig, accessConfig,
+	} {
+		if err := step(v, &cfg); err != nil {
+			return cfg, err
+		}
+	}
+	return cfg, nil
+}
+
+// configValues is the master's configuration as the flags give it, unchecked.
+func configValues(v *viper.Viper, log *slog.Logger) master.Config {
 	db := v.GetString("db")
-	cfg := master.Config{
+	return master.Config{
 		Listen: v.GetString("listen"), Port: v.GetInt("port"), MetricsAddr: v.GetString("metrics-addr"), DB: db,
 		KeysFile:  v.GetString("keys-file"),
 		RateLimit: v.GetFloat64("rate-limit"), RateBurst: v.GetInt("rate-burst"), MaxBody: v.GetInt64("max-body"),
@@ -187,17 +201,23 @@ func Config(v *viper.Viper) (master.Config, error) {
 		RTMPRelayHost:   v.GetString("rtmp-relay-host"),
 		LiveGrace:       v.GetDuration("live-grace"),
 	}
+}
+
+// listenConfig checks the API's port and sets up the RTMP ingest's address and the
+// standalone ingests' URL.
+func listenConfig(v *viper.Viper, cfg *master.Config) error {
 	if u := v.GetString("ingest-url"); u != "" {
+		var err error
 		if cfg.IngestURL, err = api.CheckRTMPBase(u); err != nil {
-			return cfg, fmt.Errorf("--ingest-url: %w", err)
+			return fmt.Errorf("--ingest-url: %w", err)
 		}
 	}
 	if cfg.Port < 0 || cfg.Port > 65535 {
-		return cfg, fmt.Errorf("--port %d: want 0..65535", cfg.Port)
+		return fmt.Errorf("--port %d: want 0..65535", cfg.Port)
 	}
 	switch p := v.GetInt("rtmp-port"); {
 	case p < -1 || p > 65535:
-		return cfg, fmt.Errorf("--rtmp-port %d: want 0..65535, or -1 for no RTMP ingest", p)
+		return fmt.Errorf("--rtmp-port %d: want 0..65535, or -1 for no RTMP ingest", p)
 	case p >= 0:
 		host := v.GetString("rtmp-listen")
 		if host == "" {
@@ -205,50 +225,66 @@ func Config(v *viper.Viper) (master.Config, error) {
 		}
 		cfg.RTMPListen = net.JoinHostPort(host, strconv.Itoa(p))
 	}
+	return nil
+}
+
+// connectionConfig checks what clients' connections and live publishers may take.
+func connectionConfig(_ *viper.Viper, cfg *master.Config) error {
 	switch n := cfg.MaxConnsPerIP; {
 	case n < 0:
-		return cfg, fmt.Errorf("--max-conns-per-ip %d: want 0 (no cap) or more", n)
+		return fmt.Errorf("--max-conns-per-ip %d: want 0 (no cap) or more", n)
 	case n == 0:
 		cfg.MaxConnsPerIP = -1 // the master's "no cap"
 	}
 	if cfg.WriteTimeout <= 0 {
-		return cfg, errors.New("--write-timeout must be positive")
+		return errors.New("--write-timeout must be positive")
 	}
 	if cfg.LiveGrace <= 0 {
-		return cfg, errors.New("--live-grace must be positive")
+		return errors.New("--live-grace must be positive")
 	}
+	return nil
+}
+
+// farmConfig checks the farm's limits and failure handling.
+func farmConfig(v *viper.Viper, cfg *master.Config) error {
 	if n := v.GetInt("max-nodes-per-key"); n < 0 {
-		return cfg, fmt.Errorf("--max-nodes-per-key %d: want 0 (no limit) or more", n)
+		return fmt.Errorf("--max-nodes-per-key %d: want 0 (no limit) or more", n)
 	}
 	if r := v.GetInt("max-retries"); r < 0 || r > 20 {
-		return cfg, fmt.Errorf("--max-retries %d: want 0..20", r)
+		return fmt.Errorf("--max-retries %d: want 0..20", r)
 	}
 	switch q := cfg.Farm.MaxQueued; {
 	case q < 0:
-		return cfg, fmt.Errorf("--max-queued-jobs %d: want 0 (no cap) or more", q)
+		return fmt.Errorf("--max-queued-jobs %d: want 0 (no cap) or more", q)
 	case q == 0:
 		cfg.Farm.MaxQueued = -1 // the farm's zero is its default
 	}
 	if cfg.Farm.Interval <= 0 {
-		return cfg, errors.New("--scheduler-interval must be positive")
+		return errors.New("--scheduler-interval must be positive")
 	}
+	return nil
+}
+
+// accessConfig sets up the admin key and the networks the master trusts or may send
+// webhooks to.
+func accessConfig(v *viper.Viper, cfg *master.Config) error {
 	if key := v.GetString("api-key"); key != "" {
 		cfg.APIKeys = append(cfg.APIKeys, auth.StaticKey("api-key", auth.RoleAdmin, key))
 	}
+	var err error
 	if cfg.WebhookAllow, err = egress.ParseAllow(config.List(v, "webhook-allow-cidr")); err != nil {
-		return cfg, fmt.Errorf("--webhook-allow-cidr %w", err)
+		return fmt.Errorf("--webhook-allow-cidr %w", err)
 	}
 	for _, p := range config.List(v, "trusted-proxies") {
 		pfx, err := netip.ParsePrefix(p)
 		if err != nil {
-			return cfg, fmt.Errorf("--trusted-proxies %q: want a CIDR such as 10.0.0.0/8", p)
+			return fmt.Errorf("--trusted-proxies %q: want a CIDR such as 10.0.0.0/8", p)
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx)
 	}
-	return cfg, nil
+	return nil
 }
 
-// orOff maps a flag's 0 ("off") to the farm's negative "off".
 // orNoLimit maps a flag's 0 ("no limit") to the farm's -1 (its 0 is "the default").
 func orNoLimit(n int) int {
 	if n == 0 {
@@ -257,6 +293,7 @@ func orNoLimit(n int) int {
 	return n
 }
 
+// orOff maps a flag's 0 ("off") to the farm's negative "off".
 func orOff(d time.Duration) time.Duration {
 	if d == 0 {
 		return -1
