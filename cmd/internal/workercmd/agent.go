@@ -70,33 +70,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if log == nil {
 		log = slog.Default()
 	}
-	if cfg.Master == nil {
-		return errors.New("worker: no master client")
-	}
-	if cfg.Slots < 1 || cfg.Slots > MaxSlots {
-		return fmt.Errorf("%d concurrent jobs: want 1..%d", cfg.Slots, MaxSlots)
-	}
-	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
-		return fmt.Errorf("--data-dir: %w", err)
-	}
-	pol, err := access.New(cfg.InputRoots, cfg.OutputRoots, cfg.Protocols, cfg.DataDir)
+	pol, err := prepare(cfg, log)
 	if err != nil {
 		return err
 	}
-	ins, outs := pol.Roots()
-	log.Info("job access", "input_roots", ins, "output_roots", outs, "protocols", pol.Whitelist())
-	exe := cfg.Executable
-	if exe == "" {
-		if exe, err = os.Executable(); err != nil {
-			return err
-		}
-	}
-	ex := executor.Command{Path: exe, Args: []string{ExecArg}}
-	if cfg.SoftwareOnly {
-		ex.Env = append(os.Environ(), softwareOnlyEnv...)
-		log.Info("software only: no GPU or hardware device is probed or used")
-	} else {
-		log.Info("probing this machine's hardware")
+	ex, err := executorCommand(cfg, log)
+	if err != nil {
+		return err
 	}
 	report := hw.Probe(ctx, hw.Options{SoftwareOnly: cfg.SoftwareOnly})
 	caps := report.Capabilities(cfg.Slots)
@@ -108,36 +88,14 @@ func Run(ctx context.Context, cfg Config) error {
 		available[e.Name] = e.OK
 	}
 	m := metrics.New(available, tel.read)
-	if cfg.MetricsAddr != "" {
-		ln, err := net.Listen("tcp", cfg.MetricsAddr)
-		if err != nil {
-			return fmt.Errorf("metrics listener on %s: %w", cfg.MetricsAddr, err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", m.Handler())
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer srv.Close()
-		log.Info("metrics listening", "addr", ln.Addr().String())
+	stopMetrics, err := serveMetrics(cfg.MetricsAddr, m, log)
+	if err != nil {
+		return err
 	}
-	hlsBase := ""
-	if cfg.HLSListener != nil {
-		hlsBase = cfg.HLSAdvertise
-		if hlsBase == "" {
-			hlsBase = HLSBaseURL(cfg.HLSListener.Addr())
-		}
-		hls := &worker.HLSServer{Dir: filepath.Join(outs[0], "streams"), Logger: log}
-		hlsCtx, stopHLS := context.WithCancel(ctx)
-		hlsDone := make(chan error, 1)
-		go func() { hlsDone <- hls.Serve(hlsCtx, cfg.HLSListener) }()
-		defer func() {
-			stopHLS()
-			if err := <-hlsDone; err != nil {
-				log.Warn("hls server", "err", err)
-			}
-		}()
-		log.Info("serving live HLS", "addr", cfg.HLSListener.Addr().String(), "dir", hls.Dir, "base_url", hlsBase)
-	}
+	defer stopMetrics()
+	_, outs := pol.Roots()
+	hlsBase, stopHLS := serveHLS(ctx, cfg, outs[0], log)
+	defer stopHLS()
 	agent, err := worker.New(worker.Config{
 		Master: cfg.Master, Name: cfg.Name, Labels: cfg.Labels, Capabilities: caps,
 		Version: version.Version, DataDir: cfg.DataDir, Policy: pol,
@@ -152,6 +110,86 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	return agent.Run(ctx)
+}
+
+// prepare checks cfg, creates the data folder and returns the jobs' access policy.
+func prepare(cfg Config, log *slog.Logger) (*access.Policy, error) {
+	if cfg.Master == nil {
+		return nil, errors.New("worker: no master client")
+	}
+	if cfg.Slots < 1 || cfg.Slots > MaxSlots {
+		return nil, fmt.Errorf("%d concurrent jobs: want 1..%d", cfg.Slots, MaxSlots)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("--data-dir: %w", err)
+	}
+	pol, err := access.New(cfg.InputRoots, cfg.OutputRoots, cfg.Protocols, cfg.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	ins, outs := pol.Roots()
+	log.Info("job access", "input_roots", ins, "output_roots", outs, "protocols", pol.Whitelist())
+	return pol, nil
+}
+
+// executorCommand is how the agent starts an executor: this binary (or cfg.Executable) with
+// ExecArg, seeing no hardware when the worker is software only.
+func executorCommand(cfg Config, log *slog.Logger) (executor.Command, error) {
+	exe := cfg.Executable
+	if exe == "" {
+		var err error
+		if exe, err = os.Executable(); err != nil {
+			return executor.Command{}, err
+		}
+	}
+	ex := executor.Command{Path: exe, Args: []string{ExecArg}}
+	if cfg.SoftwareOnly {
+		ex.Env = append(os.Environ(), softwareOnlyEnv...)
+		log.Info("software only: no GPU or hardware device is probed or used")
+	} else {
+		log.Info("probing this machine's hardware")
+	}
+	return ex, nil
+}
+
+// serveMetrics serves m at /metrics on addr ("": not at all) until stop is called.
+func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+	if addr == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("metrics listener on %s: %w", addr, err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", m.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = srv.Serve(ln) }()
+	log.Info("metrics listening", "addr", ln.Addr().String())
+	return func() { srv.Close() }, nil
+}
+
+// serveHLS serves the live HLS under outRoot's streams/ folder on cfg.HLSListener, when
+// there is one, until stop is called; base is the URL the node registers for it ("" without).
+func serveHLS(ctx context.Context, cfg Config, outRoot string, log *slog.Logger) (base string, stop func()) {
+	if cfg.HLSListener == nil {
+		return "", func() {}
+	}
+	base = cfg.HLSAdvertise
+	if base == "" {
+		base = HLSBaseURL(cfg.HLSListener.Addr())
+	}
+	hls := &worker.HLSServer{Dir: filepath.Join(outRoot, "streams"), Logger: log}
+	hlsCtx, stopHLS := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- hls.Serve(hlsCtx, cfg.HLSListener) }()
+	log.Info("serving live HLS", "addr", cfg.HLSListener.Addr().String(), "dir", hls.Dir, "base_url", base)
+	return base, func() {
+		stopHLS()
+		if err := <-done; err != nil {
+			log.Warn("hls server", "err", err)
+		}
+	}
 }
 
 // HLSBaseURL is the HLS base URL of a server listening on addr: its host when it listens on
