@@ -20,8 +20,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
-	"github.com/spf13/viper"
 
+	"github.com/ffrtmp/ffrtmp/cmd/internal/config"
 	"github.com/ffrtmp/ffrtmp/cmd/internal/mastercmd"
 	"github.com/ffrtmp/ffrtmp/cmd/internal/workercmd"
 	"github.com/ffrtmp/ffrtmp/master"
@@ -251,8 +251,8 @@ func forceStopOnSecondSignal(stderr io.Writer, msg string, done <-chan struct{})
 func startMaster(ctx context.Context, s runSettings, dataAbs, userKey, workerKey string, log *slog.Logger) (*master.Master, error) {
 	mfs := pflag.NewFlagSet("master", pflag.ContinueOnError)
 	mastercmd.Flags(mfs)
-	mv := viper.New()
-	if err := mv.BindPFlags(mfs); err != nil {
+	mv, err := config.Bind(mfs, config.Sources{}) // the defaults: no environment, no file
+	if err != nil {
 		return nil, err
 	}
 	for k, val := range map[string]any{

@@ -20,7 +20,7 @@ import (
 // Sources says where else than the command line a command's flags may be set.
 type Sources struct {
 	// EnvPrefix names each flag's variable: with FFRTMP_MASTER, --max-retries is
-	// FFRTMP_MASTER_MAX_RETRIES.
+	// FFRTMP_MASTER_MAX_RETRIES. Empty: the environment sets no flag.
 	EnvPrefix string
 	// ExtraEnv gives a flag a second variable, read when its own is not set (the seed's
 	// names: api-key → MASTER_API_KEY).
@@ -61,16 +61,18 @@ func Bind(fs *pflag.FlagSet, src Sources) (*viper.Viper, error) {
 	if err := v.BindPFlags(fs); err != nil {
 		return nil, err
 	}
-	var bindErr error
-	fs.VisitAll(func(f *pflag.Flag) {
-		names := []string{EnvName(src.EnvPrefix, f.Name)}
-		if e, ok := src.ExtraEnv[f.Name]; ok {
-			names = append(names, e)
+	if src.EnvPrefix != "" {
+		var bindErr error
+		fs.VisitAll(func(f *pflag.Flag) {
+			names := []string{f.Name, EnvName(src.EnvPrefix, f.Name)}
+			if e, ok := src.ExtraEnv[f.Name]; ok {
+				names = append(names, e)
+			}
+			bindErr = errors.Join(bindErr, v.BindEnv(names...))
+		})
+		if bindErr != nil {
+			return nil, bindErr
 		}
-		bindErr = errors.Join(bindErr, v.BindEnv(append([]string{f.Name}, names...)...))
-	})
-	if bindErr != nil {
-		return nil, bindErr
 	}
 	path := src.File
 	if path == "" && src.FileFlag != "" {

@@ -182,6 +182,12 @@ func TestBindFile(t *testing.T) {
 	if !errors.As(err, &uk) || uk.Key != "prot" || uk.File != path || uk.Example != "port" {
 		t.Errorf("unknown key: %#v, want key prot, file %s, example port", err, path)
 	}
+	t.Setenv("_PORT", "1")
+	if v, err := Bind(flags(t), Sources{}); err != nil {
+		t.Error(err)
+	} else if p := v.GetInt("port"); p != 8080 {
+		t.Errorf("no prefix: port %d, want the default: no variable read", p)
+	}
 	bad := Sources{EnvPrefix: "X"}
 	t.Setenv("X_LABELS", "zone")
 	v, err := Bind(flags(t), bad)
