@@ -143,7 +143,7 @@ func runFarm(ctx context.Context, s runSettings, stderr io.Writer) error {
 	caFile := s.caFile(p.data)
 	wp, hlsBase, err := startWorker(ctx, s, p, apiURL, keys.worker, caFile, log)
 	if err != nil {
-		mp.end()
+		_ = mp.end() // the worker's error is the one to tell
 		return err
 	}
 	defer wp.stop()
