@@ -3,10 +3,11 @@ package httpapi
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/internal/version"
+	"github.com/ffrtmp/ffrtmp/master/auth"
 )
 
 var pathParamRe = regexp.MustCompile(`\{([a-z]+)\}`)
@@ -24,7 +26,28 @@ var pathParamRe = regexp.MustCompile(`\{([a-z]+)\}`)
 // paths, methods, roles, query and path parameters, and JSON schemas generated from the api
 // package's types.
 func (s *Server) OpenAPI() (*openapi3.T, error) {
-	doc := &openapi3.T{
+	doc := newDoc()
+	g := newSchemas(doc)
+	if err := g.addErrorResponse(doc); err != nil {
+		return nil, err
+	}
+	for _, rt := range s.routes {
+		op, err := g.operation(rt)
+		if err != nil {
+			return nil, err
+		}
+		doc.AddOperation(rt.Path, rt.Method, op)
+	}
+	if err := addRate(doc); err != nil {
+		return nil, err
+	}
+	return doc, nil
+}
+
+// newDoc is the description's frame: info, the API key security scheme, and empty
+// components for the schemas and the shared error answer.
+func newDoc() *openapi3.T {
+	return &openapi3.T{
 		OpenAPI: "3.0.3",
 		Info: &openapi3.Info{Title: "ffrtmp master API", Version: version.Version,
 			Description: "Jobs, presets, live streams, nodes and the worker protocol of an ffrtmp transcoding farm. " +
@@ -38,102 +61,141 @@ func (s *Server) OpenAPI() (*openapi3.T, error) {
 			Responses: openapi3.ResponseBodies{},
 		},
 	}
-	gen := openapi3gen.NewGenerator(
-		openapi3gen.CreateComponentSchemas(openapi3gen.ExportComponentSchemasOptions{ExportComponentSchemas: true, ExportTopLevelSchema: true}),
-		openapi3gen.SchemaCustomizer(customSchema),
-	)
-	schema := func(v any) (*openapi3.SchemaRef, error) {
-		if v == nil {
-			return nil, nil
-		}
-		return gen.NewSchemaRefForValue(v, doc.Components.Schemas)
+}
+
+// schemas generates JSON schemas of Go values into a document's components, one component
+// per struct type, so routes sharing a type share its schema.
+type schemas struct {
+	gen  *openapi3gen.Generator
+	into openapi3.Schemas
+}
+
+func newSchemas(doc *openapi3.T) *schemas {
+	return &schemas{
+		gen: openapi3gen.NewGenerator(
+			openapi3gen.CreateComponentSchemas(openapi3gen.ExportComponentSchemasOptions{ExportComponentSchemas: true, ExportTopLevelSchema: true}),
+			openapi3gen.SchemaCustomizer(customSchema),
+		),
+		into: doc.Components.Schemas,
 	}
-	errRef, err := schema(api.ErrorBody{})
+}
+
+// ref is the schema of v (nil: none).
+func (g *schemas) ref(v any) (*openapi3.SchemaRef, error) {
+	if v == nil {
+		return nil, nil
+	}
+	return g.gen.NewSchemaRefForValue(v, g.into)
+}
+
+// addErrorResponse adds the error answer every operation's default refers to.
+func (g *schemas) addErrorResponse(doc *openapi3.T) error {
+	ref, err := g.ref(api.ErrorBody{})
+	if err != nil {
+		return err
+	}
+	doc.Components.Responses["Error"] = &openapi3.ResponseRef{Value: openapi3.NewResponse().WithDescription("error").WithJSONSchemaRef(ref)}
+	return nil
+}
+
+// operation describes one route: who may call it, its parameters, its request body and its
+// answers.
+func (g *schemas) operation(rt Route) (*openapi3.Operation, error) {
+	op := openapi3.NewOperation()
+	op.OperationID, op.Summary = rt.Name, rt.Summary
+	op.Responses = openapi3.NewResponses()
+	op.Responses.Delete("default")
+	op.Responses.Set("default", &openapi3.ResponseRef{Ref: "#/components/responses/Error"})
+	setSecurity(op, rt.Roles)
+	addParameters(op, rt)
+	if rt.Request != nil {
+		ref, err := g.ref(rt.Request)
+		if err != nil {
+			return nil, fmt.Errorf("%s request schema: %w", rt.Name, err)
+		}
+		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(!rt.OptionalBody).WithJSONSchemaRef(ref)}
+	}
+	resp, err := g.response(rt)
 	if err != nil {
 		return nil, err
 	}
-	errResp := openapi3.NewResponse().WithDescription("error").WithJSONSchemaRef(errRef)
-	doc.Components.Responses["Error"] = &openapi3.ResponseRef{Value: errResp}
+	op.AddResponse(rt.Status, resp)
+	addOtherAnswers(op, rt, resp)
+	return op, nil
+}
 
-	for _, rt := range s.routes {
-		op := openapi3.NewOperation()
-		op.OperationID, op.Summary = rt.Name, rt.Summary
-		op.Responses = openapi3.NewResponses()
-		op.Responses.Delete("default")
-		op.Responses.Set("default", &openapi3.ResponseRef{Ref: "#/components/responses/Error"})
-		if len(rt.Roles) > 0 {
-			op.Security = openapi3.NewSecurityRequirements().With(openapi3.NewSecurityRequirement().Authenticate("apiKey"))
-			roles := make([]string, len(rt.Roles))
-			for i, r := range rt.Roles {
-				roles[i] = string(r)
-			}
-			op.Extensions = map[string]any{"x-roles": roles}
-		} else {
-			op.Security = openapi3.NewSecurityRequirements()
-		}
-		for _, m := range pathParamRe.FindAllStringSubmatch(rt.Path, -1) {
-			op.AddParameter(openapi3.NewPathParameter(m[1]).WithSchema(openapi3.NewStringSchema()))
-		}
-		names := make([]string, 0, len(rt.Query))
-		for q := range rt.Query {
-			names = append(names, q)
-		}
-		sort.Strings(names)
-		for _, q := range names {
-			p := openapi3.NewQueryParameter(q).WithDescription(rt.Query[q]).WithSchema(openapi3.NewStringSchema())
-			op.AddParameter(p)
-		}
-		headers := make([]string, 0, len(rt.Headers))
-		for h := range rt.Headers {
-			headers = append(headers, h)
-		}
-		sort.Strings(headers)
-		for _, h := range headers {
-			op.AddParameter(openapi3.NewHeaderParameter(h).WithSchema(openapi3.NewStringSchema()).WithDescription(rt.Headers[h]))
-		}
-		if rt.Request != nil {
-			ref, err := schema(rt.Request)
-			if err != nil {
-				return nil, fmt.Errorf("%s request schema: %w", rt.Name, err)
-			}
-			op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(!rt.OptionalBody).WithJSONSchemaRef(ref)}
-		}
-		resp := openapi3.NewResponse().WithDescription(http.StatusText(rt.Status))
-		switch {
-		case rt.Binary != "":
-			resp.WithContent(openapi3.Content{rt.Binary: openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema().WithFormat("binary"))})
-		case rt.Response != nil:
-			ref, err := schema(rt.Response)
-			if err != nil {
-				return nil, fmt.Errorf("%s response schema: %w", rt.Name, err)
-			}
-			resp.WithJSONSchemaRef(ref)
-		}
-		op.AddResponse(rt.Status, resp)
-		also := make([]int, 0, len(rt.Also))
-		for status := range rt.Also {
-			also = append(also, status)
-		}
-		sort.Ints(also)
-		for _, status := range also {
-			r := openapi3.NewResponse().WithDescription(rt.Also[status])
-			if rt.SameBody && resp.Content != nil {
-				r.Content = resp.Content
-			}
-			op.AddResponse(status, r)
-		}
-		doc.AddOperation(rt.Path, rt.Method, op)
+// setSecurity asks for the API key and lists the roles that may call (x-roles); a route
+// without roles (only /healthz) takes no key.
+func setSecurity(op *openapi3.Operation, roles []auth.Role) {
+	if len(roles) == 0 {
+		op.Security = openapi3.NewSecurityRequirements()
+		return
 	}
+	op.Security = openapi3.NewSecurityRequirements().With(openapi3.NewSecurityRequirement().Authenticate("apiKey"))
+	names := make([]string, len(roles))
+	for i, r := range roles {
+		names[i] = string(r)
+	}
+	op.Extensions = map[string]any{"x-roles": names}
+}
+
+// addParameters adds rt's path parameters in path order, then its query parameters and
+// request headers, each sorted by name (maps have no order: the description must not
+// change from one start to the next).
+func addParameters(op *openapi3.Operation, rt Route) {
+	for _, m := range pathParamRe.FindAllStringSubmatch(rt.Path, -1) {
+		op.AddParameter(openapi3.NewPathParameter(m[1]).WithSchema(openapi3.NewStringSchema()))
+	}
+	for _, q := range slices.Sorted(maps.Keys(rt.Query)) {
+		op.AddParameter(openapi3.NewQueryParameter(q).WithDescription(rt.Query[q]).WithSchema(openapi3.NewStringSchema()))
+	}
+	for _, h := range slices.Sorted(maps.Keys(rt.Headers)) {
+		op.AddParameter(openapi3.NewHeaderParameter(h).WithSchema(openapi3.NewStringSchema()).WithDescription(rt.Headers[h]))
+	}
+}
+
+// response is rt's success answer: streamed bytes of its Binary content type, or its JSON
+// Response body.
+func (g *schemas) response(rt Route) (*openapi3.Response, error) {
+	resp := openapi3.NewResponse().WithDescription(http.StatusText(rt.Status))
+	switch {
+	case rt.Binary != "":
+		resp.WithContent(openapi3.Content{rt.Binary: openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema().WithFormat("binary"))})
+	case rt.Response != nil:
+		ref, err := g.ref(rt.Response)
+		if err != nil {
+			return nil, fmt.Errorf("%s response schema: %w", rt.Name, err)
+		}
+		resp.WithJSONSchemaRef(ref)
+	}
+	return resp, nil
+}
+
+// addOtherAnswers adds rt's other success answers (Also) by status, carrying the success
+// answer's body resp when rt says they have the same.
+func addOtherAnswers(op *openapi3.Operation, rt Route, resp *openapi3.Response) {
+	for _, status := range slices.Sorted(maps.Keys(rt.Also)) {
+		r := openapi3.NewResponse().WithDescription(rt.Also[status])
+		if rt.SameBody && resp.Content != nil {
+			r.Content = resp.Content
+		}
+		op.AddResponse(status, r)
+	}
+}
+
+// addRate adds the schema of spec.Rate when the generator left it out.
+func addRate(doc *openapi3.T) error {
 	// openapi3gen refers to every struct as a component but exports only those with
 	// properties: spec.Rate, a struct that marshals itself, would be a dangling $ref.
-	if _, ok := doc.Components.Schemas["Rate"]; !ok {
-		rate := &openapi3.Schema{}
-		if err := customSchema("fps", reflect.TypeOf(spec.Rate{}), "", rate); err != nil {
-			return nil, err
-		}
-		doc.Components.Schemas["Rate"] = openapi3.NewSchemaRef("", rate)
+	if _, ok := doc.Components.Schemas["Rate"]; ok {
+		return nil
 	}
-	return doc, nil
+	rate := &openapi3.Schema{}
+	if err := customSchema("fps", reflect.TypeOf(spec.Rate{}), "", rate); err != nil {
+		return err
+	}
+	doc.Components.Schemas["Rate"] = openapi3.NewSchemaRef("", rate)
+	return nil
 }
 
 // customSchema describes the types that marshal themselves.
