@@ -71,102 +71,143 @@ func (s *Store) ListJobsRaw(ctx context.Context, f Filter) ([]RawJob, string, er
 
 // walk finds the page of jobs f selects and calls collect for each, newest first.
 func (s *Store) walk(f Filter, collect func(k, v []byte) error) (string, error) {
+	w, err := newListWalk(f)
+	if err != nil {
+		return "", err
+	}
+	next := ""
+	err = s.view(func(tx *bolt.Tx) error {
+		var one [1]*revIter // most walks follow one index: no allocation for the list
+		iters, pre := w.chooseIndex(tx, one[:0])
+		var err error
+		next, err = w.page(tx.Bucket(bJobs), iters, &pre, collect)
+		return err
+	})
+	return next, err
+}
+
+// listWalk is what one page's walk goes by: the filter, and the ID bounds its cursor and
+// times set.
+type listWalk struct {
+	f     Filter
+	upper []byte   // exclusive upper bound on id16; nil: from the newest
+	lower []byte   // inclusive lower bound; nil: to the oldest
+	edges [][]byte // milliseconds (6-byte ULID times) whose jobs are decoded to compare times
+}
+
+// newListWalk sets the walk's bounds from f's cursor and times (ErrNotFound for a cursor that
+// is no job ID).
+func newListWalk(f Filter) (listWalk, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	upper := []byte(nil) // exclusive upper bound on id16
+	w := listWalk{f: f}
 	if f.Cursor != "" {
 		k, ok := key(f.Cursor)
 		if !ok {
-			return "", ErrNotFound
+			return listWalk{}, ErrNotFound
 		}
-		upper = k
+		w.upper = k
 	}
 	// IDs carry milliseconds: the bounds below take in the whole millisecond of each end, and
 	// jobs created in those two milliseconds are decoded to compare their times exactly.
-	var edges [][]byte
 	if !f.CreatedBefore.IsZero() {
 		b := timeBound(f.CreatedBefore.Add(time.Millisecond - time.Nanosecond))
-		if upper == nil || bytes.Compare(b, upper) < 0 {
-			upper = b
+		if w.upper == nil || bytes.Compare(b, w.upper) < 0 {
+			w.upper = b
 		}
-		edges = append(edges, timeBound(f.CreatedBefore)[:6])
+		w.edges = append(w.edges, timeBound(f.CreatedBefore)[:6])
 	}
-	var lower []byte // inclusive lower bound
 	if !f.CreatedAfter.IsZero() {
-		lower = timeBound(f.CreatedAfter)
-		edges = append(edges, lower[:6])
+		w.lower = timeBound(f.CreatedAfter)
+		w.edges = append(w.edges, w.lower[:6])
 	}
+	return w, nil
+}
 
-	next := ""
-	err := s.view(func(tx *bolt.Tx) error {
-		var iters []*revIter
-		// The filters the walk does not follow are checked against their indexes: a seek
-		// costs a fraction of decoding a job, and then no job needs decoding to be matched.
-		var pre indexCheck
-		switch {
-		case f.Node != "":
-			iters = []*revIter{newRevIter(tx.Bucket(bByNode), idxKey(f.Node, nil), upper)}
-			pre.add(tx, bByStatus, statusNames(f.Statuses)...)
-			pre.add(tx, bByQueue, f.Queue)
-			pre.add(tx, bByTenant, f.Tenant)
-		case len(f.Statuses) > 0:
-			for _, st := range f.Statuses {
-				iters = append(iters, newRevIter(tx.Bucket(bByStatus), idxKey(string(st), nil), upper))
-			}
-			pre.add(tx, bByQueue, f.Queue)
-			pre.add(tx, bByTenant, f.Tenant)
-		case f.Tenant != "":
-			iters = []*revIter{newRevIter(tx.Bucket(bByTenant), idxKey(f.Tenant, nil), upper)}
-			pre.add(tx, bByQueue, f.Queue)
-		case f.Queue != "":
-			iters = []*revIter{newRevIter(tx.Bucket(bByQueue), idxKey(f.Queue, nil), upper)}
-		default:
-			iters = []*revIter{newRevIter(tx.Bucket(bJobs), nil, upper)}
+// chooseIndex positions the walk at its upper bound in the most selective index f allows
+// (node, status, tenant, queue, or the jobs themselves), appending its iterators to iters,
+// and returns the checks of the other filters.
+func (w *listWalk) chooseIndex(tx *bolt.Tx, iters []*revIter) ([]*revIter, indexCheck) {
+	f := &w.f
+	// The filters the walk does not follow are checked against their indexes: a seek
+	// costs a fraction of decoding a job, and then no job needs decoding to be matched.
+	var pre indexCheck
+	switch {
+	case f.Node != "":
+		iters = append(iters, newRevIter(tx.Bucket(bByNode), idxKey(f.Node, nil), w.upper))
+		pre.add(tx, bByStatus, statusNames(f.Statuses)...)
+		pre.add(tx, bByQueue, f.Queue)
+		pre.add(tx, bByTenant, f.Tenant)
+	case len(f.Statuses) > 0:
+		for _, st := range f.Statuses {
+			iters = append(iters, newRevIter(tx.Bucket(bByStatus), idxKey(string(st), nil), w.upper))
 		}
-		jobs := tx.Bucket(bJobs)
-		scanned, found := 0, 0
-		var prev, last []byte
-		for {
-			k := nextNewest(iters)
-			if k == nil || (lower != nil && bytes.Compare(k, lower) < 0) {
-				return nil
-			}
-			if scanned++; scanned > maxScan {
-				// Continue after the last job examined: k itself was not, and the cursor
-				// is exclusive.
-				next = ulid.ULID(prev).String()
-				return nil
-			}
-			prev = k
-			if !pre.match(k) {
-				continue
-			}
-			v := jobs.Get(k)
-			if v == nil {
-				return fmt.Errorf("index names job %s, which is missing", ulid.ULID(k))
-			}
-			if onEdge(k, edges) {
-				r, err := decodeRecord(k, v)
-				if err != nil {
-					return err
-				}
-				if !f.match(&r.Job) {
-					continue
-				}
-			}
-			if found == f.Limit {
-				next = ulid.ULID(last).String()
-				return nil
-			}
-			if err := collect(k, v); err != nil {
-				return err
-			}
-			found++
-			last = k
+		pre.add(tx, bByQueue, f.Queue)
+		pre.add(tx, bByTenant, f.Tenant)
+	case f.Tenant != "":
+		iters = append(iters, newRevIter(tx.Bucket(bByTenant), idxKey(f.Tenant, nil), w.upper))
+		pre.add(tx, bByQueue, f.Queue)
+	case f.Queue != "":
+		iters = append(iters, newRevIter(tx.Bucket(bByQueue), idxKey(f.Queue, nil), w.upper))
+	default:
+		iters = append(iters, newRevIter(tx.Bucket(bJobs), nil, w.upper))
+	}
+	return iters, pre
+}
+
+// page follows iters and collects up to f.Limit jobs of bucket jobs that pass pre and the
+// times, newest first, and returns the cursor of the next page ("" at the end).
+func (w *listWalk) page(jobs *bolt.Bucket, iters []*revIter, pre *indexCheck, collect func(k, v []byte) error) (string, error) {
+	scanned, found := 0, 0
+	var prev, last []byte
+	for {
+		k := nextNewest(iters)
+		if k == nil || (w.lower != nil && bytes.Compare(k, w.lower) < 0) {
+			return "", nil
 		}
-	})
-	return next, err
+		if scanned++; scanned > maxScan {
+			// Continue after the last job examined: k itself was not, and the cursor
+			// is exclusive.
+			return ulid.ULID(prev).String(), nil
+		}
+		prev = k
+		if !pre.match(k) {
+			continue
+		}
+		v := jobs.Get(k)
+		if v == nil {
+			return "", fmt.Errorf("index names job %s, which is missing", ulid.ULID(k))
+		}
+		ok, err := w.inTime(k, v)
+		if err != nil {
+			return "", err
+		}
+		if !ok {
+			continue
+		}
+		if found == w.f.Limit {
+			return ulid.ULID(last).String(), nil
+		}
+		if err := collect(k, v); err != nil {
+			return "", err
+		}
+		found++
+		last = k
+	}
+}
+
+// inTime reports whether job k (stored as v) was created within the filter's times: only a
+// job created in an edge millisecond is decoded to tell.
+func (w *listWalk) inTime(k, v []byte) (bool, error) {
+	if !onEdge(k, w.edges) {
+		return true, nil
+	}
+	r, err := decodeRecord(k, v)
+	if err != nil {
+		return false, err
+	}
+	return w.f.match(&r.Job), nil
 }
 
 // onEdge reports whether id16 k was created in one of the milliseconds edges (6-byte ULID
