@@ -731,18 +731,12 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 	defer cancel()
 	s.op.Lock()
 	defer s.op.Unlock()
-	if session != "" {
-		s.mu.Lock()
-		ls := s.live[id]
-		again := ls != nil && ls.connected && ls.relay == relay && ls.session == session
-		s.mu.Unlock()
-		if again {
-			s.log.Debug("publish news repeated by the ingest: already applied", "stream_id", id, "relay", relay)
-			return
-		}
+	if s.connectedAlready(id, relay, session) {
+		s.log.Debug("publish news repeated by the ingest: already applied", "stream_id", id, "relay", relay)
+		return
 	}
-	now := time.Now().UTC()
-	in.Bitrate = 0 // measured live, not stored
+	p := publish{id: id, in: in, continued: continued, relay: relay, session: session, ingest: ingest, now: time.Now().UTC()}
+	p.in.Bitrate = 0 // measured live, not stored
 	r, err := s.st.GetStream(ctx, id)
 	if err != nil {
 		s.log.Error("publish of a stream that cannot be read", "stream_id", id, "err", err)
@@ -750,46 +744,9 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 	}
 	log := s.log.With("stream_id", id, "stream", r.Stream.Name)
 
-	// The ingest continues a held input as long as its own grace, which started before this
-	// one: a continued publisher may come back just after this grace ended the session (the
-	// publisher's tracks take a moment to read). Its job is then the last one.
-	jobID := r.Stream.JobID
-	if jobID == "" && continued {
-		jobID = r.Stream.LastJobID
-	}
-	var job api.Job
-	going := false
-	if jobID != "" {
-		if j, err := s.jobs.Get(ctx, farm.Admin("live"), jobID); err == nil && !j.Status.Terminal() {
-			job, going = j, true
-		}
-	}
-	waiting := going && (job.Status == api.StatusQueued || job.Status == api.StatusRetrying)
-	s.mu.Lock()
-	ls := s.live[id]
-	resume := going && (continued || (ls != nil && waiting)) && s.readsFrom(job, relay)
-	if ls == nil {
-		ls = &liveStream{}
-		s.live[id] = ls
-	}
-	ls.connected, ls.graceUntil, ls.lastData, ls.lastBytes = true, time.Time{}, now, 0
-	ls.relay, ls.session, ls.remote, ls.remoteOK, ls.lastReport = relay, session, IngestStats{}, false, now
-	ls.ingest = ingest
-	s.mu.Unlock()
-
-	if resume {
-		if _, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
-			if r.Stream.JobID == "" { // the session had ended: it is back
-				r.Stream.JobID, r.Stream.LiveSince = jobID, &now
-			}
-			r.Stream.Input, r.Stream.UpdatedAt = &in, now
-			r.Ingest = ingest
-			return nil
-		}); err != nil {
-			log.Warn("store the input of a resumed stream", "err", err)
-		}
-		log.Info("publisher back within the grace: the live job continues", "job_id", jobID, "remote", in.Remote,
-			"continued_input", continued)
+	jobID, job, going := s.sessionJob(ctx, r.Stream, continued)
+	if s.connect(p, job, going) {
+		s.resumeSession(ctx, log, p, jobID)
 		return
 	}
 	if going && r.Stream.JobID != "" {
@@ -797,7 +754,92 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 		// it, or is canceled if it waits; the new session gets a new job.
 		s.cancelJob(ctx, r.Stream.JobID, "stream "+r.Stream.Name+": the publisher came back with an input the job cannot continue", true)
 	}
+	s.startSession(ctx, log, p)
+}
 
+// publish is a publisher's start as published applies it.
+type publish struct {
+	id        string
+	in        api.StreamInput
+	continued bool   // the ingest continued the input it held
+	relay     string // the ingest's relay; "" for the master's own
+	session   string // the publish's session; "" for the master's own ingest
+	ingest    string // the name of the ingest's API key
+	now       time.Time
+}
+
+// connectedAlready reports whether stream id's publisher is connected through relay in
+// session already (never for session "").
+func (s *Streams) connectedAlready(id, relay, session string) bool {
+	if session == "" {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls := s.live[id]
+	return ls != nil && ls.connected && ls.relay == relay && ls.session == session
+}
+
+// sessionJob is the job a publisher of stream st may continue (its ID, and the job when it
+// has not ended: going).
+func (s *Streams) sessionJob(ctx context.Context, st api.Stream, continued bool) (jobID string, job api.Job, going bool) {
+	// The ingest continues a held input as long as its own grace, which started before this
+	// one: a continued publisher may come back just after this grace ended the session (the
+	// publisher's tracks take a moment to read). Its job is then the last one.
+	jobID = st.JobID
+	if jobID == "" && continued {
+		jobID = st.LastJobID
+	}
+	if jobID == "" {
+		return "", api.Job{}, false
+	}
+	j, err := s.jobs.Get(ctx, farm.Admin("live"), jobID)
+	if err != nil || j.Status.Terminal() {
+		return jobID, api.Job{}, false
+	}
+	return jobID, j, true
+}
+
+// connect marks p's publisher connected (a fresh live state: no grace, no bytes, no report
+// of the ingest yet) and reports whether the job, when going, resumes: it does when the
+// ingest continued its input, or when it waits and the stream was live (in its grace), and
+// only when it plays from p's ingest.
+func (s *Streams) connect(p publish, job api.Job, going bool) (resume bool) {
+	waiting := going && (job.Status == api.StatusQueued || job.Status == api.StatusRetrying)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	ls := s.live[p.id]
+	resume = going && (p.continued || (ls != nil && waiting)) && s.readsFrom(job, p.relay)
+	if ls == nil {
+		ls = &liveStream{}
+		s.live[p.id] = ls
+	}
+	ls.connected, ls.graceUntil, ls.lastData, ls.lastBytes = true, time.Time{}, p.now, 0
+	ls.relay, ls.session, ls.remote, ls.remoteOK, ls.lastReport = p.relay, p.session, IngestStats{}, false, p.now
+	ls.ingest = p.ingest
+	return resume
+}
+
+// resumeSession gives the publisher back within the grace the stream's job jobID: the stream
+// takes the new input (and the job again, if the session had ended).
+func (s *Streams) resumeSession(ctx context.Context, log *slog.Logger, p publish, jobID string) {
+	if _, err := s.st.UpdateStream(ctx, p.id, func(r *store.StreamRecord) error {
+		if r.Stream.JobID == "" { // the session had ended: it is back
+			r.Stream.JobID, r.Stream.LiveSince = jobID, &p.now
+		}
+		r.Stream.Input, r.Stream.UpdatedAt = &p.in, p.now
+		r.Ingest = p.ingest
+		return nil
+	}); err != nil {
+		log.Warn("store the input of a resumed stream", "err", err)
+	}
+	log.Info("publisher back within the grace: the live job continues", "job_id", jobID, "remote", p.in.Remote,
+		"continued_input", p.continued)
+}
+
+// startSession starts a new session of the stream for p: a new play token, and a new job in
+// the stream's queue that plays the relay of p's ingest with it.
+func (s *Streams) startSession(ctx context.Context, log *slog.Logger, p publish) {
 	token, tokenHash, err := newSecret()
 	if err != nil {
 		log.Error("no play token for the live job", "err", err)
@@ -805,13 +847,13 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 	}
 	// The token is stored before the job exists: a worker may lease the job and play the
 	// relay the moment it is created.
-	r, err = s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
+	r, err := s.st.UpdateStream(ctx, p.id, func(r *store.StreamRecord) error {
 		if r.Stream.JobID != "" {
 			r.Stream.LastJobID = r.Stream.JobID
 		}
 		r.Stream.JobID, r.PlayTokenHash = "", tokenHash
-		r.Stream.LiveSince, r.Stream.Input, r.Stream.UpdatedAt = &now, &in, now
-		r.Ingest = ingest
+		r.Stream.LiveSince, r.Stream.Input, r.Stream.UpdatedAt = &p.now, &p.in, p.now
+		r.Ingest = p.ingest
 		return nil
 	})
 	if err != nil {
@@ -819,19 +861,19 @@ func (s *Streams) published(id string, in api.StreamInput, continued bool, relay
 		return
 	}
 	owner := farm.Caller{Name: "stream " + r.Stream.Name, Tenant: streamTenant(r.Stream)}
-	job, err = s.jobs.SubmitTuned(ctx, owner, catalog.LiveRequest(r.Stream, s.relayURL(relay, id, token)), s.liveJob(r.Stream))
+	job, err := s.jobs.SubmitTuned(ctx, owner, catalog.LiveRequest(r.Stream, s.relayURL(p.relay, p.id, token)), s.liveJob(r.Stream))
 	if err != nil {
 		log.Error("no live job for the stream: the publisher stays connected but nothing transcodes it", "err", err)
 		return
 	}
-	if _, err := s.st.UpdateStream(ctx, id, func(r *store.StreamRecord) error {
+	if _, err := s.st.UpdateStream(ctx, p.id, func(r *store.StreamRecord) error {
 		r.Stream.JobID = job.ID
 		return nil
 	}); err != nil {
 		log.Error("store the stream's live job", "job_id", job.ID, "err", err)
 	}
-	log.Info("stream live", "job_id", job.ID, "queue", job.Queue, "remote", in.Remote, "relay", s.relayBase(relay),
-		"video", in.VideoCodec, "width", in.Width, "height", in.Height, "fps", in.FPS, "audio", in.AudioCodec)
+	log.Info("stream live", "job_id", job.ID, "queue", job.Queue, "remote", p.in.Remote, "relay", s.relayBase(p.relay),
+		"video", p.in.VideoCodec, "width", p.in.Width, "height", p.in.Height, "fps", p.in.FPS, "audio", p.in.AudioCodec)
 }
 
 // Unpublished is the master's own ingest's news that stream id's publisher left; its grace
