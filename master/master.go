@@ -151,17 +151,44 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 		}
 	}()
 
-	if m.keys, err = auth.NewKeyring(cfg.APIKeys, cfg.KeysFile); err != nil {
+	if err := m.loadKeys(); err != nil {
 		return nil, err
+	}
+	src := &farmSource{}
+	if err := m.openStore(src); err != nil {
+		return nil, err
+	}
+	callbacks, err := m.startWebhooks()
+	if err != nil {
+		return nil, err
+	}
+	if err := m.loadFarm(ctx, src, callbacks); err != nil {
+		return nil, err
+	}
+	if err := m.buildAPI(ctx); err != nil {
+		return nil, err
+	}
+	if err := m.listen(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// loadKeys loads the API keys (at least one) and the TLS settings.
+func (m *Master) loadKeys() (err error) {
+	if m.keys, err = auth.NewKeyring(m.cfg.APIKeys, m.cfg.KeysFile); err != nil {
+		return err
 	}
 	if m.keys.Len() == 0 {
-		return nil, errors.New("no API keys: set --api-key, MASTER_API_KEY or --keys-file (`ffrtmp-master hash-key` prints the hash a keys file holds)")
+		return errors.New("no API keys: set --api-key, MASTER_API_KEY or --keys-file (`ffrtmp-master hash-key` prints the hash a keys file holds)")
 	}
-	if m.tls, err = tlsconf.Server(cfg.TLS, m.log); err != nil {
-		return nil, err
-	}
+	m.tls, err = tlsconf.Server(m.cfg.TLS, m.log)
+	return err
+}
 
-	src := &farmSource{}
+// openStore opens the database, creating its folder, with the metrics that count its
+// commits; the metrics' gauges read the farm through src once it is loaded.
+func (m *Master) openStore(src *farmSource) (err error) {
 	var storeRef atomic.Pointer[store.Store]
 	m.metrics = metrics.New(src, func() int64 {
 		if s := storeRef.Load(); s != nil {
@@ -169,68 +196,88 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 		}
 		return 0
 	})
-	if dir := filepath.Dir(cfg.DB); dir != "" {
+	if dir := filepath.Dir(m.cfg.DB); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return nil, fmt.Errorf("create database folder: %w", err)
+			return fmt.Errorf("create database folder: %w", err)
 		}
 	}
-	if m.st, err = store.Open(cfg.DB, store.Options{OnCommit: m.metrics.Commit, Logger: m.log}); err != nil {
-		return nil, err
+	if m.st, err = store.Open(m.cfg.DB, store.Options{OnCommit: m.metrics.Commit, Logger: m.log}); err != nil {
+		return err
 	}
 	storeRef.Store(m.st)
+	return nil
+}
 
-	secret, err := webhookSecret(cfg)
+// startWebhooks sets up the webhook deliveries from the database's outbox and returns the
+// policy for the addresses callbacks may go to (the farm checks job callbacks with it).
+func (m *Master) startWebhooks() (egress.Policy, error) {
+	secret, err := webhookSecret(m.cfg)
 	if err != nil {
-		return nil, err
+		return egress.Policy{}, err
 	}
-	callbacks := egress.Policy{Allow: cfg.WebhookAllow, Resolver: cfg.WebhookResolver}
-	if len(cfg.WebhookAllow) > 0 {
-		m.log.Info("webhooks may go to these ranges besides public addresses", "webhook_allow_cidr", cfg.WebhookAllow)
+	callbacks := egress.Policy{Allow: m.cfg.WebhookAllow, Resolver: m.cfg.WebhookResolver}
+	if len(m.cfg.WebhookAllow) > 0 {
+		m.log.Info("webhooks may go to these ranges besides public addresses", "webhook_allow_cidr", m.cfg.WebhookAllow)
 	}
 	m.hooks, err = webhook.New(m.st.Outbox(), webhook.Options{Secret: secret, Logger: m.log, OnAttempt: m.metrics.Webhook,
-		BaseBackoff: cfg.WebhookBackoff, Egress: callbacks})
+		BaseBackoff: m.cfg.WebhookBackoff, Egress: callbacks})
 	if err != nil {
-		return nil, err
+		return egress.Policy{}, err
 	}
+	return callbacks, nil
+}
 
-	fc := cfg.Farm
+// loadFarm loads the job service from the database, wired to the metrics and webhooks, and
+// hands it to the metrics' gauges through src.
+func (m *Master) loadFarm(ctx context.Context, src *farmSource, callbacks egress.Policy) (err error) {
+	fc := m.cfg.Farm
 	fc.Callbacks = callbacks
 	fc.Logger = m.log
 	fc.Tenants = m.keys.Tenant
 	fc.Hooks = farm.Hooks{Transition: m.metrics.Transition, Finished: m.metrics.Finished,
 		LeaseWait: m.metrics.LeaseWait, Schedule: m.metrics.Schedule, Webhook: m.hooks.Notify}
 	if m.farm, err = farm.New(ctx, m.st, fc); err != nil {
-		return nil, err
+		return err
 	}
 	src.f.Store(m.farm)
 	m.keys.OnDenied = m.metrics.AuthDenied
+	return nil
+}
 
+// buildAPI builds the REST API over the farm and the live streams, with its rate limit and
+// tracing; the ingest starts first, as the stream routes need its streams.
+func (m *Master) buildAPI(ctx context.Context) (err error) {
 	var limiter func(http.Handler) http.Handler
-	if cfg.RateLimit > 0 {
-		l := ratelimit.New(cfg.RateLimit, cfg.RateBurst, ratelimit.Options{TrustedProxies: cfg.TrustedProxies, OnLimited: m.metrics.RateLimited})
+	if m.cfg.RateLimit > 0 {
+		l := ratelimit.New(m.cfg.RateLimit, m.cfg.RateBurst, ratelimit.Options{TrustedProxies: m.cfg.TrustedProxies, OnLimited: m.metrics.RateLimited})
 		limiter = l.Middleware
 	}
-	if m.tracing, err = setupTracing(ctx, cfg); err != nil {
-		return nil, err
+	if m.tracing, err = setupTracing(ctx, m.cfg); err != nil {
+		return err
 	}
 	if err := m.startIngest(ctx); err != nil {
-		return nil, err
+		return err
 	}
 	m.api = httpapi.New(httpapi.Options{Farm: m.farm, Streams: m.streams, Keys: m.keys, Limiter: limiter, Metrics: m.metrics,
-		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: cfg.MaxBody, WriteTimeout: cfg.WriteTimeout, Tracing: cfg.Tracing})
+		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout, Tracing: m.cfg.Tracing})
+	return nil
+}
 
-	addr := net.JoinHostPort(cfg.Listen, fmt.Sprint(cfg.Port))
+// listen binds the API's listener (its connections capped per client IP) and the metrics
+// listener when one is configured.
+func (m *Master) listen() (err error) {
+	addr := net.JoinHostPort(m.cfg.Listen, fmt.Sprint(m.cfg.Port))
 	if m.ln, err = net.Listen("tcp", addr); err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return fmt.Errorf("listen on %s: %w", addr, err)
 	}
 	m.ln = m.capConns(m.ln)
-	if cfg.MetricsAddr != "" {
-		maddr := DefaultHost(cfg.MetricsAddr, cfg.Listen)
+	if m.cfg.MetricsAddr != "" {
+		maddr := DefaultHost(m.cfg.MetricsAddr, m.cfg.Listen)
 		if m.mln, err = net.Listen("tcp", maddr); err != nil {
-			return nil, fmt.Errorf("metrics listen on %s: %w", maddr, err)
+			return fmt.Errorf("metrics listen on %s: %w", maddr, err)
 		}
 	}
-	return m, nil
+	return nil
 }
 
 // DefaultMaxConnsPerIP is Config.MaxConnsPerIP's default.
