@@ -16,23 +16,61 @@ import (
 // Heartbeat records a node's telemetry and answers with the jobs it must stop and whether to
 // drain. Jobs leased to the node that it does not report within LeaseAckTimeout are lost.
 func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (api.HeartbeatReply, error) {
+	if err := checkHeartbeat(hb); err != nil {
+		return api.HeartbeatReply{}, err
+	}
+	b, err := s.beat(id, hb, s.now())
+	if err != nil {
+		return api.HeartbeatReply{}, err
+	}
+	reply := b.reply
+	if reply.Cancel, err = s.notItsOwn(ctx, id, b.unknown); err != nil {
+		return api.HeartbeatReply{}, err
+	}
+	s.requeueLost(ctx, id, b.lost)
+	if b.save {
+		if err := s.st.PutNode(ctx, b.snapshot); err != nil {
+			s.log.Warn("store node snapshot", "node_id", id, "err", err)
+		}
+	}
+	return reply, nil
+}
+
+// checkHeartbeat bounds what a heartbeat may carry.
+func checkHeartbeat(hb api.Heartbeat) error {
 	if len(hb.RunningJobs) > 4096 {
-		return api.HeartbeatReply{}, badRequest("running_jobs", "at most 4096")
+		return badRequest("running_jobs", "at most 4096")
 	}
 	for i, jid := range hb.RunningJobs {
 		if len(jid) > 64 {
-			return api.HeartbeatReply{}, badRequest(fmt.Sprintf("running_jobs[%d]", i), "longer than 64 bytes: want a job ID")
+			return badRequest(fmt.Sprintf("running_jobs[%d]", i), "longer than 64 bytes: want a job ID")
 		}
 	}
 	if len(hb.Telemetry.GPUs) > 64 {
-		return api.HeartbeatReply{}, badRequest("telemetry.gpus", "at most 64 GPUs")
+		return badRequest("telemetry.gpus", "at most 64 GPUs")
 	}
-	now := s.now()
+	return nil
+}
+
+// heartbeat is what a node's heartbeat found in the farm's memory: the reply so far, the jobs
+// the node runs that are not leased to it (unknown), its leases it did not report in time
+// (lost), and the node's snapshot when it is due to be stored (save).
+type heartbeat struct {
+	reply    api.HeartbeatReply
+	unknown  []string
+	lost     []string
+	save     bool
+	snapshot store.NodeRecord
+}
+
+// beat records node id's heartbeat hb at now in memory: the node is seen, online (or
+// draining) with its telemetry, and its reported jobs are held against its leases.
+func (s *Service) beat(id string, hb api.Heartbeat, now time.Time) (heartbeat, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	ns := s.nodes[id]
 	if ns == nil {
-		s.mu.Unlock()
-		return api.HeartbeatReply{}, unknownNode(id)
+		return heartbeat{}, unknownNode(id)
 	}
 	if ns.node.Status == api.NodeOffline {
 		s.log.Info("node back online", "node_id", id)
@@ -44,9 +82,8 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 	if hb.Draining {
 		ns.node.Status = api.NodeDraining
 	}
-	reply := api.HeartbeatReply{Drain: ns.drainOrdered, Interval: api.Duration(s.cfg.HeartbeatInterval)}
+	b := heartbeat{reply: api.HeartbeatReply{Drain: ns.drainOrdered, Interval: api.Duration(s.cfg.HeartbeatInterval)}}
 	reported := map[string]bool{}
-	var unknown []string
 	for _, jid := range hb.RunningJobs {
 		reported[jid] = true
 		// A job the node reports is alive, but only progress reports keep it from going
@@ -54,35 +91,42 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 		if a, ok := s.active[jid]; ok && a.node == id {
 			continue
 		}
-		unknown = append(unknown, jid)
+		b.unknown = append(b.unknown, jid)
 	}
-	var lost []string
 	for jid, a := range s.active {
 		if a.node == id && !reported[jid] && now.Sub(a.assignedAt) > s.cfg.LeaseAckTimeout {
-			lost = append(lost, jid)
+			b.lost = append(b.lost, jid)
 		}
 	}
-	save := now.Sub(ns.lastSaved) > time.Minute
-	var snapshot store.NodeRecord
-	if save {
+	if b.save = now.Sub(ns.lastSaved) > time.Minute; b.save {
 		ns.lastSaved = now
-		snapshot = s.nodeRecord(ns)
+		b.snapshot = s.nodeRecord(ns)
 	}
-	s.mu.Unlock()
+	return b, nil
+}
 
-	// Jobs the worker runs that are not its own any more (canceled, failed by the master,
-	// re-leased elsewhere, unknown): tell it to stop them.
-	if len(unknown) > 0 {
-		jobs, err := s.st.GetJobs(ctx, unknown)
-		if err != nil {
-			return api.HeartbeatReply{}, err
-		}
-		for _, jid := range unknown {
-			if j, ok := jobs[jid]; !ok || !j.Status.Active() || j.Node != id {
-				reply.Cancel = append(reply.Cancel, jid)
-			}
+// notItsOwn returns those of jobs, reported running by node id, that are not its own any
+// more (canceled, failed by the master, re-leased elsewhere, unknown): the worker must stop
+// them.
+func (s *Service) notItsOwn(ctx context.Context, id string, jobs []string) ([]string, error) {
+	if len(jobs) == 0 {
+		return nil, nil
+	}
+	stored, err := s.st.GetJobs(ctx, jobs)
+	if err != nil {
+		return nil, err
+	}
+	var stop []string
+	for _, jid := range jobs {
+		if j, ok := stored[jid]; !ok || !j.Status.Active() || j.Node != id {
+			stop = append(stop, jid)
 		}
 	}
+	return stop, nil
+}
+
+// requeueLost fails the leases node id lost (transiently: they retry elsewhere).
+func (s *Service) requeueLost(ctx context.Context, id string, lost []string) {
 	for _, jid := range lost {
 		_, err := s.change(ctx, jid, func(j *api.Job, now time.Time) ([]api.Event, error) {
 			if !j.Status.Active() || j.Node != id {
@@ -95,12 +139,6 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 			s.log.Warn("requeue lost lease", "job_id", jid, "node_id", id, "err", err)
 		}
 	}
-	if save {
-		if err := s.st.PutNode(ctx, snapshot); err != nil {
-			s.log.Warn("store node snapshot", "node_id", id, "err", err)
-		}
-	}
-	return reply, nil
 }
 
 // Lease hands node id the best job it can run, waiting up to wait for one. It returns nil
@@ -235,40 +273,11 @@ func checkResult(r *api.Result) error {
 // Progress records a running job's progress; the first report moves it to running. The reply
 // says cancel when the job is no longer the node's to run.
 func (s *Service) Progress(ctx context.Context, id string, rep api.ProgressReport) (api.ProgressReply, error) {
-	if len(rep.Warnings)+len(rep.Log) > maxLinesPerReport {
-		return api.ProgressReply{}, badRequest("log", "at most %d warning and log lines per report", maxLinesPerReport)
-	}
-	if rep.Progress != nil {
-		if aerr := checkOutputs("progress.outputs", rep.Progress.Outputs); aerr != nil {
-			return api.ProgressReply{}, aerr
-		}
-	}
-	if rep.Phase != "" && rep.Phase != api.PhaseProbing && rep.Phase != api.PhaseTranscoding && rep.Phase != api.PhaseFinalizing {
-		return api.ProgressReply{}, badRequest("phase", "phase %q: want probing, transcoding or finalizing", rep.Phase)
+	if err := checkProgress(rep); err != nil {
+		return api.ProgressReply{}, err
 	}
 	rep.Progress = rep.Progress.Redact() // restream errors quote their destination
-	now := s.now()
-	s.mu.Lock()
-	a, ok := s.active[id]
-	mine := ok && a.node == rep.Node
-	sample, first := false, false
-	if mine {
-		a.lastSign = now
-		if rep.Phase != "" {
-			a.phase = rep.Phase
-		}
-		if rep.Progress != nil {
-			p := *rep.Progress
-			p.At = now
-			a.progress = &p
-		}
-		first = a.progress == nil || a.lastSample.Equal(a.assignedAt)
-		if now.Sub(a.lastSample) >= s.cfg.ProgressSample || first {
-			a.lastSample = now
-			sample = true
-		}
-	}
-	s.mu.Unlock()
+	mine, sample := s.progressed(id, rep, s.now())
 	if !mine {
 		return api.ProgressReply{Cancel: true}, nil
 	}
@@ -280,39 +289,89 @@ func (s *Service) Progress(ctx context.Context, id string, rep api.ProgressRepor
 		if !j.Status.Active() || j.Node != rep.Node {
 			return nil, nil
 		}
-		var evs []api.Event
-		if j.Status == api.StatusAssigned {
-			j.StartedAt = &now
-			ev, _ := move(j, api.StatusRunning, now, "started on "+rep.Node)
-			evs = append(evs, ev)
-		}
-		if rep.Phase != "" {
-			j.Phase = rep.Phase
-		}
-		if rep.Progress != nil {
-			p := *rep.Progress
-			p.At = now
-			j.Progress = &p
-			if sample {
-				evs = append(evs, api.Event{Time: now, Type: api.EventProgress, Node: rep.Node, Progress: &p})
-			}
-		}
-		for _, w := range rep.Warnings {
-			evs = append(evs, api.Event{Time: now, Type: api.EventWarning, Node: rep.Node, Message: clip(w)})
-		}
-		for _, l := range rep.Log {
-			evs = append(evs, api.Event{Time: now, Type: api.EventLog, Node: rep.Node, Message: clip(l)})
-		}
-		if len(evs) == 0 {
-			j.UpdatedAt = now
-			evs = nil
-		}
-		return evs, nil
+		return applyProgress(j, rep, sample, now), nil
 	})
 	if err != nil {
 		return api.ProgressReply{}, err
 	}
 	return api.ProgressReply{}, nil
+}
+
+// checkProgress bounds a progress report and checks its outputs and phase.
+func checkProgress(rep api.ProgressReport) error {
+	if len(rep.Warnings)+len(rep.Log) > maxLinesPerReport {
+		return badRequest("log", "at most %d warning and log lines per report", maxLinesPerReport)
+	}
+	if rep.Progress != nil {
+		if err := checkOutputs("progress.outputs", rep.Progress.Outputs); err != nil {
+			return err
+		}
+	}
+	if rep.Phase != "" && rep.Phase != api.PhaseProbing && rep.Phase != api.PhaseTranscoding && rep.Phase != api.PhaseFinalizing {
+		return badRequest("phase", "phase %q: want probing, transcoding or finalizing", rep.Phase)
+	}
+	return nil
+}
+
+// progressed records rep in the memory of job id's lease at now when the job is leased to
+// rep's node (mine), and says whether its progress is due to be sampled into the job's
+// events: the first report, then one per ProgressSample.
+func (s *Service) progressed(id string, rep api.ProgressReport, now time.Time) (mine, sample bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a, ok := s.active[id]
+	if !ok || a.node != rep.Node {
+		return false, false
+	}
+	a.lastSign = now
+	if rep.Phase != "" {
+		a.phase = rep.Phase
+	}
+	if rep.Progress != nil {
+		p := *rep.Progress
+		p.At = now
+		a.progress = &p
+	}
+	first := a.progress == nil || a.lastSample.Equal(a.assignedAt)
+	if now.Sub(a.lastSample) >= s.cfg.ProgressSample || first {
+		a.lastSample = now
+		sample = true
+	}
+	return true, sample
+}
+
+// applyProgress writes report rep into job j at now (the first report starts it) and returns
+// the events to store: the start, the progress when sampled, the warning and log lines. With
+// none, only the job's update time moves.
+func applyProgress(j *api.Job, rep api.ProgressReport, sample bool, now time.Time) []api.Event {
+	var evs []api.Event
+	if j.Status == api.StatusAssigned {
+		j.StartedAt = &now
+		ev, _ := move(j, api.StatusRunning, now, "started on "+rep.Node)
+		evs = append(evs, ev)
+	}
+	if rep.Phase != "" {
+		j.Phase = rep.Phase
+	}
+	if rep.Progress != nil {
+		p := *rep.Progress
+		p.At = now
+		j.Progress = &p
+		if sample {
+			evs = append(evs, api.Event{Time: now, Type: api.EventProgress, Node: rep.Node, Progress: &p})
+		}
+	}
+	for _, w := range rep.Warnings {
+		evs = append(evs, api.Event{Time: now, Type: api.EventWarning, Node: rep.Node, Message: clip(w)})
+	}
+	for _, l := range rep.Log {
+		evs = append(evs, api.Event{Time: now, Type: api.EventLog, Node: rep.Node, Message: clip(l)})
+	}
+	if len(evs) == 0 {
+		j.UpdatedAt = now
+		evs = nil
+	}
+	return evs
 }
 
 // clip makes a worker's line fit for the job's events: secrets hidden (before it is cut, so
