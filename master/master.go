@@ -27,6 +27,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/connlimit"
 	"github.com/ffrtmp/ffrtmp/master/egress"
@@ -36,7 +37,6 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/metrics"
 	"github.com/ffrtmp/ffrtmp/master/ratelimit"
 	"github.com/ffrtmp/ffrtmp/master/store"
-	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master/webhook"
 	"github.com/ffrtmp/ffrtmp/rtmp"
 )

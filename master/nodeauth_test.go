@@ -12,10 +12,10 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/testpki"
+	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/mastertest"
-	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 )
 
 // wantCode fails unless err is an API error with code (and, when status is not 0, status).

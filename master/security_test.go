@@ -19,10 +19,10 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/testpki"
+	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/mastertest"
-	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 )
 
 // clientTLS is tlsconf.Client or the test's end.

@@ -14,8 +14,8 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/cmd/internal/config"
+	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/internal/version"
-	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 )
 
 // Where the CLI finds its master, most important first: flags, the environment

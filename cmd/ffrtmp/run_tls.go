@@ -12,8 +12,8 @@ import (
 	"path/filepath"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/internal/version"
-	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 )
 
 // selfSignedHosts are the names a self-signed certificate of a master listening on listen

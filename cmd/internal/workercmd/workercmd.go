@@ -21,8 +21,8 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/cmd/internal/config"
 	"github.com/ffrtmp/ffrtmp/hw"
+	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/internal/version"
-	"github.com/ffrtmp/ffrtmp/master/tlsconf"
 	"github.com/ffrtmp/ffrtmp/worker/access"
 )
 

@@ -17,7 +17,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/internal/testpki"
-	"github.com/ffrtmp/ffrtmp/master/tlsconf"
+	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 )
 
 func quietLog() *slog.Logger { return slog.New(slog.DiscardHandler) }
