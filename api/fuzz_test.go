@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffrtmp/ffrtmp/internal/roundtrip"
+	"github.com/ffrtmp/ffrtmp/api/roundtrip"
 )
 
 // FuzzDuration: a duration a client may send (max_run_time, wait) is never negative when

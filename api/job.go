@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // Status is where a job stands in its life:

@@ -1,6 +1,6 @@
 package api
 
-import "github.com/ffrtmp/ffrtmp/engine/spec"
+import "github.com/ffrtmp/ffrtmp/api/spec"
 
 // Preset is a named ladder template: the renditions a job with "preset" gets.
 type Preset struct {

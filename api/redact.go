@@ -2,7 +2,7 @@ package api
 
 import (
 	"github.com/ffrtmp/ffrtmp/api/redact"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // Redact returns j with its secrets hidden (package redact says which), for every reader

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 func TestJobRedact(t *testing.T) {

@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // Damaged inputs fail with an input error that names the file, without a panic, a hang or

@@ -13,7 +13,7 @@ import (
 	"runtime/debug"
 
 	"github.com/asticode/go-astiav"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // BuildInfo says which FFmpeg the engine runs on and what that build can do.

@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // cancelWithin is how soon Run must return once its context is cancelled.

@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 func TestProbeSoftwareEncoders(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // encoderName maps a Spec codec to the libav encoder that implements it.

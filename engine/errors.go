@@ -5,7 +5,7 @@ import (
 	"fmt"
 
 	"github.com/ffrtmp/ffrtmp/api/redact"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // Kind classifies an engine error so callers can decide what to do with it: a worker retries

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // hwKind is what the engine knows about one kind of hardware device.

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // skipWithCUDA skips hardware-absence tests on a machine that has an NVIDIA GPU: there the

@@ -14,8 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // The engine's tests check its outputs with the ffprobe and ffmpeg programs of the same FFmpeg

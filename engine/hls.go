@@ -12,7 +12,7 @@ import (
 	"strings"
 
 	"github.com/asticode/go-astiav"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // variant is one rendition listed in an HLS master playlist.

@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // FuzzMasterPlaylist writes a master playlist for renditions named as a client may name

@@ -8,8 +8,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // liveMasterProbe reads the master playlist when the first frame is encoded, that is while

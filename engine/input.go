@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // input is an opened, probed input.

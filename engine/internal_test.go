@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/asticode/go-astiav"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 func TestFindH264SPS(t *testing.T) {

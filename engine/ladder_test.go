@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // testLadder is the ladder the tests run, with the sizes its renditions must have from an

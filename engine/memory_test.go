@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // rss is the process's resident set size in bytes, after giving back what Go can.

@@ -14,7 +14,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // muxMsg is what an output's stages send its muxer: a stream's codec parameters once its

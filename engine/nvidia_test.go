@@ -12,8 +12,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // TestCUDADecodeScale decodes with NVDEC, scales with scale_cuda and encodes with libx264.

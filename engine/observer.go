@@ -3,7 +3,7 @@ package engine
 import (
 	"time"
 
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // Observer receives a run's frame-level metrics. Its methods are called from the run's

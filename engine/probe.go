@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // ProbeResult describes an input's container and streams.

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/asticode/go-astiav"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // Quality measurement for benchmarks: a distorted video (an encode) is decoded next to its

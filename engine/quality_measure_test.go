@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // measure runs MeasureQuality with a deadline, failing the test on error.

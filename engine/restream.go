@@ -13,7 +13,7 @@ import (
 	"github.com/asticode/go-astiav"
 
 	"github.com/ffrtmp/ffrtmp/api/redact"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/internal/backoff"
 )
 

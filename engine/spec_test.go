@@ -6,13 +6,13 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // TestRunRejectsBadSpec: Run refuses a bad spec before opening anything, as a KindSpec error
 // carrying the *spec.Error that names the field. Normalize's own checks are tested case by
-// case in engine/spec; here one of them shows the wrapping, and the checks only the engine
+// case in api/spec; here one of them shows the wrapping, and the checks only the engine
 // can make (a demuxer name libav does not know) are tested in full.
 func TestRunRejectsBadSpec(t *testing.T) {
 	t.Parallel()

@@ -7,7 +7,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // maxWarnings bounds a run's warnings: a badly damaged input must not flood the job's events.

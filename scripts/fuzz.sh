@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # fuzz.sh runs every Go fuzz target (func FuzzXxx(f *testing.F) in a _test.go file) of the
-# module, one after the other, for FUZZTIME each, and fails if any found a failing input.
+# repository (both modules: the root and api/), one after the other, for FUZZTIME each, and
+# fails if any found a failing input.
 #
 #   scripts/fuzz.sh                       # every target, 60 s each (make fuzz)
 #   FUZZTIME=3s scripts/fuzz.sh           # the brief pass of make test
@@ -17,6 +18,17 @@ cd "$(dirname "$0")/.."
 
 FUZZTIME=${FUZZTIME:-60s}
 GO=${GO:-go}
+
+# moddir prints the folder of the go.mod that the package folder $1 (./x/y) belongs to: the
+# root, or a nested module such as ./api, where `go test` must run for the package's targets
+# (./... of one module does not reach into another).
+moddir() {
+	local d=$1
+	while [[ $d != . && ! -f $d/go.mod ]]; do
+		d=$(dirname "$d")
+	done
+	echo "$d"
+}
 
 # pairs prints "./pkg FuzzName" for every fuzz target, sorted.
 pairs() {
@@ -44,7 +56,9 @@ while read -r pkg target; do
 	n=$((n + 1))
 	t0=$SECONDS
 	echo "== $pkg $target ($FUZZTIME)"
-	if ! "$GO" test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "${parallel[@]}" "$pkg" >"${TMPDIR:-/tmp}/fuzz-$$.log" 2>&1; then
+	mod=$(moddir "$pkg")
+	rel=.${pkg#"$mod"}
+	if ! (cd "$mod" && "$GO" test -run '^$' -fuzz "^${target}\$" -fuzztime "$FUZZTIME" "${parallel[@]}" "$rel") >"${TMPDIR:-/tmp}/fuzz-$$.log" 2>&1; then
 		cat "${TMPDIR:-/tmp}/fuzz-$$.log"
 		failed+=("$pkg $target")
 	else

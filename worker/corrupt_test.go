@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine/enginetest"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // Every file of a corpus of damaged media, through a real master and worker (2 slots, an

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"golang.org/x/sync/errgroup"
 )
 

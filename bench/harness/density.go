@@ -11,8 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // DensityOptions tune density mode, Livepeer's method: N concurrent live sessions, each fed

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // FarmClient is what farm mode needs of the master's API (api.Client has it).

@@ -9,7 +9,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
-	"github.com/ffrtmp/ffrtmp/internal/roundtrip"
+	"github.com/ffrtmp/ffrtmp/api/roundtrip"
 )
 
 // FuzzLoadScenarios feeds `--scenarios file.yaml` any bytes. A file either loads or gives an

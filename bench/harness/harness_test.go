@@ -8,8 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/bench/enginebench"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 func TestStat(t *testing.T) {

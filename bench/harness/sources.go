@@ -8,9 +8,9 @@ import (
 	"runtime"
 	"strings"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // sourceCache renders each synthetic source once per bench run into a file that every case

@@ -27,9 +27,9 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
 	"github.com/ffrtmp/ffrtmp/bench/enginebench"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/internal/stats"
 	"github.com/ffrtmp/ffrtmp/internal/table"
 )

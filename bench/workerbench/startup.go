@@ -7,8 +7,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 	"github.com/ffrtmp/ffrtmp/internal/stats"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
 )

@@ -17,7 +17,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // newPresetsCmd is `ffrtmp presets`: the named ladders jobs can ask for with --preset.

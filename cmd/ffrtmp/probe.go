@@ -7,8 +7,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 func newProbeCmd() *cobra.Command {

@@ -10,7 +10,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // demoLadder is the demo job's renditions.

@@ -15,8 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // File is one damaged input of the corpus.

@@ -10,7 +10,7 @@ import (
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/internal/roundtrip"
+	"github.com/ffrtmp/ffrtmp/api/roundtrip"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
 	"github.com/ffrtmp/ffrtmp/master/fault"
 )

@@ -15,7 +15,7 @@ import (
 	"github.com/getkin/kin-openapi/openapi3gen"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/internal/version"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 )

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/api"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/live"
 )

@@ -13,8 +13,8 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
-	"github.com/ffrtmp/ffrtmp/engine/spec"
 )
 
 // LocalDemuxers are the demuxers a local input may be read with: media containers, raw

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
 )
 

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ffrtmp/ffrtmp/engine/spec"
-	"github.com/ffrtmp/ffrtmp/internal/roundtrip"
+	"github.com/ffrtmp/ffrtmp/api/roundtrip"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // decodeStrict reads a spec the way the API reads one: unknown fields are errors.

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ffrtmp/ffrtmp/engine/spec"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
 // good is the smallest spec Normalize accepts; each case below breaks one field of it.

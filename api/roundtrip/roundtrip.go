@@ -1,6 +1,7 @@
 // Package roundtrip checks that values survive their wire encoding: what a client sends, the
 // master stores and resends must read back as the same value. The fuzz targets of the
-// packages that parse client input share it.
+// packages that parse client input share it, in both modules (the API's and the farm's): that
+// is why it is a package of the API module and not internal; API users need not import it.
 package roundtrip
 
 import (
