@@ -48,14 +48,14 @@ func TestCUDADecodeScale(t *testing.T) {
 func TestNVENCOrClearError(t *testing.T) {
 	dir := t.TempDir()
 	src := makeSource(t, dir, "src.mp4", 1280, 720, 2)
-	spec := func(mode string) spec.Spec {
+	nvencSpec := func(mode string) spec.Spec {
 		return spec.Spec{
 			Input:    spec.Input{URL: src},
 			Outputs:  []spec.Output{{Target: filepath.Join(dir, mode+".mp4"), Video: &spec.Video{Codec: "h264_nvenc", Height: 480, Bitrate: 1_500_000}}},
 			Hardware: spec.Hardware{Mode: mode, Device: "cuda"},
 		}
 	}
-	res, err := engine.Run(context.Background(), spec(spec.HardwareRequire), nil)
+	res, err := engine.Run(context.Background(), nvencSpec(spec.HardwareRequire), nil)
 	if err == nil {
 		if res.Outputs[0].VideoEncoder != "h264_nvenc" || res.Decoder.Hardware != "cuda" {
 			t.Errorf("NVENC run reports encoder %q, decoder on %q", res.Outputs[0].VideoEncoder, res.Decoder.Hardware)
