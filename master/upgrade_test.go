@@ -1,38 +1,19 @@
 package master_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/mastertest"
 )
-
-// lockedBuffer is a log destination the master's goroutines and the test share.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TestUpgradeSchema2Farm: a master started on a database written by a schema-2 master (the
 // store's fixture) migrates it, logs each step with its duration, and serves its jobs, nodes
@@ -46,7 +27,7 @@ func TestUpgradeSchema2Farm(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "master.db"), db, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	h := mastertest.StartIn(t, dir, func(c *master.Config) {
 		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	})

@@ -15,7 +15,6 @@ import (
 	"net"
 	"net/url"
 	"runtime"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -28,6 +27,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/engine"
+	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
 )
 
 // testAuth is the consumer-side Authorizer: a fixed set of keys, each mapping to a stream
@@ -354,7 +354,7 @@ func TestPublishAndPlay(t *testing.T) {
 func TestRefusals(t *testing.T) {
 	t.Parallel()
 	auth := newAuth("tok-2", "key-secret-2", "stream-b")
-	var logged lockedBuffer
+	var logged syncbuf.Buffer
 	ts := startServer(t, Config{Auth: auth, Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		PlayWait: -1})
 	ctx := testCtx(t)
@@ -372,7 +372,7 @@ func TestRefusals(t *testing.T) {
 		if n != 0 {
 			t.Errorf("%d streams Published after a wrong key", n)
 		}
-		if logged.contains("wrong-key-xyz") {
+		if logged.Contains("wrong-key-xyz") {
 			t.Error("the server logged the stream key")
 		}
 	})
@@ -384,7 +384,7 @@ func TestRefusals(t *testing.T) {
 		if got := ts.refused(ReasonAuth); got != 2 {
 			t.Errorf("refused{auth} = %v, want 2", got)
 		}
-		if logged.contains("bad-token-xyz") {
+		if logged.Contains("bad-token-xyz") {
 			t.Error("the server logged the play token")
 		}
 	})
@@ -396,25 +396,6 @@ func TestRefusals(t *testing.T) {
 			t.Errorf("refused{not_live} = %v, want 1", got)
 		}
 	})
-}
-
-// lockedBuffer collects log output from several goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  []byte
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.b = append(l.b, p...)
-	return len(p), nil
-}
-
-func (l *lockedBuffer) contains(s string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return strings.Contains(string(l.b), s)
 }
 
 // waitLive waits until id is live on ts.

@@ -6,7 +6,6 @@
 package livebench
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -31,6 +30,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/bench/benchio"
 	"github.com/ffrtmp/ffrtmp/bench/enginebench"
 	"github.com/ffrtmp/ffrtmp/internal/stats"
+	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
 	"github.com/ffrtmp/ffrtmp/internal/table"
 )
 
@@ -317,34 +317,12 @@ func sampleSpeed(ctx context.Context, c *api.Client, streamID string) float64 {
 type farm struct {
 	cmd    *exec.Cmd
 	dir    string
-	log    *lockedBuffer
+	log    *syncbuf.Buffer
 	done   chan error
 	client *api.Client
 	ingest string
 	// workerMetrics is the worker's /metrics URL.
 	workerMetrics string
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.b.Len() > 1<<20 { // keep the tail bounded
-		tail := append([]byte(nil), l.b.Bytes()[l.b.Len()-(256<<10):]...)
-		l.b.Reset()
-		l.b.Write(tail)
-	}
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func (f *farm) logTail() string {
@@ -383,7 +361,7 @@ func startFarm(ctx context.Context, opt Options) (*farm, error) {
 	if err != nil {
 		return nil, err
 	}
-	f := &farm{dir: dir, log: &lockedBuffer{}, done: make(chan error, 1), ingest: "rtmp://127.0.0.1:" + rtmpPort + "/live/",
+	f := &farm{dir: dir, log: &syncbuf.Buffer{Max: 1 << 20}, done: make(chan error, 1), ingest: "rtmp://127.0.0.1:" + rtmpPort + "/live/",
 		workerMetrics: "http://127.0.0.1:" + wmPort + "/metrics"}
 	f.cmd = exec.Command(opt.Ffrtmp, "run", "--port", "0", "--rtmp-port", rtmpPort, "--hls-port", hlsPort, "--live-grace", "2s",
 		"--worker-metrics-addr", "127.0.0.1:"+wmPort)

@@ -12,12 +12,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
 )
 
 // bin is the ffrtmp-master binary, built once by TestMain: the tests drive it as an operator
@@ -77,8 +77,8 @@ func quiet(db string, more ...string) []string {
 // proc is a master child process.
 type proc struct {
 	cmd    *exec.Cmd
-	stderr *syncBuffer
-	stdout *syncBuffer
+	stderr *syncbuf.Buffer
+	stdout *syncbuf.Buffer
 	exited chan struct{}
 	err    error // cmd.Wait's, once exited is closed
 
@@ -88,28 +88,10 @@ type proc struct {
 	MetricsAddr string
 }
 
-// syncBuffer collects a child's output while the test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // launch starts the binary in dir and returns at once.
 func launch(t *testing.T, dir string, environ []string, args ...string) *proc {
 	t.Helper()
-	p := &proc{stderr: &syncBuffer{}, stdout: &syncBuffer{}, exited: make(chan struct{})}
+	p := &proc{stderr: &syncbuf.Buffer{}, stdout: &syncbuf.Buffer{}, exited: make(chan struct{})}
 	p.cmd = exec.Command(bin, args...)
 	p.cmd.Dir = dir
 	p.cmd.Env = environ

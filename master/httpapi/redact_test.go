@@ -14,12 +14,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/api/spec"
+	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
@@ -37,7 +37,7 @@ type redactEnv struct {
 	db      string
 	streams *live.Streams
 	wc      *api.Client
-	log     *syncBuffer
+	log     *syncbuf.Buffer
 	srv     *httptest.Server
 }
 
@@ -51,7 +51,7 @@ func newRedactEnv(t *testing.T) *redactEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = st.Close() })
-	logs := &syncBuffer{}
+	logs := &syncbuf.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	f, err := farm.New(ctx, st, farm.Config{Logger: log, Interval: time.Hour, Aging: -1,
 		Callbacks: egress.Policy{Resolver: egress.HostTable{"hooks.example": {netip.MustParseAddr("93.184.215.14")}}}})
@@ -116,24 +116,6 @@ func (e *redactEnv) webhooks(t *testing.T) map[string][]byte {
 		out[fmt.Sprintf("webhook %s #%d", d.JobID, d.Seq)] = d.Body
 	}
 	return out
-}
-
-// syncBuffer is a log destination that handlers may write from several goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
 }
 
 // A stream's restream destinations carry third-party stream keys, and its live job's input
@@ -298,7 +280,7 @@ func TestWorkerReportsStoredRedacted(t *testing.T) {
 		"stream":      e.do(t, "GET", "/v1/streams/"+stream.ID, mastertest.AdminKey, nil),
 	}
 	maps.Copy(views, e.webhooks(t))
-	views["master log"] = e.log.Bytes()
+	views["master log"] = []byte(e.log.String())
 	for name, b := range views {
 		for _, secret := range []string{"SECRET", farmKey} {
 			if i := bytes.Index(b, []byte(secret)); i >= 0 {

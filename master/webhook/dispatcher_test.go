@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
 	"github.com/ffrtmp/ffrtmp/master/egress"
 )
 
@@ -757,7 +758,7 @@ func TestNewChecksOptions(t *testing.T) {
 // outbox records (and the job's events show) and what the log says hold neither its
 // password nor its token.
 func TestFailureReasonsHideCallbackSecrets(t *testing.T) {
-	var logs lockedBuffer
+	var logs syncbuf.Buffer
 	out := newMemOutbox()
 	d := startDispatcher(t, out, Options{MaxAttempts: 2,
 		Logger: slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
@@ -774,22 +775,4 @@ func TestFailureReasonsHideCallbackSecrets(t *testing.T) {
 			t.Errorf("a failure reason shows the callback URL's secrets: %q", r)
 		}
 	}
-}
-
-// lockedBuffer is a log destination safe for the dispatcher's goroutines.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -15,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
 	"github.com/ffrtmp/ffrtmp/rtmp"
 )
 
@@ -256,8 +257,8 @@ func TestAuthorizerMasterDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs strings.Builder
-	log := slog.New(slog.NewTextHandler(&syncWriter{w: &logs}, nil))
+	var logs syncbuf.Buffer
+	log := slog.New(slog.NewTextHandler(&logs, nil))
 	for _, m := range []Master{gone, &hangingMaster{}} {
 		a := &authorizer{master: m, relay: "rtmp://edge:1935", timeout: 300 * time.Millisecond, m: met, log: log}
 		start := time.Now()
@@ -291,17 +292,6 @@ type refusingMaster struct{ fakeMaster }
 
 func (*refusingMaster) AuthorizePublish(context.Context, api.IngestPublishRequest) (*api.IngestPublishReply, error) {
 	return nil, &api.Error{Status: 403, Code: api.CodePublishRefused, Message: "publish refused: unknown stream key"}
-}
-
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
 
 func TestDefaultRelay(t *testing.T) {
