@@ -123,6 +123,12 @@ func TestStandaloneIngestLive(t *testing.T) {
 	if err := startLivePublisher(t, st.IngestURL+wrongKey, 160, 120, 1).wait(30 * time.Second); err == nil {
 		t.Error("a publisher with a wrong key was accepted")
 	}
+	// The ingest's stderr reaches the test through a pipe: the line may land a moment after
+	// the publisher has its refusal.
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(in.stderr.String(), "rtmp publish refused") && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
 	if log := in.stderr.String(); !strings.Contains(log, "rtmp publish refused") || strings.Contains(log, wrongKey) {
 		t.Errorf("ingest log: want the refusal, without the key:\n%s", log)
 	}
