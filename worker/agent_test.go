@@ -110,22 +110,7 @@ func (f *farm) submit(t *testing.T, s spec.Spec) api.Job {
 
 func (f *farm) wait(t *testing.T, id string, want ...api.Status) api.Job {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		j, err := f.sub.GetJob(context.Background(), id)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, w := range want {
-			if j.Status == w {
-				return *j
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("job %s is %s (%+v), want %v", id, j.Status, j.Error, want)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return f.waitUntil(t, id, time.Now().Add(30*time.Second), want...)
 }
 
 // nodeID waits for the agent to register.
