@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/ffrtmp/ffrtmp/api"
 )
 
@@ -27,7 +25,7 @@ func (s *Store) PutJobs(ctx context.Context, jobs []api.Job) error {
 		}
 		keys[i] = k
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx *wtx) error {
 		jb := tx.Bucket(bJobs)
 		for i, j := range jobs {
 			if jb.Get(keys[i]) != nil {

@@ -85,7 +85,7 @@ func (s *Store) CreateJob(ctx context.Context, job api.Job, ev api.Event, idem *
 	}
 	var out api.Job
 	var replay bool
-	err = s.update(ctx, func(tx *bolt.Tx) error {
+	err = s.update(ctx, func(tx *wtx) error {
 		out, replay = job, false
 		if idem != nil {
 			ib := tx.Bucket(bIdem)
@@ -93,7 +93,7 @@ func (s *Store) CreateJob(ctx context.Context, job api.Job, ev api.Event, idem *
 				if !bytes.Equal(v[16:], idem.BodyHash) {
 					return ErrIdempotencyReused
 				}
-				prev, err := getRecord(tx, v[:16])
+				prev, err := getRecord(tx.Bucket(bJobs), v[:16])
 				if err != nil {
 					return err
 				}
@@ -133,7 +133,7 @@ func (s *Store) UpdateJob(ctx context.Context, id string, fn func(j *api.Job) Ch
 		var r *record
 		if err := s.view(func(tx *bolt.Tx) error {
 			var err error
-			r, err = getRecord(tx, k)
+			r, err = getRecord(tx.Bucket(bJobs), k)
 			return err
 		}); err != nil {
 			return api.Job{}, api.Job{}, err
@@ -166,7 +166,7 @@ func (s *Store) GetJob(ctx context.Context, id string) (api.Job, error) {
 	}
 	var j api.Job
 	err := s.view(func(tx *bolt.Tx) error {
-		r, err := getRecord(tx, k)
+		r, err := getRecord(tx.Bucket(bJobs), k)
 		if err != nil {
 			return err
 		}
@@ -185,7 +185,7 @@ func (s *Store) GetJobs(ctx context.Context, idList []string) (map[string]api.Jo
 			if !ok {
 				continue
 			}
-			r, err := getRecord(tx, k)
+			r, err := getRecord(tx.Bucket(bJobs), k)
 			if errors.Is(err, ErrNotFound) {
 				continue
 			}
@@ -207,7 +207,7 @@ func (s *Store) EachJob(ctx context.Context, statuses []api.Status, fn func(api.
 			prefix := idxKey(string(st), nil)
 			c := tx.Bucket(bByStatus).Cursor()
 			for ik, _ := c.Seek(prefix); ik != nil && bytes.HasPrefix(ik, prefix); ik, _ = c.Next() {
-				r, err := getRecord(tx, ik[len(prefix):])
+				r, err := getRecord(tx.Bucket(bJobs), ik[len(prefix):])
 				if err != nil {
 					return err
 				}

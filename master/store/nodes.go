@@ -29,12 +29,12 @@ func (s *Store) PutNode(ctx context.Context, n NodeRecord) error {
 	if err != nil {
 		return fmt.Errorf("encode node: %w", err)
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bNodes).Put([]byte(n.ID), v) })
+	return s.update(ctx, func(tx *wtx) error { return tx.Bucket(bNodes).Put([]byte(n.ID), v) })
 }
 
 // DeleteNode removes a node.
 func (s *Store) DeleteNode(ctx context.Context, id string) error {
-	return s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bNodes).Delete([]byte(id)) })
+	return s.update(ctx, func(tx *wtx) error { return tx.Bucket(bNodes).Delete([]byte(id)) })
 }
 
 // Nodes returns every stored node.
@@ -59,13 +59,13 @@ func (s *Store) PutPreset(ctx context.Context, p api.Preset) error {
 	if err != nil {
 		return fmt.Errorf("encode preset: %w", err)
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bPresets).Put([]byte(p.Name), v) })
+	return s.update(ctx, func(tx *wtx) error { return tx.Bucket(bPresets).Put([]byte(p.Name), v) })
 }
 
 // DeletePreset removes a preset; ErrNotFound when there is none.
 func (s *Store) DeletePreset(ctx context.Context, name string) error {
 	var found bool
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *wtx) error {
 		b := tx.Bucket(bPresets)
 		found = b.Get([]byte(name)) != nil
 		return b.Delete([]byte(name))

@@ -79,11 +79,11 @@ func (o outbox) Due(ctx context.Context, now time.Time, limit int) ([]webhook.De
 }
 
 func (o outbox) Delivered(ctx context.Context, seq uint64) error {
-	return o.s.update(ctx, func(tx *bolt.Tx) error { return tx.Bucket(bOutbox).Delete(seqKey(seq)) })
+	return o.s.update(ctx, func(tx *wtx) error { return tx.Bucket(bOutbox).Delete(seqKey(seq)) })
 }
 
 func (o outbox) Retry(ctx context.Context, seq uint64, attempts int, next time.Time, lastErr string) error {
-	return o.s.update(ctx, func(tx *bolt.Tx) error {
+	return o.s.update(ctx, func(tx *wtx) error {
 		b := tx.Bucket(bOutbox)
 		v := b.Get(seqKey(seq))
 		if v == nil {
@@ -104,7 +104,7 @@ func (o outbox) Retry(ctx context.Context, seq uint64, attempts int, next time.T
 
 // GiveUp drops the delivery and records a warning on its job.
 func (o outbox) GiveUp(ctx context.Context, d webhook.Delivery, lastErr string) error {
-	return o.s.update(ctx, func(tx *bolt.Tx) error {
+	return o.s.update(ctx, func(tx *wtx) error {
 		if err := tx.Bucket(bOutbox).Delete(seqKey(d.Seq)); err != nil {
 			return err
 		}
@@ -112,7 +112,7 @@ func (o outbox) GiveUp(ctx context.Context, d webhook.Delivery, lastErr string) 
 		if !ok {
 			return nil
 		}
-		r, err := getRecord(tx, k)
+		r, err := getRecord(tx.Bucket(bJobs), k)
 		if err != nil {
 			return nil // the job was purged meanwhile
 		}

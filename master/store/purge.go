@@ -5,8 +5,6 @@ import (
 	"context"
 	"time"
 
-	bolt "go.etcd.io/bbolt"
-
 	"github.com/ffrtmp/ffrtmp/api"
 )
 
@@ -24,7 +22,7 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 // PurgeByStatus is Purge, counting the jobs that went per status.
 func (s *Store) PurgeByStatus(ctx context.Context, cutoff time.Time, limit int) (map[api.Status]int, error) {
 	var by map[api.Status]int
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.update(ctx, func(tx *wtx) error {
 		by = map[api.Status]int{}
 		n := 0
 		// IDs sort by creation, and a job finishes after it is created: walking each finished
@@ -39,7 +37,7 @@ func (s *Store) PurgeByStatus(ctx context.Context, cutoff time.Time, limit int) 
 				if bytes.Compare(k, bound) >= 0 {
 					break
 				}
-				r, err := getRecord(tx, k)
+				r, err := getRecord(tx.Bucket(bJobs), k)
 				if err != nil {
 					return err
 				}
@@ -60,8 +58,8 @@ func (s *Store) PurgeByStatus(ctx context.Context, cutoff time.Time, limit int) 
 	return by, err
 }
 
-func deleteJob(tx *bolt.Tx, k []byte) error {
-	r, err := getRecord(tx, k)
+func deleteJob(tx *wtx, k []byte) error {
+	r, err := getRecord(tx.Bucket(bJobs), k)
 	if err != nil {
 		return err
 	}

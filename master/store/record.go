@@ -8,7 +8,6 @@ import (
 	"fmt"
 
 	"github.com/oklog/ulid/v2"
-	bolt "go.etcd.io/bbolt"
 
 	"github.com/ffrtmp/ffrtmp/api"
 )
@@ -89,8 +88,13 @@ func decodeRecord(k, v []byte) (*record, error) {
 	return r, nil
 }
 
-func getRecord(tx *bolt.Tx, k []byte) (*record, error) {
-	v := tx.Bucket(bJobs).Get(k)
+// getter is what the read helpers need of a bucket: a *bolt.Bucket in a read transaction,
+// a *wbucket in a write.
+type getter interface{ Get(k []byte) []byte }
+
+// getRecord reads job k from the jobs bucket.
+func getRecord(jobs getter, k []byte) (*record, error) {
+	v := jobs.Get(k)
 	if v == nil {
 		return nil, ErrNotFound
 	}
@@ -177,7 +181,7 @@ func oldField(j *api.Job, f func(*api.Job) string) string {
 
 // apply writes w in tx, or returns errConflict when the job is not at the version w was
 // computed from (or exists already, for a new job).
-func (w *jobWrite) apply(tx *bolt.Tx) error {
+func (w *jobWrite) apply(tx *wtx) error {
 	jobs := tx.Bucket(bJobs)
 	cur := jobs.Get(w.k)
 	switch {
@@ -194,12 +198,10 @@ func (w *jobWrite) apply(tx *bolt.Tx) error {
 			return errConflict
 		}
 	}
-	jobs.FillPercent = 0.9 // new keys only grow at the right edge
 	if err := jobs.Put(w.k, w.value); err != nil {
 		return err
 	}
 	evb := tx.Bucket(bEvents)
-	evb.FillPercent = 0.9
 	for _, e := range w.events {
 		if err := evb.Put(e.k, e.v); err != nil {
 			return err

@@ -46,6 +46,7 @@ import (
 	"log/slog"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -85,6 +86,14 @@ type Options struct {
 	MaxBatch int
 	// Logger is told of the schema migrations Open runs (default slog.Default()).
 	Logger *slog.Logger
+	// Replicate, when set, makes the store a member of a replicated cluster: a batch of
+	// writes is run to record its write set, rolled back, and the write set's encoding is
+	// handed to Replicate, which returns once raft has committed it and it has been applied
+	// to this store through ApplyLogs (or with why not: the writers get that error). It is
+	// called from the committer with no transaction open, one batch at a time, with a
+	// context no writer can cancel: it must bound its own wait. Nil: writes commit locally,
+	// as a single master does.
+	Replicate func(ctx context.Context, writeSet []byte) error
 }
 
 // Store is the master's database. Its methods are safe for concurrent use.
@@ -97,10 +106,12 @@ type Store struct {
 	stop   chan struct{}
 	done   chan struct{}
 	once   sync.Once
+
+	applied atomic.Uint64 // the last raft index applied (meta "raft_applied")
 }
 
 type write struct {
-	fn   func(tx *bolt.Tx) error
+	fn   func(tx *wtx) error
 	done chan error
 }
 
@@ -147,6 +158,10 @@ func Open(path string, opts Options) (*Store, error) {
 	}
 	s := &Store{db: db, path: path, opts: opts, writes: make(chan *write, 4096),
 		stop: make(chan struct{}), done: make(chan struct{})}
+	if err := s.loadApplied(); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open database %s: %w", path, err)
+	}
 	go s.commitLoop()
 	return s, nil
 }
@@ -177,8 +192,9 @@ func (s *Store) Size() int64 {
 // update runs fn in a write transaction shared with the other writes waiting now, and
 // returns when that transaction is on disk. fn may run more than once (when another write of
 // the same batch fails, the rest are retried) so it must depend only on tx, and record
-// results in variables it resets itself.
-func (s *Store) update(ctx context.Context, fn func(tx *bolt.Tx) error) error {
+// results in variables it resets itself. When the store replicates, fn runs on the leader
+// only, and what it wrote (not fn) goes to every member.
+func (s *Store) update(ctx context.Context, fn func(tx *wtx) error) error {
 	w := &write{fn: fn, done: make(chan error, 1)}
 	select {
 	case s.writes <- w:
@@ -241,29 +257,59 @@ func (s *Store) commitLoop() {
 func (s *Store) commit(batch []*write) {
 	for len(batch) > 0 {
 		start := time.Now()
-		failed := -1
-		var ferr error
-		err := s.db.Update(func(tx *bolt.Tx) error {
-			for i, w := range batch {
-				if err := w.fn(tx); err != nil {
-					failed, ferr = i, err
-					return err
-				}
-			}
-			return nil
-		})
+		failed, ferr, err := s.runBatch(batch)
 		if s.opts.OnCommit != nil {
 			s.opts.OnCommit(time.Since(start), len(batch))
 		}
 		if failed < 0 {
 			for _, w := range batch {
-				w.done <- err // nil, or the commit's own error for all
+				w.done <- err // nil, or the commit's (or replication's) own error for all
 			}
 			return
 		}
 		batch[failed].done <- ferr
 		batch = append(batch[:failed:failed], batch[failed+1:]...)
 	}
+}
+
+// runBatch runs batch's writes in one transaction and commits it; when the store replicates,
+// it records the writes, rolls the transaction back and replicates the write set instead
+// (Replicate has this store apply it through ApplyLogs, so the bolt write lock must be free
+// by then). failed is the index of the write that failed (ferr), -1 when none did; err is
+// the commit's or the replication's.
+func (s *Store) runBatch(batch []*write) (failed int, ferr, err error) {
+	failed = -1
+	var rec *writeSet
+	if s.opts.Replicate != nil {
+		// A fresh one per attempt: Replicate's raft may hold on to the bytes it was given.
+		rec = &writeSet{}
+	}
+	run := func(tx *bolt.Tx) error {
+		t := &wtx{tx: tx, rec: rec}
+		for i, w := range batch {
+			if err := w.fn(t); err != nil {
+				failed, ferr = i, err
+				return err
+			}
+		}
+		return nil
+	}
+	if rec == nil {
+		err = s.db.Update(run)
+		return failed, ferr, err
+	}
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return failed, ferr, err
+	}
+	err = func() error {
+		defer tx.Rollback() // the write set, not this transaction, is what gets written
+		return run(tx)
+	}()
+	if err != nil || len(rec.buf) == 0 {
+		return failed, ferr, nil // a write failed, or nothing to write (a delete of nothing)
+	}
+	return failed, ferr, s.opts.Replicate(context.Background(), rec.buf)
 }
 
 // view runs fn in a read transaction.

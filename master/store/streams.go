@@ -49,8 +49,9 @@ func decodeStream(k, v []byte) (StreamRecord, error) {
 	return r, nil
 }
 
-func getStream(tx *bolt.Tx, id string) (StreamRecord, error) {
-	v := tx.Bucket(bStreams).Get([]byte(id))
+// getStream reads stream id from the streams bucket.
+func getStream(streams getter, id string) (StreamRecord, error) {
+	v := streams.Get([]byte(id))
 	if v == nil {
 		return StreamRecord{}, ErrNotFound
 	}
@@ -77,7 +78,7 @@ func (s *Store) CreateStream(ctx context.Context, r StreamRecord) error {
 	if err != nil {
 		return err
 	}
-	return s.update(ctx, func(tx *bolt.Tx) error {
+	return s.update(ctx, func(tx *wtx) error {
 		b := tx.Bucket(bStreams)
 		if b.Get([]byte(r.Stream.ID)) != nil {
 			return fmt.Errorf("create stream: ID %s exists", r.Stream.ID)
@@ -112,7 +113,7 @@ func (s *Store) GetStream(ctx context.Context, id string) (StreamRecord, error) 
 	var r StreamRecord
 	err := s.view(func(tx *bolt.Tx) error {
 		var err error
-		r, err = getStream(tx, id)
+		r, err = getStream(tx.Bucket(bStreams), id)
 		return err
 	})
 	return r, err
@@ -128,7 +129,7 @@ func (s *Store) StreamByKey(ctx context.Context, keyHash []byte) (StreamRecord, 
 			return ErrNotFound
 		}
 		var err error
-		r, err = getStream(tx, string(id))
+		r, err = getStream(tx.Bucket(bStreams), string(id))
 		if errors.Is(err, ErrNotFound) {
 			return fmt.Errorf("key index names stream %s, which is gone", id)
 		}
@@ -159,8 +160,8 @@ func (s *Store) Streams(ctx context.Context) ([]StreamRecord, error) {
 // is given. ID and name cannot change; ErrNotFound when there is no such stream.
 func (s *Store) UpdateStream(ctx context.Context, id string, fn func(*StreamRecord) error) (StreamRecord, error) {
 	var out StreamRecord
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		old, err := getStream(tx, id)
+	err := s.update(ctx, func(tx *wtx) error {
+		old, err := getStream(tx.Bucket(bStreams), id)
 		if err != nil {
 			return err
 		}
@@ -199,8 +200,8 @@ func (s *Store) UpdateStream(ctx context.Context, id string, fn func(*StreamReco
 
 // DeleteStream removes stream id and its key index entry; ErrNotFound when there is none.
 func (s *Store) DeleteStream(ctx context.Context, id string) error {
-	return s.update(ctx, func(tx *bolt.Tx) error {
-		r, err := getStream(tx, id)
+	return s.update(ctx, func(tx *wtx) error {
+		r, err := getStream(tx.Bucket(bStreams), id)
 		if err != nil {
 			return err
 		}
