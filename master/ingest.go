@@ -52,20 +52,27 @@ func (in ingest) Unpublished(id string, stats rtmp.StreamStats) {
 	in.streams.Unpublished(id, stats.Bytes)
 }
 
-// startIngest binds the RTMP ingest (RTMPS when the API serves TLS, with the same
-// certificate) and builds the streams over it. With no RTMPListen the streams are served
-// without an ingest.
-func (m *Master) startIngest(ctx context.Context) error {
+// listenIngest binds the RTMP ingest's port when one is configured.
+func (m *Master) listenIngest() error {
+	if m.cfg.RTMPListen == "" {
+		return nil
+	}
+	ln, err := net.Listen("tcp", m.cfg.RTMPListen)
+	if err != nil {
+		return fmt.Errorf("RTMP ingest: listen on %s: %w", m.cfg.RTMPListen, err)
+	}
+	m.rln = ln
+	return nil
+}
+
+// liveConfig is the live streams' setup: where publishers push to (the ingest on this
+// master, when it runs one, or standalone ingests) and what workers play from.
+func (m *Master) liveConfig() live.Config {
 	cfg := m.cfg
 	sc := live.Config{Grace: cfg.LiveGrace, Stale: cfg.Farm.LiveStale, IngestHost: m.ingestHost(), RelayHost: cfg.RTMPRelayHost,
 		IngestURL: cfg.IngestURL, Tenants: m.keys.Tenant, Logger: m.log}
-	if cfg.RTMPListen != "" {
-		ln, err := net.Listen("tcp", cfg.RTMPListen)
-		if err != nil {
-			return fmt.Errorf("RTMP ingest: listen on %s: %w", cfg.RTMPListen, err)
-		}
-		m.rln = ln
-		sc.IngestPort = ln.Addr().(*net.TCPAddr).Port
+	if m.rln != nil {
+		sc.IngestPort = m.rln.Addr().(*net.TCPAddr).Port
 		sc.IngestTLS = m.tls != nil
 		if h, _, err := net.SplitHostPort(cfg.RTMPListen); err == nil && h != "" {
 			if ip := net.ParseIP(h); ip == nil || !ip.IsUnspecified() {
@@ -80,18 +87,19 @@ func (m *Master) startIngest(ctx context.Context) error {
 			return live.IngestStats{Bytes: st.Bytes, BitrateBPS: st.BitrateBPS}, ok
 		}
 	}
-	var err error
-	if m.streams, err = live.New(ctx, m.farm, m.st, sc); err != nil {
-		return err
-	}
+	return sc
+}
+
+// startRTMP builds the RTMP server over the streams, when the ingest's port is bound.
+func (m *Master) startRTMP(streams *live.Streams) (err error) {
 	if m.rln == nil {
 		return nil
 	}
 	// The ingest holds a live job's input for the streams' grace (the job's input timeout is
 	// longer), so a publisher who comes back within it continues the job.
-	m.rtmp, err = rtmp.NewServer(rtmp.Config{Listen: cfg.RTMPListen, TLS: ingestTLS(m.tls), Auth: ingest{m.streams},
-		Observer: ingest{m.streams}, Logger: m.log.With("component", "rtmp"), Registerer: m.metrics.Registry(),
-		Grace: m.streams.Grace()})
+	m.rtmp, err = rtmp.NewServer(rtmp.Config{Listen: m.cfg.RTMPListen, TLS: ingestTLS(m.tls), Auth: ingest{streams},
+		Observer: ingest{streams}, Logger: m.log.With("component", "rtmp"), Registerer: m.metrics.Registry(),
+		Grace: streams.Grace()})
 	if err != nil {
 		return fmt.Errorf("RTMP ingest: %w", err)
 	}
@@ -152,5 +160,11 @@ func (m *Master) RTMPAddr() net.Addr {
 	return m.rln.Addr()
 }
 
-// Streams is the master's live streams (for the all-in-one and tests).
-func (m *Master) Streams() *live.Streams { return m.streams }
+// Streams is the master's live streams (for the all-in-one and tests); nil on a cluster
+// member that is not the leader.
+func (m *Master) Streams() *live.Streams {
+	if t := m.term.Load(); t != nil {
+		return t.streams
+	}
+	return nil
+}

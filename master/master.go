@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -29,6 +30,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/cluster"
 	"github.com/ffrtmp/ffrtmp/master/connlimit"
 	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
@@ -81,6 +83,10 @@ type Config struct {
 
 	Farm farm.Config
 
+	// Cluster makes this master one member of replicated masters (--node-id, --cluster-*);
+	// nil is a single master.
+	Cluster *ClusterConfig
+
 	// RTMPListen is the RTMP ingest's address (":1935" in the command); "" runs no ingest.
 	// It serves RTMPS when the API serves TLS, with the same certificate.
 	RTMPListen string
@@ -109,23 +115,29 @@ type Config struct {
 
 // Master is a started master. Run serves until its context ends.
 type Master struct {
-	cfg      Config
-	log      *slog.Logger
-	st       *store.Store
-	farm     *farm.Service
-	keys     *auth.Keyring
-	hooks    *webhook.Dispatcher
-	metrics  *metrics.Metrics
-	api      *httpapi.Server
-	srv      *http.Server
-	ln       net.Listener
-	mln      net.Listener
-	rln      net.Listener // RTMP ingest
-	rtmp     *rtmp.Server
-	streams  *live.Streams
-	tls      *tls.Config
-	stopping atomic.Bool
-	tracing  func(context.Context) error
+	cfg     Config
+	log     *slog.Logger
+	st      *store.Store
+	keys    *auth.Keyring
+	metrics *metrics.Metrics
+	src     *farmSource
+	// term is what serves the farm: for a single master, from New on; in a cluster, while
+	// this member is the leader (nil otherwise).
+	term      atomic.Pointer[term]
+	callbacks egress.Policy
+	secret    []byte // webhook signing secret
+	limiter   func(http.Handler) http.Handler
+	node      *cluster.Node   // nil for a single master
+	standby   *httpapi.Server // a follower's own routes (readiness, cluster status, backup)
+	proxy     http.Handler    // a follower's way to the leader
+	srv       *http.Server
+	ln        net.Listener
+	mln       net.Listener
+	rln       net.Listener // RTMP ingest
+	rtmp      *rtmp.Server
+	tls       *tls.Config
+	stopping  atomic.Bool
+	tracing   func(context.Context) error
 }
 
 // New opens the database, loads the farm and binds the listeners. It returns an error a
@@ -143,6 +155,12 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	if cfg.MaxConnsPerIP == 0 {
 		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
+	if cfg.Cluster != nil {
+		// Followers forward their clients' requests with X-Forwarded-For: the leader takes
+		// the members' addresses as proxies, so the rate limit and the connection cap see
+		// the clients, not the member in between.
+		cfg.TrustedProxies = append(slices.Clone(cfg.TrustedProxies), peerPrefixes(cfg.Cluster.Peers)...)
+	}
 	m := &Master{cfg: cfg, log: cfg.Logger}
 	m.logFileLimit()
 	defer func() {
@@ -154,21 +172,34 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	if err := m.loadKeys(); err != nil {
 		return nil, err
 	}
-	src := &farmSource{}
-	if err := m.openStore(src); err != nil {
+	m.src = &farmSource{}
+	if err := m.openStore(m.src); err != nil {
 		return nil, err
 	}
-	callbacks, err := m.startWebhooks()
-	if err != nil {
+	if err := m.webhookPolicy(); err != nil {
 		return nil, err
 	}
-	if err := m.loadFarm(ctx, src, callbacks); err != nil {
-		return nil, err
-	}
-	if err := m.buildAPI(ctx); err != nil {
+	if err := m.apiMiddleware(ctx); err != nil {
 		return nil, err
 	}
 	if err := m.listen(); err != nil {
+		return nil, err
+	}
+	if m.cfg.Cluster != nil {
+		if err := m.startCluster(); err != nil {
+			return nil, err
+		}
+		return m, nil
+	}
+	if err := m.listenIngest(); err != nil {
+		return nil, err
+	}
+	t, err := m.newTerm(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.term.Store(t)
+	if err := m.startRTMP(t.streams); err != nil {
 		return nil, err
 	}
 	return m, nil
@@ -201,66 +232,102 @@ func (m *Master) openStore(src *farmSource) (err error) {
 			return fmt.Errorf("create database folder: %w", err)
 		}
 	}
-	if m.st, err = store.Open(m.cfg.DB, store.Options{OnCommit: m.metrics.Commit, Logger: m.log}); err != nil {
+	opts := store.Options{OnCommit: m.metrics.Commit, Logger: m.log}
+	if m.cfg.Cluster != nil {
+		// Writes go through raft once the member has started (startCluster); before that
+		// there is nobody to replicate to and nothing may write.
+		opts.Replicate = func(ctx context.Context, writeSet []byte) error {
+			if m.node == nil {
+				return cluster.ErrNotLeader
+			}
+			return m.node.Replicate(ctx, writeSet)
+		}
+	}
+	if m.st, err = store.Open(m.cfg.DB, opts); err != nil {
 		return err
 	}
 	storeRef.Store(m.st)
 	return nil
 }
 
-// startWebhooks sets up the webhook deliveries from the database's outbox and returns the
-// policy for the addresses callbacks may go to (the farm checks job callbacks with it).
-func (m *Master) startWebhooks() (egress.Policy, error) {
-	secret, err := webhookSecret(m.cfg)
-	if err != nil {
-		return egress.Policy{}, err
+// webhookPolicy reads the webhook signing secret and sets the policy for the addresses
+// callbacks may go to (the farm checks job callbacks with it, the dispatcher every
+// connection).
+func (m *Master) webhookPolicy() (err error) {
+	if m.cfg.Cluster != nil && m.cfg.WebhookSecret == "" {
+		return errors.New("a cluster needs --webhook-secret, the same on every master, so receivers verify webhooks whichever master sends them")
 	}
-	callbacks := egress.Policy{Allow: m.cfg.WebhookAllow, Resolver: m.cfg.WebhookResolver}
+	if m.secret, err = webhookSecret(m.cfg); err != nil {
+		return err
+	}
+	m.callbacks = egress.Policy{Allow: m.cfg.WebhookAllow, Resolver: m.cfg.WebhookResolver}
 	if len(m.cfg.WebhookAllow) > 0 {
 		m.log.Info("webhooks may go to these ranges besides public addresses", "webhook_allow_cidr", m.cfg.WebhookAllow)
 	}
-	m.hooks, err = webhook.New(m.st.Outbox(), webhook.Options{Secret: secret, Logger: m.log, OnAttempt: m.metrics.Webhook,
-		BaseBackoff: m.cfg.WebhookBackoff, Egress: callbacks})
-	if err != nil {
-		return egress.Policy{}, err
-	}
-	return callbacks, nil
+	return nil
 }
 
-// loadFarm loads the job service from the database, wired to the metrics and webhooks, and
-// hands it to the metrics' gauges through src.
-func (m *Master) loadFarm(ctx context.Context, src *farmSource, callbacks egress.Policy) (err error) {
+// term is the farm's services over the database: the job service, webhook deliveries, live
+// streams and the REST API over them. A single master builds one at start; a cluster member
+// builds one each time it becomes the leader, from the replicated database, and drops it
+// when it stops being the leader.
+type term struct {
+	farm    *farm.Service
+	hooks   *webhook.Dispatcher
+	streams *live.Streams
+	api     *httpapi.Server
+}
+
+// newTerm loads the farm's services from the database.
+func (m *Master) newTerm(ctx context.Context) (*term, error) {
+	t := &term{}
+	var err error
+	t.hooks, err = webhook.New(m.st.Outbox(), webhook.Options{Secret: m.secret, Logger: m.log, OnAttempt: m.metrics.Webhook,
+		BaseBackoff: m.cfg.WebhookBackoff, Egress: m.callbacks})
+	if err != nil {
+		return nil, err
+	}
 	fc := m.cfg.Farm
-	fc.Callbacks = callbacks
+	fc.Callbacks = m.callbacks
 	fc.Logger = m.log
 	fc.Tenants = m.keys.Tenant
 	fc.Hooks = farm.Hooks{Transition: m.metrics.Transition, Finished: m.metrics.Finished,
-		LeaseWait: m.metrics.LeaseWait, Schedule: m.metrics.Schedule, Webhook: m.hooks.Notify}
-	if m.farm, err = farm.New(ctx, m.st, fc); err != nil {
-		return err
+		LeaseWait: m.metrics.LeaseWait, Schedule: m.metrics.Schedule, Webhook: t.hooks.Notify}
+	if t.farm, err = farm.New(ctx, m.st, fc); err != nil {
+		return nil, err
 	}
-	src.f.Store(m.farm)
-	m.keys.OnDenied = m.metrics.AuthDenied
-	return nil
+	if t.streams, err = live.New(ctx, t.farm, m.st, m.liveConfig()); err != nil {
+		return nil, err
+	}
+	opts := httpapi.Options{Farm: t.farm, Streams: t.streams, Keys: m.keys, Limiter: m.limiter, Metrics: m.metrics,
+		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout, Tracing: m.cfg.Tracing}
+	if m.node != nil {
+		opts.Cluster = m.node
+	}
+	t.api = httpapi.New(opts)
+	m.src.f.Store(t.farm)
+	return t, nil
 }
 
-// buildAPI builds the REST API over the farm and the live streams, with its rate limit and
-// tracing; the ingest starts first, as the stream routes need its streams.
-func (m *Master) buildAPI(ctx context.Context) (err error) {
-	var limiter func(http.Handler) http.Handler
+// run runs the term's background work (failure handling, deliveries, stream sessions)
+// until ctx ends.
+func (t *term) run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return t.farm.Run(gctx) })
+	g.Go(func() error { return t.hooks.Run(gctx) })
+	g.Go(func() error { return t.streams.Run(gctx) })
+	return g.Wait()
+}
+
+// apiMiddleware sets up the API's rate limit and tracing, shared by every term.
+func (m *Master) apiMiddleware(ctx context.Context) (err error) {
 	if m.cfg.RateLimit > 0 {
 		l := ratelimit.New(m.cfg.RateLimit, m.cfg.RateBurst, ratelimit.Options{TrustedProxies: m.cfg.TrustedProxies, OnLimited: m.metrics.RateLimited})
-		limiter = l.Middleware
+		m.limiter = l.Middleware
 	}
-	if m.tracing, err = setupTracing(ctx, m.cfg); err != nil {
-		return err
-	}
-	if err := m.startIngest(ctx); err != nil {
-		return err
-	}
-	m.api = httpapi.New(httpapi.Options{Farm: m.farm, Streams: m.streams, Keys: m.keys, Limiter: limiter, Metrics: m.metrics,
-		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout, Tracing: m.cfg.Tracing})
-	return nil
+	m.keys.OnDenied = m.metrics.AuthDenied
+	m.tracing, err = setupTracing(ctx, m.cfg)
+	return err
 }
 
 // listen binds the API's listener (its connections capped per client IP) and the metrics
@@ -357,14 +424,29 @@ func (m *Master) URL() string {
 	return fmt.Sprintf("%s://%s", scheme, net.JoinHostPort(host, fmt.Sprint(a.Port)))
 }
 
-// Farm is the master's farm (for the all-in-one and tests).
-func (m *Master) Farm() *farm.Service { return m.farm }
+// Farm is the master's farm (for the all-in-one and tests); nil on a cluster member that is
+// not the leader.
+func (m *Master) Farm() *farm.Service {
+	if t := m.term.Load(); t != nil {
+		return t.farm
+	}
+	return nil
+}
 
 func (m *Master) ready() error {
 	if m.stopping.Load() {
 		return errors.New("shutting down")
 	}
-	return m.farm.Ready()
+	if t := m.term.Load(); t != nil {
+		return t.farm.Ready()
+	}
+	if m.node != nil {
+		if id, _ := m.node.Leader(); id == "" {
+			return errors.New("the cluster has no leader")
+		}
+		return nil
+	}
+	return errors.New("not started")
 }
 
 // Run serves the API (and metrics) until ctx ends, then shuts down: it stops taking
@@ -374,8 +456,14 @@ func (m *Master) Run(ctx context.Context) error {
 	defer m.close()
 	base, cancelBase := context.WithCancel(context.Background())
 	defer cancelBase()
+	var handler http.Handler
+	if m.node != nil {
+		handler = m.clusterFront()
+	} else {
+		handler = m.term.Load().api
+	}
 	m.srv = &http.Server{
-		Handler:           m.answerCutShort(m.api),
+		Handler:           m.answerCutShort(handler),
 		TLSConfig:         m.tls,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       time.Minute,
@@ -386,10 +474,13 @@ func (m *Master) Run(ctx context.Context) error {
 	}
 	bg, bgCancel := context.WithCancel(context.Background())
 	g, gctx := errgroup.WithContext(bg)
-	g.Go(func() error { return m.farm.Run(gctx) })
-	g.Go(func() error { return m.hooks.Run(gctx) })
-	g.Go(func() error { return m.streams.Run(gctx) })
-	g.Go(func() error { return m.serveIngest(gctx) })
+	if m.node != nil {
+		g.Go(func() error { m.lead(gctx); return nil })
+	} else {
+		t := m.term.Load()
+		g.Go(func() error { return t.run(gctx) })
+		g.Go(func() error { return m.serveIngest(gctx) })
+	}
 	// SIGHUP's default action ends the process: catch it before saying "listening", so an
 	// operator's (or a script's) reload right after the start cannot kill the master.
 	hup := make(chan os.Signal, 1)
@@ -487,6 +578,11 @@ func (w *touchWriter) Write(b []byte) (int, error) {
 func (w *touchWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (m *Master) close() {
+	if m.node != nil {
+		if err := m.node.Close(); err != nil {
+			m.log.Warn("leave the cluster", "err", err)
+		}
+	}
 	if m.ln != nil {
 		m.ln.Close()
 	}

@@ -92,6 +92,16 @@ type TooLargeError struct {
 
 func (e *TooLargeError) Error() string { return withField(e.Field, e.Msg) }
 
+// UnavailableError: the master cannot do this now, but a retry soon may succeed, here or at
+// another master (the cluster is electing a leader, or this member just lost leadership).
+// A write refused this way may still have been committed: clients retry with the same
+// idempotency key.
+type UnavailableError struct {
+	Msg string
+}
+
+func (e *UnavailableError) Error() string { return e.Msg }
+
 func withField(field, msg string) string {
 	if field == "" {
 		return msg

@@ -21,6 +21,7 @@ func apiError(err error) *api.Error {
 		unau  *fault.UnauthenticatedError
 		quota *fault.QuotaError
 		large *fault.TooLargeError
+		unav  *fault.UnavailableError
 	)
 	switch {
 	case errors.As(err, &nf):
@@ -41,6 +42,8 @@ func apiError(err error) *api.Error {
 			e.RetryAfter = int(math.Ceil(quota.RetryAfter.Seconds()))
 		}
 		return e
+	case errors.As(err, &unav):
+		return &api.Error{Status: http.StatusServiceUnavailable, Code: api.CodeUnavailable, Message: unav.Msg + "; retry", RetryAfter: 1}
 	case errors.As(err, &large):
 		return &api.Error{Status: http.StatusRequestEntityTooLarge, Code: api.CodeTooLarge, Field: large.Field, Message: large.Msg}
 	}

@@ -36,6 +36,10 @@ func (s *Server) table() []Route {
 		{Method: "GET", Path: "/v1/openapi.json", Name: "openapi", Summary: "This API's OpenAPI 3 description.", Roles: anyRole, Response: map[string]any{}, Status: 200, handler: s.openapi},
 		{Method: "GET", Path: "/v1/backup", Name: "backup", Summary: "A consistent hot copy of the bbolt database, streamed.", Roles: admins, Status: 200, Binary: "application/octet-stream", handler: s.backup},
 
+		{Method: "GET", Path: "/v1/cluster", Name: "clusterStatus", Summary: "The replicated masters: members, leader, each member's applied index and last contact (a single master: clustered false, no members).", Roles: admins, Response: api.ClusterStatus{}, Status: 200, handler: s.clusterStatus},
+		{Method: "POST", Path: "/v1/cluster/members", Name: "addClusterMember", Summary: "Add a master to the cluster (it runs with the same --cluster-* settings and no state of its own).", Roles: admins, Request: api.ClusterMemberRequest{}, Response: api.ClusterStatus{}, Status: 200, handler: s.addClusterMember},
+		{Method: "DELETE", Path: "/v1/cluster/members/{id}", Name: "removeClusterMember", Summary: "Remove a master from the cluster.", Roles: admins, Response: api.ClusterStatus{}, Status: 200, handler: s.removeClusterMember},
+
 		{Method: "POST", Path: "/v1/jobs", Name: "submitJob", Summary: "Submit a job (Idempotency-Key header: the same key returns the same job).", Roles: submitters, Request: api.JobRequest{}, Response: api.Job{}, Status: 201,
 			Headers: map[string]string{"Idempotency-Key": "the same key (per API key) returns the same job"}, handler: s.submitJob},
 		{Method: "GET", Path: "/v1/jobs", Name: "listJobs", Summary: "List jobs, newest first, with filters and cursor pagination.", Roles: submitters, Response: api.JobList{}, Status: 200, Query: listQuery, handler: s.listJobs},

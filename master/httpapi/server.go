@@ -37,6 +37,7 @@ type Metrics interface {
 type Options struct {
 	Farm    Farm
 	Streams Streams // live streams; nil: the stream routes answer 503
+	Cluster Cluster // the replicated masters; nil: a single master
 	Keys    *auth.Keyring
 	Limiter func(http.Handler) http.Handler // per-IP rate limit; nil: none
 	Metrics Metrics                         // nil: none

@@ -27,6 +27,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/cluster"
 	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
@@ -124,6 +125,16 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Duration("retry-backoff", 10*time.Second, "first retry delay; doubles per attempt (with jitter) up to 10m")
 	fs.Duration("priority-aging", 3*time.Second, "wait that earns a queued job one priority point (0: no aging)")
 	fs.Duration("retention", 7*24*time.Hour, "finished jobs older than this are purged (0: keep forever)")
+	fs.String("node-id", "", "this master's member ID in a cluster of replicated masters (letters, digits, . _ -); with --cluster-addr it turns clustering on")
+	fs.String("cluster-addr", "", "host:port this master listens on for the other masters and they dial (raft and member status, mutual TLS)")
+	fs.String("cluster-peers", "", "the members a new cluster starts with, ID=HOST:PORT comma-separated, the same on every member (m1=10.0.0.1:7946,m2=...); ignored once the member has cluster state; empty: wait to be added (ffrtmp cluster add)")
+	fs.String("cluster-dir", "", "folder of the raft log and snapshots (default: raft/ beside the database)")
+	fs.String("cluster-ca", "", "CA file (PEM) of the cluster: masters accept only each other's certificates signed by it (use a CA of its own, not the workers')")
+	fs.String("cluster-cert", "", "this master's certificate for the cluster port (default: --cert); valid for client and server auth, with --cluster-addr's host")
+	fs.String("cluster-key", "", "the key of --cluster-cert (default: --key)")
+	fs.Duration("cluster-timeout", time.Second, "how long members wait for the leader before electing another (raft's heartbeat and election timeouts); the failover time is about twice this")
+	fs.Int("cluster-snapshot-threshold", 8192, "replicated entries after which a member snapshots its database and trims the raft log")
+	fs.Bool("insecure", false, "allow a cluster without TLS beyond loopback (only on a network you trust)")
 	fs.Bool("tracing-enabled", false, "export OpenTelemetry traces over OTLP/HTTP")
 	fs.String("tracing-endpoint", "", "OTLP/HTTP endpoint, host:port or URL (default: OTEL_EXPORTER_OTLP_ENDPOINT or localhost:4318)")
 	fs.String("service-name", "ffrtmp-master", "service name in traces")
@@ -166,7 +177,7 @@ func Config(v *viper.Viper) (master.Config, error) {
 	}
 	cfg := configValues(v, log)
 	for _, step := range []func(*viper.Viper, *master.Config) error{
-		listenConfig, connectionConfig, farmConfig, accessConfig,
+		listenConfig, connectionConfig, farmConfig, accessConfig, clusterConfig,
 	} {
 		if err := step(v, &cfg); err != nil {
 			return cfg, err
@@ -282,6 +293,56 @@ func accessConfig(v *viper.Viper, cfg *master.Config) error {
 		}
 		cfg.TrustedProxies = append(cfg.TrustedProxies, pfx)
 	}
+	return nil
+}
+
+// clusterConfig turns --node-id and --cluster-* into the master's cluster membership; with
+// neither --node-id nor --cluster-addr the master is a single one.
+func clusterConfig(v *viper.Viper, cfg *master.Config) error {
+	id, addr := v.GetString("node-id"), v.GetString("cluster-addr")
+	peers := v.GetString("cluster-peers")
+	if id == "" && addr == "" {
+		if peers != "" || v.GetString("cluster-ca") != "" {
+			return errors.New("--cluster-peers and --cluster-ca need --node-id and --cluster-addr")
+		}
+		return nil
+	}
+	if id == "" || addr == "" {
+		return errors.New("a cluster member needs both --node-id and --cluster-addr")
+	}
+	if err := cluster.ValidID(id); err != nil {
+		return fmt.Errorf("--node-id: %w", err)
+	}
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		return fmt.Errorf("--cluster-addr %q: want host:port", addr)
+	}
+	ps, err := cluster.ParsePeers(peers)
+	if err != nil {
+		return err
+	}
+	timeout := v.GetDuration("cluster-timeout")
+	if timeout < 100*time.Millisecond || timeout > time.Minute {
+		return fmt.Errorf("--cluster-timeout %s: want 100ms..1m", timeout)
+	}
+	snap := v.GetInt("cluster-snapshot-threshold")
+	if snap < 16 {
+		return fmt.Errorf("--cluster-snapshot-threshold %d: want 16 or more", snap)
+	}
+	cc := &master.ClusterConfig{NodeID: id, Addr: addr, Peers: ps, Dir: v.GetString("cluster-dir"),
+		CAFile: v.GetString("cluster-ca"), CertFile: v.GetString("cluster-cert"), KeyFile: v.GetString("cluster-key"),
+		Insecure: v.GetBool("insecure"), HeartbeatTimeout: timeout, ElectionTimeout: timeout, LeaderLeaseTimeout: timeout / 2,
+		SnapshotThreshold: uint64(snap), TrailingLogs: uint64(snap)}
+	if cc.CertFile == "" {
+		cc.CertFile = cfg.TLS.CertFile
+	}
+	if cc.KeyFile == "" {
+		cc.KeyFile = cfg.TLS.KeyFile
+	}
+	if cfg.RTMPListen != "" && v.IsSet("rtmp-port") {
+		return errors.New("--rtmp-port: the RTMP ingest inside the master does not run in a cluster yet; put `ffrtmp ingest` in front of the masters (--ingest-url)")
+	}
+	cfg.RTMPListen = "" // not yet in a cluster: standalone ingests serve publishers
+	cfg.Cluster = cc
 	return nil
 }
 

@@ -1,0 +1,296 @@
+package master
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/netip"
+	"net/url"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
+	"github.com/ffrtmp/ffrtmp/master/cluster"
+	"github.com/ffrtmp/ffrtmp/master/httpapi"
+)
+
+// ClusterConfig makes a master one member of replicated masters.
+type ClusterConfig struct {
+	NodeID string         // --node-id
+	Addr   string         // --cluster-addr, host:port the others dial
+	Peers  []cluster.Peer // --cluster-peers, the members a new cluster starts with
+	// Dir (--cluster-dir) holds the raft log and snapshots [the database's folder/raft].
+	Dir string
+	// CAFile, CertFile and KeyFile (--cluster-ca, --cluster-cert, --cluster-key): masters
+	// talk to each other only with certificates signed by the cluster's CA, each checked
+	// both ways. Cert and key default to the API's (--cert, --key).
+	CAFile, CertFile, KeyFile string
+	// Insecure (--insecure) allows a cluster without TLS beyond loopback.
+	Insecure bool
+	// APIURL is this member's API as the others reach it, to forward requests to it while
+	// it leads [scheme://<--cluster-addr host>:<API port>].
+	APIURL string
+
+	// Timing (tests shorten it); zero takes raft's defaults.
+	HeartbeatTimeout, ElectionTimeout, LeaderLeaseTimeout time.Duration
+	SnapshotThreshold, TrailingLogs                       uint64
+}
+
+// startCluster starts this member's raft and the follower's side of the API (its own
+// routes and the forwarding to the leader). The farm's services start when it leads (lead).
+func (m *Master) startCluster() error {
+	cc := *m.cfg.Cluster
+	if m.cfg.RTMPListen != "" {
+		return errors.New("the RTMP ingest inside the master does not run in a cluster yet: set --rtmp-port -1 and put `ffrtmp ingest` in front of the masters (--ingest-url)")
+	}
+	if cc.Dir == "" {
+		cc.Dir = filepath.Join(filepath.Dir(m.cfg.DB), "raft")
+	}
+	server, client, err := clusterTLS(cc)
+	if err != nil {
+		return err
+	}
+	if cc.APIURL == "" {
+		host, _, _ := net.SplitHostPort(cc.Addr)
+		scheme := "http"
+		if m.tls != nil {
+			scheme = "https"
+		}
+		cc.APIURL = scheme + "://" + net.JoinHostPort(host, strconv.Itoa(m.ln.Addr().(*net.TCPAddr).Port))
+	}
+	m.node, err = cluster.Start(cluster.Config{NodeID: cc.NodeID, Addr: cc.Addr, Peers: cc.Peers, Dir: cc.Dir,
+		TLS: server, ClientTLS: client, APIURL: cc.APIURL, Logger: m.log,
+		HeartbeatTimeout: cc.HeartbeatTimeout, ElectionTimeout: cc.ElectionTimeout, LeaderLeaseTimeout: cc.LeaderLeaseTimeout,
+		SnapshotThreshold: cc.SnapshotThreshold, TrailingLogs: cc.TrailingLogs}, m.st)
+	if err != nil {
+		return err
+	}
+	m.standby = httpapi.New(httpapi.Options{Keys: m.keys, Limiter: m.limiter, Metrics: m.metrics, Logger: m.log,
+		Backup: m.st.Backup, Ready: m.ready, Cluster: m.node, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout})
+	m.proxy = m.leaderProxy(client)
+	return nil
+}
+
+// clusterTLS is the cluster port's TLS, both sides; nil, nil without TLS (loopback, or
+// --insecure).
+func clusterTLS(cc ClusterConfig) (server, client *tls.Config, err error) {
+	if cc.CAFile == "" {
+		if cc.CertFile != "" || cc.KeyFile != "" {
+			return nil, nil, errors.New("--cluster-ca is required with a cluster certificate: masters accept only certificates its CA signed")
+		}
+		if !cc.Insecure && !onLoopback(cc.Addr) {
+			return nil, nil, fmt.Errorf("--cluster-addr %s is beyond loopback: masters replicate the farm's state and API keys' hashes over it, so it needs mutual TLS (--cluster-ca with --cert/--key or --cluster-cert/--cluster-key), or --insecure on a network you trust", cc.Addr)
+		}
+		return nil, nil, nil
+	}
+	if cc.CertFile == "" || cc.KeyFile == "" {
+		return nil, nil, errors.New("--cluster-ca needs this master's certificate and key: --cert and --key, or --cluster-cert and --cluster-key")
+	}
+	server, err = tlsconf.Server(tlsconf.Options{CertFile: cc.CertFile, KeyFile: cc.KeyFile, CAFile: cc.CAFile, MTLS: true}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster TLS: %w", err)
+	}
+	server.NextProtos = nil
+	client, err = tlsconf.Client(cc.CAFile, cc.CertFile, cc.KeyFile)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster TLS: %w", err)
+	}
+	return server, client, nil
+}
+
+// peerPrefixes are the members' hosts, each a single-address prefix (host names are
+// resolved once, at start).
+func peerPrefixes(peers []cluster.Peer) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range peers {
+		host, _, err := net.SplitHostPort(p.Addr)
+		if err != nil {
+			continue
+		}
+		addrs := []string{host}
+		if _, err := netip.ParseAddr(host); err != nil {
+			addrs, _ = net.LookupHost(host)
+		}
+		for _, a := range addrs {
+			if ip, err := netip.ParseAddr(a); err == nil {
+				out = append(out, netip.PrefixFrom(ip.Unmap(), ip.Unmap().BitLen()))
+			}
+		}
+	}
+	return out
+}
+
+func onLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && a.IsLoopback()
+}
+
+// lead runs the farm's services while this member is the leader: on winning an election it
+// waits until every earlier entry is applied (a barrier), loads the services from the
+// database and serves; on losing leadership it stops them. It returns when ctx ends.
+func (m *Master) lead(ctx context.Context) {
+	changes := m.node.Leadership()
+	var stop func()
+	defer func() {
+		if stop != nil {
+			stop()
+		}
+	}()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case leader := <-changes:
+			switch {
+			case leader && stop == nil:
+				stop = m.startTerm(ctx)
+			case !leader && stop != nil:
+				stop()
+				stop = nil
+			}
+		}
+	}
+}
+
+// startTerm starts the farm's services on the new leader and returns what stops them, or
+// nil when this member could not start them (it stays a leader that forwards nothing and
+// answers 503 until the next election).
+func (m *Master) startTerm(ctx context.Context) func() {
+	start := time.Now()
+	for {
+		bctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		err := m.node.Barrier(bctx)
+		cancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil || !m.node.IsLeader() {
+			return nil
+		}
+		m.log.Warn("new leader: waiting for the log to be applied", "err", err)
+	}
+	t, err := m.newTerm(ctx)
+	if err != nil {
+		m.log.Error("new leader: cannot load the farm from the database", "err", err)
+		return nil
+	}
+	tctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		if err := t.run(tctx); err != nil && tctx.Err() == nil {
+			m.log.Error("farm services stopped", "err", err)
+		}
+	}()
+	m.term.Store(t)
+	m.log.Info("serving as the cluster's leader", "took", time.Since(start).Round(time.Millisecond))
+	return func() {
+		m.term.Store(nil)
+		m.src.f.Store(nil)
+		cancel()
+		<-done
+		m.log.Info("stopped the farm's services: another master leads")
+	}
+}
+
+// clusterFront is a member's API: the leader serves everything itself; a follower answers
+// its own health, readiness, cluster status and backup, and forwards the rest to the
+// leader.
+func (m *Master) clusterFront() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if t := m.term.Load(); t != nil {
+			t.api.ServeHTTP(w, r)
+			return
+		}
+		if servedByEveryMember(r) {
+			m.standby.ServeHTTP(w, r)
+			return
+		}
+		m.proxy.ServeHTTP(w, r)
+	})
+}
+
+// servedByEveryMember: the routes a follower answers from its own state.
+func servedByEveryMember(r *http.Request) bool {
+	switch r.URL.Path {
+	case "/healthz", "/readyz", "/v1/backup", "/v1/openapi.json":
+		return true
+	case "/v1/cluster":
+		return r.Method == http.MethodGet
+	}
+	return false
+}
+
+type leaderKey struct{}
+
+// leaderProxy forwards a follower's requests to the leader's API, with the client's
+// credentials as they came and its address in X-Forwarded-For (the leader trusts the
+// members' addresses as proxies).
+func (m *Master) leaderProxy(client *tls.Config) http.Handler {
+	tr := &http.Transport{
+		DialContext:         (&net.Dialer{Timeout: 2 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		TLSClientConfig:     client,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     time.Minute,
+	}
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			pr.SetURL(pr.In.Context().Value(leaderKey{}).(*url.URL))
+			pr.SetXForwarded()
+			pr.Out.Header.Set(api.ForwardedByHeader, m.node.ID())
+		},
+		Transport: tr,
+		ErrorLog:  slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
+		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
+			if r.Context().Err() != nil {
+				return // the client left
+			}
+			var op *net.OpError
+			if errors.As(err, &op) && op.Op == "dial" {
+				writeUnavailable(w, http.StatusServiceUnavailable, "the cluster's leader cannot be reached (a failover is under way); retry")
+				return
+			}
+			m.log.Warn("forward to the leader failed", "method", r.Method, "path", r.URL.Path, "err", err)
+			// The leader may have carried the request out before the connection broke.
+			writeUnavailable(w, http.StatusBadGateway, "the cluster's leader did not answer (it may have carried the request out: retry with the same Idempotency-Key)")
+		},
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		id, target, err := m.node.LeaderURL(ctx)
+		cancel()
+		if err == nil && id == m.node.ID() {
+			err = errors.New("this master leads the cluster but its services are still starting")
+		}
+		if err != nil {
+			writeUnavailable(w, http.StatusServiceUnavailable, err.Error()+"; retry")
+			return
+		}
+		u, err := url.Parse(target)
+		if err != nil {
+			writeUnavailable(w, http.StatusServiceUnavailable, fmt.Sprintf("the leader's API URL %q: %v", target, err))
+			return
+		}
+		rp.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), leaderKey{}, u)))
+	})
+}
+
+func writeUnavailable(w http.ResponseWriter, status int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: &api.Error{Code: api.CodeUnavailable, Message: msg}})
+}

@@ -1,0 +1,88 @@
+package cluster
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+
+	"github.com/hashicorp/raft"
+
+	"github.com/ffrtmp/ffrtmp/master/store"
+)
+
+// Entry types: the first byte of every command in the raft log. A new kind of entry gets a
+// new byte; a member never reinterprets an old one.
+const entryWriteSet byte = 1
+
+// fsm applies the raft log to the store. Raft calls it from one goroutine.
+type fsm struct {
+	st  Store
+	log *slog.Logger
+}
+
+var _ raft.BatchingFSM = (*fsm)(nil)
+
+func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
+
+// ApplyBatch applies the batch's write sets in one database transaction (one fsync). A
+// member that cannot apply a committed entry must not go on with a state that differs from
+// the others': it stops (a restart applies the entry again, after the fix).
+func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
+	out := make([]any, len(logs))
+	entries := make([]store.LogEntry, 0, len(logs))
+	for _, l := range logs {
+		if l.Type != raft.LogCommand || len(l.Data) == 0 {
+			continue
+		}
+		switch l.Data[0] {
+		case entryWriteSet:
+			entries = append(entries, store.LogEntry{Index: l.Index, Data: l.Data[1:]})
+		default:
+			f.fatal(fmt.Errorf("raft entry %d: unknown entry type %d (written by a newer master?)", l.Index, l.Data[0]))
+		}
+	}
+	if len(entries) == 0 {
+		return out
+	}
+	if err := f.st.ApplyLogs(entries); err != nil {
+		f.fatal(fmt.Errorf("apply raft entries %d..%d: %w", entries[0].Index, entries[len(entries)-1].Index, err))
+	}
+	return out
+}
+
+func (f *fsm) fatal(err error) {
+	f.log.Error("cannot apply the replicated log; stopping this master so it does not serve a state that differs from the cluster's", "err", err)
+	panic(err)
+}
+
+// Snapshot captures the database at the last applied entry; Persist writes it while raft
+// goes on applying.
+func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	s, err := f.st.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return &snapshot{s: s}, nil
+}
+
+// Restore replaces the database with a snapshot (a follower too far behind for the log).
+func (f *fsm) Restore(rc io.ReadCloser) error {
+	defer rc.Close()
+	if err := f.st.Restore(rc); err != nil {
+		return fmt.Errorf("restore snapshot: %w", err)
+	}
+	f.log.Info("database restored from the leader's snapshot", "applied_index", f.st.AppliedIndex())
+	return nil
+}
+
+type snapshot struct{ s *store.Snapshot }
+
+func (s *snapshot) Persist(sink raft.SnapshotSink) error {
+	if _, err := s.s.WriteTo(sink); err != nil {
+		_ = sink.Cancel()
+		return fmt.Errorf("write snapshot: %w", err)
+	}
+	return sink.Close()
+}
+
+func (s *snapshot) Release() { s.s.Release() }
