@@ -20,6 +20,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master/cluster"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
+	"github.com/ffrtmp/ffrtmp/master/metrics"
 )
 
 // ClusterConfig makes a master one member of replicated masters.
@@ -66,8 +67,11 @@ func (m *Master) startCluster() error {
 		}
 		cc.APIURL = scheme + "://" + net.JoinHostPort(host, strconv.Itoa(m.ln.Addr().(*net.TCPAddr).Port))
 	}
+	raftMetrics := m.metrics.Cluster(m.raftGauges)
+	hooks := cluster.Hooks{LeaderChange: func(bool) { raftMetrics.LeaderChange() }, Commit: raftMetrics.Commit,
+		Apply: raftMetrics.Apply, Snapshot: raftMetrics.Snapshot, Restore: raftMetrics.Restore}
 	m.node, err = cluster.Start(cluster.Config{NodeID: cc.NodeID, Addr: cc.Addr, Peers: cc.Peers, Dir: cc.Dir,
-		TLS: server, ClientTLS: client, APIURL: cc.APIURL, Logger: m.log,
+		TLS: server, ClientTLS: client, APIURL: cc.APIURL, Logger: m.log, Hooks: hooks,
 		HeartbeatTimeout: cc.HeartbeatTimeout, ElectionTimeout: cc.ElectionTimeout, LeaderLeaseTimeout: cc.LeaderLeaseTimeout,
 		SnapshotThreshold: cc.SnapshotThreshold, TrailingLogs: cc.TrailingLogs}, m.st)
 	if err != nil {
@@ -79,6 +83,28 @@ func (m *Master) startCluster() error {
 	return nil
 }
 
+// raftGauges reads the member's replication state for a scrape; the leader also asks every
+// member how far its database is behind (each within a second).
+func (m *Master) raftGauges() metrics.RaftGauges {
+	if m.node == nil {
+		return metrics.RaftGauges{}
+	}
+	s := m.node.Stats()
+	g := metrics.RaftGauges{Leader: s.Leader, Term: s.Term, LastIndex: s.LastIndex, CommitIndex: s.CommitIndex,
+		Applied: s.AppliedIndex, LastContact: s.LastContact}
+	if s.Leader {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		g.MemberLag = map[string]uint64{}
+		for _, mb := range m.node.Status(ctx).Members {
+			if mb.State != api.MemberUnreachable {
+				g.MemberLag[mb.ID] = s.CommitIndex - min(s.CommitIndex, mb.AppliedIndex)
+			}
+		}
+	}
+	return g
+}
+
 // clusterTLS is the cluster port's TLS, both sides; nil, nil without TLS (loopback, or
 // --insecure).
 func clusterTLS(cc ClusterConfig) (server, client *tls.Config, err error) {
@@ -87,7 +113,7 @@ func clusterTLS(cc ClusterConfig) (server, client *tls.Config, err error) {
 			return nil, nil, errors.New("--cluster-ca is required with a cluster certificate: masters accept only certificates its CA signed")
 		}
 		if !cc.Insecure && !onLoopback(cc.Addr) {
-			return nil, nil, fmt.Errorf("--cluster-addr %s is beyond loopback: masters replicate the farm's state and API keys' hashes over it, so it needs mutual TLS (--cluster-ca with --cert/--key or --cluster-cert/--cluster-key), or --insecure on a network you trust", cc.Addr)
+			return nil, nil, fmt.Errorf("--cluster-addr %s is beyond loopback: masters replicate the farm's whole state over it (jobs, node secrets' and stream keys' hashes), so it needs mutual TLS (--cluster-ca with --cert/--key or --cluster-cert/--cluster-key), or --insecure on a network you trust", cc.Addr)
 		}
 		return nil, nil, nil
 	}

@@ -27,8 +27,9 @@ type member struct {
 }
 
 // startCluster starts n masters (m1..mn) on loopback that form one cluster, with a short
-// election timeout so failovers take a second, and returns them once each listens.
-func startCluster(t *testing.T, n int, more ...string) []*member {
+// election timeout so failovers take a second, and returns them once each listens. extra,
+// when not nil, gives a member's own further flags.
+func startCluster(t *testing.T, n int, extra func(*member) []string) []*member {
 	t.Helper()
 	ms := make([]*member, n)
 	var peers []string
@@ -39,9 +40,12 @@ func startCluster(t *testing.T, n int, more ...string) []*member {
 		ms[i] = m
 	}
 	for _, m := range ms {
-		m.args = append(quiet(filepath.Join(m.dir, "master.db"), "--api-key", adminKey, "--port", fmt.Sprint(m.apiPort),
+		m.args = quiet(filepath.Join(m.dir, "master.db"), "--api-key", adminKey, "--port", fmt.Sprint(m.apiPort),
 			"--node-id", m.id, "--cluster-addr", m.raftAddr, "--cluster-peers", strings.Join(peers, ","),
-			"--cluster-timeout", "500ms", "--webhook-secret", "cluster-test-secret", "--rtmp-port", "-1"), more...)
+			"--cluster-timeout", "500ms", "--webhook-secret", "cluster-test-secret", "--rtmp-port", "-1")
+		if extra != nil {
+			m.args = append(m.args, extra(m)...)
+		}
 	}
 	var wg sync.WaitGroup
 	for _, m := range ms {
@@ -164,7 +168,7 @@ func submitRetry(t *testing.T, m *member, label string) *api.Job {
 // comes back and catches up; at the end the three databases are identical.
 func TestClusterReplicatesAndFailsOver(t *testing.T) {
 	t.Parallel()
-	ms := startCluster(t, 3)
+	ms := startCluster(t, 3, nil)
 	leader := waitLeader(t, ms)
 	var follower *member
 	for _, m := range ms {

@@ -83,6 +83,27 @@ func (p *PKI) Client(t testing.TB, cn string) (certFile, keyFile string) {
 	})
 }
 
+// Peer issues a certificate for a member of a cluster, valid for both server and client
+// auth, for hosts (default "127.0.0.1"), and returns its PEM files.
+func (p *PKI) Peer(t testing.TB, cn string, hosts ...string) (certFile, keyFile string) {
+	t.Helper()
+	if len(hosts) == 0 {
+		hosts = []string{"127.0.0.1"}
+	}
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: cn},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	for _, h := range hosts {
+		if ip := net.ParseIP(h); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else {
+			tmpl.DNSNames = append(tmpl.DNSNames, h)
+		}
+	}
+	return p.issue(t, "peer", tmpl)
+}
+
 // issue signs tmpl with the CA and writes the pair into a fresh directory, so every call
 // gets files of its own.
 func (p *PKI) issue(t testing.TB, kind string, tmpl *x509.Certificate) (certFile, keyFile string) {

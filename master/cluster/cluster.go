@@ -135,6 +135,19 @@ type Config struct {
 	ApplyTimeout time.Duration
 
 	Logger *slog.Logger
+	Hooks  Hooks
+}
+
+// Hooks receive the member's measurements (for metrics). Any may be nil.
+type Hooks struct {
+	LeaderChange func(leader bool)
+	// Commit is a Replicate's time: committed on a majority and applied here.
+	Commit func(d time.Duration)
+	// Apply is one database transaction of committed entries.
+	Apply func(d time.Duration, entries int)
+	// Snapshot is a snapshot written, Restore a database replaced by the leader's.
+	Snapshot func(bytes int64)
+	Restore  func()
 }
 
 // Store is what the cluster replicates: the master's database.
@@ -245,7 +258,7 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("raft log cache: %w", err)
 	}
-	n.raft, err = raft.NewRaft(rc, &fsm{st: st, log: n.log}, cache, n.logs, snaps, n.trans)
+	n.raft, err = raft.NewRaft(rc, &fsm{st: st, log: n.log, hooks: cfg.Hooks}, cache, n.logs, snaps, n.trans)
 	if err != nil {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
@@ -293,6 +306,9 @@ func (n *Node) watchLeadership() {
 			n.leader = isLeader
 			subs := append([]chan bool(nil), n.subs...)
 			n.mu.Unlock()
+			if h := n.cfg.Hooks.LeaderChange; h != nil {
+				h(isLeader)
+			}
 			if isLeader {
 				n.log.Info("this master is the cluster's leader", "term", n.raft.CurrentTerm())
 			} else {
@@ -345,9 +361,13 @@ func (n *Node) Replicate(ctx context.Context, writeSet []byte) error {
 	data := make([]byte, 1+len(writeSet))
 	data[0] = entryWriteSet
 	copy(data[1:], writeSet)
+	start := time.Now()
 	f := n.raft.Apply(data, n.cfg.ApplyTimeout)
 	if err := f.Error(); err != nil {
 		return raftErr(err)
+	}
+	if h := n.cfg.Hooks.Commit; h != nil {
+		h(time.Since(start))
 	}
 	if err, ok := f.Response().(error); ok && err != nil {
 		return err
@@ -479,6 +499,25 @@ func fillMember(m *api.ClusterMember, st memberStatus) {
 		t := st.LastContact
 		m.LastContact = &t
 	}
+}
+
+// Stats is this member's replication state.
+type Stats struct {
+	Leader                                     bool
+	Term, LastIndex, CommitIndex, AppliedIndex uint64
+	// LastContact is how long ago this follower last heard from the leader (0 on the leader
+	// or before any contact).
+	LastContact time.Duration
+}
+
+// Stats returns this member's replication state, without asking the others.
+func (n *Node) Stats() Stats {
+	s := Stats{Leader: n.raft.State() == raft.Leader, Term: n.raft.CurrentTerm(), LastIndex: n.raft.LastIndex(),
+		CommitIndex: n.raft.CommitIndex(), AppliedIndex: n.st.AppliedIndex()}
+	if lc := n.raft.LastContact(); !s.Leader && !lc.IsZero() {
+		s.LastContact = time.Since(lc)
+	}
+	return s
 }
 
 // memberStatus is what a member tells the others about itself.

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"time"
 
 	"github.com/hashicorp/raft"
 
@@ -16,8 +17,9 @@ const entryWriteSet byte = 1
 
 // fsm applies the raft log to the store. Raft calls it from one goroutine.
 type fsm struct {
-	st  Store
-	log *slog.Logger
+	st    Store
+	log   *slog.Logger
+	hooks Hooks
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -44,8 +46,12 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	if len(entries) == 0 {
 		return out
 	}
+	start := time.Now()
 	if err := f.st.ApplyLogs(entries); err != nil {
 		f.fatal(fmt.Errorf("apply raft entries %d..%d: %w", entries[0].Index, entries[len(entries)-1].Index, err))
+	}
+	if h := f.hooks.Apply; h != nil {
+		h(time.Since(start), len(entries))
 	}
 	return out
 }
@@ -62,7 +68,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &snapshot{s: s}, nil
+	return &snapshot{s: s, hook: f.hooks.Snapshot, log: f.log}, nil
 }
 
 // Restore replaces the database with a snapshot (a follower too far behind for the log).
@@ -72,17 +78,33 @@ func (f *fsm) Restore(rc io.ReadCloser) error {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
 	f.log.Info("database restored from the leader's snapshot", "applied_index", f.st.AppliedIndex())
+	if h := f.hooks.Restore; h != nil {
+		h()
+	}
 	return nil
 }
 
-type snapshot struct{ s *store.Snapshot }
+type snapshot struct {
+	s    *store.Snapshot
+	hook func(bytes int64)
+	log  *slog.Logger
+}
 
 func (s *snapshot) Persist(sink raft.SnapshotSink) error {
-	if _, err := s.s.WriteTo(sink); err != nil {
+	start := time.Now()
+	n, err := s.s.WriteTo(sink)
+	if err != nil {
 		_ = sink.Cancel()
 		return fmt.Errorf("write snapshot: %w", err)
 	}
-	return sink.Close()
+	if err := sink.Close(); err != nil {
+		return err
+	}
+	s.log.Info("snapshot written; the raft log before it is trimmed", "index", s.s.Index(), "bytes", n, "took", time.Since(start).Round(time.Millisecond))
+	if s.hook != nil {
+		s.hook(n)
+	}
+	return nil
 }
 
 func (s *snapshot) Release() { s.s.Release() }

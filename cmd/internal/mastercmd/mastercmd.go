@@ -313,8 +313,12 @@ func clusterConfig(v *viper.Viper, cfg *master.Config) error {
 	if err := cluster.ValidID(id); err != nil {
 		return fmt.Errorf("--node-id: %w", err)
 	}
-	if _, _, err := net.SplitHostPort(addr); err != nil {
-		return fmt.Errorf("--cluster-addr %q: want host:port", addr)
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return fmt.Errorf("--cluster-addr %q: want host:port, the host an address the other masters dial", addr)
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		return fmt.Errorf("--cluster-addr %s: give the address the other masters dial, not a wildcard", addr)
 	}
 	ps, err := cluster.ParsePeers(peers)
 	if err != nil {

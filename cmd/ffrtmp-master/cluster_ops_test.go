@@ -1,0 +1,229 @@
+package main_test
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/testpki"
+	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
+)
+
+// TestClusterMutualTLS: masters given --cluster-ca talk only with certificates it signed. A
+// cluster of three forms and replicates over TLS; a client with a certificate of another CA,
+// or none, or without TLS, gets nothing from the cluster port; each member exports its
+// replication metrics.
+func TestClusterMutualTLS(t *testing.T) {
+	t.Parallel()
+	pki := testpki.New(t)
+	ms := startCluster(t, 3, func(m *member) []string {
+		cert, key := pki.Peer(t, m.id)
+		return []string{"--cluster-ca", pki.CAFile, "--cluster-cert", cert, "--cluster-key", key, "--metrics-addr", "127.0.0.1:0"}
+	})
+	leader := waitLeader(t, ms)
+	var follower *member
+	for _, m := range ms {
+		if m != leader {
+			follower = m
+		}
+	}
+	for i := range 5 {
+		submitRetry(t, follower, fmt.Sprintf("tls-%d", i))
+	}
+	waitCaughtUp(t, ms)
+
+	// The status call over the cluster port answers a member's certificate only.
+	ask := func(cfg *tls.Config) (string, error) {
+		c, err := tls.DialWithDialer(&net.Dialer{Timeout: 2 * time.Second}, "tcp", leader.raftAddr, cfg)
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(2 * time.Second))
+		if _, err := c.Write([]byte{'S'}); err != nil {
+			return "", err
+		}
+		b, err := io.ReadAll(c)
+		return string(b), err
+	}
+	cert, key := pki.Peer(t, "m9")
+	good, err := tlsconf.Client(pki.CAFile, cert, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := ask(good); err != nil || !strings.Contains(out, `"id":"`+leader.id+`"`) {
+		t.Fatalf("a member's certificate: %q, %v; want the leader's status", out, err)
+	}
+	other := testpki.New(t)
+	ocert, okey := other.Peer(t, "m1")
+	rogue, err := tlsconf.Client(pki.CAFile, ocert, okey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := ask(rogue); err == nil && out != "" {
+		t.Errorf("a certificate of another CA got an answer: %q", out)
+	}
+	anon, err := tlsconf.Client(pki.CAFile, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out, err := ask(anon); err == nil && out != "" {
+		t.Errorf("a client without a certificate got an answer: %q", out)
+	}
+	plain, err := net.DialTimeout("tcp", leader.raftAddr, 2*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_ = plain.SetDeadline(time.Now().Add(2 * time.Second))
+	_, _ = plain.Write([]byte{'S'})
+	if b, _ := io.ReadAll(plain); strings.Contains(string(b), `"id"`) {
+		t.Errorf("plain TCP got a status: %q", b)
+	}
+	plain.Close()
+
+	resp, err := http.Get("http://" + leader.p.MetricsAddr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{"ffrtmp_master_raft_leader 1", "ffrtmp_master_raft_applied_index ", "ffrtmp_master_raft_commit_seconds_count ",
+		`ffrtmp_master_raft_member_lag_entries{member="` + follower.id + `"}`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("the leader's metrics lack %q", want)
+		}
+	}
+}
+
+// TestClusterMembership: a fourth master started without --cluster-peers waits; `POST
+// /v1/cluster/members` through a follower adds it and it catches up; removing a member
+// leaves three; a member cut off from the majority is not ready.
+func TestClusterMembership(t *testing.T) {
+	t.Parallel()
+	ms := startCluster(t, 3, nil)
+	leader := waitLeader(t, ms)
+	for i := range 5 {
+		submitRetry(t, leader, fmt.Sprintf("before-add-%d", i))
+	}
+	m4 := &member{id: "m4", apiPort: freePort(t), dir: t.TempDir()}
+	m4.raftAddr = fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	m4.args = quiet(filepath.Join(m4.dir, "master.db"), "--api-key", adminKey, "--port", fmt.Sprint(m4.apiPort),
+		"--node-id", m4.id, "--cluster-addr", m4.raftAddr, "--cluster-timeout", "500ms",
+		"--webhook-secret", "cluster-test-secret", "--rtmp-port", "-1")
+	m4.restart(t)
+	m4.p.waitLog(t, "cluster member waiting to be added", 1)
+
+	var follower *member
+	for _, m := range ms {
+		if m != leader {
+			follower = m
+		}
+	}
+	ctx := context.Background()
+	admin := follower.p.client(t, adminKey)
+	if _, err := admin.AddClusterMember(ctx, "m4", "not-an-address"); !isStatus(err, 400) {
+		t.Errorf("add with a bad address: %v; want 400", err)
+	}
+	if _, err := admin.AddClusterMember(ctx, "m1", m4.raftAddr); !isStatus(err, 409) {
+		t.Errorf("add under an ID in use at another address: %v; want 409", err)
+	}
+	st, err := admin.AddClusterMember(ctx, m4.id, m4.raftAddr)
+	if err != nil {
+		t.Fatalf("add m4: %v", err)
+	}
+	if len(st.Members) != 4 {
+		t.Fatalf("after the add: %+v", st)
+	}
+	all := append(append([]*member{}, ms...), m4)
+	waitCaughtUp(t, all)
+	submitRetry(t, m4, "through-m4")
+
+	if _, err := admin.RemoveClusterMember(ctx, "m9"); !isStatus(err, 404) {
+		t.Errorf("remove an unknown member: %v; want 404", err)
+	}
+	gone := ms[0]
+	if gone == leader {
+		gone = ms[1]
+	}
+	st, err = leader.p.client(t, adminKey).RemoveClusterMember(ctx, gone.id)
+	if err != nil || len(st.Members) != 3 {
+		t.Fatalf("remove %s: %+v, %v", gone.id, st, err)
+	}
+	gone.p.stop(t)
+
+	// Of the three members left, stop two: the last one has no majority and says so.
+	var rest []*member
+	for _, m := range all {
+		if m != gone {
+			rest = append(rest, m)
+		}
+	}
+	if err := rest[0].p.client(t, adminKey).Ready(ctx); err != nil {
+		t.Fatalf("a member of a healthy cluster is not ready: %v", err)
+	}
+	rest[1].p.signal(t, syscall.SIGKILL)
+	rest[2].p.signal(t, syscall.SIGKILL)
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		err := rest[0].p.client(t, adminKey).Ready(ctx)
+		if isUnavailable(err) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a member without a majority is still ready 20 s later: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := submitVia(ctx, t, rest[0], "no-quorum"); !isUnavailable(err) {
+		t.Fatalf("submit without a majority: %v; want 503 unavailable", err)
+	}
+}
+
+func isStatus(err error, status int) bool {
+	var ae *api.Error
+	return errors.As(err, &ae) && ae.Status == status
+}
+
+// TestClusterFlagsRefused: a cluster set up in a way that would not work, or not safely, is
+// refused at start with a message that says what to change.
+func TestClusterFlagsRefused(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "m.db")
+	base := []string{"--api-key", adminKey, "--webhook-secret", "s", "--rtmp-port", "-1"}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"id without address", []string{"--node-id", "m1"}, "needs both --node-id and --cluster-addr"},
+		{"bad id", []string{"--node-id", "m 1", "--cluster-addr", "127.0.0.1:7946"}, "--node-id"},
+		{"peers without membership", []string{"--cluster-peers", "m1=127.0.0.1:7946"}, "need --node-id and --cluster-addr"},
+		{"bad peers", []string{"--node-id", "m1", "--cluster-addr", "127.0.0.1:7946", "--cluster-peers", "m1=127.0.0.1:7946,m2"}, `"m2" is not ID=HOST:PORT`},
+		{"peers without self", []string{"--node-id", "m3", "--cluster-addr", "127.0.0.1:7946", "--cluster-peers", "m1=127.0.0.1:7947,m2=127.0.0.1:7948"},
+			"does not name this member"},
+		{"wildcard address", []string{"--node-id", "m1", "--cluster-addr", "0.0.0.0:0"}, "not a wildcard"},
+		{"plain beyond loopback", []string{"--node-id", "m1", "--cluster-addr", "192.0.2.7:7946"}, "needs mutual TLS"},
+		{"ca without cert", []string{"--node-id", "m1", "--cluster-addr", "127.0.0.1:0", "--cluster-ca", "ca.pem"}, "--cluster-ca needs this master's certificate"},
+		{"rtmp in a cluster", []string{"--node-id", "m1", "--cluster-addr", "127.0.0.1:0", "--rtmp-port", "1935"}, "does not run in a cluster yet"},
+	} {
+		_, stderr, code := run(t, dir, env(), "", append(append(quiet(db), base...), tc.args...)...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want an error saying %q", tc.name, code, stderr, tc.want)
+		}
+	}
+	_, stderr, code := run(t, dir, env(), "", append(quiet(db), "--api-key", adminKey, "--rtmp-port", "-1", "--node-id", "m1", "--cluster-addr", "127.0.0.1:0")...)
+	if code == 0 || !strings.Contains(stderr, "a cluster needs --webhook-secret") {
+		t.Errorf("no webhook secret: exit %d, stderr %q", code, stderr)
+	}
+}
