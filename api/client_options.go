@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -24,6 +25,7 @@ type clientConfig struct {
 	tlsConfig  *tls.Config
 	userAgent  string
 	timeout    time.Duration
+	logger     *slog.Logger
 }
 
 // WithHTTPClient makes the Client send its requests through hc. The Client copies hc and never
@@ -51,4 +53,10 @@ func WithUserAgent(ua string) Option {
 // caller's context.
 func WithTimeout(d time.Duration) Option {
 	return func(c *clientConfig) { c.timeout = d }
+}
+
+// WithLogger sets where a Client of several masters logs its moves from one master to
+// another (at Info; default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *clientConfig) { c.logger = l }
 }
