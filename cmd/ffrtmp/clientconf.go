@@ -39,7 +39,7 @@ var clientKeys = []string{"master", "api-key", "ca", "cert", "key"}
 // binds them, with the environment and config file, into v.
 func addClientFlags(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.String("master", "", "the master's URL, or every master of a cluster comma-separated (tried in turn when one is down) (default: ffrtmp-data/master-url here, else "+defaultMaster+")")
+	pf.String("master", "", "the master's URL; for a cluster, every master's, comma-separated, tried in turn (default: ffrtmp-data/master-url here, else "+defaultMaster+")")
 	pf.String("api-key", "", "API key (default: ffrtmp-data/api-key here)")
 	pf.String("ca", "", "CA that signs the master's certificate (PEM)")
 	pf.String("cert", "", "client certificate for mTLS (PEM)")

@@ -68,7 +68,7 @@ also comes from FFMPEG_RTMP_API_KEY.`,
 	fs := cmd.Flags()
 	fs.String("config", "", "YAML config file (keys are flag names)")
 	fs.Bool("register", true, "register with the master at start (always; kept for the seed's command line)")
-	fs.String("master", "http://127.0.0.1:8080", "the master's URL, or every master of a cluster comma-separated (the worker moves to the next when one is down)")
+	fs.String("master", "http://127.0.0.1:8080", "the master's URL; for a cluster, every master's, comma-separated (the worker moves to the next when one is down)")
 	fs.String("api-key", "", "API key with the worker role (also FFMPEG_RTMP_API_KEY)")
 	fs.String("cert", "", "client certificate for mTLS (PEM)")
 	fs.String("key", "", "client key for mTLS (PEM)")
