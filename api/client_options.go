@@ -31,7 +31,9 @@ type clientConfig struct {
 // WithHTTPClient makes the Client send its requests through hc. The Client copies hc and never
 // changes it; with WithTLSConfig as well, hc's Transport must be nil or an *http.Transport
 // (it is cloned, not modified). A Timeout set on hc applies on top of the Client's own, and
-// cuts lease long polls and backups that run longer than it: leave it zero.
+// cuts lease long polls and backups that run longer than it: leave it zero. A Client of
+// several masters keeps hc's Transport, when set, as it is: without the short connect timeout
+// (5 s) it gives a Transport of its own.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *clientConfig) { c.httpClient = hc }
 }
