@@ -3,17 +3,22 @@ package api
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"math"
 	"mime"
+	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 )
@@ -40,12 +45,41 @@ import (
 // unreachable, the connection broke, the context ended or the Client's timeout ran out
 // (errors.Is(err, context.DeadlineExceeded)); its message starts with the method and URL.
 //
-// A Client never retries: whether a request may be repeated, and after how long, is the
-// caller's call (the worker has its own backoff; SubmitJob is safe to repeat with the same
-// idempotency key). A Client is safe for concurrent use and holds no state between requests
-// besides its HTTP connections.
+// # Several masters
+//
+// Given every master of a cluster ("https://m1:8080,https://m2:8080,https://m3:8080"), the
+// Client sticks to the master that last answered and moves on to the next one in the list,
+// round robin, each master at most once per pass, when the request cannot have done anything
+// there or is safe to send again:
+//
+//   - the connection could not be made (refused, DNS failure, TLS handshake failure, connect
+//     timeout): the request never reached that master;
+//   - the master answered 503 with code CodeUnavailable (shutting down, or no cluster leader):
+//     it did nothing;
+//   - the exchange broke after the request was sent (the connection closed, the Client's
+//     timeout ran out), only for requests that are safe to repeat: GET and HEAD, requests
+//     with an Idempotency-Key (SubmitJob always sends one to a cluster, see there) and lease
+//     long polls.
+//
+// Any other answer, a 4xx or another 5xx included, is the call's answer: it is never sent to
+// another master. When a whole pass over the list fails, the Client waits briefly (100 ms,
+// doubling up to 2 s, with jitter) and passes over the list again while the call's budget
+// lasts: its context, and the Client's timeout counted from the call's start (a lease's wait
+// plus 15 s). Then it returns an *UnreachableError naming each master and why it failed.
+// Master says which master answered last; each move to another master is logged once, at
+// Info, with the reason (WithLogger). A Client given one URL behaves as before: it never
+// retries.
+//
+// A Client never retries a request on the same master: whether a request may be repeated,
+// and after how long, is the caller's call (the worker has its own backoff; SubmitJob is safe
+// to repeat with the same idempotency key). A Client is safe for concurrent use and holds no
+// state between requests besides its HTTP connections and the master that answered last.
 type Client struct {
-	base      string // scheme://host[:port][/prefix], without a trailing slash
+	// masters are the base URLs (scheme://host[:port][/prefix], without a trailing slash),
+	// in the order given; current indexes the one that answered last.
+	masters   []string
+	current   atomic.Int32
+	log       *slog.Logger // nil: slog.Default() at the time of logging
 	apiKey    string
 	hc        *http.Client
 	userAgent string
@@ -67,8 +101,9 @@ const (
 )
 
 // NewClient returns a Client for the master at baseURL (http:// or https://, host and port,
-// optionally a path prefix when the master sits behind a proxy). apiKey is sent as a bearer
-// token on every request; empty sends none.
+// optionally a path prefix when the master sits behind a proxy), or for every master of a
+// cluster given as a comma-separated list of such URLs (see Client: several masters). apiKey
+// is sent as a bearer token on every request; empty sends none.
 func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 	cfg := clientConfig{userAgent: DefaultUserAgent, timeout: DefaultTimeout}
 	for _, o := range opts {
@@ -76,7 +111,7 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 			o(&cfg)
 		}
 	}
-	base, err := parseBaseURL(baseURL)
+	masters, err := parseMasters(baseURL)
 	if err != nil {
 		return nil, err
 	}
@@ -86,15 +121,16 @@ func NewClient(baseURL, apiKey string, opts ...Option) (*Client, error) {
 			return nil, errors.New("API key holds a character that cannot go in an HTTP header")
 		}
 	}
-	hc, err := newHTTPClient(cfg)
+	hc, err := newHTTPClient(cfg, len(masters) > 1)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{base: base, apiKey: apiKey, hc: hc, userAgent: cfg.userAgent, timeout: cfg.timeout}, nil
+	return &Client{masters: masters, log: cfg.logger, apiKey: apiKey, hc: hc, userAgent: cfg.userAgent, timeout: cfg.timeout}, nil
 }
 
-// BaseURL returns the master's URL as the Client uses it (no trailing slash).
-func (c *Client) BaseURL() string { return c.base }
+// BaseURL returns the URL of the master the Client sends to first, as it uses it (no trailing
+// slash): with several masters, the one that answered last (Master).
+func (c *Client) BaseURL() string { return c.Master() }
 
 func parseBaseURL(raw string) (string, error) {
 	raw = strings.TrimSpace(raw)
@@ -124,7 +160,10 @@ func parseBaseURL(raw string) (string, error) {
 	return u.String(), nil
 }
 
-func newHTTPClient(cfg clientConfig) (*http.Client, error) {
+// newHTTPClient builds the Client's HTTP client. For a cluster (failover) a transport of its
+// own dials with failoverDialTimeout, so a master that drops packets costs seconds, not the
+// whole call.
+func newHTTPClient(cfg clientConfig, failover bool) (*http.Client, error) {
 	var hc http.Client
 	if cfg.httpClient != nil {
 		hc = *cfg.httpClient
@@ -139,6 +178,9 @@ func newHTTPClient(cfg clientConfig) (*http.Client, error) {
 			tr = dt.Clone()
 		} else {
 			tr = &http.Transport{Proxy: http.ProxyFromEnvironment, ForceAttemptHTTP2: true}
+		}
+		if failover {
+			tr.DialContext = (&net.Dialer{Timeout: failoverDialTimeout, KeepAlive: 30 * time.Second}).DialContext
 		}
 	case *http.Transport:
 		tr = t.Clone()
@@ -199,9 +241,14 @@ func setIf(q url.Values, key, value string) {
 
 // SubmitJob queues a job (POST /v1/jobs). With a non-empty idempotencyKey, repeating the call
 // with the same key and request returns the job the first call created instead of a second
-// one; the same key with another request fails with CodeIdempotencyReuse.
+// one; the same key with another request fails with CodeIdempotencyReuse. A Client of several
+// masters makes a key up when idempotencyKey is empty (one per call), so that a submit whose
+// connection broke can go to the next master without queuing the job twice.
 func (c *Client) SubmitJob(ctx context.Context, req JobRequest, idempotencyKey string) (*Job, error) {
 	r := request{method: http.MethodPost, path: "/v1/jobs", body: req}
+	if idempotencyKey == "" && len(c.masters) > 1 {
+		idempotencyKey = autoIdempotencyPrefix + rand.Text()
+	}
 	if idempotencyKey != "" {
 		r.header = http.Header{"Idempotency-Key": {idempotencyKey}}
 	}
@@ -481,14 +528,16 @@ func (c *Client) Heartbeat(ctx context.Context, nodeID string, hb Heartbeat) (*H
 // Lease asks for a job to run, waiting up to wait for one (POST /v1/nodes/{id}/lease, a long
 // poll; the master caps wait at 30 s). It returns nil and no error when no job came. The
 // request may take wait plus 15 s before the Client's timeout ends it; cancelling ctx ends
-// it at once.
+// it at once. A Client of several masters asks the next master when the long poll breaks
+// mid-wait (a job a lost answer carried goes back to the queue when its lease expires).
 func (c *Client) Lease(ctx context.Context, nodeID string, wait time.Duration) (*Lease, error) {
 	p, err := pathSegment("node ID", nodeID)
 	if err != nil {
 		return nil, err
 	}
 	wait = max(wait, 0)
-	r := request{method: http.MethodPost, path: "/v1/nodes/" + p + "/lease", body: LeaseRequest{Wait: Duration(wait)}, header: c.nodeHeader(nodeID)}
+	r := request{method: http.MethodPost, path: "/v1/nodes/" + p + "/lease", body: LeaseRequest{Wait: Duration(wait)}, header: c.nodeHeader(nodeID),
+		repeatable: true}
 	if c.timeout > 0 {
 		r.timeout = max(c.timeout, wait+leaseSlack)
 	}
@@ -551,24 +600,26 @@ func (c *Client) OpenAPI(ctx context.Context) ([]byte, error) {
 // (GET /v1/backup) and returns the bytes written. The Client's timeout bounds silence, not the
 // whole download; ctx bounds the whole. On error, w may hold a partial file.
 func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
-	x, err := c.start(ctx, request{method: http.MethodGet, path: "/v1/backup", stream: true,
-		accept: "application/octet-stream"})
-	if err != nil {
-		return 0, err
-	}
-	defer x.close()
-	if !success(x.resp.StatusCode) {
-		return 0, errorFromResponse(x.resp)
-	}
-	body := &idleReader{r: x.resp.Body, timer: x.timer, timeout: x.timeout}
-	n, err := io.Copy(w, body)
-	switch {
-	case body.err != nil:
-		return n, x.fail(fmt.Sprintf("read backup after %d bytes", n), body.err)
-	case err != nil:
-		return n, x.fail(fmt.Sprintf("write backup after %d bytes", n), err)
-	}
-	return n, nil
+	var n int64
+	err := c.send(ctx, request{method: http.MethodGet, path: "/v1/backup", stream: true, accept: "application/octet-stream"},
+		func(x *exchange) error {
+			if !success(x.resp.StatusCode) {
+				return errorFromResponse(x.resp)
+			}
+			// Once bytes are in w, a broken download is the caller's to repeat: it is not
+			// marked broken, so it never goes on to another master.
+			body := &idleReader{r: x.resp.Body, timer: x.timer, timeout: x.timeout}
+			var err error
+			n, err = io.Copy(w, body)
+			switch {
+			case body.err != nil:
+				return x.fail(fmt.Sprintf("read backup after %d bytes", n), body.err)
+			case err != nil:
+				return x.fail(fmt.Sprintf("write backup after %d bytes", n), err)
+			}
+			return nil
+		})
+	return n, err
 }
 
 // idleReader pushes the request's timer back on every read, so the timeout measures silence.
@@ -605,6 +656,9 @@ type request struct {
 	// stream makes the timeout bound silence instead of the whole exchange (the caller
 	// resets exchange.timer as data arrives).
 	stream bool
+	// repeatable marks a POST that is safe to send again after its exchange broke (a lease
+	// long poll); GET, HEAD and requests with an Idempotency-Key are so anyway.
+	repeatable bool
 }
 
 // exchange is a request in flight: its context, timer and response.
@@ -622,30 +676,32 @@ type exchange struct {
 // (rather than the caller) ends it.
 var errClientTimeout = errors.New("client timeout")
 
-func (c *Client) url(path string, q url.Values) string {
-	s := c.base + path
-	if len(q) > 0 {
-		s += "?" + q.Encode()
+func (r request) url(base string) string {
+	s := base + r.path
+	if len(r.query) > 0 {
+		s += "?" + r.query.Encode()
 	}
 	return s
 }
 
-// start sends r and returns the exchange with its response headers read. The caller closes it.
-func (c *Client) start(ctx context.Context, r request) (*exchange, error) {
-	x := &exchange{method: r.method, url: c.url(r.path, r.query), timeout: c.timeout, stream: r.stream}
+// exchange sends r, its body already encoded, to the master at base and returns the exchange
+// with its response headers read; the caller closes it. reached, when not nil, learns whether
+// a connection to the master was made (the request may have reached it).
+func (c *Client) exchange(ctx context.Context, base string, r request, body []byte, reached *atomic.Bool) (*exchange, error) {
+	x := &exchange{method: r.method, url: r.url(base), timeout: c.timeout, stream: r.stream}
 	if r.timeout != 0 {
 		x.timeout = r.timeout
 	}
-	var body io.Reader
-	if r.body != nil {
-		b, err := json.Marshal(r.body)
-		if err != nil {
-			return nil, fmt.Errorf("%s %s: encode request: %w", x.method, x.url, err)
-		}
-		body = bytes.NewReader(b)
+	var rd io.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
 	}
 	x.ctx, x.cancel = context.WithCancelCause(ctx)
-	req, err := http.NewRequestWithContext(x.ctx, r.method, x.url, body)
+	reqCtx := x.ctx
+	if reached != nil {
+		reqCtx = httptrace.WithClientTrace(reqCtx, &httptrace.ClientTrace{GotConn: func(httptrace.GotConnInfo) { reached.Store(true) }})
+	}
+	req, err := http.NewRequestWithContext(reqCtx, r.method, x.url, rd)
 	if err != nil {
 		x.cancel(nil)
 		return nil, fmt.Errorf("%s %s: %w", x.method, x.url, err)
@@ -658,7 +714,7 @@ func (c *Client) start(ctx context.Context, r request) (*exchange, error) {
 		accept = "application/json"
 	}
 	req.Header.Set("Accept", accept)
-	if body != nil {
+	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if c.userAgent != "" {
@@ -701,7 +757,7 @@ func (x *exchange) close() {
 // fail wraps err with the method and URL, and says so when the Client's own timeout ended the
 // exchange (the transport then reports a bare "context canceled").
 func (x *exchange) fail(what string, err error) error {
-	if errors.Is(context.Cause(x.ctx), errClientTimeout) {
+	if x.timedOut() {
 		if x.stream {
 			err = fmt.Errorf("no data for %s: %w", x.timeout, context.DeadlineExceeded)
 		} else {
@@ -714,25 +770,31 @@ func (x *exchange) fail(what string, err error) error {
 	return fmt.Errorf("%s %s: %w", x.method, x.url, err)
 }
 
+// timedOut reports whether the Client's timeout, not the caller, ended the exchange.
+func (x *exchange) timedOut() bool { return errors.Is(context.Cause(x.ctx), errClientTimeout) }
+
 // do sends r and decodes a 2xx answer with a body into out (when non-nil). It returns the
 // answer's status.
 func (c *Client) do(ctx context.Context, r request, out any) (int, error) {
-	x, err := c.start(ctx, r)
-	if err != nil {
-		return 0, err
-	}
-	defer x.close()
-	status := x.resp.StatusCode
-	if !success(status) {
-		return status, errorFromResponse(x.resp)
-	}
-	if out == nil || status == http.StatusNoContent {
-		return status, nil
-	}
-	if err := decodeJSON(x.resp, out); err != nil {
-		return status, x.fail("", err)
-	}
-	return status, nil
+	var status int
+	err := c.send(ctx, r, func(x *exchange) error {
+		status = x.resp.StatusCode
+		if !success(status) {
+			return errorFromResponse(x.resp)
+		}
+		if out == nil || status == http.StatusNoContent {
+			return nil
+		}
+		b, err := io.ReadAll(io.LimitReader(x.resp.Body, maxResponseBytes+1))
+		if err != nil {
+			return &brokenError{x.fail("", fmt.Errorf("read answer: %w", err))}
+		}
+		if err := decodeJSON(x.resp, b, out); err != nil {
+			return x.fail("", err)
+		}
+		return nil
+	})
+	return status, err
 }
 
 // doJSON is do for routes that always answer with a body.
@@ -743,20 +805,16 @@ func doJSON[T any](ctx context.Context, c *Client, r request) (*T, error) {
 		return nil, err
 	}
 	if status == http.StatusNoContent {
-		return nil, fmt.Errorf("%s %s: answer 204 No Content, want a JSON body", r.method, c.url(r.path, r.query))
+		return nil, fmt.Errorf("%s %s: answer 204 No Content, want a JSON body", r.method, r.url(c.Master()))
 	}
 	return &out, nil
 }
 
 func success(status int) bool { return status >= 200 && status <= 299 }
 
-// decodeJSON decodes resp's body into out. Unknown fields are accepted: a newer master may
-// send more than this client knows.
-func decodeJSON(resp *http.Response, out any) error {
-	b, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes+1))
-	if err != nil {
-		return fmt.Errorf("read answer: %w", err)
-	}
+// decodeJSON decodes b, resp's body, into out. Unknown fields are accepted: a newer master
+// may send more than this client knows.
+func decodeJSON(resp *http.Response, b []byte, out any) error {
 	if len(b) > maxResponseBytes {
 		return fmt.Errorf("answer larger than %d MiB", maxResponseBytes>>20)
 	}

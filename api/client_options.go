@@ -2,6 +2,7 @@ package api
 
 import (
 	"crypto/tls"
+	"log/slog"
 	"net/http"
 	"time"
 )
@@ -24,12 +25,15 @@ type clientConfig struct {
 	tlsConfig  *tls.Config
 	userAgent  string
 	timeout    time.Duration
+	logger     *slog.Logger
 }
 
 // WithHTTPClient makes the Client send its requests through hc. The Client copies hc and never
 // changes it; with WithTLSConfig as well, hc's Transport must be nil or an *http.Transport
 // (it is cloned, not modified). A Timeout set on hc applies on top of the Client's own, and
-// cuts lease long polls and backups that run longer than it: leave it zero.
+// cuts lease long polls and backups that run longer than it: leave it zero. A Client of
+// several masters keeps hc's Transport, when set, as it is: without the short connect timeout
+// (5 s) it gives a Transport of its own.
 func WithHTTPClient(hc *http.Client) Option {
 	return func(c *clientConfig) { c.httpClient = hc }
 }
@@ -51,4 +55,10 @@ func WithUserAgent(ua string) Option {
 // caller's context.
 func WithTimeout(d time.Duration) Option {
 	return func(c *clientConfig) { c.timeout = d }
+}
+
+// WithLogger sets where a Client of several masters logs its moves from one master to
+// another (at Info; default slog.Default()).
+func WithLogger(l *slog.Logger) Option {
+	return func(c *clientConfig) { c.logger = l }
 }

@@ -5,8 +5,8 @@
 // with it.
 //
 // A program that submits a job (a synthetic workload, its output discarded) and waits for
-// it to end, with the master's URL and an API key from the environment the ffrtmp command
-// line reads them from:
+// it to end, with the master's URL (or every master of a cluster, comma-separated: see
+// Client) and an API key from the environment the ffrtmp command line reads them from:
 //
 //	package main
 //

@@ -39,7 +39,7 @@ var clientKeys = []string{"master", "api-key", "ca", "cert", "key"}
 // binds them, with the environment and config file, into v.
 func addClientFlags(cmd *cobra.Command) {
 	pf := cmd.PersistentFlags()
-	pf.String("master", "", "the master's URL (default: ffrtmp-data/master-url here, else "+defaultMaster+")")
+	pf.String("master", "", "the master's URL; for a cluster, every master's, comma-separated, tried in turn (default: ffrtmp-data/master-url here, else "+defaultMaster+")")
 	pf.String("api-key", "", "API key (default: ffrtmp-data/api-key here)")
 	pf.String("ca", "", "CA that signs the master's certificate (PEM)")
 	pf.String("cert", "", "client certificate for mTLS (PEM)")
@@ -128,9 +128,9 @@ func dataDirValue(name string) (string, string) {
 	return strings.TrimSpace(string(b)), p
 }
 
-// connect resolves cmd's connection to the master and builds a client. It does not contact
-// the master.
-func connect(cmd *cobra.Command) (*conn, error) {
+// connect resolves cmd's connection to the master (or the masters of a cluster) and builds a
+// client with opts added. It does not contact the master.
+func connect(cmd *cobra.Command, opts ...api.Option) (*conn, error) {
 	v, file, err := clientViper(cmd)
 	if err != nil {
 		return nil, usageError{err}
@@ -153,12 +153,12 @@ func connect(cmd *cobra.Command) (*conn, error) {
 		return nil, authError{fmt.Errorf("no API key for the master at %s: set FFRTMP_API_KEY or --api-key, "+
 			"or run this in the folder where `ffrtmp run` keeps %s/", c.Master, dataDirName)}
 	}
-	opts := []api.Option{api.WithUserAgent("ffrtmp/" + version.Version)}
+	opts = append([]api.Option{api.WithUserAgent("ffrtmp/" + version.Version)}, opts...)
 	if d, _ := cmd.Flags().GetDuration("timeout"); d > 0 {
 		opts = append(opts, api.WithTimeout(d))
 	}
 	ca, cert, key := v.GetString("ca"), v.GetString("cert"), v.GetString("key")
-	if ca == "" && strings.HasPrefix(c.Master, "https://") {
+	if ca == "" && strings.Contains(c.Master, "https://") {
 		// `ffrtmp run --tls` keeps its self-signed certificate in the data folder.
 		if p := filepath.Join(dataDirName, tlsconf.SelfSignedCertFile); fileExists(p) {
 			ca = p
@@ -172,7 +172,8 @@ func connect(cmd *cobra.Command) (*conn, error) {
 		opts = append(opts, api.WithTLSConfig(tc))
 	}
 	if c.Client, err = api.NewClient(c.Master, c.APIKey, opts...); err != nil {
-		return nil, usageError{fmt.Errorf("master URL %q (from %s): %w", c.Master, c.MasterFrom, err)}
+		// err names the bad entry, its credentials redacted; c.Master may hold them.
+		return nil, usageError{fmt.Errorf("master (from %s): %w", c.MasterFrom, err)}
 	}
 	return c, nil
 }

@@ -78,6 +78,11 @@ func (c *conn) explain(err error, what string) error {
 	if err == nil {
 		return nil
 	}
+	// Before *api.Error: a cluster's every master failing may hold one (a 503) among others.
+	var ue *api.UnreachableError
+	if errors.As(err, &ue) {
+		return fmt.Errorf("%w (masters from %s: start one, or check FFRTMP_MASTER or --master)", err, c.MasterFrom)
+	}
 	var e *api.Error
 	if errors.As(err, &e) {
 		switch e.Status {
@@ -86,21 +91,21 @@ func (c *conn) explain(err error, what string) error {
 			if from == "" {
 				from = "the default"
 			}
-			return authError{fmt.Errorf("master at %s refused the API key (from %s): set FFRTMP_API_KEY or --api-key", c.Master, from)}
+			return authError{fmt.Errorf("master at %s refused the API key (from %s): set FFRTMP_API_KEY or --api-key", c.answering(), from)}
 		case http.StatusForbidden:
-			return authError{fmt.Errorf("master at %s: this API key's role may not do that (%s): use a key with the admin or submitter role", c.Master, e.Message)}
+			return authError{fmt.Errorf("master at %s: this API key's role may not do that (%s): use a key with the admin or submitter role", c.answering(), e.Message)}
 		case http.StatusNotFound:
 			if what != "" {
-				return notFoundError{fmt.Errorf("%s not found on the master at %s", what, c.Master)}
+				return notFoundError{fmt.Errorf("%s not found on the master at %s", what, c.answering())}
 			}
-			return notFoundError{fmt.Errorf("not found on the master at %s: %s", c.Master, e.Message)}
+			return notFoundError{fmt.Errorf("not found on the master at %s: %s", c.answering(), e.Message)}
 		case http.StatusBadRequest, http.StatusRequestEntityTooLarge:
 			// The master names the field; the request came from our flags or a spec file.
 			return usageError{fmt.Errorf("the master refused the request: %s", e.Error())}
 		case http.StatusConflict:
 			return fmt.Errorf("%s: %s", what, e.Message)
 		}
-		return fmt.Errorf("master at %s: %w", c.Master, e)
+		return fmt.Errorf("master at %s: %w", c.answering(), e)
 	}
 	if errors.Is(err, syscall.ECONNREFUSED) {
 		return fmt.Errorf("no master at %s (from %s): connection refused; start one with `ffrtmp run`, or set FFRTMP_MASTER or --master", c.Master, c.MasterFrom)
@@ -113,4 +118,13 @@ func (c *conn) explain(err error, what string) error {
 		return fmt.Errorf("master at %s did not answer in time (%v); raise --timeout or check the master", c.Master, err)
 	}
 	return err
+}
+
+// answering is the master that answered last: with several masters, the one an answer came
+// from.
+func (c *conn) answering() string {
+	if c.Client != nil {
+		return c.Client.Master()
+	}
+	return c.Master
 }

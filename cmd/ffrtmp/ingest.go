@@ -42,7 +42,8 @@ ingest's --relay-url. The master's own ingest can then be off (--rtmp-port -1); 
 
 The API key needs the ingest role (` + "`ffrtmp master gen-key --role ingest`" + `; an admin key works too).
 --master and --api-key are found like every client command's: flags, FFRTMP_MASTER and
-FFRTMP_API_KEY, the config file, or the ffrtmp-data/ folder of ` + "`ffrtmp run`" + ` here.
+FFRTMP_API_KEY, the config file, or the ffrtmp-data/ folder of ` + "`ffrtmp run`" + ` here. Give every
+master of a cluster, comma-separated, and the ingest moves to the next when one is down.
 
 A master that does not answer within a few seconds refuses the publisher (logged), rather than
 holding it. What happens to streams (published, unpublished, their counters every
@@ -55,6 +56,7 @@ The ingest's own flags can also be set as ` + ingestEnvPrefix + `_<FLAG> or unde
 config file.`,
 		Example: `  ffrtmp ingest --master https://master:8080 --api-key K
   ffrtmp ingest --master https://master:8080 --ca master-ca.pem --listen :1935 --relay-url rtmp://edge-1.internal:1935
+  ffrtmp ingest --master https://m1:8080,https://m2:8080,https://m3:8080 --ca master-ca.pem
   ffrtmp ingest --tls --tls-cert live.pem --tls-key live-key.pem --metrics-addr :9092`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
@@ -62,11 +64,12 @@ config file.`,
 			if err != nil {
 				return err
 			}
-			c, err := connect(cmd)
+			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: s.logLevel}))
+			c, err := connect(cmd, api.WithLogger(log))
 			if err != nil {
 				return err
 			}
-			return runIngest(cmd.Context(), s, c, cmd.ErrOrStderr())
+			return runIngest(cmd.Context(), s, c, log, cmd.ErrOrStderr())
 		},
 	}
 	fs := cmd.Flags()
@@ -130,8 +133,7 @@ func ingestSettingsFrom(cmd *cobra.Command) (ingestSettings, error) {
 }
 
 // runIngest serves the ingest until ctx ends.
-func runIngest(ctx context.Context, s ingestSettings, c *conn, stderr io.Writer) error {
-	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: s.logLevel}))
+func runIngest(ctx context.Context, s ingestSettings, c *conn, log *slog.Logger, stderr io.Writer) error {
 	if err := checkIngestKey(ctx, c, log); err != nil {
 		return err
 	}

@@ -951,3 +951,50 @@ func TestJobsWatchAll(t *testing.T) {
 		}
 	}
 }
+
+// --master and FFRTMP_MASTER take every master of a cluster: the CLI goes past the ones that
+// are down, and says what each did when none answers.
+func TestJobsAcrossMasters(t *testing.T) {
+	t.Parallel()
+	e := newJobsEnv(t)
+	closedURL := func() string {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close()
+		return "http://" + l.Addr().String()
+	}
+	down, down2 := closedURL(), closedURL()
+	id := e.submit(t)
+
+	list := jobsJSON[api.JobList](t, e, "jobs", "list", "-o", "json", "--master", down+","+e.h.URL)
+	if len(list.Jobs) != 1 || list.Jobs[0].ID != id {
+		t.Errorf("jobs list --master DOWN,UP = %+v, want job %s", list.Jobs, id)
+	}
+
+	cmd := e.command("jobs", "submit", "--scenario", "720p30-h264", "-q", "-v")
+	cmd.Env = append(cmd.Env, "FFRTMP_MASTER="+down+","+e.h.URL)
+	stdout, stderr, code := jobsRun(t, cmd, "")
+	if code != 0 || strings.TrimSpace(stdout) == "" {
+		t.Fatalf("FFRTMP_MASTER=DOWN,UP jobs submit: exit %d, stdout %q, stderr %s", code, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "using another") || !strings.Contains(stderr, "from="+down) || !strings.Contains(stderr, "to="+e.h.URL) {
+		t.Errorf("with -v, stderr %q does not log the move from %s to %s", stderr, down, e.h.URL)
+	}
+
+	_, stderr, code = e.cli(t, "jobs", "list", "--master", down+","+down2, "--timeout", "2s")
+	if code != 1 {
+		t.Errorf("every master down: exit %d, want 1 (stderr: %s)", code, stderr)
+	}
+	for _, want := range []string{"no master answered", down + ": ", down2 + ": ", "connection refused", "--master"} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("every master down: stderr %q does not say %q", stderr, want)
+		}
+	}
+
+	_, stderr, code = e.cli(t, "jobs", "list", "--master", down+",,"+e.h.URL)
+	if code != 2 || !strings.Contains(stderr, "entry 2 of 3: master URL is empty") {
+		t.Errorf("an empty entry: exit %d, stderr %q; want 2 and the entry named", code, stderr)
+	}
+}

@@ -53,6 +53,7 @@ SIGTERM drains: no new jobs, running ones get --drain-timeout, the rest go back 
 Every flag can also be set as ` + EnvPrefix + `_<FLAG> or in a YAML --config file; the API key
 also comes from FFMPEG_RTMP_API_KEY.`,
 		Example: `  FFMPEG_RTMP_API_KEY=K ` + name + ` --register --master https://master:8080 --ca ca.pem --output-roots /srv/out --input-roots /srv/in
+  FFMPEG_RTMP_API_KEY=K ` + name + ` --master https://m1:8080,https://m2:8080,https://m3:8080 --ca ca.pem
   ` + EnvPrefix + `_MAX_CONCURRENT_JOBS=4 ` + name + ` --config /etc/ffrtmp/worker.yaml
   ` + name + ` caps -o json`,
 		Args:          cobra.NoArgs,
@@ -67,7 +68,7 @@ also comes from FFMPEG_RTMP_API_KEY.`,
 	fs := cmd.Flags()
 	fs.String("config", "", "YAML config file (keys are flag names)")
 	fs.Bool("register", true, "register with the master at start (always; kept for the seed's command line)")
-	fs.String("master", "http://127.0.0.1:8080", "the master's URL")
+	fs.String("master", "http://127.0.0.1:8080", "the master's URL; for a cluster, every master's, comma-separated (the worker moves to the next when one is down)")
 	fs.String("api-key", "", "API key with the worker role (also FFMPEG_RTMP_API_KEY)")
 	fs.String("cert", "", "client certificate for mTLS (PEM)")
 	fs.String("key", "", "client key for mTLS (PEM)")
@@ -120,7 +121,7 @@ func runCommand(cmd *cobra.Command, v *viper.Viper) error {
 		return errors.New("no API key: set FFMPEG_RTMP_API_KEY or --api-key (a key with the worker role)")
 	}
 	client, err := api.NewClient(v.GetString("master"), key,
-		api.WithUserAgent("ffrtmp-worker/"+version.Version), api.WithTLSConfig(tlsCfg))
+		api.WithUserAgent("ffrtmp-worker/"+version.Version), api.WithTLSConfig(tlsCfg), api.WithLogger(log))
 	if err != nil {
 		return fmt.Errorf("--master: %w", err)
 	}
