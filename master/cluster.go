@@ -237,6 +237,18 @@ func (m *Master) startTerm(ctx context.Context) func() {
 func (m *Master) clusterFront() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if t := m.term.Load(); t != nil {
+			if r.Method == http.MethodGet && r.URL.Path != "/healthz" {
+				// A leader cut off from the others (paused, partitioned) may not know yet that
+				// another leads: before it answers a read, a majority confirms it still leads,
+				// so no read returns a state older than an acknowledged write.
+				ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+				err := m.node.VerifyLeader(ctx)
+				cancel()
+				if err != nil {
+					writeUnavailable(w, http.StatusServiceUnavailable, "this master could not confirm it still leads the cluster; retry")
+					return
+				}
+			}
 			t.api.ServeHTTP(w, r)
 			return
 		}
