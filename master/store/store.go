@@ -103,7 +103,8 @@ type Options struct {
 	// NoSync skips fsync. Only for tests and benchmarks of something else: a crash loses
 	// acknowledged writes.
 	NoSync bool
-	// OnCommit is told how long each write transaction took and how many writes it carried.
+	// OnCommit is told how long each write transaction took and how many writes it carried
+	// (with Replicate: until the batch's write set was replicated and applied).
 	OnCommit func(d time.Duration, writes int)
 	// MaxBatch caps the writes folded into one transaction (default 512).
 	MaxBatch int
