@@ -5,6 +5,29 @@
 // moment into a single transaction (group commit): a returned write is on disk (fsync), and
 // concurrent submitters share the fsync instead of queueing for one each.
 //
+// # Replication
+//
+// Replicated masters (hashicorp/raft) need every member to make the same state changes. Two
+// designs were open: log commands (submit, lease, complete...) that every member's FSM
+// executes, or log the leader's recorded write set. The store logs write sets. The write
+// closures stay the single implementation of every change, executed once, on the leader,
+// against the state every member holds; what they read (the clock, the job's version, the
+// idempotency keys) is settled there, so nothing in the apply path can decide differently on
+// another member, and no write needs a "clustered" copy or a command type of its own.
+//
+// A write closure gets a *wtx, never a *bolt.Tx: reads pass through, and every mutation
+// (Put, Delete, NextSequence recorded as the sequence it set, SetSequence) is applied and,
+// with Options.Replicate set, appended to the batch's write set (writeset.go gives the
+// encoding). The committer then rolls the transaction back and hands the write set to
+// Replicate, which returns once raft has committed it and this store has applied it. Every
+// member, the leader included, changes state only through ApplyLogs, which applies a run of
+// committed entries in one transaction (one fsync) and stores the last raft index applied
+// (meta "raft_applied") in that same transaction: a member restarted after a crash skips the
+// entries it has and applies the rest. Snapshot and Restore move the whole database for raft
+// snapshots; Digest lets members (and tests) compare their state. Migrations stay local:
+// every member runs them at Open, as a single master does. Without Replicate the committer
+// commits its transaction itself, exactly as a single master always has.
+//
 // # Schema versions and migrations
 //
 // A job is stored as its API JSON behind a small binary header (record.go), so a listing
@@ -80,7 +103,8 @@ type Options struct {
 	// NoSync skips fsync. Only for tests and benchmarks of something else: a crash loses
 	// acknowledged writes.
 	NoSync bool
-	// OnCommit is told how long each write transaction took and how many writes it carried.
+	// OnCommit is told how long each write transaction took and how many writes it carried
+	// (with Replicate: until the batch's write set was replicated and applied).
 	OnCommit func(d time.Duration, writes int)
 	// MaxBatch caps the writes folded into one transaction (default 512).
 	MaxBatch int
