@@ -17,7 +17,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ffrtmp/ffrtmp/internal/version.Version=$(VERSION) \
            -X github.com/ffrtmp/ffrtmp/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: deps build test fuzz run docs bench bench-engine bench-master bench-worker bench-live check-go clean
+.PHONY: deps build test fuzz run docs bench bench-engine bench-master bench-cluster bench-worker bench-live check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
@@ -73,6 +73,13 @@ bench-engine: build
 # and this benchmark link no C. BENCH_FLAGS=-quick for a smoke run.
 bench-master: check-go
 	CGO_ENABLED=0 $(GO) run ./bench/cmd/bench-master -out bench/results $(BENCH_FLAGS)
+
+# Replicated masters beside a single one, same run, loopback, fsync on: submits through the
+# leader and through a follower, lease latency with a deep queue, leader SIGKILL -> first
+# acknowledged submit, as a table and bench/results/cluster-*.json. Needs no FFmpeg.
+# BENCH_FLAGS=-quick for a smoke run (3 kills), "-kills 50" for more.
+bench-cluster: check-go
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/bench-cluster -out bench/results $(BENCH_FLAGS)
 
 # A worker's executor processes: start-up overhead per job against engine.Run in-process,
 # and N concurrent 1080p->720p jobs against N concurrent ffmpeg processes with equal

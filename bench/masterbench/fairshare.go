@@ -44,9 +44,9 @@ func (e *env) fairShareCase(ctx context.Context) (CaseResult, error) {
 		wantA := float64(w[0]) / float64(w[0]+w[1])
 		label := fmt.Sprintf("%d:%d", w[0], w[1])
 		res.Metrics = append(res.Metrics,
-			within("team-a share of slots, weights "+label, float64(got["team-a"])/float64(total), "", wantA, 0.1),
-			within("team-b share of slots, weights "+label, float64(got["team-b"])/float64(total), "", 1-wantA, 0.1),
-			info("team-b's jobs all started after, weights "+label, float64(bDone.Milliseconds()), "ms"))
+			Within("team-a share of slots, weights "+label, float64(got["team-a"])/float64(total), "", wantA, 0.1),
+			Within("team-b share of slots, weights "+label, float64(got["team-b"])/float64(total), "", 1-wantA, 0.1),
+			Info("team-b's jobs all started after, weights "+label, float64(bDone.Milliseconds()), "ms"))
 	}
 	res.Setup = append(res.Setup, fmt.Sprintf("a fresh master and database per weighting, weights in the keys file's tenants section; jobs submitted by the admin key on the tenants' behalf; both runs took %.1f s",
 		time.Since(t0).Seconds()))

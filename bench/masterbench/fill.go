@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -33,20 +35,20 @@ type weighted struct {
 	weight int
 }
 
-// Scenario mix of generated jobs (weights in percent).
-var scenarioMix = []struct {
+// share is one item of a mix and its weight in percent.
+type share struct {
 	name   string
 	weight int
-}{
+}
+
+// Scenario mix of generated jobs (weights in percent).
+var scenarioMix = []share{
 	{"1080p30-h264", 45}, {"720p30-h264", 20}, {"1080p60-h264", 10}, {"4k60", 5},
 	{"1080p30-nvenc", 10}, {"1080p30-ladder", 10},
 }
 
 // Queue mix of generated jobs (weights in percent).
-var queueMix = []struct {
-	queue  string
-	weight int
-}{
+var queueMix = []share{
 	{api.QueueBatch, 40}, {api.QueueLow, 20}, {api.QueueMedium, 20}, {api.QueueHigh, 15}, {api.QueueLive, 5},
 }
 
@@ -72,13 +74,7 @@ func (m *jobMaker) queued(t time.Time) api.Job {
 			break
 		}
 	}
-	pick = m.rng.IntN(100)
-	for _, q := range queueMix {
-		if pick -= q.weight; pick < 0 {
-			j.Queue = q.queue
-			break
-		}
-	}
+	j.Queue = pickShare(queueMix, m.rng.IntN(100))
 	j.Priority = m.rng.IntN(api.MaxPriority-api.MinPriority+1) + api.MinPriority
 	j.ID = store.NewID(t)
 	j.Status = api.StatusQueued
@@ -310,4 +306,60 @@ func syncFile(path string) error {
 	}
 	defer f.Close()
 	return f.Sync()
+}
+
+// SubmitQueued queues n jobs through the API at url, from clients concurrent connections:
+// the same mix as FillQueued (scenarios, queues, priorities, one in ten for nodes labelled
+// pool=gpu), for a master whose database cannot be written beforehand (a cluster member's
+// is the raft log's). Every job must be accepted.
+func SubmitQueued(ctx context.Context, url string, n, clients int) error {
+	bodies := make([][]byte, 100)
+	for i := range bodies {
+		req := api.JobRequest{Scenario: pickShare(scenarioMix, i), Queue: pickShare(queueMix, (i*37)%100),
+			Priority: api.MinPriority + i%(api.MaxPriority-api.MinPriority+1)}
+		if i%10 == 0 {
+			req.Requirements.Labels = map[string]string{"pool": "gpu"}
+		}
+		b, err := json.Marshal(req)
+		if err != nil {
+			return err
+		}
+		bodies[i] = b
+	}
+	conns, err := newWireConns(url, clients)
+	if err != nil {
+		return err
+	}
+	defer conns.Close()
+	var next atomic.Int64
+	g, ctx := errgroup.WithContext(ctx)
+	for c := range clients {
+		g.Go(func() error {
+			for ctx.Err() == nil {
+				i := next.Add(1) - 1
+				if i >= int64(n) {
+					return nil
+				}
+				code, err := conns[c].do(http.MethodPost, "/v1/jobs", bodies[i%int64(len(bodies))], nil)
+				if err != nil {
+					return fmt.Errorf("submit queued job %d: %w", i, err)
+				}
+				if code != http.StatusCreated {
+					return fmt.Errorf("submit queued job %d: answer %d, want 201", i, code)
+				}
+			}
+			return ctx.Err()
+		})
+	}
+	return g.Wait()
+}
+
+// pickShare returns the name of the share a pick in [0, 100) falls on.
+func pickShare(mix []share, pick int) string {
+	for _, s := range mix {
+		if pick -= s.weight; pick < 0 {
+			return s.name
+		}
+	}
+	return mix[len(mix)-1].name
 }

@@ -16,6 +16,9 @@ import (
 
 var errEmptyLease = errors.New("no job leased (204) while jobs were queued")
 
+// SingleLeaseP99Ms is a single master's lease p99 target (bench-master's).
+const SingleLeaseP99Ms = targetLeaseP99Ms
+
 // heartbeatInterval is how often each simulated node heartbeats, as a worker does by
 // default.
 const heartbeatInterval = 10 * time.Second
@@ -24,37 +27,52 @@ const heartbeatInterval = 10 * time.Second
 // registered nodes, driven by p.Requesters concurrent requesters.
 func (e *env) leaseCase(ctx context.Context) (CaseResult, error) {
 	p := e.opts.Profile
+	db := filepath.Join(e.tmp, "lease.db")
+	t0 := time.Now()
+	if err := FillQueued(ctx, db, p.Queued); err != nil {
+		return CaseResult{Name: "lease"}, fmt.Errorf("fill queued jobs: %w", err)
+	}
+	setup := []string{fmt.Sprintf("%d queued jobs written through master/store.PutJobs before the master started, in %.1f s", p.Queued, time.Since(t0).Seconds())}
+	m, err := e.startMaster(ctx, "lease", db)
+	if err != nil {
+		return CaseResult{Name: "lease", Setup: setup}, err
+	}
+	defer m.Stop()
+	setup = append(setup, fmt.Sprintf("master started in %.2f s (loading %d queued jobs into the scheduler)", m.StartTime.Seconds(), p.Queued))
+	e.logf("lease: %d leases (+%d warm-up) offered at %.0f/s to %d requesters over %d nodes", p.Leases, p.LeaseWarmup, p.LeaseRate, p.Requesters, p.Nodes)
+	res, err := MeasureLease(ctx, m.URL, []*Master{m}, p, targetLeaseP99Ms)
+	res.Setup = append(setup, res.Setup...)
+	if err != nil {
+		return res, err
+	}
+	e.logf("lease: %s", res.Summary)
+	return res, m.Stop()
+}
+
+// MeasureLease measures POST /v1/nodes/{id}/lease at url, where p.Queued jobs are queued
+// already: it registers p.Nodes nodes, then p.Requesters concurrent requesters lease and
+// complete at p.LeaseRate offered, then back to back. The lease p99 is held to p99Ms.
+// masters are the processes whose CPU time the result counts.
+func MeasureLease(ctx context.Context, url string, masters []*Master, p Profile, p99Ms float64) (CaseResult, error) {
 	res := CaseResult{Name: "lease", Latencies: map[string]Latency{},
 		Description: fmt.Sprintf("POST /v1/nodes/{id}/lease (wait 0) with %d jobs queued and %d registered nodes (1 slot each), each lease followed by POST /v1/jobs/{id}/complete; "+
 			"%d leases measured (after %d) offered at %.0f/s as independent arrivals to at most %d concurrent requesters, latency counted from when a lease was due; "+
 			"then %d leases by %d requesters back to back (saturation)", p.Queued, p.Nodes, p.Leases, p.LeaseWarmup, p.LeaseRate, p.Requesters, p.SatLeases, p.Requesters)}
-	db := filepath.Join(e.tmp, "lease.db")
-	t0 := time.Now()
-	if err := FillQueued(ctx, db, p.Queued); err != nil {
-		return res, fmt.Errorf("fill queued jobs: %w", err)
-	}
-	res.Setup = append(res.Setup, fmt.Sprintf("%d queued jobs written through master/store.PutJobs before the master started, in %.1f s", p.Queued, time.Since(t0).Seconds()))
-	m, err := e.startMaster(ctx, "lease", db)
-	if err != nil {
-		return res, err
-	}
-	defer m.Stop()
-	res.Setup = append(res.Setup, fmt.Sprintf("master started in %.2f s (loading %d queued jobs into the scheduler)", m.StartTime.Seconds(), p.Queued))
 	// One client per requester, and one more for the heartbeats.
-	cs, err := newClients(m.URL, p.Requesters+1)
+	cs, err := newClients(url, p.Requesters+1)
 	if err != nil {
 		return res, err
 	}
 	defer cs.Close()
 
-	t0 = time.Now()
+	t0 := time.Now()
 	nodes, err := registerNodes(ctx, cs, p.Nodes)
 	if err != nil {
 		return res, err
 	}
 	res.Setup = append(res.Setup, fmt.Sprintf("%d nodes registered through the API in %.1f s", p.Nodes, time.Since(t0).Seconds()))
 
-	conns, err := newWireConns(m.URL, p.Requesters)
+	conns, err := newWireConns(url, p.Requesters)
 	if err != nil {
 		return res, err
 	}
@@ -112,11 +130,9 @@ func (e *env) leaseCase(ctx context.Context) (CaseResult, error) {
 		return d, nil
 	}
 
-	e.logf("lease: %d leases (+%d warm-up) offered at %.0f/s to %d requesters over %d nodes", p.Leases, p.LeaseWarmup, p.LeaseRate, p.Requesters, p.Nodes)
-	span := &cpuSpan{m: m}
+	span := &cpuSpan{ms: masters}
 	w := runRate(ctx, p.LeaseRate, p.Requesters, p.LeaseWarmup, p.Leases, span.mark, leaseOp)
 	span.end(&res, w.OK)
-	e.logf("lease: saturation, %d leases by %d requesters back to back", p.SatLeases, p.Requesters)
 	sat := runCount(ctx, p.Requesters, 0, p.SatLeases, nil, leaseOp)
 	stopHB()
 	hbStats := hb.wait()
@@ -135,24 +151,24 @@ func (e *env) leaseCase(ctx context.Context) (CaseResult, error) {
 	}
 	for _, err := range append(compErrs, hbStats.errs...) {
 		failed++
-		res.Errors[errorKey(err)]++
+		res.Errors[ErrorKey(err)]++
 	}
 	res.Setup = append(res.Setup, fmt.Sprintf("%d heartbeats sent meanwhile (each node every %s)", hbStats.sent, heartbeatInterval))
 	res.Metrics = []Metric{
-		info(fmt.Sprintf("lease p50 at %.0f/s offered", p.LeaseRate), lat.P50, "ms"),
-		atMost(fmt.Sprintf("lease p99 at %.0f/s offered", p.LeaseRate), lat.P99, "ms", targetLeaseP99Ms),
-		info("lease max", lat.Max, "ms"),
-		info("complete p99", comp.P99, "ms"),
-		info(fmt.Sprintf("saturation: leases/s, %d back to back", p.Requesters), sat.Rate(), "/s"),
-		info("saturation: lease p50", satLat.P50, "ms"),
-		info("saturation: lease p99", satLat.P99, "ms"),
-		zero("errors", float64(failed), ""),
-		info("master CPU per lease+complete", res.MasterCPUPerOpUs, "µs"),
-		info("load generator CPU per lease+complete", perOp(res.LoadCPUSeconds, w.OK), "µs"),
-		info("other processes' CPU meanwhile", res.OtherCPUCores, "cores"),
+		Info(fmt.Sprintf("lease p50 at %.0f/s offered", p.LeaseRate), lat.P50, "ms"),
+		AtMost(fmt.Sprintf("lease p99 at %.0f/s offered", p.LeaseRate), lat.P99, "ms", p99Ms),
+		Info("lease max", lat.Max, "ms"),
+		Info("complete p99", comp.P99, "ms"),
+		Info(fmt.Sprintf("saturation: leases/s, %d back to back", p.Requesters), sat.Rate(), "/s"),
+		Info("saturation: lease p50", satLat.P50, "ms"),
+		Info("saturation: lease p99", satLat.P99, "ms"),
+		Zero("errors", float64(failed), ""),
+		Info("master CPU per lease+complete", res.MasterCPUPerOpUs, "µs"),
+		Info("load generator CPU per lease+complete", perOp(res.LoadCPUSeconds, w.OK), "µs"),
+		Info("other processes' CPU meanwhile", res.OtherCPUCores, "cores"),
 	}
-	e.logf("lease: p50 %.2f ms, p99 %.2f ms at %.0f/s; saturation %.0f/s, p99 %.2f ms; %d errors", lat.P50, lat.P99, p.LeaseRate, sat.Rate(), satLat.P99, failed)
-	return res, m.Stop()
+	res.Summary = fmt.Sprintf("p50 %.2f ms, p99 %.2f ms at %.0f/s; saturation %.0f/s, p99 %.2f ms; %d errors", lat.P50, lat.P99, p.LeaseRate, sat.Rate(), satLat.P99, failed)
+	return res, nil
 }
 
 // simNode is a registered node the load drives.

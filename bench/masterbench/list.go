@@ -68,7 +68,7 @@ func (e *env) listCase(ctx context.Context) (CaseResult, error) {
 	failed := 0
 	for _, v := range listVariants {
 		e.logf("list: %s, %d requests (+%d warm-up) from %d clients", v.name, p.ListRequests, p.ListWarmup, p.ListClients)
-		span := &cpuSpan{m: m}
+		span := &cpuSpan{ms: []*Master{m}}
 		w := runCount(ctx, p.ListClients, p.ListWarmup, p.ListRequests, span.mark, func(ctx context.Context, c int) (time.Duration, error) {
 			var l struct {
 				Jobs []struct {
@@ -100,9 +100,9 @@ func (e *env) listCase(ctx context.Context) (CaseResult, error) {
 		lat := Summarize(w.Latencies)
 		res.Latencies[v.name] = lat
 		res.Metrics = append(res.Metrics,
-			info(v.name+" p50", lat.P50, "ms"),
-			atMost(v.name+" p99", lat.P99, "ms", targetListP99Ms),
-			info(v.name+" master CPU/page", vr.MasterCPUPerOpUs/1000, "ms"))
+			Info(v.name+" p50", lat.P50, "ms"),
+			AtMost(v.name+" p99", lat.P99, "ms", targetListP99Ms),
+			Info(v.name+" master CPU/page", vr.MasterCPUPerOpUs/1000, "ms"))
 		e.logf("list: %s p50 %.2f ms, p99 %.2f ms, %d errors", v.name, lat.P50, lat.P99, w.Failed)
 	}
 	if ops > 0 {
@@ -123,9 +123,9 @@ func (e *env) listCase(ctx context.Context) (CaseResult, error) {
 	}
 	solo := Summarize(w.Latencies)
 	res.Latencies["all, 1 client"] = solo
-	res.Metrics = append(res.Metrics, info("all, 1 client: p50", solo.P50, "ms"), info("all, 1 client: p99", solo.P99, "ms"))
-	res.Metrics = append(res.Metrics, zero("errors", float64(failed), ""),
-		info("other processes' CPU meanwhile", res.OtherCPUCores, "cores"))
+	res.Metrics = append(res.Metrics, Info("all, 1 client: p50", solo.P50, "ms"), Info("all, 1 client: p99", solo.P99, "ms"))
+	res.Metrics = append(res.Metrics, Zero("errors", float64(failed), ""),
+		Info("other processes' CPU meanwhile", res.OtherCPUCores, "cores"))
 	return res, m.Stop()
 }
 

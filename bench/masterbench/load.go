@@ -56,7 +56,7 @@ func (c *collector) merge(lat []time.Duration, ok int, errs []error) {
 	c.w.OK += ok
 	c.w.Failed += len(errs)
 	for _, err := range errs {
-		msg := errorKey(err)
+		msg := ErrorKey(err)
 		if _, known := c.w.Errors[msg]; !known && len(c.w.Errors) >= c.maxErr {
 			msg = "(other errors)"
 		}
@@ -64,8 +64,8 @@ func (c *collector) merge(lat []time.Duration, ok int, errs []error) {
 	}
 }
 
-// errorKey groups errors: an API answer by status and code, anything else by its message.
-func errorKey(err error) string {
+// ErrorKey groups errors: an API answer by status and code, anything else by its message.
+func ErrorKey(err error) string {
 	var ae *api.Error
 	if errors.As(err, &ae) {
 		return fmt.Sprintf("HTTP %d %s: %s", ae.Status, ae.Code, ae.Message)
@@ -271,25 +271,33 @@ func (cs *clients) Close() {
 	}
 }
 
-// cpuSpan measures the CPU time the master, this process and the whole machine spend
-// between mark and end.
+// cpuSpan measures the CPU time the masters (one, or the members of a cluster), this
+// process and the whole machine spend between mark and end.
 type cpuSpan struct {
-	m                  *Master
+	ms                 []*Master
 	master, self, busy time.Duration
 	at                 time.Time
 	marked             bool
 }
 
 func (s *cpuSpan) mark() {
-	s.master, s.self, s.busy, s.at, s.marked = s.m.CPU(), selfCPU(), machineBusy(), time.Now(), true
+	s.master, s.self, s.busy, s.at, s.marked = s.mastersCPU(), selfCPU(), machineBusy(), time.Now(), true
 }
 
-// end records the span's CPU times in res; ops divides the master's.
+func (s *cpuSpan) mastersCPU() time.Duration {
+	var d time.Duration
+	for _, m := range s.ms {
+		d += m.CPU()
+	}
+	return d
+}
+
+// end records the span's CPU times in res; ops divides the masters'.
 func (s *cpuSpan) end(res *CaseResult, ops int) {
 	if !s.marked {
 		return
 	}
-	master, self := s.m.CPU()-s.master, selfCPU()-s.self
+	master, self := s.mastersCPU()-s.master, selfCPU()-s.self
 	res.MasterCPUSeconds = master.Seconds()
 	res.LoadCPUSeconds = self.Seconds()
 	res.MasterCPUPerOpUs = perOp(res.MasterCPUSeconds, ops)

@@ -159,6 +159,20 @@ func (m *Master) kill() {
 	<-m.done
 }
 
+// Kill sends SIGKILL (a crash: nothing is flushed or closed) and waits until the process is
+// gone.
+func (m *Master) Kill() { m.kill() }
+
+// Exited reports whether the process has ended (killed, stopped or crashed).
+func (m *Master) Exited() bool {
+	select {
+	case <-m.done:
+		return true
+	default:
+		return false
+	}
+}
+
 // CPU is the master's CPU time so far (user + system).
 func (m *Master) CPU() time.Duration { return procCPU(m.cmd.Process.Pid) }
 

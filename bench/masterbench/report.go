@@ -52,6 +52,8 @@ type CaseResult struct {
 	// OtherCPUCores is how many cores everything else on the machine kept busy meanwhile, on
 	// average: other tenants' noise.
 	OtherCPUCores float64 `json:"other_processes_cpu_cores"`
+	// Summary is the one line a progress log shows of it.
+	Summary string `json:"-"`
 }
 
 // Metric is one row of the table. Target and Pass are empty for figures shown for reading.
@@ -63,34 +65,38 @@ type Metric struct {
 	Pass   *bool   `json:"pass,omitempty"`
 }
 
-// atLeast and atMost make metrics with a target.
-func atLeast(name string, v float64, unit string, target float64) Metric {
+// AtLeast and AtMost make metrics with a target: v must reach it from below or above.
+func AtLeast(name string, v float64, unit string, target float64) Metric {
 	ok := v >= target
-	return Metric{Name: name, Value: v, Unit: unit, Target: ">= " + num(target), Pass: &ok}
+	return Metric{Name: name, Value: v, Unit: unit, Target: ">= " + FormatNum(target), Pass: &ok}
 }
 
-func atMost(name string, v float64, unit string, target float64) Metric {
+// AtMost is a metric that must not exceed target.
+func AtMost(name string, v float64, unit string, target float64) Metric {
 	ok := v <= target
-	return Metric{Name: name, Value: v, Unit: unit, Target: "<= " + num(target), Pass: &ok}
+	return Metric{Name: name, Value: v, Unit: unit, Target: "<= " + FormatNum(target), Pass: &ok}
 }
 
-// within is a metric whose target is want ± tol.
-func within(name string, v float64, unit string, want, tol float64) Metric {
+// Within is a metric whose target is want ± tol.
+func Within(name string, v float64, unit string, want, tol float64) Metric {
 	ok := math.Abs(v-want) <= tol
-	return Metric{Name: name, Value: v, Unit: unit, Target: num(want) + " ± " + num(tol), Pass: &ok}
+	return Metric{Name: name, Value: v, Unit: unit, Target: FormatNum(want) + " ± " + FormatNum(tol), Pass: &ok}
 }
 
-func info(name string, v float64, unit string) Metric {
+// Info is a figure shown for reading, without a target.
+func Info(name string, v float64, unit string) Metric {
 	return Metric{Name: name, Value: v, Unit: unit}
 }
 
-// zero is a metric that must be 0 (errors).
-func zero(name string, v float64, unit string) Metric {
+// Zero is a metric that must be 0 (errors).
+func Zero(name string, v float64, unit string) Metric {
 	ok := v == 0
 	return Metric{Name: name, Value: v, Unit: unit, Target: "0", Pass: &ok}
 }
 
-func num(v float64) string {
+// FormatNum writes a value as the tables show it: integers whole, others with 0 to 2
+// decimals by size.
+func FormatNum(v float64) string {
 	switch {
 	case v == math.Trunc(v) && math.Abs(v) < 1e15:
 		return strconv.FormatInt(int64(v), 10)
@@ -196,7 +202,7 @@ func (r Report) WriteTable(w io.Writer) {
 					ok = "NO"
 				}
 			}
-			t.Row(c.Name, m.Name, num(m.Value), m.Unit, m.Target, ok)
+			t.Row(c.Name, m.Name, FormatNum(m.Value), m.Unit, m.Target, ok)
 		}
 	}
 	_ = t.Write(w)
