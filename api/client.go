@@ -649,8 +649,11 @@ type request struct {
 	path   string // escaped, from the root of the base URL
 	query  url.Values
 	body   any // JSON-encoded when non-nil
-	header http.Header
-	accept string // default application/json
+	// raw is a body of bytes sent as is, as rawType (a backup), instead of body.
+	raw     []byte
+	rawType string
+	header  http.Header
+	accept  string // default application/json
 	// timeout replaces the Client's when non-zero.
 	timeout time.Duration
 	// stream makes the timeout bound silence instead of the whole exchange (the caller
@@ -715,7 +718,11 @@ func (c *Client) exchange(ctx context.Context, base string, r request, body []by
 	}
 	req.Header.Set("Accept", accept)
 	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+		ct := "application/json"
+		if r.rawType != "" {
+			ct = r.rawType
+		}
+		req.Header.Set("Content-Type", ct)
 	}
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)

@@ -137,7 +137,7 @@ type outcome struct {
 // send runs r, handing the answer to use (which reads it and returns the call's error), at
 // the master that answered last and, by the failover rule (see Client), at the others.
 func (c *Client) send(ctx context.Context, r request, use func(*exchange) error) error {
-	var body []byte
+	body := r.raw
 	if r.body != nil {
 		b, err := json.Marshal(r.body)
 		if err != nil {

@@ -81,3 +81,11 @@ func (c *Client) RemoveClusterMember(ctx context.Context, id string) (*ClusterSt
 	}
 	return doJSON[ClusterStatus](ctx, c, request{method: http.MethodDelete, path: "/v1/cluster/members/" + p})
 }
+
+// RestoreCluster replaces the whole farm's state, on every master of the cluster, with a
+// database backup (POST /v1/cluster/restore, admin): the bytes GET /v1/backup (Backup) wrote,
+// of any master, single or clustered. The farm's services restart over the restored state.
+func (c *Client) RestoreCluster(ctx context.Context, backup []byte) (*ClusterStatus, error) {
+	return doJSON[ClusterStatus](ctx, c, request{method: http.MethodPost, path: "/v1/cluster/restore",
+		raw: backup, rawType: "application/octet-stream", timeout: 10 * time.Minute})
+}

@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httputil"
 	"net/netip"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -19,8 +21,10 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master/cluster"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
 	"github.com/ffrtmp/ffrtmp/master/metrics"
+	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
 // ClusterConfig makes a master one member of replicated masters.
@@ -77,8 +81,9 @@ func (m *Master) startCluster() error {
 	if err != nil {
 		return err
 	}
+	m.termCtl = make(chan termControl)
 	m.standby = httpapi.New(httpapi.Options{Keys: m.keys, Limiter: m.limiter, Metrics: m.metrics, Logger: m.log,
-		Backup: m.st.Backup, Ready: m.ready, Cluster: m.node, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout})
+		Backup: m.st.Backup, Ready: m.ready, Cluster: clusterAPI{m}, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout})
 	m.proxy = m.leaderProxy(client)
 	return nil
 }
@@ -174,18 +179,29 @@ func (m *Master) lead(ctx context.Context) {
 			stop()
 		}
 	}()
+	paused := false // a restore is replacing the state
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case leader := <-changes:
 			switch {
-			case leader && stop == nil:
+			case leader && stop == nil && !paused:
 				stop = m.startTerm(ctx)
 			case !leader && stop != nil:
 				stop()
 				stop = nil
 			}
+		case req := <-m.termCtl:
+			paused = !req.run
+			switch {
+			case paused && stop != nil:
+				stop()
+				stop = nil
+			case !paused && stop == nil && m.node.IsLeader():
+				stop = m.startTerm(ctx)
+			}
+			close(req.done)
 		}
 	}
 }
@@ -331,4 +347,79 @@ func writeUnavailable(w http.ResponseWriter, status int, msg string) {
 	w.Header().Set("Retry-After", "1")
 	w.WriteHeader(status)
 	_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: &api.Error{Code: api.CodeUnavailable, Message: msg}})
+}
+
+// clusterAPI is the membership the API serves: the raft member, and a restore that also
+// reloads the farm's services from the restored database.
+type clusterAPI struct{ m *Master }
+
+func (c clusterAPI) Status(ctx context.Context) api.ClusterStatus { return c.m.node.Status(ctx) }
+
+func (c clusterAPI) Add(ctx context.Context, id, addr string) error {
+	return c.m.node.Add(ctx, id, addr)
+}
+
+func (c clusterAPI) Remove(ctx context.Context, id string) error { return c.m.node.Remove(ctx, id) }
+
+// Restore spools the backup beside the database, checks it whole (raft cannot take back a
+// snapshot it failed to restore), hands it to raft and starts the farm's services again
+// over the new state.
+func (c clusterAPI) Restore(ctx context.Context, backup io.Reader, size int64) error {
+	m := c.m
+	f, err := os.CreateTemp(filepath.Dir(m.cfg.DB), filepath.Base(m.cfg.DB)+".upload-*")
+	if err != nil {
+		return fmt.Errorf("spool the backup: %w", err)
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	n, err := io.Copy(f, backup)
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			return fault.Invalid("body", "the backup is longer than its Content-Length")
+		}
+		return fmt.Errorf("spool the backup: %w", err)
+	}
+	if n != size {
+		return fault.Invalid("body", "the backup ended after %d of %d bytes", n, size)
+	}
+	if err := store.CheckBackup(f.Name()); err != nil {
+		return fault.Invalid("body", "not a backup this master can restore: %v", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	// The farm's services stop first: what they hold in memory is the old state, and a write
+	// of theirs must not land on the new one.
+	if err := m.controlTerm(ctx, false); err != nil {
+		return err
+	}
+	defer func() { _ = m.controlTerm(context.WithoutCancel(ctx), true) }()
+	if err := m.node.Restore(ctx, f, n); err != nil {
+		return err
+	}
+	m.log.Warn("the cluster's state was replaced with a backup", "bytes", n, "applied_index", m.st.AppliedIndex())
+	return nil
+}
+
+// termControl asks the lead loop to stop the farm's services (run false) or to start them
+// again (run true, if this member still leads).
+type termControl struct {
+	run  bool
+	done chan struct{}
+}
+
+func (m *Master) controlTerm(ctx context.Context, run bool) error {
+	req := termControl{run: run, done: make(chan struct{})}
+	select {
+	case m.termCtl <- req:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-req.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -130,6 +130,7 @@ type Master struct {
 	node      *cluster.Node   // nil for a single master
 	standby   *httpapi.Server // a follower's own routes (readiness, cluster status, backup)
 	proxy     http.Handler    // a follower's way to the leader
+	termCtl   chan termControl
 	srv       *http.Server
 	ln        net.Listener
 	mln       net.Listener
@@ -302,7 +303,7 @@ func (m *Master) newTerm(ctx context.Context) (*term, error) {
 	opts := httpapi.Options{Farm: t.farm, Streams: t.streams, Keys: m.keys, Limiter: m.limiter, Metrics: m.metrics,
 		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout, Tracing: m.cfg.Tracing}
 	if m.node != nil {
-		opts.Cluster = m.node
+		opts.Cluster = clusterAPI{m}
 	}
 	t.api = httpapi.New(opts)
 	m.src.f.Store(t.farm)

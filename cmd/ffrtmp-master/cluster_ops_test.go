@@ -1,6 +1,7 @@
 package main_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -17,6 +18,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/testpki"
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
+	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
 // TestClusterMutualTLS: masters given --cluster-ca talk only with certificates it signed. A
@@ -225,5 +227,115 @@ func TestClusterFlagsRefused(t *testing.T) {
 	_, stderr, code := run(t, dir, env(), "", append(quiet(db), "--api-key", adminKey, "--rtmp-port", "-1", "--node-id", "m1", "--cluster-addr", "127.0.0.1:0")...)
 	if code == 0 || !strings.Contains(stderr, "a cluster needs --webhook-secret") {
 		t.Errorf("no webhook secret: exit %d, stderr %q", code, stderr)
+	}
+}
+
+// TestClusterRestore: a single master's backup restores into a running cluster through a
+// follower: every member then serves the backup's jobs and none of the cluster's own, takes
+// new work, and ends identical; a damaged backup is refused and changes nothing.
+func TestClusterRestore(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	single := startMaster(t, t.TempDir(), env(), quiet(filepath.Join(t.TempDir(), "single.db"), "--api-key", adminKey)...)
+	sc := single.client(t, adminKey)
+	backed := map[string]string{}
+	for i := range 10 {
+		label := fmt.Sprintf("backed-%d", i)
+		j, err := sc.SubmitJob(ctx, api.JobRequest{Scenario: "720p30-h264", Labels: map[string]string{"seq": label}}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		backed[j.ID] = label
+	}
+	var backup bytes.Buffer
+	if _, err := sc.Backup(ctx, &backup); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.RestoreCluster(ctx, backup.Bytes()); !isStatus(err, 409) {
+		t.Errorf("restore into a single master: %v; want 409", err)
+	}
+
+	ms := startCluster(t, 3, nil)
+	leader := waitLeader(t, ms)
+	var follower *member
+	for _, m := range ms {
+		if m != leader {
+			follower = m
+		}
+	}
+	old := submitRetry(t, leader, "before-restore")
+	admin := follower.p.client(t, adminKey)
+	if _, err := admin.RestoreCluster(ctx, backup.Bytes()[:backup.Len()/2]); !isStatus(err, 400) {
+		t.Fatalf("a truncated backup: %v; want 400", err)
+	}
+	if _, err := admin.RestoreCluster(ctx, []byte("not a database")); !isStatus(err, 400) {
+		t.Fatalf("a file that is no database: %v; want 400", err)
+	}
+	if _, err := admin.GetJob(ctx, old.ID); err != nil {
+		t.Fatalf("a refused restore changed the state: %v", err)
+	}
+	if _, err := admin.RestoreCluster(ctx, backup.Bytes()); err != nil {
+		t.Fatalf("restore: %v", err)
+	}
+	for _, m := range ms {
+		c := m.p.client(t, adminKey)
+		for id, label := range backed {
+			var j *api.Job
+			var err error
+			for range 100 { // the leader's services restart over the restored state
+				if j, err = c.GetJob(ctx, id); !isUnavailable(err) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if err != nil || j.Labels["seq"] != label {
+				t.Fatalf("%s after the restore: job %s: %+v, %v", m.id, id, j, err)
+			}
+		}
+		if _, err := c.GetJob(ctx, old.ID); !isStatus(err, 404) {
+			t.Errorf("%s after the restore still has the replaced job: %v", m.id, err)
+		}
+	}
+	submitRetry(t, follower, "after-restore")
+	waitCaughtUp(t, ms)
+	for _, m := range ms {
+		m.p.signal(t, syscall.SIGTERM)
+	}
+	digests := map[string]string{}
+	for _, m := range ms {
+		if st := m.p.wait(t, 20*time.Second); st.ExitCode() != 0 {
+			t.Fatalf("%s after SIGTERM: %v", m.id, st)
+		}
+		s, err := store.Open(filepath.Join(m.dir, "master.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[m.id], err = s.Digest()
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if digests["m1"] != digests["m2"] || digests["m2"] != digests["m3"] {
+		t.Fatalf("the members differ after the restore: %v", digests)
+	}
+}
+
+// TestClusterNewMemberMustBeEmpty: a master whose database holds a farm's state cannot
+// start a cluster (it would diverge from the others at once); the message says how to
+// bring that state in.
+func TestClusterNewMemberMustBeEmpty(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "m.db")
+	p := startMaster(t, dir, env(), quiet(db, "--api-key", adminKey)...)
+	if _, err := p.client(t, adminKey).SubmitJob(context.Background(), api.JobRequest{Scenario: "720p30-h264"}, ""); err != nil {
+		t.Fatal(err)
+	}
+	p.stop(t)
+	_, stderr, code := run(t, dir, env(), "", append(quiet(db), "--api-key", adminKey, "--rtmp-port", "-1", "--webhook-secret", "s",
+		"--node-id", "m1", "--cluster-addr", fmt.Sprintf("127.0.0.1:%d", freePort(t)))...)
+	if code == 0 || !strings.Contains(stderr, "must start with an empty database") || !strings.Contains(stderr, "ffrtmp cluster restore") {
+		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }

@@ -155,7 +155,8 @@ type Store interface {
 	ApplyLogs(entries []store.LogEntry) error
 	AppliedIndex() uint64
 	Snapshot() (*store.Snapshot, error)
-	Restore(r io.Reader) error
+	RestoreAt(r io.Reader, index uint64) error
+	Empty() (bool, error)
 }
 
 // Node is this member of the cluster.
@@ -249,16 +250,25 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("read raft state: %w", err)
 	}
-	if !hasState && len(cfg.Peers) > 0 {
-		if err := checkBootstrap(cfg); err != nil {
-			return nil, err
+	if !hasState {
+		// Every member applies the same write sets, so every member must start from the same
+		// state: nothing. A database with jobs would diverge from the others at once.
+		if empty, err := st.Empty(); err != nil {
+			return nil, fmt.Errorf("read the database: %w", err)
+		} else if !empty {
+			return nil, errors.New("this database holds a farm's state but this member has no cluster state: a new member must start with an empty database (it gets the farm's state from the cluster); to bring a single master's database into a cluster, start the cluster empty and load the database with `ffrtmp cluster restore BACKUP`")
+		}
+		if len(cfg.Peers) > 0 {
+			if err := checkBootstrap(cfg); err != nil {
+				return nil, err
+			}
 		}
 	}
 	cache, err := raft.NewLogCache(512, n.logs)
 	if err != nil {
 		return nil, fmt.Errorf("raft log cache: %w", err)
 	}
-	n.raft, err = raft.NewRaft(rc, &fsm{st: st, log: n.log, hooks: cfg.Hooks}, cache, n.logs, snaps, n.trans)
+	n.raft, err = raft.NewRaft(rc, &fsm{st: st, log: n.log, hooks: cfg.Hooks, snaps: snaps}, cache, n.logs, snaps, n.trans)
 	if err != nil {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
@@ -573,6 +583,17 @@ func (n *Node) LeaderURL(ctx context.Context) (id, url string, err error) {
 	}
 	n.urls.Store(key, st.APIURL)
 	return id, st.APIURL, nil
+}
+
+// Restore replaces the cluster's state with a database backup (GET /v1/backup of any master,
+// single or clustered), through raft: this member (the leader) takes it as a snapshot, and
+// the others install it from there. size is the backup's length in bytes.
+func (n *Node) Restore(ctx context.Context, backup io.Reader, size int64) error {
+	meta := &raft.SnapshotMeta{Version: raft.SnapshotVersionMax, Size: size}
+	if err := n.raft.Restore(meta, backup, timeoutOf(ctx)); err != nil {
+		return raftErr(err)
+	}
+	return nil
 }
 
 // ErrNoLeader: the cluster has no leader this member knows of (an election is under way, or

@@ -20,6 +20,7 @@ type fsm struct {
 	st    Store
 	log   *slog.Logger
 	hooks Hooks
+	snaps raft.SnapshotStore
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
@@ -71,10 +72,17 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 	return &snapshot{s: s, hook: f.hooks.Snapshot, log: f.log}, nil
 }
 
-// Restore replaces the database with a snapshot (a follower too far behind for the log).
+// Restore replaces the database with a snapshot: the leader's, for a follower too far behind
+// for the log, or an operator's backup (raft.Restore). Raft restores the newest snapshot of
+// its store, so that snapshot's index is the one the database has applied from now on (a
+// backup's own index belongs to another log).
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
-	if err := f.st.Restore(rc); err != nil {
+	var index uint64
+	if metas, err := f.snaps.List(); err == nil && len(metas) > 0 {
+		index = metas[0].Index
+	}
+	if err := f.st.RestoreAt(rc, index); err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
 	}
 	f.log.Info("database restored from the leader's snapshot", "applied_index", f.st.AppliedIndex())

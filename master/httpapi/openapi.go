@@ -108,6 +108,10 @@ func (g *schemas) operation(rt Route) (*openapi3.Operation, error) {
 	op.Responses.Set("default", &openapi3.ResponseRef{Ref: "#/components/responses/Error"})
 	setSecurity(op, rt.Roles)
 	addParameters(op, rt)
+	if rt.BinaryRequest != "" {
+		op.RequestBody = &openapi3.RequestBodyRef{Value: openapi3.NewRequestBody().WithRequired(true).
+			WithContent(openapi3.Content{rt.BinaryRequest: openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema().WithFormat("binary"))})}
+	}
 	if rt.Request != nil {
 		ref, err := g.ref(rt.Request)
 		if err != nil {

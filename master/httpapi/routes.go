@@ -38,6 +38,7 @@ func (s *Server) table() []Route {
 
 		{Method: "GET", Path: "/v1/cluster", Name: "clusterStatus", Summary: "The replicated masters: members, leader, each member's applied index and last contact (a single master: clustered false, no members).", Roles: admins, Response: api.ClusterStatus{}, Status: 200, handler: s.clusterStatus},
 		{Method: "POST", Path: "/v1/cluster/members", Name: "addClusterMember", Summary: "Add a master to the cluster (it runs with the same --cluster-* settings and no state of its own).", Roles: admins, Request: api.ClusterMemberRequest{}, Response: api.ClusterStatus{}, Status: 200, handler: s.addClusterMember},
+		{Method: "POST", Path: "/v1/cluster/restore", Name: "restoreCluster", Summary: "Replace the whole farm's state, on every master of the cluster, with a database backup (the body: a file GET /v1/backup wrote, of any master).", Roles: admins, BinaryRequest: "application/octet-stream", Response: api.ClusterStatus{}, Status: 200, handler: s.restoreCluster},
 		{Method: "DELETE", Path: "/v1/cluster/members/{id}", Name: "removeClusterMember", Summary: "Remove a master from the cluster.", Roles: admins, Response: api.ClusterStatus{}, Status: 200, handler: s.removeClusterMember},
 
 		{Method: "POST", Path: "/v1/jobs", Name: "submitJob", Summary: "Submit a job (Idempotency-Key header: the same key returns the same job).", Roles: submitters, Request: api.JobRequest{}, Response: api.Job{}, Status: 201,

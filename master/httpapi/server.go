@@ -87,11 +87,13 @@ type Route struct {
 	// a response that streams bytes instead of JSON; Also lists other success answers
 	// (status → description), with the Response body when SameBody.
 	Request, Response any
-	Status            int
-	OptionalBody      bool
-	Binary            string
-	Also              map[int]string
-	SameBody          bool
+	// BinaryRequest names the content type of a request body of bytes (not JSON).
+	BinaryRequest string
+	Status        int
+	OptionalBody  bool
+	Binary        string
+	Also          map[int]string
+	SameBody      bool
 	// Query lists query parameters and Headers request headers: name → description.
 	Query   map[string]string
 	Headers map[string]string

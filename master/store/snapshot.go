@@ -62,7 +62,12 @@ func (sn *Snapshot) Release() { sn.once.Do(func() { sn.tx.Rollback() }) }
 // Snapshot.WriteTo wrote), in one transaction: readers see the old state or the new one,
 // never a mix. The snapshot is spooled to a temporary file beside the database first; one
 // that is not a complete database of this code's schema is refused and changes nothing.
-func (s *Store) Restore(r io.Reader) (err error) {
+func (s *Store) Restore(r io.Reader) error { return s.RestoreAt(r, 0) }
+
+// RestoreAt is Restore for a snapshot that raft holds at index (not 0): the database then
+// says it has applied index, whatever the file says. An operator's backup restored into a
+// cluster (raft.Restore) was written at another index of another log, or by a single master.
+func (s *Store) RestoreAt(r io.Reader, index uint64) (err error) {
 	f, err := os.CreateTemp(filepath.Dir(s.path), filepath.Base(s.path)+".restore-*")
 	if err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
@@ -99,7 +104,15 @@ func (s *Store) Restore(r io.Reader) (err error) {
 		if applied, err = appliedIndex(st); err != nil {
 			return err
 		}
-		return s.db.Update(func(tx *bolt.Tx) error { return replaceAll(tx, st) })
+		if index != 0 {
+			applied = index
+		}
+		return s.db.Update(func(tx *bolt.Tx) error {
+			if err := replaceAll(tx, st); err != nil {
+				return err
+			}
+			return tx.Bucket(bMeta).Put(metaRaftApplied, binary.BigEndian.AppendUint64(nil, applied))
+		})
 	})
 	if err != nil {
 		return fmt.Errorf("restore snapshot: %w", err)
@@ -229,4 +242,48 @@ func digestBucket(h hash.Hash, name []byte, b *bolt.Bucket, meta bool) error {
 	}
 	field('e', nil) // the bucket ends: a nested bucket's keys cannot pass for its parent's
 	return nil
+}
+
+// Empty reports whether the database holds no farm state: no key in any bucket but meta
+// (the schema version and such). A new cluster member must start empty: it gets the farm's
+// state from the cluster.
+func (s *Store) Empty() (bool, error) {
+	empty := true
+	err := s.db.View(func(tx *bolt.Tx) error {
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			if !bytes.Equal(name, bMeta) {
+				if k, _ := b.Cursor().First(); k != nil {
+					empty = false
+				}
+			}
+			return nil
+		})
+	})
+	return empty, err
+}
+
+// CheckBackup reads the whole database file at path (a backup) and says whether Restore
+// would take it: a master database of this schema, not cut off, every page readable. A
+// cluster checks a backup with it before raft takes it: a snapshot that raft cannot restore
+// stops the member.
+func CheckBackup(path string) (err error) {
+	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
+	if err != nil {
+		return fmt.Errorf("not a database: %w", err)
+	}
+	defer db.Close()
+	defer debug.SetPanicOnFault(debug.SetPanicOnFault(true))
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("damaged database: %v", p)
+		}
+	}()
+	return db.View(func(tx *bolt.Tx) error {
+		if err := checkSnapshot(tx, path); err != nil {
+			return err
+		}
+		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			return b.ForEach(func(k, v []byte) error { return nil })
+		})
+	})
 }
