@@ -181,8 +181,11 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 			if op.Responses.Default() == nil {
 				t.Error("no default (error) response")
 			}
-			if (rt.Request != nil) != (op.RequestBody != nil) {
-				t.Errorf("request body documented: %v, route takes one: %v", op.RequestBody != nil, rt.Request != nil)
+			if takes := rt.Request != nil || rt.BinaryRequest != ""; takes != (op.RequestBody != nil) {
+				t.Errorf("request body documented: %v, route takes one: %v", op.RequestBody != nil, takes)
+			}
+			if rt.BinaryRequest != "" && op.RequestBody.Value.Content.Get(rt.BinaryRequest) == nil {
+				t.Errorf("request body not documented as %s", rt.BinaryRequest)
 			}
 		})
 	}
