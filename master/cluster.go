@@ -47,6 +47,7 @@ type ClusterConfig struct {
 	// Timing (tests shorten it); zero takes raft's defaults.
 	HeartbeatTimeout, ElectionTimeout, LeaderLeaseTimeout time.Duration
 	SnapshotThreshold, TrailingLogs                       uint64
+	SnapshotInterval                                      time.Duration
 }
 
 // startCluster starts this member's raft and the follower's side of the API (its own
@@ -77,7 +78,7 @@ func (m *Master) startCluster() error {
 	m.node, err = cluster.Start(cluster.Config{NodeID: cc.NodeID, Addr: cc.Addr, Peers: cc.Peers, Dir: cc.Dir,
 		TLS: server, ClientTLS: client, APIURL: cc.APIURL, Logger: m.log, Hooks: hooks,
 		HeartbeatTimeout: cc.HeartbeatTimeout, ElectionTimeout: cc.ElectionTimeout, LeaderLeaseTimeout: cc.LeaderLeaseTimeout,
-		SnapshotThreshold: cc.SnapshotThreshold, TrailingLogs: cc.TrailingLogs}, m.st)
+		SnapshotThreshold: cc.SnapshotThreshold, TrailingLogs: cc.TrailingLogs, SnapshotInterval: cc.SnapshotInterval}, m.st)
 	if err != nil {
 		return err
 	}

@@ -339,3 +339,53 @@ func TestClusterNewMemberMustBeEmpty(t *testing.T) {
 		t.Fatalf("exit %d, stderr %q", code, stderr)
 	}
 }
+
+// TestClusterCatchUpBySnapshot: with small snapshots, a follower that was down while the
+// leader trimmed its log catches up from the leader's snapshot, one SIGSTOPped meanwhile
+// catches up too, and every member keeps at most two snapshots on disk.
+func TestClusterCatchUpBySnapshot(t *testing.T) {
+	t.Parallel()
+	ms := startCluster(t, 3, func(*member) []string {
+		return []string{"--cluster-snapshot-threshold", "32", "--cluster-snapshot-interval", "100ms"}
+	})
+	leader := waitLeader(t, ms)
+	var down, stopped *member
+	for _, m := range ms {
+		switch {
+		case m == leader:
+		case down == nil:
+			down = m
+		default:
+			stopped = m
+		}
+	}
+	down.p.signal(t, syscall.SIGKILL)
+	down.p.wait(t, 10*time.Second)
+	for i := range 120 {
+		submitRetry(t, leader, fmt.Sprintf("while-down-%d", i))
+	}
+	leader.p.waitLog(t, "snapshot written", 2)
+	down.restart(t)
+	down.p.waitLog(t, "database restored from the leader's snapshot", 1)
+	waitCaughtUp(t, ms)
+
+	// A member paused for several election timeouts catches up once it runs again.
+	stopped.p.signal(t, syscall.SIGSTOP)
+	for i := range 120 {
+		submitRetry(t, leader, fmt.Sprintf("while-stopped-%d", i))
+	}
+	leader.p.waitLog(t, "snapshot written", 4)
+	stopped.p.signal(t, syscall.SIGCONT)
+	waitCaughtUp(t, ms)
+	for _, m := range ms {
+		snaps, err := filepath.Glob(filepath.Join(m.dir, "raft", "snapshots", "*"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(snaps) > 2 {
+			t.Errorf("%s keeps %d snapshots: %v", m.id, len(snaps), snaps)
+		}
+	}
+	submitRetry(t, down, "after-catch-up")
+	waitCaughtUp(t, ms)
+}

@@ -134,6 +134,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.String("cluster-key", "", "the key of --cluster-cert (default: --key)")
 	fs.Duration("cluster-timeout", time.Second, "how long members wait for the leader before electing another (raft's heartbeat and election timeouts); the failover time is about twice this")
 	fs.Int("cluster-snapshot-threshold", 8192, "replicated entries after which a member snapshots its database and trims the raft log")
+	fs.Duration("cluster-snapshot-interval", 2*time.Minute, "how often a member checks whether --cluster-snapshot-threshold entries have come since its last snapshot")
 	fs.Bool("insecure", false, "allow a cluster without TLS beyond loopback (only on a network you trust)")
 	fs.Bool("tracing-enabled", false, "export OpenTelemetry traces over OTLP/HTTP")
 	fs.String("tracing-endpoint", "", "OTLP/HTTP endpoint, host:port or URL (default: OTEL_EXPORTER_OTLP_ENDPOINT or localhost:4318)")
@@ -328,6 +329,10 @@ func clusterConfig(v *viper.Viper, cfg *master.Config) error {
 	if timeout < 100*time.Millisecond || timeout > time.Minute {
 		return fmt.Errorf("--cluster-timeout %s: want 100ms..1m", timeout)
 	}
+	interval := v.GetDuration("cluster-snapshot-interval")
+	if interval < 100*time.Millisecond {
+		return fmt.Errorf("--cluster-snapshot-interval %s: want 100ms or more", interval)
+	}
 	snap := v.GetInt("cluster-snapshot-threshold")
 	if snap < 16 {
 		return fmt.Errorf("--cluster-snapshot-threshold %d: want 16 or more", snap)
@@ -335,7 +340,7 @@ func clusterConfig(v *viper.Viper, cfg *master.Config) error {
 	cc := &master.ClusterConfig{NodeID: id, Addr: addr, Peers: ps, Dir: v.GetString("cluster-dir"),
 		CAFile: v.GetString("cluster-ca"), CertFile: v.GetString("cluster-cert"), KeyFile: v.GetString("cluster-key"),
 		Insecure: v.GetBool("insecure"), HeartbeatTimeout: timeout, ElectionTimeout: timeout, LeaderLeaseTimeout: timeout / 2,
-		SnapshotThreshold: uint64(snap), TrailingLogs: uint64(snap)}
+		SnapshotThreshold: uint64(snap), TrailingLogs: uint64(snap), SnapshotInterval: interval}
 	if cc.CertFile == "" {
 		cc.CertFile = cfg.TLS.CertFile
 	}
