@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -388,4 +389,51 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	}
 	submitRetry(t, down, "after-catch-up")
 	waitCaughtUp(t, ms)
+}
+
+// TestClusterRecoverFromLostMajority: two of three members are gone for good; the survivor,
+// given peers.json naming itself, recovers the cluster alone with every acknowledged job and
+// takes new work; the file is renamed once applied.
+func TestClusterRecoverFromLostMajority(t *testing.T) {
+	t.Parallel()
+	ms := startCluster(t, 3, nil)
+	leader := waitLeader(t, ms)
+	ctx := context.Background()
+	var jobs []string
+	for i := range 5 {
+		jobs = append(jobs, submitRetry(t, leader, fmt.Sprintf("before-loss-%d", i)).ID)
+	}
+	waitCaughtUp(t, ms)
+	survivor := ms[0]
+	for _, m := range ms[1:] {
+		m.p.signal(t, syscall.SIGKILL)
+		m.p.wait(t, 10*time.Second)
+	}
+	survivor.p.signal(t, syscall.SIGKILL)
+	survivor.p.wait(t, 10*time.Second)
+
+	peers := filepath.Join(survivor.dir, "raft", "peers.json")
+	writeFile(t, peers, fmt.Sprintf(`[{"id": %q, "address": %q}]`, survivor.id, survivor.raftAddr))
+	survivor.restart(t)
+	survivor.p.waitLog(t, "recovered the cluster with a forced membership", 1)
+	for _, id := range jobs {
+		var err error
+		for range 200 {
+			if _, err = survivor.p.client(t, adminKey).GetJob(ctx, id); !isUnavailable(err) {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if err != nil {
+			t.Fatalf("job %s after the recovery: %v", id, err)
+		}
+	}
+	submitRetry(t, survivor, "after-recovery")
+	st, err := survivor.status(ctx, t)
+	if err != nil || st.Leader != survivor.id || len(st.Members) != 1 {
+		t.Fatalf("status after the recovery: %+v, %v", st, err)
+	}
+	if _, err := os.Stat(peers + ".applied"); err != nil {
+		t.Errorf("peers.json not renamed once applied: %v", err)
+	}
 }

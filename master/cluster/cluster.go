@@ -30,6 +30,7 @@ package cluster
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -268,7 +269,13 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("raft log cache: %w", err)
 	}
-	n.raft, err = raft.NewRaft(rc, &fsm{st: st, log: n.log, hooks: cfg.Hooks, snaps: snaps}, cache, n.logs, snaps, n.trans)
+	machine := &fsm{st: st, log: n.log, hooks: cfg.Hooks, snaps: snaps}
+	if hasState {
+		if err := n.recover(rc, machine, cache, snaps); err != nil {
+			return nil, err
+		}
+	}
+	n.raft, err = raft.NewRaft(rc, machine, cache, n.logs, snaps, n.trans)
 	if err != nil {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
@@ -289,6 +296,54 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	}
 	go n.watchLeadership()
 	return n, nil
+}
+
+// recover applies <cluster-dir>/peers.json when an operator wrote one: the cluster lost its
+// majority for good and the survivors are forced into a new membership (raft's manual
+// recovery, which may lose the last writes they did not receive). The file is renamed
+// peers.json.applied once applied, so a restart does not apply it again.
+func (n *Node) recover(rc *raft.Config, machine raft.FSM, logs raft.LogStore, snaps raft.SnapshotStore) error {
+	path := filepath.Join(n.cfg.Dir, "peers.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("read %s: %w", path, err)
+	}
+	var peers []struct {
+		ID      string `json:"id"`
+		Address string `json:"address"`
+	}
+	if err := json.Unmarshal(b, &peers); err != nil {
+		return fmt.Errorf("%s: %w (want [{\"id\": \"m1\", \"address\": \"10.0.0.1:7946\"}, ...])", path, err)
+	}
+	if len(peers) == 0 {
+		return fmt.Errorf("%s names no member", path)
+	}
+	var conf raft.Configuration
+	self := false
+	for _, p := range peers {
+		if err := ValidID(p.ID); err != nil {
+			return fmt.Errorf("%s: %w", path, err)
+		}
+		if _, _, err := net.SplitHostPort(p.Address); err != nil {
+			return fmt.Errorf("%s: member %s: address %q is not host:port", path, p.ID, p.Address)
+		}
+		self = self || p.ID == n.cfg.NodeID
+		conf.Servers = append(conf.Servers, raft.Server{Suffrage: raft.Voter, ID: raft.ServerID(p.ID), Address: raft.ServerAddress(p.Address)})
+	}
+	if !self {
+		return fmt.Errorf("%s does not name this member (%s)", path, n.cfg.NodeID)
+	}
+	if err := raft.RecoverCluster(rc, machine, logs, n.logs, snaps, n.trans, conf); err != nil {
+		return fmt.Errorf("recover the cluster from %s: %w", path, err)
+	}
+	if err := os.Rename(path, path+".applied"); err != nil {
+		return fmt.Errorf("recovered the cluster, but: %w", err)
+	}
+	n.log.Warn("recovered the cluster with a forced membership (peers.json)", "members", len(conf.Servers))
+	return nil
 }
 
 // checkBootstrap refuses a peer list that does not hold this member at its own address.
