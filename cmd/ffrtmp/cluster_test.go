@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -206,8 +207,11 @@ func TestClusterCommands(t *testing.T) {
 		default:
 			t.Errorf("row of %s has state %q", id, r[2])
 		}
-		if r[5] != "0" || r[4] != fmt.Sprint(st.Members[0].AppliedIndex) && r[4] != fmt.Sprint(st.Members[1].AppliedIndex) {
-			t.Errorf("row of %s: BEHIND %q in a settled cluster", id, r[5])
+		// In step a moment ago; the leader may have written since (its maintenance).
+		applied, err1 := strconv.ParseUint(r[4], 10, 64)
+		behind, err2 := strconv.ParseUint(r[5], 10, 64)
+		if l, _ := member(st, st.Leader); err1 != nil || err2 != nil || applied < l.AppliedIndex || behind > 3 || r[2] == "leader" && behind != 0 {
+			t.Errorf("row of %s: APPLIED %q, BEHIND %q; want at least %d, and about 0 in a cluster in step", id, r[4], r[5], l.AppliedIndex)
 		}
 	}
 	if leaders != 1 {
@@ -298,7 +302,13 @@ func TestClusterCommands(t *testing.T) {
 		}
 	}
 	only := "--master=" + alive.url
-	time.Sleep(time.Second) // past the lease: the survivor stops taking itself for a follower of a leader
+	// The survivor misses the leader after its heartbeat timeout (500 ms to 1 s, more on a
+	// loaded machine).
+	survivor, err := api.NewClient(alive.url, clusterAdminKey, api.WithTimeout(5*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	(&testCluster{t: t, admin: survivor}).waitFor("survivor without a leader", func(st *api.ClusterStatus) bool { return st.Leader == "" })
 	stdout, stderr, code := c.run("cluster", "add", "m5", "127.0.0.1:1", only, "--timeout", "5s")
 	if want := "ffrtmp: cluster add m5: the master at " + alive.url + ": the cluster has no leader"; code != exitFailed || !strings.HasPrefix(stderr, want) ||
 		!strings.Contains(stderr, "retry in a few seconds") {
