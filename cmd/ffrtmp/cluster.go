@@ -203,7 +203,8 @@ func renderCluster(w io.Writer, format string, st *api.ClusterStatus, answered s
 }
 
 // writeCluster is `cluster status` as text: a header line, the members' table, then the
-// errors of the members the answering master could not ask.
+// errors of the members the answering master could not ask and a note when there is no
+// leader or the answering master is no member.
 func writeCluster(w io.Writer, st api.ClusterStatus, answered string, now time.Time) {
 	if !st.Clustered {
 		fmt.Fprintf(w, "the master at %s is not clustered: it is a single master\n", answered)
@@ -253,8 +254,8 @@ func clusterTable(st api.ClusterStatus, now time.Time) ([]string, [][]string) {
 		if m.State != api.MemberUnreachable {
 			applied = strconv.FormatUint(m.AppliedIndex, 10)
 			if known {
-				// The members are asked one after the other: one may have applied more than
-				// the leader had when it was asked.
+				// The answering master asks each member on its own: one may have applied more
+				// than the leader had when the leader was asked.
 				behind = strconv.FormatUint(leaderApplied-min(leaderApplied, m.AppliedIndex), 10)
 			}
 		}
