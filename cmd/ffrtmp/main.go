@@ -84,6 +84,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	// The farm's client commands.
 	root.AddCommand(newJobsCmd())
 	root.AddCommand(newNodesCmd())
+	root.AddCommand(newClusterCmd())
 	root.AddCommand(newPresetsCmd())
 	// Help: the hidden generator of doc/config.md, then shell completion (last: it looks at
 	// the commands above).
