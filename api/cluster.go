@@ -7,8 +7,8 @@ import (
 )
 
 // ClusterStatus is what GET /v1/cluster answers: the replicated masters as the answering
-// member sees them. A single master (no --cluster-* flags) answers with itself alone, as its
-// own leader.
+// member sees them. A single master (no --cluster-* flags) answers clustered false, no
+// leader and no members.
 type ClusterStatus struct {
 	// Clustered is false for a single master.
 	Clustered bool `json:"clustered"`

@@ -442,6 +442,9 @@ func (m *Master) ready() error {
 		return t.farm.Ready()
 	}
 	if m.node != nil {
+		if !m.node.Member() {
+			return errors.New("this master is not a member of the cluster (not added yet, or removed)")
+		}
 		if id, _ := m.node.Leader(); id == "" {
 			return errors.New("the cluster has no leader")
 		}

@@ -125,6 +125,9 @@ func TestClusterMembership(t *testing.T) {
 		"--webhook-secret", "cluster-test-secret", "--rtmp-port", "-1")
 	m4.restart(t)
 	m4.p.waitLog(t, "cluster member waiting to be added", 1)
+	if err := m4.p.client(t, adminKey).Ready(context.Background()); !isUnavailable(err) {
+		t.Errorf("a master waiting to be added is ready: %v", err)
+	}
 
 	var follower *member
 	for _, m := range ms {

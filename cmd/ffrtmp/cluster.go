@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,7 +40,7 @@ with the admin role.`,
 		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	addClientFlags(cmd)
-	cmd.AddCommand(newClusterStatusCmd(), newClusterAddCmd(), newClusterRemoveCmd())
+	cmd.AddCommand(newClusterStatusCmd(), newClusterAddCmd(), newClusterRemoveCmd(), newClusterRestoreCmd())
 	return cmd
 }
 
@@ -157,6 +158,55 @@ it without a leader.`,
 		}
 		if *output == formatTable {
 			fmt.Fprintf(cmd.OutOrStdout(), "%s removed from the cluster: stop its master; to add it back, start it afresh and run `ffrtmp cluster add`\n\n", id)
+		}
+		return renderCluster(cmd.OutOrStdout(), *output, st, c.answering(), time.Now())
+	}
+	return cmd
+}
+
+func newClusterRestoreCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "restore BACKUP",
+		Short: "Replace the cluster's whole state with a database backup",
+		Long: `restore replaces the farm's whole state, on every member of the cluster, with BACKUP: a
+database file GET /v1/backup wrote (curl -H 'Authorization: Bearer K' URL/v1/backup > b.db),
+of any master, single or clustered. It is the way to bring a single master's database into a
+new cluster (start the cluster empty, then restore) and to recover a cluster from a backup.
+
+Everything the cluster holds now is replaced: jobs, nodes, presets, streams, the webhook
+outbox. The master checks the whole file first (a damaged file or a database of another
+schema version is refused and nothing changes); then the leader stops the farm's services,
+takes the backup, starts them again over it, and every other member installs it. Workers
+whose nodes the backup does not know register again.`,
+		Example: `  ffrtmp cluster restore backup.db --master https://m1:8080,https://m2:8080,https://m3:8080`,
+		Args:    cobra.ExactArgs(1),
+	}
+	output := addOutputFlag(cmd)
+	cmd.RunE = func(cmd *cobra.Command, args []string) error {
+		if err := checkFormat(*output); err != nil {
+			return err
+		}
+		backup, err := os.ReadFile(args[0])
+		if err != nil {
+			return usagef("backup: %v", err)
+		}
+		if len(backup) == 0 {
+			return usagef("backup %s is empty", args[0])
+		}
+		c, err := connect(cmd)
+		if err != nil {
+			return err
+		}
+		st, err := c.Client.RestoreCluster(cmd.Context(), backup)
+		if err != nil {
+			var e *api.Error
+			if errors.As(err, &e) && e.Status == http.StatusBadRequest {
+				return fmt.Errorf("cluster restore %s: the master at %s refused the backup: %s", args[0], c.answering(), e.Message)
+			}
+			return explainCluster(c, err, "cluster restore")
+		}
+		if *output == formatTable {
+			fmt.Fprintf(cmd.OutOrStdout(), "restored %s (%d bytes) into the cluster\n\n", args[0], len(backup))
 		}
 		return renderCluster(cmd.OutOrStdout(), *output, st, c.answering(), time.Now())
 	}

@@ -222,6 +222,30 @@ func TestClusterCommands(t *testing.T) {
 		t.Errorf("status -o json = %+v, %v; want clustered, leader %s, 3 members", js, err, st.Leader)
 	}
 
+	// A backup of the cluster, taken now, restores into it; a file that is no database does not.
+	var backup bytes.Buffer
+	if _, err := c.admin.Backup(context.Background(), &backup); err != nil {
+		t.Fatal(err)
+	}
+	bf := filepath.Join(c.dir, "backup.db")
+	if err := os.WriteFile(bf, backup.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if out := c.mustRun("cluster", "restore", bf); !strings.HasPrefix(out, fmt.Sprintf("restored %s (%d bytes) into the cluster", bf, backup.Len())) {
+		t.Errorf("cluster restore printed %q", out)
+	}
+	bad := filepath.Join(c.dir, "bad.db")
+	if err := os.WriteFile(bad, []byte("not a database"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := c.run("cluster", "restore", bad); code != exitFailed || !strings.Contains(stderr, "refused the backup: not a backup this master can restore") {
+		t.Errorf("cluster restore of a file that is no database: exit %d, stderr %q", code, stderr)
+	}
+	if _, stderr, code := c.run("cluster", "restore", filepath.Join(c.dir, "missing.db")); code != exitUsage || !strings.Contains(stderr, "backup: ") {
+		t.Errorf("cluster restore of a missing file: exit %d, stderr %q", code, stderr)
+	}
+	c.waitFor("three members in step after the restore", settled("m1", "m2", "m3"))
+
 	// A fourth master, started without peers, waits to be added; added, it catches up.
 	m4 := c.newMember("m4")
 	m4.proc.start(t)

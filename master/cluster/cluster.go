@@ -414,6 +414,21 @@ func (n *Node) ID() string { return n.cfg.NodeID }
 // IsLeader reports whether this member is the leader now.
 func (n *Node) IsLeader() bool { return n.raft.State() == raft.Leader }
 
+// Member reports whether this member is in the cluster's configuration (it is not before it
+// is added, nor after it is removed).
+func (n *Node) Member() bool {
+	cf := n.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return false
+	}
+	for _, s := range cf.Configuration().Servers {
+		if string(s.ID) == n.cfg.NodeID {
+			return true
+		}
+	}
+	return false
+}
+
 // Leader returns the leader's ID and cluster address, empty when there is none.
 func (n *Node) Leader() (id, addr string) {
 	a, i := n.raft.LeaderWithID()
