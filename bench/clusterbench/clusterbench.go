@@ -46,13 +46,13 @@ type Profile struct {
 
 // FullProfile is the benchmark.
 func FullProfile() Profile {
-	return Profile{Name: "full", Members: 3, ClusterTimeout: time.Second, Clients: 64, Duration: 10 * time.Second, Warmup: 2 * time.Second,
+	return Profile{Name: "full", Members: 3, ClusterTimeout: 500 * time.Millisecond, Clients: 64, Duration: 10 * time.Second, Warmup: 2 * time.Second,
 		Queued: 100_000, Nodes: 1000, Requesters: 64, LeaseRate: 1000, Leases: 20_000, LeaseWarmup: 1000, SatLeases: 10_000, Kills: 20}
 }
 
 // QuickProfile is a smoke run: the same cases, small.
 func QuickProfile() Profile {
-	return Profile{Name: "quick", Members: 3, ClusterTimeout: time.Second, Clients: 64, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
+	return Profile{Name: "quick", Members: 3, ClusterTimeout: 500 * time.Millisecond, Clients: 64, Duration: 2 * time.Second, Warmup: 500 * time.Millisecond,
 		Queued: 10_000, Nodes: 100, Requesters: 64, LeaseRate: 1000, Leases: 2000, LeaseWarmup: 200, SatLeases: 1000, Kills: 3}
 }
 

@@ -26,7 +26,7 @@ func main() {
 	duration := flag.Duration("duration", 0, "measured submit time (default 10s, 2s with -quick)")
 	clients := flag.Int("clients", 0, "concurrent submit clients (default 64)")
 	kills := flag.Int("kills", 0, "leader SIGKILLs (default 20, 3 with -quick)")
-	timeout := flag.Duration("cluster-timeout", 0, "the members' --cluster-timeout (default 1s, the master's own default)")
+	timeout := flag.Duration("cluster-timeout", 0, "the members' --cluster-timeout (default 500ms, the master's own default)")
 	casesFlag := flag.String("cases", strings.Join(clusterbench.Cases, ","), "cases to run: "+strings.Join(clusterbench.Cases, ", "))
 	masterBin := flag.String("master", "", "run this ffrtmp-master binary instead of building one (to compare builds)")
 	keep := flag.Bool("keep", false, "keep the temporary folder (master binary, databases, raft logs, master logs)")

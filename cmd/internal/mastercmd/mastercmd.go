@@ -132,7 +132,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.String("cluster-ca", "", "CA file (PEM) of the cluster: masters accept only each other's certificates signed by it (use a CA of its own, not the workers')")
 	fs.String("cluster-cert", "", "this master's certificate for the cluster port (default: --cert); valid for client and server auth, with --cluster-addr's host")
 	fs.String("cluster-key", "", "the key of --cluster-cert (default: --key)")
-	fs.Duration("cluster-timeout", time.Second, "how long members wait for the leader before electing another (raft's heartbeat and election timeouts); the failover time is about twice this")
+	fs.Duration("cluster-timeout", 500*time.Millisecond, "how long members wait for the leader before electing another (raft's heartbeat and election timeouts; a failover takes about two of it); raise it on a slow or distant network")
 	fs.Int("cluster-snapshot-threshold", 8192, "replicated entries after which a member snapshots its database and trims the raft log")
 	fs.Duration("cluster-snapshot-interval", 2*time.Minute, "how often a member checks whether --cluster-snapshot-threshold entries have come since its last snapshot")
 	fs.Bool("insecure", false, "allow a cluster without TLS beyond loopback (only on a network you trust)")
