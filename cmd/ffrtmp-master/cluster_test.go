@@ -139,6 +139,20 @@ func submitVia(ctx context.Context, t *testing.T, m *member, label string) (*api
 	return m.p.client(t, adminKey).SubmitJob(ctx, api.JobRequest{Scenario: "720p30-h264", Labels: map[string]string{"seq": label}}, "")
 }
 
+// getRetry reads a job through m, retrying while m answers 503 unavailable (for at most
+// 20 s).
+func getRetry(t *testing.T, m *member, id string) (*api.Job, error) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		j, err := m.p.client(t, adminKey).GetJob(context.Background(), id)
+		if !isUnavailable(err) || time.Now().After(deadline) {
+			return j, err
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 // isUnavailable: the member answered 503 unavailable (no leader yet, or it is starting).
 func isUnavailable(err error) bool {
 	var ae *api.Error
@@ -180,37 +194,55 @@ func TestClusterReplicatesAndFailsOver(t *testing.T) {
 	ctx := context.Background()
 	acked := map[string]string{}
 	for i := range 20 {
+		// Under load an election may follow the first one: the follower may lead by now, or
+		// answer 503 for a moment; either way the submit lands once.
 		label := fmt.Sprintf("before-%d", i)
-		j, err := submitVia(ctx, t, follower, label)
-		if err != nil {
-			t.Fatalf("submit %d through follower %s: %v", i, follower.id, err)
-		}
-		acked[j.ID] = label
+		acked[submitRetry(t, follower, label).ID] = label
 	}
 	for _, m := range ms {
 		for id, label := range acked {
-			j, err := m.p.client(t, adminKey).GetJob(ctx, id)
+			j, err := getRetry(t, m, id)
 			if err != nil || j.Labels["seq"] != label {
 				t.Fatalf("job %s through %s: %+v, %v", id, m.id, j, err)
 			}
 			break
 		}
 	}
-	st, err := follower.status(ctx, t)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !st.Clustered || st.Leader != leader.id || st.Member != follower.id || len(st.Members) != 3 {
-		t.Fatalf("cluster status from %s: %+v", follower.id, st)
-	}
-	for _, mb := range st.Members {
-		want := api.MemberFollower
-		if mb.ID == leader.id {
-			want = api.MemberLeader
+	// The status as any member tells it: one leader, the others followers, each with its API.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		leader = waitLeader(t, ms)
+		for _, m := range ms {
+			if m != leader {
+				follower = m
+				break
+			}
 		}
-		if mb.State != want || mb.APIURL == "" {
-			t.Errorf("member %s: state %q api_url %q, want %q and its URL", mb.ID, mb.State, mb.APIURL, want)
+		st, err := follower.status(ctx, t)
+		problem := ""
+		switch {
+		case err != nil:
+			problem = err.Error()
+		case !st.Clustered || st.Leader != leader.id || st.Member != follower.id || len(st.Members) != 3:
+			problem = fmt.Sprintf("cluster status from %s: %+v", follower.id, st)
+		default:
+			for _, mb := range st.Members {
+				want := api.MemberFollower
+				if mb.ID == leader.id {
+					want = api.MemberLeader
+				}
+				if mb.State != want || mb.APIURL == "" {
+					problem = fmt.Sprintf("member %s: state %q api_url %q, want %q and its URL", mb.ID, mb.State, mb.APIURL, want)
+				}
+			}
 		}
+		if problem == "" {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(problem)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 
 	// SIGKILL the leader; the survivors elect another and take submits again.
@@ -248,7 +280,7 @@ func TestClusterReplicatesAndFailsOver(t *testing.T) {
 		t.Fatal("the killed member still leads")
 	}
 	for id, label := range acked {
-		j, err := survivors[0].p.client(t, adminKey).GetJob(ctx, id)
+		j, err := getRetry(t, survivors[0], id)
 		if err != nil || j.Labels["seq"] != label {
 			t.Errorf("acknowledged job %s after the failover: %+v, %v", id, j, err)
 		}
