@@ -54,9 +54,6 @@ type ClusterConfig struct {
 // routes and the forwarding to the leader). The farm's services start when it leads (lead).
 func (m *Master) startCluster() error {
 	cc := *m.cfg.Cluster
-	if m.cfg.RTMPListen != "" {
-		return errors.New("the RTMP ingest inside the master does not run in a cluster yet: set --rtmp-port -1 and put `ffrtmp ingest` in front of the masters (--ingest-url)")
-	}
 	if cc.Dir == "" {
 		cc.Dir = filepath.Join(filepath.Dir(m.cfg.DB), "raft")
 	}
@@ -86,6 +83,10 @@ func (m *Master) startCluster() error {
 	m.standby = httpapi.New(httpapi.Options{Keys: m.keys, Limiter: m.limiter, Metrics: m.metrics, Logger: m.log,
 		Backup: m.st.Backup, Ready: m.ready, Cluster: clusterAPI{m}, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout})
 	m.proxy = m.leaderProxy(client)
+	m.node.HandleCalls(m.serveCall)
+	if m.cfg.RTMPListen != "" {
+		return m.startClusterIngest()
+	}
 	return nil
 }
 

@@ -86,6 +86,12 @@ func (m *Master) liveConfig() live.Config {
 			_, st, ok := m.rtmp.Live(id)
 			return live.IngestStats{Bytes: st.Bytes, BitrateBPS: st.BitrateBPS}, ok
 		}
+	} else if m.ingest != nil {
+		// A cluster member's ingest: publishers are told this member's ingest (or
+		// --rtmp-host, the name that reaches every member's); its news comes as a standalone
+		// ingest's.
+		sc.IngestPort = m.ingest.Addr().(*net.TCPAddr).Port
+		sc.IngestTLS = m.tls != nil
 	}
 	return sc
 }
@@ -154,10 +160,13 @@ func ingestTLS(c *tls.Config) *tls.Config {
 
 // RTMPAddr is the RTMP ingest's listen address, or nil when the master runs none.
 func (m *Master) RTMPAddr() net.Addr {
-	if m.rln == nil {
-		return nil
+	switch {
+	case m.rln != nil:
+		return m.rln.Addr()
+	case m.ingest != nil:
+		return m.ingest.Addr()
 	}
-	return m.rln.Addr()
+	return nil
 }
 
 // Streams is the master's live streams (for the all-in-one and tests); nil on a cluster

@@ -41,6 +41,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/store"
 	"github.com/ffrtmp/ffrtmp/master/webhook"
 	"github.com/ffrtmp/ffrtmp/rtmp"
+	"github.com/ffrtmp/ffrtmp/rtmp/standalone"
 )
 
 // Config is everything the master is told at start. Zero values take the defaults the
@@ -136,6 +137,7 @@ type Master struct {
 	mln       net.Listener
 	rln       net.Listener // RTMP ingest
 	rtmp      *rtmp.Server
+	ingest    *standalone.Ingest // a cluster member's RTMP ingest
 	tls       *tls.Config
 	stopping  atomic.Bool
 	tracing   func(context.Context) error
@@ -480,6 +482,14 @@ func (m *Master) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(bg)
 	if m.node != nil {
 		g.Go(func() error { m.lead(gctx); return nil })
+		if m.ingest != nil {
+			g.Go(func() error {
+				if err := m.ingest.Run(gctx); err != nil && gctx.Err() == nil {
+					m.log.Error("RTMP ingest stopped: nobody can publish to this master until it restarts", "err", err)
+				}
+				return nil
+			})
+		}
 	} else {
 		t := m.term.Load()
 		g.Go(func() error { return t.run(gctx) })

@@ -248,7 +248,6 @@ func TestClusterFlagsRefused(t *testing.T) {
 		{"wildcard address", []string{"--node-id", "m1", "--cluster-addr", "0.0.0.0:0"}, "not a wildcard"},
 		{"plain beyond loopback", []string{"--node-id", "m1", "--cluster-addr", "192.0.2.7:7946"}, "needs mutual TLS"},
 		{"ca without cert", []string{"--node-id", "m1", "--cluster-addr", "127.0.0.1:0", "--cluster-ca", "ca.pem"}, "--cluster-ca needs this master's certificate"},
-		{"rtmp in a cluster", []string{"--node-id", "m1", "--cluster-addr", "127.0.0.1:0", "--rtmp-port", "1935"}, "does not run in a cluster yet"},
 	} {
 		_, stderr, code := run(t, dir, env(), "", append(append(quiet(db), base...), tc.args...)...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {

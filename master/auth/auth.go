@@ -67,6 +67,16 @@ func WithPrincipal(ctx context.Context, p Principal) context.Context {
 	return context.WithValue(ctx, principalKey{}, p)
 }
 
+type trustedKey struct{}
+
+// WithTrusted marks ctx as authenticated already, as p, by something other than an API key:
+// a request the master builds in-process for a caller it authenticated itself (another
+// master of the cluster, over the cluster's mutual TLS). Authenticate takes p without looking
+// for a key. No HTTP request can carry it: only code in this process sets it.
+func WithTrusted(ctx context.Context, p Principal) context.Context {
+	return context.WithValue(ctx, trustedKey{}, p)
+}
+
 // FromContext returns the Principal that Require stored in ctx.
 func FromContext(ctx context.Context) (Principal, bool) {
 	p, ok := ctx.Value(principalKey{}).(Principal)

@@ -11,13 +11,15 @@ import (
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
 )
 
-// The cluster port carries two protocols, told apart by the connection's first byte: raft's
-// own RPCs, and a one-shot status call (the member answers one JSON memberStatus and closes).
+// The cluster port carries three protocols, told apart by the connection's first byte: raft's
+// own RPCs, a one-shot status call (the member answers one JSON memberStatus and closes), and
+// a call relayed to the leader (call.go).
 const (
 	protoRaft   byte = 'R'
 	protoStatus byte = 'S'
@@ -32,6 +34,8 @@ type streamLayer struct {
 	client    *tls.Config
 	status    func() memberStatus
 	log       *slog.Logger
+
+	calls atomic.Pointer[CallHandler]
 
 	conns     chan net.Conn
 	done      chan struct{}
@@ -114,6 +118,8 @@ func (s *streamLayer) handshake(raw net.Conn) {
 	case protoStatus:
 		_ = json.NewEncoder(c).Encode(s.status())
 		c.Close()
+	case protoCall:
+		s.serveCall(c)
 	default:
 		s.log.Warn("cluster connection refused: unknown protocol", "remote", raw.RemoteAddr().String())
 		c.Close()

@@ -347,10 +347,6 @@ func clusterConfig(v *viper.Viper, cfg *master.Config) error {
 	if cc.KeyFile == "" {
 		cc.KeyFile = cfg.TLS.KeyFile
 	}
-	if cfg.RTMPListen != "" && v.IsSet("rtmp-port") {
-		return errors.New("--rtmp-port: the RTMP ingest inside the master does not run in a cluster yet; put `ffrtmp ingest` in front of the masters (--ingest-url)")
-	}
-	cfg.RTMPListen = "" // not yet in a cluster: standalone ingests serve publishers
 	cfg.Cluster = cc
 	return nil
 }
