@@ -466,3 +466,61 @@ func TestClusterRecoverFromLostMajority(t *testing.T) {
 		t.Errorf("peers.json not renamed once applied: %v", err)
 	}
 }
+
+// TestRestoreCommand: `ffrtmp-master restore` puts a checked backup in place of a stopped
+// single master's database; it refuses a damaged backup, a database a master holds, an
+// existing one without --replace, and a cluster member's.
+func TestRestoreCommand(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	ctx := context.Background()
+	src := startMaster(t, dir, env(), quiet(filepath.Join(dir, "src.db"), "--api-key", adminKey)...)
+	job, err := src.client(t, adminKey).SubmitJob(ctx, api.JobRequest{Scenario: "720p30-h264", Labels: map[string]string{"seq": "backed"}}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var backup bytes.Buffer
+	if _, err := src.client(t, adminKey).Backup(ctx, &backup); err != nil {
+		t.Fatal(err)
+	}
+	bf := filepath.Join(dir, "backup.db")
+	writeFile(t, bf, backup.String())
+	bad := filepath.Join(dir, "bad.db")
+	writeFile(t, bad, backup.String()[:backup.Len()/3])
+
+	target := filepath.Join(dir, "target", "master.db")
+	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no backup", []string{"restore", "--db", target}, "restore needs --from BACKUP and --db FILE"},
+		{"damaged backup", []string{"restore", "--from", bad, "--db", target}, "backup " + bad + ": "},
+		{"held by a master", []string{"restore", "--from", bf, "--db", filepath.Join(dir, "src.db"), "--replace"}, "a master is running on it: stop it first"},
+		{"exists", []string{"restore", "--from", bf, "--db", filepath.Join(dir, "src.db")}, "the database exists: add --replace"},
+	} {
+		_, stderr, code := run(t, dir, env(), "", tc.args...)
+		if code == 0 || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%s: exit %d, stderr %q; want %q", tc.name, code, stderr, tc.want)
+		}
+	}
+	stdout, stderr, code := run(t, dir, env(), "", "restore", "--from", bf, "--db", target)
+	if code != 0 || !strings.Contains(stdout, "restored "+bf) {
+		t.Fatalf("restore: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	p := startMaster(t, filepath.Dir(target), env(), quiet(target, "--api-key", adminKey)...)
+	if j, err := p.client(t, adminKey).GetJob(ctx, job.ID); err != nil || j.Labels["seq"] != "backed" {
+		t.Fatalf("the restored master's job: %+v, %v", j, err)
+	}
+
+	member := filepath.Join(dir, "member", "master.db")
+	if err := os.MkdirAll(filepath.Join(filepath.Dir(member), "raft"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if _, stderr, code := run(t, dir, env(), "", "restore", "--from", bf, "--db", member); code == 0 || !strings.Contains(stderr, "ffrtmp cluster restore") {
+		t.Errorf("restore into a cluster member's database: exit %d, stderr %q", code, stderr)
+	}
+}

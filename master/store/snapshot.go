@@ -287,3 +287,63 @@ func CheckBackup(path string) (err error) {
 		})
 	})
 }
+
+// ErrExists is returned by Replace when the database exists and the caller did not ask to
+// replace it.
+var ErrExists = errors.New("the database exists")
+
+// Replace puts the backup at from in place of the database at path, for a master that is
+// stopped: the backup is checked whole first (CheckBackup), a database a running master
+// holds is refused, an existing one is replaced only with replace, and the new file appears
+// whole or not at all (a copy beside it, fsynced, renamed over it). It returns the bytes
+// copied.
+func Replace(from, path string, replace bool) (int64, error) {
+	if err := CheckBackup(from); err != nil {
+		return 0, fmt.Errorf("backup %s: %w", from, err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		if !replace {
+			return 0, fmt.Errorf("%s: %w", path, ErrExists)
+		}
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+		if errors.Is(err, bolt.ErrTimeout) {
+			return 0, fmt.Errorf("%s: a master is running on it: stop it first", path)
+		}
+		if err == nil {
+			db.Close()
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return 0, err
+	}
+	src, err := os.Open(from)
+	if err != nil {
+		return 0, err
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".restore-*")
+	if err != nil {
+		return 0, err
+	}
+	defer os.Remove(tmp.Name())
+	n, err := io.Copy(tmp, src)
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o600)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		return 0, fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	return n, nil
+}

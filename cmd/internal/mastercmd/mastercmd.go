@@ -31,6 +31,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
+	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
 // EnvPrefix prefixes the environment variable of every flag: --max-retries is
@@ -80,7 +81,7 @@ environment, which wins over the file.`,
 		v, err = bind(cmd.Flags())
 		return err
 	}
-	cmd.AddCommand(hashKeyCmd(), genKeyCmd())
+	cmd.AddCommand(hashKeyCmd(), genKeyCmd(), restoreCmd())
 	return cmd
 }
 
@@ -380,6 +381,44 @@ func logger(level, format string, w io.Writer) (*slog.Logger, error) {
 		return slog.New(slog.NewJSONHandler(w, opts)), nil
 	}
 	return nil, fmt.Errorf("--log-format %q: want text or json", format)
+}
+
+func restoreCmd() *cobra.Command {
+	var from, db string
+	var replace bool
+	c := &cobra.Command{
+		Use:   "restore --from BACKUP --db FILE",
+		Short: "Put a database backup (GET /v1/backup) in place of a stopped master's database",
+		Long: `restore checks the whole backup (a master database of this version, not cut off, every page
+readable) and puts it in place of --db, whole or not at all. The master must be stopped; an
+existing database is replaced only with --replace (back it up first).
+
+This is for a single master. A cluster takes a backup online, on every member at once:
+ffrtmp cluster restore BACKUP (a new cluster: start it empty, then restore).`,
+		Example: `  ffrtmp-master restore --from backup.db --db /var/lib/ffrtmp/master.db --replace`,
+		Args:    cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if from == "" || db == "" {
+				return errors.New("restore needs --from BACKUP and --db FILE")
+			}
+			if _, err := os.Stat(filepath.Join(filepath.Dir(db), "raft")); err == nil {
+				return fmt.Errorf("%s is a cluster member's database (raft/ beside it): restore into a cluster with `ffrtmp cluster restore %s`", db, from)
+			}
+			n, err := store.Replace(from, db, replace)
+			if errors.Is(err, store.ErrExists) {
+				return fmt.Errorf("%w: add --replace to put the backup in its place (back it up first)", err)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "restored %s (%d bytes) to %s: start the master\n", from, n, db)
+			return nil
+		},
+	}
+	c.Flags().StringVar(&from, "from", "", "the backup file (GET /v1/backup)")
+	c.Flags().StringVar(&db, "db", "", "the database file to put it in place of")
+	c.Flags().BoolVar(&replace, "replace", false, "replace an existing database")
+	return c
 }
 
 func hashKeyCmd() *cobra.Command {
