@@ -227,33 +227,15 @@ func TestClusterChaos(t *testing.T) {
 	}
 	t.Parallel()
 	dir := t.TempDir()
-	const adminKey, workerKey = "chaos-admin-key", "chaos-worker-key"
+	const adminKey, workerKey = clusterAdminKey, "chaos-worker-key"
 	keys := filepath.Join(dir, "keys.yaml")
 	if err := os.WriteFile(keys, fmt.Appendf(nil, "keys:\n  - {name: workers, role: worker, sha256: %q}\n", auth.HashKey(workerKey)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	env := isolatedEnv(dir)
-	var masters []*chaosProc
-	var peers, urls []string
-	for i := range 3 {
-		id := fmt.Sprintf("m%d", i+1)
-		raft := fmt.Sprintf("127.0.0.1:%d", chaosPort(t))
-		peers = append(peers, id+"="+raft)
-		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d", chaosPort(t)))
-		mdir := filepath.Join(dir, id)
-		if err := os.MkdirAll(mdir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		masters = append(masters, &chaosProc{name: id, dir: mdir, env: env, args: []string{"master", "--db", filepath.Join(mdir, "master.db"),
-			"--listen", "127.0.0.1", "--port", strings.TrimPrefix(urls[i], "http://127.0.0.1:"), "--metrics-addr", "", "--rate-limit", "0",
-			"--api-key", adminKey, "--keys-file", keys, "--node-id", id, "--cluster-addr", raft, "--cluster-timeout", "500ms",
-			"--webhook-secret", "chaos", "--rtmp-port", "-1", "--heartbeat-timeout", "30s"}})
-	}
-	for _, m := range masters {
-		m.args = append(m.args, "--cluster-peers", strings.Join(peers, ","))
-		m.start(t)
-	}
-	all := strings.Join(urls, ",")
+	c := startTestCluster(t, 3, "--keys-file", keys, "--heartbeat-timeout", "30s")
+	masters := c.procs()
+	all := c.urls()
 	quiet := api.WithLogger(slog.New(slog.DiscardHandler)) // moves between masters are the test's point
 	admin, err := api.NewClient(all, adminKey, api.WithTimeout(10*time.Second), quiet)
 	if err != nil {

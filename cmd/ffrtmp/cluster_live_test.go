@@ -2,12 +2,7 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -27,29 +22,8 @@ func TestClusterLiveStreamFailover(t *testing.T) {
 		t.Skip("publishes for about 20 s")
 	}
 	t.Parallel()
-	dir := t.TempDir()
-	const adminKey = "live-cluster-admin-key"
-	env := isolatedEnv(dir)
-	var masters []*chaosProc
-	var peers, urls []string
-	for i := range 3 {
-		id := fmt.Sprintf("m%d", i+1)
-		raft := fmt.Sprintf("127.0.0.1:%d", chaosPort(t))
-		peers = append(peers, id+"="+raft)
-		urls = append(urls, fmt.Sprintf("http://127.0.0.1:%d", chaosPort(t)))
-		mdir := filepath.Join(dir, id)
-		if err := os.MkdirAll(mdir, 0o700); err != nil {
-			t.Fatal(err)
-		}
-		masters = append(masters, &chaosProc{name: id, dir: mdir, env: env, args: []string{"master", "--db", filepath.Join(mdir, "master.db"),
-			"--listen", "127.0.0.1", "--port", strings.TrimPrefix(urls[i], "http://127.0.0.1:"), "--metrics-addr", "", "--rate-limit", "0",
-			"--api-key", adminKey, "--node-id", id, "--cluster-addr", raft, "--cluster-timeout", "500ms",
-			"--webhook-secret", "live", "--rtmp-port", "0", "--live-grace", "3s"}})
-	}
-	for _, m := range masters {
-		m.args = append(m.args, "--cluster-peers", strings.Join(peers, ","))
-		m.start(t)
-	}
+	c := startTestCluster(t, 3, "--rtmp-port", "0", "--rtmp-listen", "127.0.0.1", "--live-grace", "3s")
+	masters := c.procs()
 	rtmpOf := map[string]string{}
 	for _, m := range masters {
 		runWaitFor(t, 30*time.Second, m.name+"'s RTMP address", func() bool {
@@ -60,11 +34,9 @@ func TestClusterLiveStreamFailover(t *testing.T) {
 			return false
 		})
 	}
-	admin, err := api.NewClient(strings.Join(urls, ","), adminKey, api.WithTimeout(10*time.Second), api.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	admin := c.admin
 	ctx := context.Background()
+	var err error
 	var leader string
 	runWaitFor(t, 30*time.Second, "a leader", func() bool {
 		st, err := admin.ClusterStatus(ctx)

@@ -33,8 +33,9 @@ type testMember struct {
 
 const clusterAdminKey = "cluster-admin-key"
 
-// startTestCluster starts n masters m1..mn that bootstrap one cluster.
-func startTestCluster(t *testing.T, n int) *testCluster {
+// startTestCluster starts n masters m1..mn that bootstrap one cluster; extra are further
+// flags of every member.
+func startTestCluster(t *testing.T, n int, extra ...string) *testCluster {
 	t.Helper()
 	dir := t.TempDir()
 	c := &testCluster{t: t, dir: dir, masters: map[string]*testMember{}}
@@ -47,7 +48,7 @@ func startTestCluster(t *testing.T, n int) *testCluster {
 	}
 	for i := range n {
 		m := c.masters[fmt.Sprintf("m%d", i+1)]
-		m.proc.args = append(m.proc.args, "--cluster-peers", strings.Join(peers, ","))
+		m.proc.args = append(append(m.proc.args, "--cluster-peers", strings.Join(peers, ",")), extra...)
 		m.proc.start(t)
 	}
 	c.env = isolatedEnv(dir, "FFRTMP_API_KEY="+clusterAdminKey, "FFRTMP_MASTER="+strings.Join(urls, ","))
@@ -77,6 +78,30 @@ func (c *testCluster) newMember(id string) *testMember {
 }
 
 // run runs the binary against the cluster with extra arguments.
+// procs are the members' processes, m1 first.
+func (c *testCluster) procs() []*chaosProc {
+	out := make([]*chaosProc, 0, len(c.masters))
+	for i := 1; ; i++ {
+		m, ok := c.masters[fmt.Sprintf("m%d", i)]
+		if !ok {
+			return out
+		}
+		out = append(out, m.proc)
+	}
+}
+
+// urls is every member's API URL, comma-separated, m1 first.
+func (c *testCluster) urls() string {
+	var out []string
+	for i := 1; ; i++ {
+		m, ok := c.masters[fmt.Sprintf("m%d", i)]
+		if !ok {
+			return strings.Join(out, ",")
+		}
+		out = append(out, m.url)
+	}
+}
+
 func (c *testCluster) run(args ...string) (string, string, int) {
 	c.t.Helper()
 	return runWithEnv(c.t, c.dir, c.env, "", args...)
