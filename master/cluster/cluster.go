@@ -44,6 +44,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/fault"
@@ -210,7 +211,10 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: n.layer, MaxPool: 4, Timeout: 10 * time.Second, Logger: hl,
 	})
-	n.logs, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
+	// The log's freelist is not written at every commit (bbolt rebuilds it at open): a log
+	// that raft appends to and trims would otherwise rewrite a growing freelist per entry.
+	n.logs, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db"),
+		BoltOptions: &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}})
 	if err != nil {
 		return nil, fmt.Errorf("open raft log %s: %w", filepath.Join(cfg.Dir, "raft.db"), err)
 	}
@@ -223,6 +227,7 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	rc.Logger = hl
 	rc.NotifyCh = n.notify
 	rc.BatchApplyCh = true
+	rc.NoLegacyTelemetry = true // raft's metrics go nowhere: emit each once, not twice
 	// The database is the FSM's state and survives restarts on its own: raft must not
 	// replace it with the last snapshot at start; ApplyLogs skips what it already holds.
 	rc.NoSnapshotRestoreOnStart = true
