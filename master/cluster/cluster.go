@@ -170,6 +170,7 @@ type Node struct {
 	trans *raft.NetworkTransport
 	layer *streamLayer
 	st    Store
+	fsm   *fsm
 
 	notify chan bool // raft's leadership notifications
 	mu     sync.Mutex
@@ -284,6 +285,8 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
+	machine.raft.Store(n.raft)
+	n.fsm = machine
 	switch {
 	case hasState:
 		n.log.Info("cluster member rejoining", "addr", cfg.Addr, "applied_index", st.AppliedIndex())
@@ -460,14 +463,18 @@ func (n *Node) Replicate(ctx context.Context, writeSet []byte) error {
 	return nil
 }
 
-// Barrier returns once every entry committed before it is applied here (a new leader calls
-// it before loading its services from the database).
+// Barrier returns once every entry committed before it is in the database here (a new
+// leader calls it before loading its services from the database).
 func (n *Node) Barrier(ctx context.Context) error {
 	timeout := 30 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	return raftErr(n.raft.Barrier(timeout).Error())
+	if err := raftErr(n.raft.Barrier(timeout).Error()); err != nil {
+		return err
+	}
+	n.fsm.flush() // what this member gathered as a follower
+	return nil
 }
 
 // VerifyLeader confirms with a majority that this member is still the leader, so what it
@@ -683,6 +690,7 @@ func (n *Node) Close() error {
 		close(n.closed)
 		if n.raft != nil {
 			err = n.raft.Shutdown().Error()
+			n.fsm.flush() // raft applies nothing more: the database takes what it gathered
 		}
 		n.closeResources()
 	})
