@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
@@ -291,6 +292,19 @@ func servedByEveryMember(r *http.Request) bool {
 
 type leaderKey struct{}
 
+// proxyBuffers lends the leader proxy its copy buffers: without a pool it allocates (and
+// zeroes) 32 KiB per forwarded request.
+type proxyBuffers struct{ p sync.Pool }
+
+func (b *proxyBuffers) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
+	}
+	return make([]byte, 32<<10)
+}
+
+func (b *proxyBuffers) Put(buf []byte) { b.p.Put(&buf) }
+
 // leaderProxy forwards a follower's requests to the leader's API, with the client's
 // credentials as they came and its address in X-Forwarded-For (the leader trusts the
 // members' addresses as proxies).
@@ -308,8 +322,9 @@ func (m *Master) leaderProxy(client *tls.Config) http.Handler {
 			pr.SetXForwarded()
 			pr.Out.Header.Set(api.ForwardedByHeader, m.node.ID())
 		},
-		Transport: tr,
-		ErrorLog:  slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
+		Transport:  tr,
+		BufferPool: &proxyBuffers{},
+		ErrorLog:   slog.NewLogLogger(m.log.Handler(), slog.LevelDebug),
 		ErrorHandler: func(w http.ResponseWriter, r *http.Request, err error) {
 			if r.Context().Err() != nil {
 				return // the client left

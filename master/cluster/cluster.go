@@ -44,6 +44,7 @@ import (
 
 	"github.com/hashicorp/raft"
 	raftboltdb "github.com/hashicorp/raft-boltdb/v2"
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/fault"
@@ -169,6 +170,7 @@ type Node struct {
 	trans *raft.NetworkTransport
 	layer *streamLayer
 	st    Store
+	fsm   *fsm
 
 	notify chan bool // raft's leadership notifications
 	mu     sync.Mutex
@@ -210,7 +212,10 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	n.trans = raft.NewNetworkTransportWithConfig(&raft.NetworkTransportConfig{
 		Stream: n.layer, MaxPool: 4, Timeout: 10 * time.Second, Logger: hl,
 	})
-	n.logs, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db")})
+	// The log's freelist is not written at every commit (bbolt rebuilds it at open): a log
+	// that raft appends to and trims would otherwise rewrite a growing freelist per entry.
+	n.logs, err = raftboltdb.New(raftboltdb.Options{Path: filepath.Join(cfg.Dir, "raft.db"),
+		BoltOptions: &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType}})
 	if err != nil {
 		return nil, fmt.Errorf("open raft log %s: %w", filepath.Join(cfg.Dir, "raft.db"), err)
 	}
@@ -223,6 +228,7 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	rc.Logger = hl
 	rc.NotifyCh = n.notify
 	rc.BatchApplyCh = true
+	rc.NoLegacyTelemetry = true // raft's metrics go nowhere: emit each once, not twice
 	// The database is the FSM's state and survives restarts on its own: raft must not
 	// replace it with the last snapshot at start; ApplyLogs skips what it already holds.
 	rc.NoSnapshotRestoreOnStart = true
@@ -279,6 +285,8 @@ func Start(cfg Config, st Store) (_ *Node, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("start raft: %w", err)
 	}
+	machine.raft.Store(n.raft)
+	n.fsm = machine
 	switch {
 	case hasState:
 		n.log.Info("cluster member rejoining", "addr", cfg.Addr, "applied_index", st.AppliedIndex())
@@ -455,14 +463,18 @@ func (n *Node) Replicate(ctx context.Context, writeSet []byte) error {
 	return nil
 }
 
-// Barrier returns once every entry committed before it is applied here (a new leader calls
-// it before loading its services from the database).
+// Barrier returns once every entry committed before it is in the database here (a new
+// leader calls it before loading its services from the database).
 func (n *Node) Barrier(ctx context.Context) error {
 	timeout := 30 * time.Second
 	if d, ok := ctx.Deadline(); ok {
 		timeout = time.Until(d)
 	}
-	return raftErr(n.raft.Barrier(timeout).Error())
+	if err := raftErr(n.raft.Barrier(timeout).Error()); err != nil {
+		return err
+	}
+	n.fsm.flush() // what this member gathered as a follower
+	return nil
 }
 
 // VerifyLeader confirms with a majority that this member is still the leader, so what it
@@ -678,6 +690,7 @@ func (n *Node) Close() error {
 		close(n.closed)
 		if n.raft != nil {
 			err = n.raft.Shutdown().Error()
+			n.fsm.flush() // raft applies nothing more: the database takes what it gathered
 		}
 		n.closeResources()
 	})

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/raft"
@@ -15,38 +17,84 @@ import (
 // new byte; a member never reinterprets an old one.
 const entryWriteSet byte = 1
 
-// fsm applies the raft log to the store. Raft calls it from one goroutine.
+// A follower's database may lag raft by this much: a follower gathers the entries raft has
+// committed for up to followerApplyDelay (or followerApplyMax of them) and applies them in
+// one transaction, instead of one transaction (and fsync) per entry raft hands it. Nothing
+// is lost by the wait: the entries are in the raft log, which a restarted member replays
+// from its database's index. The leader applies at once (its writers wait for it), and a
+// member flushes what it gathered before it snapshots, restores, serves as the new leader
+// (Barrier) and stops.
+const (
+	followerApplyDelay = 20 * time.Millisecond
+	followerApplyMax   = 4096
+)
+
+// fsm applies the raft log to the store. Raft calls it from one goroutine; the follower's
+// gathered entries are flushed from a timer too, under mu.
 type fsm struct {
 	st    Store
 	log   *slog.Logger
 	hooks Hooks
 	snaps raft.SnapshotStore
+	raft  atomic.Pointer[raft.Raft] // set once raft runs: leader or not
+
+	mu      sync.Mutex
+	pending []store.LogEntry // committed, not yet applied (a follower's)
+	timer   *time.Timer      // flushes pending; nil when pending is empty
 }
 
 var _ raft.BatchingFSM = (*fsm)(nil)
 
 func (f *fsm) Apply(l *raft.Log) any { return f.ApplyBatch([]*raft.Log{l})[0] }
 
-// ApplyBatch applies the batch's write sets in one database transaction (one fsync). A
-// member that cannot apply a committed entry must not go on with a state that differs from
-// the others': it stops (a restart applies the entry again, after the fix).
+// ApplyBatch applies the batch's write sets: on the leader at once, in one database
+// transaction (one fsync); on a follower within followerApplyDelay, with the entries that
+// follow. A member that cannot apply a committed entry must not go on with a state that
+// differs from the others': it stops (a restart applies the entry again, after the fix).
 func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	out := make([]any, len(logs))
-	entries := make([]store.LogEntry, 0, len(logs))
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	added := false
 	for _, l := range logs {
 		if l.Type != raft.LogCommand || len(l.Data) == 0 {
 			continue
 		}
 		switch l.Data[0] {
 		case entryWriteSet:
-			entries = append(entries, store.LogEntry{Index: l.Index, Data: l.Data[1:]})
+			f.pending = append(f.pending, store.LogEntry{Index: l.Index, Data: l.Data[1:]})
+			added = true
 		default:
 			f.fatal(fmt.Errorf("raft entry %d: unknown entry type %d (written by a newer master?)", l.Index, l.Data[0]))
 		}
 	}
-	if len(entries) == 0 {
+	if !added {
 		return out
 	}
+	if r := f.raft.Load(); (r != nil && r.State() == raft.Leader) || len(f.pending) >= followerApplyMax {
+		f.flushLocked()
+	} else if f.timer == nil {
+		f.timer = time.AfterFunc(followerApplyDelay, f.flush)
+	}
+	return out
+}
+
+// flush applies the entries gathered so far.
+func (f *fsm) flush() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.flushLocked()
+}
+
+func (f *fsm) flushLocked() {
+	if f.timer != nil {
+		f.timer.Stop()
+		f.timer = nil
+	}
+	if len(f.pending) == 0 {
+		return
+	}
+	entries := f.pending
 	start := time.Now()
 	if err := f.st.ApplyLogs(entries); err != nil {
 		f.fatal(fmt.Errorf("apply raft entries %d..%d: %w", entries[0].Index, entries[len(entries)-1].Index, err))
@@ -54,7 +102,8 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	if h := f.hooks.Apply; h != nil {
 		h(time.Since(start), len(entries))
 	}
-	return out
+	clear(entries) // drop the write sets for the collector
+	f.pending = entries[:0]
 }
 
 func (f *fsm) fatal(err error) {
@@ -65,6 +114,7 @@ func (f *fsm) fatal(err error) {
 // Snapshot captures the database at the last applied entry; Persist writes it while raft
 // goes on applying.
 func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
+	f.flush()
 	s, err := f.st.Snapshot()
 	if err != nil {
 		return nil, err
@@ -78,6 +128,7 @@ func (f *fsm) Snapshot() (raft.FSMSnapshot, error) {
 // backup's own index belongs to another log).
 func (f *fsm) Restore(rc io.ReadCloser) error {
 	defer rc.Close()
+	f.flush()
 	var index uint64
 	if metas, err := f.snaps.List(); err == nil && len(metas) > 0 {
 		index = metas[0].Index
