@@ -403,6 +403,18 @@ func (c clusterAPI) Restore(ctx context.Context, backup io.Reader, size int64) e
 	if err := store.CheckBackup(f.Name()); err != nil {
 		return fault.Invalid("body", "not a backup this master can restore: %v", err)
 	}
+	// A backup of an older release is migrated here, once: raft gives every member the same
+	// migrated snapshot.
+	if from, err := store.MigrateBackup(f.Name(), m.log); err != nil {
+		return fmt.Errorf("migrate the backup: %w", err)
+	} else if from != store.SchemaVersion {
+		m.log.Info("the backup was migrated before the restore", "from_schema", from, "to_schema", store.SchemaVersion)
+		fi, err := f.Stat()
+		if err != nil {
+			return err
+		}
+		n = fi.Size()
+	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return err
 	}

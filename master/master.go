@@ -522,7 +522,7 @@ func (m *Master) Run(ctx context.Context) error {
 		m.log.Warn("serving plain HTTP beyond loopback: API keys cross the network in clear text; use --tls or --cert/--key", "addr", a.String())
 	}
 	m.log.Info("master listening", "url", m.URL(), "tls", m.tls != nil, "mtls", m.cfg.TLS.MTLS,
-		"metrics", addrString(m.MetricsAddr()), "rtmp", addrString(m.RTMPAddr()), "db", m.cfg.DB, "rate_limit", m.cfg.RateLimit)
+		"metrics", addrString(m.MetricsAddr()), "rtmp", addrString(m.RTMPAddr()), "db", m.cfg.DB, "schema", store.SchemaVersion, "rate_limit", m.cfg.RateLimit)
 
 	var err error
 	select {

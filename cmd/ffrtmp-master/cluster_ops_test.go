@@ -351,6 +351,85 @@ func TestClusterRestore(t *testing.T) {
 	}
 }
 
+// TestClusterRestoreOlderRelease: a backup taken by an older release (the store's schema-2
+// fixture) is migrated once, by the leader, and every member installs the migrated state:
+// the way a cluster moves across a schema change (doc/cluster.md#upgrading).
+func TestClusterRestoreOlderRelease(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	backup, err := os.ReadFile(filepath.Join("..", "..", "master", "store", "testdata", "schema2", "master.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The fixture's jobs finished in November 2026: keep them.
+	ms := startCluster(t, 3, func(*member) []string { return []string{"--retention", "0"} })
+	leader := waitLeader(t, ms)
+	if _, err := retried(func() (*api.ClusterStatus, error) { return leader.p.client(t, adminKey).RestoreCluster(ctx, backup) }); err != nil {
+		t.Fatalf("restore a schema-2 backup: %v", err)
+	}
+	leader.p.waitLog(t, "the backup was migrated before the restore", 1)
+	waitCaughtUp(t, ms)
+	for _, m := range ms {
+		c := m.p.client(t, adminKey)
+		for tenant, want := range map[string]int{api.DefaultTenant: 14, "team-a": 7} {
+			var list *api.JobList
+			for range 100 { // the leader's services restart over the restored state
+				if list, err = c.ListJobs(ctx, api.ListJobsOptions{Tenant: tenant, Limit: 100}); !isUnavailable(err) {
+					break
+				}
+				time.Sleep(50 * time.Millisecond)
+			}
+			if err != nil || len(list.Jobs) != want {
+				t.Errorf("%s: jobs of tenant %s after the restore: %v; want %d", m.id, tenant, err, want)
+			}
+		}
+		if m != leader && strings.Contains(m.p.stderr.String(), "migrating database schema") {
+			t.Errorf("%s migrated its own database; the leader migrates the backup once", m.id)
+		}
+	}
+	// The leader's services act on the restored farm (its nodes are gone, their jobs go back
+	// to the queue): the members are compared once the writes have stopped.
+	waitQuiet(t, ms)
+	for _, m := range ms {
+		m.p.signal(t, syscall.SIGTERM)
+	}
+	digests := map[string]string{}
+	for _, m := range ms {
+		if st := m.p.wait(t, 20*time.Second); st.ExitCode() != 0 {
+			t.Fatalf("%s after SIGTERM: %v", m.id, st)
+		}
+		s, err := store.Open(filepath.Join(m.dir, "master.db"), store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		digests[m.id], err = s.Digest()
+		s.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if digests["m1"] != digests["m2"] || digests["m2"] != digests["m3"] {
+		t.Fatalf("the members differ after the restore: %v", digests)
+	}
+}
+
+// waitQuiet waits until the members are caught up and the applied index stays put for a
+// second: no write is under way that a member stopped now would miss.
+func waitQuiet(t *testing.T, ms []*member) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	idx := waitCaughtUp(t, ms)
+	for time.Now().Before(deadline) {
+		time.Sleep(time.Second)
+		next := waitCaughtUp(t, ms)
+		if next == idx {
+			return
+		}
+		idx = next
+	}
+	t.Fatal("the cluster kept writing for 30 s")
+}
+
 // TestClusterNewMemberMustBeEmpty: a master whose database holds a farm's state cannot
 // start a cluster (it would diverge from the others at once); the message says how to
 // bring that state in.
@@ -391,20 +470,15 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	}
 	down.p.signal(t, syscall.SIGKILL)
 	down.p.wait(t, 10*time.Second)
-	for i := range 120 {
-		submitRetry(t, leader, fmt.Sprintf("while-down-%d", i))
-	}
-	leader.p.waitLog(t, "snapshot written", 2)
+	// Two snapshots of 32 entries each trim the log past everything the down member has.
+	submitUntilLog(t, leader, "while-down", "snapshot written", 2)
 	down.restart(t)
 	down.p.waitLog(t, "database restored from the leader's snapshot", 1)
 	waitCaughtUp(t, ms)
 
 	// A member paused for several election timeouts catches up once it runs again.
 	stopped.p.signal(t, syscall.SIGSTOP)
-	for i := range 120 {
-		submitRetry(t, leader, fmt.Sprintf("while-stopped-%d", i))
-	}
-	leader.p.waitLog(t, "snapshot written", 4)
+	submitUntilLog(t, leader, "while-stopped", "snapshot written", 4)
 	stopped.p.signal(t, syscall.SIGCONT)
 	waitCaughtUp(t, ms)
 	for _, m := range ms {
@@ -418,6 +492,22 @@ func TestClusterCatchUpBySnapshot(t *testing.T) {
 	}
 	submitRetry(t, down, "after-catch-up")
 	waitCaughtUp(t, ms)
+}
+
+// submitUntilLog submits jobs through m until its log says want n times: how many entries
+// make a snapshot happen is raft's business (a timer with jitter), not the test's.
+func submitUntilLog(t *testing.T, m *member, label, want string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; strings.Count(m.p.stderr.String(), want) < n; i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s does not say %q %d times after %d submits in 60 s:\n%s", m.id, want, n, i, m.p.stderr.String())
+		}
+		submitRetry(t, m, fmt.Sprintf("%s-%d", label, i))
+		if i >= 120 {
+			time.Sleep(20 * time.Millisecond) // enough entries; give the snapshot timer its turn
+		}
+	}
 }
 
 // TestClusterRecoverFromLostMajority: two of three members are gone for good; the survivor,

@@ -446,11 +446,8 @@ func (n *Node) Leader() (id, addr string) {
 // Replicate commits a write set on a majority and returns once this member (the leader)
 // has applied it. It is the store's Options.Replicate.
 func (n *Node) Replicate(ctx context.Context, writeSet []byte) error {
-	data := make([]byte, 1+len(writeSet))
-	data[0] = entryWriteSet
-	copy(data[1:], writeSet)
 	start := time.Now()
-	f := n.raft.Apply(data, n.cfg.ApplyTimeout)
+	f := n.raft.Apply(writeSetEntry(writeSet), n.cfg.ApplyTimeout)
 	if err := f.Error(); err != nil {
 		return raftErr(err)
 	}

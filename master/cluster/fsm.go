@@ -1,6 +1,7 @@
 package cluster
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +16,20 @@ import (
 
 // Entry types: the first byte of every command in the raft log. A new kind of entry gets a
 // new byte; a member never reinterprets an old one.
+//
+// entryWriteSet is followed by the database schema of the member that recorded it (uvarint)
+// and the store's write set. A write set names buckets and keys of that schema's layout, so
+// a member of another schema (a mixed-version cluster across a schema change) stops rather
+// than apply it to a layout it was not meant for.
 const entryWriteSet byte = 1
+
+// writeSetEntry is the raft command that carries a store write set.
+func writeSetEntry(writeSet []byte) []byte {
+	data := make([]byte, 0, 1+binary.MaxVarintLen64+len(writeSet))
+	data = append(data, entryWriteSet)
+	data = binary.AppendUvarint(data, store.SchemaVersion)
+	return append(data, writeSet...)
+}
 
 // A follower's database may lag raft by this much: a follower gathers the entries raft has
 // committed for up to followerApplyDelay (or followerApplyMax of them) and applies them in
@@ -56,13 +70,26 @@ func (f *fsm) ApplyBatch(logs []*raft.Log) []any {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	added := false
+	applied := f.st.AppliedIndex()
 	for _, l := range logs {
-		if l.Type != raft.LogCommand || len(l.Data) == 0 {
+		// A restarted member is handed entries its database has (raft replays from its
+		// snapshot): they are skipped before they are read, so a member upgraded across a
+		// schema change does not refuse the old entries it applied before the upgrade.
+		if l.Type != raft.LogCommand || len(l.Data) == 0 || l.Index <= applied {
 			continue
 		}
 		switch l.Data[0] {
 		case entryWriteSet:
-			f.pending = append(f.pending, store.LogEntry{Index: l.Index, Data: l.Data[1:]})
+			schema, n := binary.Uvarint(l.Data[1:])
+			if n <= 0 {
+				f.fatal(fmt.Errorf("raft entry %d: a write set without its schema version", l.Index))
+			}
+			if schema != store.SchemaVersion {
+				f.fatal(fmt.Errorf("raft entry %d was written by a master of database schema %d and this master is schema %d: "+
+					"a cluster runs one schema (upgrade every member at once across a schema change: doc/cluster.md#upgrading)",
+					l.Index, schema, store.SchemaVersion))
+			}
+			f.pending = append(f.pending, store.LogEntry{Index: l.Index, Data: l.Data[1+n:]})
 			added = true
 		default:
 			f.fatal(fmt.Errorf("raft entry %d: unknown entry type %d (written by a newer master?)", l.Index, l.Data[0]))

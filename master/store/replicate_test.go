@@ -597,7 +597,7 @@ func TestRestoreRefusesBadSnapshots(t *testing.T) {
 		{"cut at the header", image[:4096+100], ""},
 		{"empty", nil, "not a database"},
 		{"garbage", garbage, "not a database"},
-		{"other schema", newerImage, "schema is 99, this master's is 3"},
+		{"other schema", newerImage, "schema 99 is newer than this ffrtmp master"},
 	} {
 		err := m.Restore(bytes.NewReader(tc.image))
 		if err == nil {

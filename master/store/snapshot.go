@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -97,7 +98,7 @@ func (s *Store) RestoreAt(r io.Reader, index uint64) (err error) {
 	}()
 	var applied uint64
 	err = snap.View(func(st *bolt.Tx) error {
-		if err := checkSnapshot(st, tmp); err != nil {
+		if err := checkSnapshot(st, tmp, false); err != nil {
 			return err
 		}
 		var err error
@@ -122,8 +123,9 @@ func (s *Store) RestoreAt(r io.Reader, index uint64) (err error) {
 }
 
 // checkSnapshot refuses a snapshot file shorter than its database says (cut off in
-// transfer) or of another schema than this code's.
-func checkSnapshot(st *bolt.Tx, path string) error {
+// transfer) or of another schema than this code's (older: one this code migrates, with
+// older).
+func checkSnapshot(st *bolt.Tx, path string, older bool) error {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return err
@@ -138,7 +140,11 @@ func checkSnapshot(st *bolt.Tx, path string) error {
 	if err != nil {
 		return err
 	}
-	if version != SchemaVersion {
+	switch {
+	case older && version >= oldestSchema && version <= SchemaVersion:
+	case version > SchemaVersion || (older && version < oldestSchema):
+		return &SchemaError{Version: version, Known: SchemaVersion, Oldest: oldestSchema}
+	case version != SchemaVersion:
 		return fmt.Errorf("the snapshot's database schema is %d, this master's is %d", version, SchemaVersion)
 	}
 	return nil
@@ -262,10 +268,10 @@ func (s *Store) Empty() (bool, error) {
 	return empty, err
 }
 
-// CheckBackup reads the whole database file at path (a backup) and says whether Restore
-// would take it: a master database of this schema, not cut off, every page readable. A
-// cluster checks a backup with it before raft takes it: a snapshot that raft cannot restore
-// stops the member.
+// CheckBackup reads the whole database file at path (a backup) and says whether this
+// master can take it: a master database of this schema or an older one it migrates
+// (MigrateBackup, or Open), not cut off, every page readable. A cluster checks a backup with
+// it before raft takes it: a snapshot that raft cannot restore stops the member.
 func CheckBackup(path string) (err error) {
 	db, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: 5 * time.Second})
 	if err != nil {
@@ -279,13 +285,38 @@ func CheckBackup(path string) (err error) {
 		}
 	}()
 	return db.View(func(tx *bolt.Tx) error {
-		if err := checkSnapshot(tx, path); err != nil {
+		if err := checkSnapshot(tx, path, true); err != nil {
 			return err
 		}
 		return tx.ForEach(func(name []byte, b *bolt.Bucket) error {
 			return b.ForEach(func(k, v []byte) error { return nil })
 		})
 	})
+}
+
+// MigrateBackup brings the backup at path (checked by CheckBackup) to this master's schema
+// in place, as Open would, and returns the schema it had. A cluster migrates a backup of an
+// older release before raft hands it to every member as a snapshot: the members then
+// install the same migrated state, and no member runs a migration of its own.
+func MigrateBackup(path string, log *slog.Logger) (from int, err error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: 5 * time.Second, NoFreelistSync: true, FreelistType: bolt.FreelistMapType})
+	if err != nil {
+		return 0, fmt.Errorf("open backup: %w", err)
+	}
+	defer db.Close()
+	if err := db.View(func(tx *bolt.Tx) error {
+		from, _, err = schemaOf(tx)
+		return err
+	}); err != nil {
+		return 0, err
+	}
+	if _, err := migrate(db, migrations(), migrationBatch, log); err != nil {
+		return from, err
+	}
+	return from, db.Sync()
 }
 
 // ErrExists is returned by Replace when the database exists and the caller did not ask to
