@@ -15,7 +15,9 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -140,8 +142,65 @@ func clusterTLS(cc ClusterConfig) (server, client *tls.Config, err error) {
 	return server, client, nil
 }
 
-// peerPrefixes are the members' hosts, each a single-address prefix (host names are
-// resolved once, at start).
+// memberProxies are the cluster members' addresses, taken as trusted proxies: followers
+// forward their clients' requests with X-Forwarded-For, and the leader's rate limit and
+// connection cap must see those clients, not the member in between. The set follows the
+// cluster's configuration (watchMembers), so a member added online is trusted at once.
+type memberProxies struct {
+	key      string // the members' sorted cluster addresses the prefixes were made from
+	prefixes []netip.Prefix
+}
+
+// memberProxy reports whether a is a cluster member's address.
+func (m *Master) memberProxy(a netip.Addr) bool {
+	mp := m.members.Load()
+	if mp == nil {
+		return false
+	}
+	for _, p := range mp.prefixes {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// setMemberProxies makes peers the trusted members, resolving host names only when the set
+// of addresses changed.
+func (m *Master) setMemberProxies(peers []cluster.Peer) {
+	addrs := make([]string, 0, len(peers))
+	for _, p := range peers {
+		addrs = append(addrs, p.Addr)
+	}
+	slices.Sort(addrs)
+	key := strings.Join(addrs, ",")
+	if mp := m.members.Load(); mp != nil && mp.key == key {
+		return
+	}
+	m.members.Store(&memberProxies{key: key, prefixes: peerPrefixes(peers)})
+}
+
+// watchMembers follows the cluster's configuration into the trusted member addresses until
+// ctx ends.
+func (m *Master) watchMembers(ctx context.Context) {
+	t := time.NewTicker(2 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		// The configuration keeps the old set while raft cannot say (no leader, shutting
+		// down): a member is not distrusted because of an election.
+		if peers := m.node.Peers(); len(peers) > 0 {
+			m.setMemberProxies(peers)
+		}
+	}
+}
+
+// peerPrefixes are the members' hosts, each a single-address prefix (host names resolved
+// now).
 func peerPrefixes(peers []cluster.Peer) []netip.Prefix {
 	var out []netip.Prefix
 	for _, p := range peers {

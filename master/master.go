@@ -19,7 +19,6 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"slices"
 	"strings"
 	"sync/atomic"
 	"syscall"
@@ -128,7 +127,8 @@ type Master struct {
 	callbacks egress.Policy
 	secret    []byte // webhook signing secret
 	limiter   func(http.Handler) http.Handler
-	node      *cluster.Node   // nil for a single master
+	node      *cluster.Node // nil for a single master
+	members   atomic.Pointer[memberProxies]
 	standby   *httpapi.Server // a follower's own routes (readiness, cluster status, backup)
 	proxy     http.Handler    // a follower's way to the leader
 	termCtl   chan termControl
@@ -158,13 +158,10 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	if cfg.MaxConnsPerIP == 0 {
 		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
-	if cfg.Cluster != nil {
-		// Followers forward their clients' requests with X-Forwarded-For: the leader takes
-		// the members' addresses as proxies, so the rate limit and the connection cap see
-		// the clients, not the member in between.
-		cfg.TrustedProxies = append(slices.Clone(cfg.TrustedProxies), peerPrefixes(cfg.Cluster.Peers)...)
-	}
 	m := &Master{cfg: cfg, log: cfg.Logger}
+	if cfg.Cluster != nil {
+		m.setMemberProxies(cfg.Cluster.Peers)
+	}
 	m.logFileLimit()
 	defer func() {
 		if err != nil {
@@ -325,7 +322,7 @@ func (t *term) run(ctx context.Context) error {
 // apiMiddleware sets up the API's rate limit and tracing, shared by every term.
 func (m *Master) apiMiddleware(ctx context.Context) (err error) {
 	if m.cfg.RateLimit > 0 {
-		l := ratelimit.New(m.cfg.RateLimit, m.cfg.RateBurst, ratelimit.Options{TrustedProxies: m.cfg.TrustedProxies, OnLimited: m.metrics.RateLimited})
+		l := ratelimit.New(m.cfg.RateLimit, m.cfg.RateBurst, ratelimit.Options{TrustedProxies: m.cfg.TrustedProxies, Trusted: m.memberProxy, OnLimited: m.metrics.RateLimited})
 		m.limiter = l.Middleware
 	}
 	m.keys.OnDenied = m.metrics.AuthDenied
@@ -366,7 +363,7 @@ func (m *Master) capConns(ln net.Listener) net.Listener {
 					return true
 				}
 			}
-			return false
+			return m.memberProxy(a)
 		},
 		OnRefused: func(netip.Addr) { m.metrics.ConnRefused() },
 		Logf: func(a netip.Addr, refused int64, max int) {
@@ -482,6 +479,7 @@ func (m *Master) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(bg)
 	if m.node != nil {
 		g.Go(func() error { m.lead(gctx); return nil })
+		g.Go(func() error { m.watchMembers(gctx); return nil })
 		if m.ingest != nil {
 			g.Go(func() error {
 				if err := m.ingest.Run(gctx); err != nil && gctx.Err() == nil {

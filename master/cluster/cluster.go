@@ -437,6 +437,20 @@ func (n *Node) Member() bool {
 	return false
 }
 
+// Peers returns the members of the cluster's configuration as this member knows it (nil
+// when raft cannot say).
+func (n *Node) Peers() []Peer {
+	cf := n.raft.GetConfiguration()
+	if cf.Error() != nil {
+		return nil
+	}
+	var out []Peer
+	for _, s := range cf.Configuration().Servers {
+		out = append(out, Peer{ID: string(s.ID), Addr: string(s.Address)})
+	}
+	return out
+}
+
 // Leader returns the leader's ID and cluster address, empty when there is none.
 func (n *Node) Leader() (id, addr string) {
 	a, i := n.raft.LeaderWithID()

@@ -28,6 +28,9 @@ type Options struct {
 	// header that is not itself a trusted proxy; without them the header is ignored, since
 	// any client can write it.
 	TrustedProxies []netip.Prefix
+	// Trusted, when set, names more trusted proxies, asked after TrustedProxies: ones that
+	// change while the limiter runs (a cluster's members).
+	Trusted func(netip.Addr) bool
 	// MaxClients bounds how many client buckets are kept (default DefaultMaxClients). When
 	// it is reached the least recently seen client is forgotten, and starts afresh (with a
 	// full burst) if it comes back.
@@ -218,7 +221,7 @@ func (l *Limiter) trusted(a netip.Addr) bool {
 			return true
 		}
 	}
-	return false
+	return l.opts.Trusted != nil && l.opts.Trusted(a)
 }
 
 // parseAddr reads "1.2.3.4", "1.2.3.4:5", "::1", "[::1]" or "[::1]:5".

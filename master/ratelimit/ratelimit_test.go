@@ -109,6 +109,20 @@ func TestUntrustedForwardedForIgnored(t *testing.T) {
 	wantStatuses(t, statuses(t, srv, "203.0.113.2", 1), 429)
 }
 
+// Trusted names proxies that change while the limiter runs (a cluster member added
+// online): once it says yes, the proxy's X-Forwarded-For is believed.
+func TestTrustedFuncFollowsChanges(t *testing.T) {
+	var member atomic.Bool
+	srv := serve(t, ratelimit.New(0.2, 1, ratelimit.Options{
+		Trusted: func(a netip.Addr) bool { return member.Load() && a.IsLoopback() },
+	}))
+	wantStatuses(t, statuses(t, srv, "203.0.113.1", 2), 204, 429)
+	member.Store(true)
+	wantStatuses(t, statuses(t, srv, "203.0.113.2", 1), 204)
+	wantStatuses(t, statuses(t, srv, "203.0.113.3", 1), 204)
+	wantStatuses(t, statuses(t, srv, "203.0.113.3", 1), 429)
+}
+
 func TestDisabled(t *testing.T) {
 	for _, l := range []*ratelimit.Limiter{ratelimit.New(0, 0, ratelimit.Options{}), ratelimit.New(-1, 10, ratelimit.Options{}), nil} {
 		if l.Enabled() {

@@ -389,9 +389,10 @@ func restoreCmd() *cobra.Command {
 	c := &cobra.Command{
 		Use:   "restore --from BACKUP --db FILE",
 		Short: "Put a database backup (GET /v1/backup) in place of a stopped master's database",
-		Long: `restore checks the whole backup (a master database of this version, not cut off, every page
-readable) and puts it in place of --db, whole or not at all. The master must be stopped; an
-existing database is replaced only with --replace (back it up first).
+		Long: `restore checks the whole backup (a master database of this release or of an older one, which
+the master migrates when it starts; not cut off, every page readable) and puts it in place of
+--db, whole or not at all. The master must be stopped; an existing database is replaced only
+with --replace (back it up first).
 
 This is for a single master. A cluster takes a backup online, on every member at once:
 ffrtmp cluster restore BACKUP (a new cluster: start it empty, then restore).`,
