@@ -19,7 +19,6 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/testpki"
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
-	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
 // TestClusterMutualTLS: masters given --cluster-ca talk only with certificates it signed. A
@@ -328,27 +327,7 @@ func TestClusterRestore(t *testing.T) {
 	}
 	submitRetry(t, follower, "after-restore")
 	waitCaughtUp(t, ms)
-	for _, m := range ms {
-		m.p.signal(t, syscall.SIGTERM)
-	}
-	digests := map[string]string{}
-	for _, m := range ms {
-		if st := m.p.wait(t, 20*time.Second); st.ExitCode() != 0 {
-			t.Fatalf("%s after SIGTERM: %v", m.id, st)
-		}
-		s, err := store.Open(filepath.Join(m.dir, "master.db"), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		digests[m.id], err = s.Digest()
-		s.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if digests["m1"] != digests["m2"] || digests["m2"] != digests["m3"] {
-		t.Fatalf("the members differ after the restore: %v", digests)
-	}
+	stopIdentical(t, ms, nil)
 }
 
 // TestClusterRestoreOlderRelease: a backup taken by an older release (the store's schema-2
@@ -390,27 +369,7 @@ func TestClusterRestoreOlderRelease(t *testing.T) {
 	// The leader's services act on the restored farm (its nodes are gone, their jobs go back
 	// to the queue): the members are compared once the writes have stopped.
 	waitQuiet(t, ms)
-	for _, m := range ms {
-		m.p.signal(t, syscall.SIGTERM)
-	}
-	digests := map[string]string{}
-	for _, m := range ms {
-		if st := m.p.wait(t, 20*time.Second); st.ExitCode() != 0 {
-			t.Fatalf("%s after SIGTERM: %v", m.id, st)
-		}
-		s, err := store.Open(filepath.Join(m.dir, "master.db"), store.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		digests[m.id], err = s.Digest()
-		s.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-	}
-	if digests["m1"] != digests["m2"] || digests["m2"] != digests["m3"] {
-		t.Fatalf("the members differ after the restore: %v", digests)
-	}
+	stopIdentical(t, ms, nil)
 }
 
 // waitQuiet waits until the members are caught up and the applied index stays put for a
