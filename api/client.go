@@ -428,6 +428,16 @@ func (c *Client) ListNodes(ctx context.Context) (*NodeList, error) {
 	return doJSON[NodeList](ctx, c, request{method: http.MethodGet, path: "/v1/nodes"})
 }
 
+// ScrapeTargets returns the Prometheus scrape targets of the farm's nodes
+// (GET /v1/sd/prometheus; a monitor or admin key).
+func (c *Client) ScrapeTargets(ctx context.Context) (ScrapeTargets, error) {
+	t, err := doJSON[ScrapeTargets](ctx, c, request{method: http.MethodGet, path: "/v1/sd/prometheus"})
+	if err != nil {
+		return nil, err
+	}
+	return *t, nil
+}
+
 // GetNode returns a node (GET /v1/nodes/{id}).
 func (c *Client) GetNode(ctx context.Context, id string) (*Node, error) {
 	p, err := pathSegment("node ID", id)

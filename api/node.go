@@ -23,6 +23,9 @@ type Registration struct {
 	// HLSBaseURL is where the node serves the HLS of the live jobs it runs
 	// (http://host:8088/hls/, followed by <stream name>/master.m3u8); empty: it serves none.
 	HLSBaseURL string `json:"hls_base_url,omitempty"`
+	// MetricsURL is where the node serves its Prometheus metrics (http://host:9091/metrics);
+	// the master lists it in GET /v1/sd/prometheus. Empty: the node serves none.
+	MetricsURL string `json:"metrics_url,omitempty"`
 }
 
 // Capabilities is what a node can do, as it measured it.
@@ -87,7 +90,9 @@ type Node struct {
 	RunningJobs  []string          `json:"running_jobs"`
 	Address      string            `json:"address,omitempty"` // as seen by the master
 	// HLSBaseURL is where the node serves live HLS, as it registered it; empty: none.
-	HLSBaseURL    string    `json:"hls_base_url,omitempty"`
+	HLSBaseURL string `json:"hls_base_url,omitempty"`
+	// MetricsURL is where the node serves Prometheus metrics, as it registered it; empty: none.
+	MetricsURL    string    `json:"metrics_url,omitempty"`
 	RegisteredAt  time.Time `json:"registered_at"`
 	LastHeartbeat time.Time `json:"last_heartbeat"`
 }
@@ -169,4 +174,14 @@ type CompleteReport struct {
 type FailReport struct {
 	Node  string   `json:"node"`
 	Error JobError `json:"error"`
+}
+
+// ScrapeTargets is the answer to GET /v1/sd/prometheus: Prometheus's HTTP service discovery
+// format (http_sd_configs), one group per node that serves metrics.
+type ScrapeTargets []ScrapeTargetGroup
+
+// ScrapeTargetGroup is a set of host:port targets that share labels.
+type ScrapeTargetGroup struct {
+	Targets []string          `json:"targets"`
+	Labels  map[string]string `json:"labels"`
 }

@@ -64,6 +64,7 @@ func (m *Master) startCluster() error {
 	if err != nil {
 		return err
 	}
+	m.peerTLS.Store(server)
 	if cc.APIURL == "" {
 		host, _, _ := net.SplitHostPort(cc.Addr)
 		scheme := "http"

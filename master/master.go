@@ -139,6 +139,7 @@ type Master struct {
 	rtmp      *rtmp.Server
 	ingest    *standalone.Ingest // a cluster member's RTMP ingest
 	tls       *tls.Config
+	peerTLS   atomic.Pointer[tls.Config] // the cluster port's certificate, once started
 	stopping  atomic.Bool
 	tracing   func(context.Context) error
 }
@@ -221,11 +222,15 @@ func (m *Master) loadKeys() (err error) {
 // commits; the metrics' gauges read the farm through src once it is loaded.
 func (m *Master) openStore(src *farmSource) (err error) {
 	var storeRef atomic.Pointer[store.Store]
-	m.metrics = metrics.New(src, func() int64 {
-		if s := storeRef.Load(); s != nil {
-			return s.Size()
-		}
-		return 0
+	m.metrics = metrics.New(src, metrics.Readings{
+		DBSize: func() int64 {
+			if s := storeRef.Load(); s != nil {
+				return s.Size()
+			}
+			return 0
+		},
+		DBDir: filepath.Dir(m.cfg.DB),
+		Certs: m.certExpiry,
 	})
 	if dir := filepath.Dir(m.cfg.DB); dir != "" {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
@@ -645,6 +650,19 @@ func webhookSecret(cfg Config) ([]byte, error) {
 	return []byte(s), nil
 }
 
+// certExpiry is when the certificates this master serves expire: the API's (server) and the
+// cluster port's (cluster), as they are now (both reload renewed files).
+func (m *Master) certExpiry() map[string]time.Time {
+	out := map[string]time.Time{}
+	if t, ok := tlsconf.NotAfter(m.tls); ok {
+		out["server"] = t
+	}
+	if t, ok := tlsconf.NotAfter(m.peerTLS.Load()); ok {
+		out["cluster"] = t
+	}
+	return out
+}
+
 // farmSource feeds the metrics gauges once the farm exists.
 type farmSource struct{ f atomic.Pointer[farm.Service] }
 
@@ -665,6 +683,20 @@ func (s *farmSource) NodeCounts() map[api.NodeStatus]int {
 func (s *farmSource) QueueDepth() map[string]int {
 	if f := s.f.Load(); f != nil {
 		return f.QueueDepth()
+	}
+	return nil
+}
+
+func (s *farmSource) QueueOldest() map[string]time.Time {
+	if f := s.f.Load(); f != nil {
+		return f.QueueOldest()
+	}
+	return nil
+}
+
+func (s *farmSource) Heartbeats() map[string]time.Time {
+	if f := s.f.Load(); f != nil {
+		return f.Heartbeats()
 	}
 	return nil
 }

@@ -70,6 +70,9 @@ type Config struct {
 	// HLSBaseURL is where this node serves live HLS (an HLSServer), told to the master when
 	// registering; empty: it serves none.
 	HLSBaseURL string
+	// MetricsURL is where this node serves Prometheus metrics, told to the master when
+	// registering (it lists it for service discovery); empty: none.
+	MetricsURL string
 
 	HeartbeatInterval time.Duration // default 10 s (the master's reply may change it)
 	LeaseWait         time.Duration // long-poll per lease request, default 30 s
@@ -188,7 +191,7 @@ func (a *Agent) register(ctx context.Context) error {
 	for attempt := 0; ; attempt++ {
 		n, err := a.cfg.Master.Register(ctx, api.Registration{ID: a.NodeID(), Name: a.cfg.Name,
 			Version: a.cfg.Version, Labels: a.cfg.Labels, Capabilities: a.cfg.Capabilities,
-			HLSBaseURL: a.cfg.HLSBaseURL})
+			HLSBaseURL: a.cfg.HLSBaseURL, MetricsURL: a.cfg.MetricsURL})
 		if err == nil {
 			a.mu.Lock()
 			a.nodeID = n.ID

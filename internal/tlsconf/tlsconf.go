@@ -124,6 +124,38 @@ func Client(caFile, certFile, keyFile string) (*tls.Config, error) {
 	return cfg, nil
 }
 
+// NotAfter returns when the certificate cfg serves expires: the current one, after any reload
+// of its files. ok is false for a nil cfg or one without a certificate.
+func NotAfter(cfg *tls.Config) (t time.Time, ok bool) {
+	if cfg == nil {
+		return time.Time{}, false
+	}
+	var cert *tls.Certificate
+	switch {
+	case cfg.GetCertificate != nil:
+		cert, _ = cfg.GetCertificate(&tls.ClientHelloInfo{})
+	case len(cfg.Certificates) > 0:
+		cert = &cfg.Certificates[0]
+	}
+	if cert == nil || cert.Leaf == nil {
+		return time.Time{}, false
+	}
+	return cert.Leaf.NotAfter, true
+}
+
+// ClientNotAfter returns when the client certificate cfg presents expires; ok is false for a
+// nil cfg or one without a client certificate.
+func ClientNotAfter(cfg *tls.Config) (t time.Time, ok bool) {
+	if cfg == nil || cfg.GetClientCertificate == nil {
+		return time.Time{}, false
+	}
+	cert, err := cfg.GetClientCertificate(&tls.CertificateRequestInfo{})
+	if err != nil || cert == nil || cert.Leaf == nil {
+		return time.Time{}, false
+	}
+	return cert.Leaf.NotAfter, true
+}
+
 // loadPool reads a PEM file of CA certificates.
 func loadPool(path string) (*x509.CertPool, error) {
 	data, err := os.ReadFile(path)

@@ -24,15 +24,19 @@ const (
 	// RoleIngest is a standalone RTMP ingest (ffrtmp ingest): it asks whether publishers and
 	// players may in, and reports streams starting, stopping and their counters.
 	RoleIngest Role = "ingest"
+	// RoleMonitor is Prometheus (or another monitoring system): it reads the scrape targets
+	// of service discovery and the read-only documents every key may read, and changes
+	// nothing.
+	RoleMonitor Role = "monitor"
 )
 
 // RoleNames names every role, for messages and help.
-const RoleNames = "admin, submitter, worker or ingest"
+const RoleNames = "admin, submitter, worker, ingest or monitor"
 
 // Valid reports whether r is one of the known roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleAdmin, RoleSubmitter, RoleWorker, RoleIngest:
+	case RoleAdmin, RoleSubmitter, RoleWorker, RoleIngest, RoleMonitor:
 		return true
 	}
 	return false

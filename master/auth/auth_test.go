@@ -112,7 +112,7 @@ func TestLoadFileErrors(t *testing.T) {
 		want    []string // substrings of the error besides the file name
 	}{
 		{"unknown role", "keys:\n- {name: ci, role: root, sha256: " + good + "}\n",
-			[]string{`keys[0] ("ci")`, `unknown role "root"`, "admin, submitter, worker or ingest"}},
+			[]string{`keys[0] ("ci")`, `unknown role "root"`, "admin, submitter, worker, ingest or monitor"}},
 		{"short hash", "keys:\n- {name: ci, role: admin, sha256: abc}\n",
 			[]string{`keys[0] ("ci")`, "64 hex"}},
 		{"not hex", "keys:\n- {name: ci, role: admin, sha256: " + strings.Repeat("z", 64) + "}\n",

@@ -270,6 +270,9 @@ func (s *Service) Counts() map[api.Status]int {
 // QueueDepth returns queued jobs per queue.
 func (s *Service) QueueDepth() map[string]int { return s.sched.Depth() }
 
+// QueueOldest returns, per queue that holds jobs, when its oldest queued job was submitted.
+func (s *Service) QueueOldest() map[string]time.Time { return s.sched.Oldest() }
+
 // The domain's refusals (package fault); the API maps them to answers.
 func notFound(what, id string) error { return fault.NotFound(what, id) }
 

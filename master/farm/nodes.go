@@ -99,7 +99,7 @@ func (s *Service) Register(ctx context.Context, reg api.Registration, addr strin
 	}
 	ns.node.Name, ns.node.Version, ns.node.Labels, ns.node.Capabilities = reg.Name, reg.Version, reg.Labels, c
 	ns.node.Status, ns.node.Address, ns.node.LastHeartbeat = api.NodeOnline, addr, now
-	ns.node.HLSBaseURL = reg.HLSBaseURL
+	ns.node.HLSBaseURL, ns.node.MetricsURL = reg.HLSBaseURL, reg.MetricsURL
 	ns.lastSeen, ns.lastSaved = now, now
 	rec, view := s.nodeRecord(ns), s.nodeView(ns)
 	s.mu.Unlock()
@@ -166,6 +166,9 @@ func checkRegistration(reg api.Registration) error {
 	}
 	if err := checkHLSBaseURL(reg.HLSBaseURL); err != nil {
 		return badRequest("hls_base_url", "%v", err)
+	}
+	if err := checkMetricsURL(reg.MetricsURL); err != nil {
+		return badRequest("metrics_url", "%v", err)
 	}
 	return nil
 }
@@ -318,6 +321,17 @@ func (s *Service) NodeCounts() map[api.NodeStatus]int {
 	out := map[api.NodeStatus]int{api.NodeOnline: 0, api.NodeDraining: 0, api.NodeOffline: 0}
 	for _, n := range s.Nodes(context.Background()) {
 		out[n.Status]++
+	}
+	return out
+}
+
+// Heartbeats returns when each node was last heard from, by node ID.
+func (s *Service) Heartbeats() map[string]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]time.Time, len(s.nodes))
+	for id, ns := range s.nodes {
+		out[id] = ns.lastSeen
 	}
 	return out
 }

@@ -255,6 +255,7 @@ var access = map[string]string{
 	"POST /v1/ingest/play":             "ingest",
 	"POST /v1/ingest/events":           "ingest",
 	"GET /v1/nodes":                    "submitter",
+	"GET /v1/sd/prometheus":            "monitor",
 	"POST /v1/nodes/register":          "worker",
 	"GET /v1/nodes/{id}":               "submitter",
 	"DELETE /v1/nodes/{id}":            "admin",
@@ -279,6 +280,8 @@ func allowed(class string, role auth.Role) bool {
 		return role == auth.RoleAdmin || role == auth.RoleWorker
 	case "ingest":
 		return role == auth.RoleAdmin || role == auth.RoleIngest
+	case "monitor":
+		return role == auth.RoleAdmin || role == auth.RoleMonitor
 	}
 	panic("unknown access class " + class)
 }

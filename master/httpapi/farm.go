@@ -42,6 +42,7 @@ type Presets interface {
 // Nodes are the node routes' calls, the operators' and the workers'.
 type Nodes interface {
 	Nodes(ctx context.Context) []api.Node
+	ScrapeTargets(ctx context.Context) api.ScrapeTargets
 	Node(ctx context.Context, id string) (api.Node, error)
 	Drain(ctx context.Context, id string) (api.Node, error)
 	Undrain(ctx context.Context, id string) (api.Node, error)

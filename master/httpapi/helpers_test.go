@@ -31,9 +31,10 @@ var roleKey = map[auth.Role]string{
 	auth.RoleSubmitter: mastertest.SubmitterKey,
 	auth.RoleWorker:    mastertest.WorkerKey,
 	auth.RoleIngest:    mastertest.IngestKey,
+	auth.RoleMonitor:   mastertest.MonitorKey,
 }
 
-var allRoles = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter, auth.RoleWorker, auth.RoleIngest}
+var allRoles = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter, auth.RoleWorker, auth.RoleIngest, auth.RoleMonitor}
 
 // start runs a real master for the test.
 func start(t *testing.T, mutate ...func(*master.Config)) *mastertest.Harness {

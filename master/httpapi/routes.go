@@ -68,6 +68,7 @@ func (s *Server) table() []Route {
 		{Method: "POST", Path: "/v1/ingest/events", Name: "ingestEvent", Summary: "A standalone ingest reports a stream published, continued, unpublished, or its counters.", Roles: ingests, Request: api.IngestEvent{}, Status: 204, handler: s.ingestEvent},
 
 		{Method: "GET", Path: "/v1/nodes", Name: "listNodes", Summary: "Registered nodes with capabilities, telemetry and running jobs.", Roles: submitters, Response: api.NodeList{}, Status: 200, handler: s.listNodes},
+		{Method: "GET", Path: "/v1/sd/prometheus", Name: "prometheusTargets", Summary: "Prometheus HTTP service discovery (http_sd_configs): the metrics address of every node that registered one, labelled node, node_name, gpu_model and label_<key>; offline nodes stay listed until removed.", Roles: monitors, Response: api.ScrapeTargets{}, Status: 200, handler: s.prometheusTargets},
 		{Method: "POST", Path: "/v1/nodes/register", Name: "registerNode", Summary: "Register a worker; a new node's secret is in the answer, shown only then. Registering an ID again needs its secret or an admin key.", Roles: workers, Request: api.Registration{}, Response: api.Registered{}, Status: 200,
 			Headers: map[string]string{api.NodeSecretHeader: "the node's secret, to register an existing node ID again"}, handler: s.registerNode},
 		{Method: "GET", Path: "/v1/nodes/{id}", Name: "getNode", Summary: "One node.", Roles: submitters, Response: api.Node{}, Status: 200, handler: s.getNode},
@@ -340,6 +341,14 @@ func (s *Server) listScenarios(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) listNodes(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, api.NodeList{Nodes: s.opts.Farm.Nodes(r.Context())})
+}
+
+func (s *Server) prometheusTargets(w http.ResponseWriter, r *http.Request) {
+	if _, aerr := query(r); aerr != nil {
+		s.fail(w, r, aerr)
+		return
+	}
+	writeJSON(w, http.StatusOK, s.opts.Farm.ScrapeTargets(r.Context()))
 }
 
 func (s *Server) getNode(w http.ResponseWriter, r *http.Request) {

@@ -101,10 +101,11 @@ type Route struct {
 }
 
 var (
-	anyRole    = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter, auth.RoleWorker, auth.RoleIngest}
+	anyRole    = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter, auth.RoleWorker, auth.RoleIngest, auth.RoleMonitor}
 	submitters = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter}
 	workers    = []auth.Role{auth.RoleAdmin, auth.RoleWorker}
 	ingests    = []auth.Role{auth.RoleAdmin, auth.RoleIngest}
+	monitors   = []auth.Role{auth.RoleAdmin, auth.RoleMonitor}
 	admins     = []auth.Role{auth.RoleAdmin}
 )
 

@@ -23,6 +23,7 @@ const (
 	SubmitterKey = "test-submitter-key"
 	WorkerKey    = "test-worker-key"
 	IngestKey    = "test-ingest-key"
+	MonitorKey   = "test-monitor-key"
 	// OtherTenantKey is a submitter of tenant OtherTenant; the other keys are the default
 	// tenant's.
 	OtherTenantKey = "test-other-tenant-key"
@@ -54,8 +55,9 @@ func StartIn(t testing.TB, dir string, mutate ...func(*master.Config)) *Harness 
 	t.Helper()
 	keysFile := filepath.Join(dir, "keys.yaml")
 	keys := fmt.Sprintf("keys:\n  - {name: submitter, role: submitter, sha256: %q}\n  - {name: worker, role: worker, sha256: %q}\n"+
-		"  - {name: ingest, role: ingest, sha256: %q}\n  - {name: other-submitter, role: submitter, tenant: %s, sha256: %q}\n",
-		auth.HashKey(SubmitterKey), auth.HashKey(WorkerKey), auth.HashKey(IngestKey), OtherTenant, auth.HashKey(OtherTenantKey))
+		"  - {name: ingest, role: ingest, sha256: %q}\n  - {name: monitor, role: monitor, sha256: %q}\n"+
+		"  - {name: other-submitter, role: submitter, tenant: %s, sha256: %q}\n",
+		auth.HashKey(SubmitterKey), auth.HashKey(WorkerKey), auth.HashKey(IngestKey), auth.HashKey(MonitorKey), OtherTenant, auth.HashKey(OtherTenantKey))
 	if err := os.WriteFile(keysFile, []byte(keys), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -101,7 +103,7 @@ func (h *Harness) Stop(t testing.TB) error {
 func (h *Harness) Client(t testing.TB, role auth.Role, opts ...api.Option) *api.Client {
 	t.Helper()
 	key := map[auth.Role]string{auth.RoleAdmin: AdminKey, auth.RoleSubmitter: SubmitterKey, auth.RoleWorker: WorkerKey,
-		auth.RoleIngest: IngestKey}[role]
+		auth.RoleIngest: IngestKey, auth.RoleMonitor: MonitorKey}[role]
 	c, err := api.NewClient(h.URL, key, opts...)
 	if err != nil {
 		t.Fatal(err)

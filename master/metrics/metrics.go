@@ -19,6 +19,22 @@ type Source interface {
 	Counts() map[api.Status]int
 	NodeCounts() map[api.NodeStatus]int
 	QueueDepth() map[string]int
+	// QueueOldest is when the oldest queued job of each non-empty queue was submitted.
+	QueueOldest() map[string]time.Time
+	// Heartbeats is when each node (by ID) was last heard from.
+	Heartbeats() map[string]time.Time
+}
+
+// Readings are what the gauges read at scrape time besides Source. Every field is optional.
+type Readings struct {
+	// DBSize is the size of the database file.
+	DBSize func() int64
+	// DBDir is the database's folder: the free and total space of its filesystem are
+	// ffrtmp_master_db_disk_free_bytes and ffrtmp_master_db_disk_size_bytes.
+	DBDir string
+	// Certs is the expiry (NotAfter) of each certificate the master serves or presents, by
+	// name (server, cluster).
+	Certs func() map[string]time.Time
 }
 
 // Metrics are the master's instruments. Create with New; the zero value is not usable.
@@ -40,9 +56,9 @@ type Metrics struct {
 	authDenied     *prometheus.CounterVec
 }
 
-// New registers every metric; src feeds the job, node and queue gauges, dbSize the database
-// size.
-func New(src Source, dbSize func() int64) *Metrics {
+// New registers every metric; src feeds the job, node and queue gauges, rd the database and
+// certificate ones.
+func New(src Source, rd Readings) *Metrics {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := &Metrics{reg: reg}
@@ -79,11 +95,21 @@ func New(src Source, dbSize func() int64) *Metrics {
 		m.scheduling, m.webhooks, m.webhookLatency, m.txDuration, m.txWrites, m.rateLimited, m.connsRefused, m.authDenied} {
 		f(c)
 	}
-	f(&gauges{src: src, dbSize: dbSize,
+	f(&gauges{src: src, rd: rd, now: time.Now,
 		jobs:  prometheus.NewDesc("ffrtmp_master_jobs_total", "Jobs stored, by status.", []string{"status"}, nil),
 		nodes: prometheus.NewDesc("ffrtmp_master_nodes_total", "Registered nodes, by status.", []string{"status"}, nil),
 		depth: prometheus.NewDesc("ffrtmp_master_queue_depth", "Queued jobs, by queue.", []string{"queue"}, nil),
-		db:    prometheus.NewDesc("ffrtmp_master_db_size_bytes", "Size of the bbolt database file.", nil, nil),
+		oldest: prometheus.NewDesc("ffrtmp_master_queue_oldest_job_age_seconds",
+			"Age of the oldest queued job (since its submission), by queue; 0 for an empty queue.", []string{"queue"}, nil),
+		heartbeat: prometheus.NewDesc("ffrtmp_master_node_heartbeat_age_seconds",
+			"Time since each registered node was last heard from (registration or heartbeat).", []string{"node"}, nil),
+		db: prometheus.NewDesc("ffrtmp_master_db_size_bytes", "Size of the bbolt database file.", nil, nil),
+		diskFree: prometheus.NewDesc("ffrtmp_master_db_disk_free_bytes",
+			"Space left to the master on the database's filesystem.", nil, nil),
+		diskSize: prometheus.NewDesc("ffrtmp_master_db_disk_size_bytes",
+			"Size of the database's filesystem.", nil, nil),
+		certExpiry: prometheus.NewDesc("ffrtmp_master_tls_cert_expiry_timestamp_seconds",
+			"When each certificate the master serves (server) or presents to its peers (cluster) expires, in Unix seconds.", []string{"cert"}, nil),
 	})
 	return m
 }
@@ -156,16 +182,17 @@ func (m *Metrics) AuthDenied(code string) { m.authDenied.WithLabelValues(code).I
 
 // gauges read the farm's counters at scrape time, so they are never stale.
 type gauges struct {
-	src                    Source
-	dbSize                 func() int64
-	jobs, nodes, depth, db *prometheus.Desc
+	src                                   Source
+	rd                                    Readings
+	now                                   func() time.Time
+	jobs, nodes, depth, oldest, heartbeat *prometheus.Desc
+	db, diskFree, diskSize, certExpiry    *prometheus.Desc
 }
 
 func (g *gauges) Describe(ch chan<- *prometheus.Desc) {
-	ch <- g.jobs
-	ch <- g.nodes
-	ch <- g.depth
-	ch <- g.db
+	for _, d := range []*prometheus.Desc{g.jobs, g.nodes, g.depth, g.oldest, g.heartbeat, g.db, g.diskFree, g.diskSize, g.certExpiry} {
+		ch <- d
+	}
 }
 
 func (g *gauges) Collect(ch chan<- prometheus.Metric) {
@@ -175,8 +202,31 @@ func (g *gauges) Collect(ch chan<- prometheus.Metric) {
 	for st, n := range g.src.NodeCounts() {
 		ch <- prometheus.MustNewConstMetric(g.nodes, prometheus.GaugeValue, float64(n), string(st))
 	}
+	now := g.now()
+	oldest := g.src.QueueOldest()
 	for q, n := range g.src.QueueDepth() {
 		ch <- prometheus.MustNewConstMetric(g.depth, prometheus.GaugeValue, float64(n), q)
+		age := 0.0
+		if t, ok := oldest[q]; ok {
+			age = max(now.Sub(t).Seconds(), 0)
+		}
+		ch <- prometheus.MustNewConstMetric(g.oldest, prometheus.GaugeValue, age, q)
 	}
-	ch <- prometheus.MustNewConstMetric(g.db, prometheus.GaugeValue, float64(g.dbSize()))
+	for id, t := range g.src.Heartbeats() {
+		ch <- prometheus.MustNewConstMetric(g.heartbeat, prometheus.GaugeValue, max(now.Sub(t).Seconds(), 0), id)
+	}
+	if g.rd.DBSize != nil {
+		ch <- prometheus.MustNewConstMetric(g.db, prometheus.GaugeValue, float64(g.rd.DBSize()))
+	}
+	if g.rd.DBDir != "" {
+		if free, size, ok := diskSpace(g.rd.DBDir); ok {
+			ch <- prometheus.MustNewConstMetric(g.diskFree, prometheus.GaugeValue, float64(free))
+			ch <- prometheus.MustNewConstMetric(g.diskSize, prometheus.GaugeValue, float64(size))
+		}
+	}
+	if g.rd.Certs != nil {
+		for name, t := range g.rd.Certs() {
+			ch <- prometheus.MustNewConstMetric(g.certExpiry, prometheus.GaugeValue, float64(t.Unix()), name)
+		}
+	}
 }

@@ -632,6 +632,26 @@ func (s *Scheduler) Depth() map[string]int {
 	return d
 }
 
+// Oldest returns, per queue that holds jobs, when its oldest queued job was created.
+func (s *Scheduler) Oldest() map[string]time.Time {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	oldest := make([]int64, len(api.Queues))
+	for _, n := range s.queued {
+		it := &s.items[n]
+		if q := it.queue; q >= 0 && (oldest[q] == 0 || it.created < oldest[q]) {
+			oldest[q] = it.created
+		}
+	}
+	out := make(map[string]time.Time, len(api.Queues))
+	for q, ns := range oldest {
+		if ns != 0 {
+			out[api.Queues[q]] = time.Unix(0, ns)
+		}
+	}
+	return out
+}
+
 // Len counts queued jobs.
 func (s *Scheduler) Len() int {
 	s.mu.Lock()

@@ -219,3 +219,24 @@ func (c *machineCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 }
+
+// ClientCert exports ffrtmp_worker_tls_cert_expiry_timestamp_seconds{cert="client"}: when the
+// client certificate the worker presents to the master (mTLS) expires, read at scrape time so
+// a renewed file shows. notAfter's ok false (no client certificate) exports nothing.
+func (m *Metrics) ClientCert(notAfter func() (time.Time, bool)) {
+	m.reg.MustRegister(&certCollector{read: notAfter, desc: prometheus.NewDesc("ffrtmp_worker_tls_cert_expiry_timestamp_seconds",
+		"When the certificate the worker presents to the master expires, in Unix seconds.", []string{"cert"}, nil)})
+}
+
+type certCollector struct {
+	read func() (time.Time, bool)
+	desc *prometheus.Desc
+}
+
+func (c *certCollector) Describe(ch chan<- *prometheus.Desc) { ch <- c.desc }
+
+func (c *certCollector) Collect(ch chan<- prometheus.Metric) {
+	if t, ok := c.read(); ok {
+		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(t.Unix()), "client")
+	}
+}

@@ -40,6 +40,12 @@ type Config struct {
 	StallTimeout            time.Duration
 	// MetricsAddr is the Prometheus /metrics listen address; "" is off.
 	MetricsAddr string
+	// MetricsAdvertise is the metrics URL the node registers, where Prometheus reaches
+	// MetricsAddr; empty: http://<listen host, or this machine's name>:<port>/metrics.
+	MetricsAdvertise string
+	// ClientCert, when set, says when the client certificate the worker presents expires
+	// (ffrtmp_worker_tls_cert_expiry_timestamp_seconds).
+	ClientCert func() (time.Time, bool)
 	// HLSListener, when set, serves the live HLS this node's jobs write (the first output
 	// root's streams/ folder) read-only at /hls/<stream>/...; Run closes it.
 	HLSListener net.Listener
@@ -88,7 +94,10 @@ func Run(ctx context.Context, cfg Config) error {
 		available[e.Name] = e.OK
 	}
 	m := metrics.New(available, tel.read)
-	stopMetrics, err := serveMetrics(cfg.MetricsAddr, m, log)
+	if cfg.ClientCert != nil {
+		m.ClientCert(cfg.ClientCert)
+	}
+	metricsURL, stopMetrics, err := serveMetrics(cfg.MetricsAddr, cfg.MetricsAdvertise, m, log)
 	if err != nil {
 		return err
 	}
@@ -103,6 +112,7 @@ func Run(ctx context.Context, cfg Config) error {
 		Telemetry:    tel.read,
 		Metrics:      m,
 		HLSBaseURL:   hlsBase,
+		MetricsURL:   metricsURL,
 		DrainTimeout: cfg.DrainTimeout, StallTimeout: cfg.StallTimeout,
 		Logger: log,
 	})
@@ -152,21 +162,26 @@ func executorCommand(cfg Config, log *slog.Logger) (executor.Command, error) {
 	return ex, nil
 }
 
-// serveMetrics serves m at /metrics on addr ("": not at all) until stop is called.
-func serveMetrics(addr string, m *metrics.Metrics, log *slog.Logger) (stop func(), err error) {
+// serveMetrics serves m at /metrics on addr ("": not at all) until stop is called; url is
+// where Prometheus finds it: advertise, or one made from the listener's address.
+func serveMetrics(addr, advertise string, m *metrics.Metrics, log *slog.Logger) (url string, stop func(), err error) {
 	if addr == "" {
-		return func() {}, nil
+		return "", func() {}, nil
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("metrics listener on %s: %w", addr, err)
+		return "", nil, fmt.Errorf("metrics listener on %s: %w", addr, err)
+	}
+	url = advertise
+	if url == "" {
+		url = "http://" + advertisedHostPort(ln.Addr()) + "/metrics"
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", m.Handler())
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = srv.Serve(ln) }()
-	log.Info("metrics listening", "addr", ln.Addr().String())
-	return func() { srv.Close() }, nil
+	log.Info("metrics listening", "addr", ln.Addr().String(), "url", url)
+	return url, func() { srv.Close() }, nil
 }
 
 // serveHLS serves the live HLS under outRoot's streams/ folder on cfg.HLSListener, when
@@ -195,6 +210,12 @@ func serveHLS(ctx context.Context, cfg Config, outRoot string, log *slog.Logger)
 // HLSBaseURL is the HLS base URL of a server listening on addr: its host when it listens on
 // one address, else this machine's name.
 func HLSBaseURL(addr net.Addr) string {
+	return "http://" + advertisedHostPort(addr) + worker.HLSPrefix
+}
+
+// advertisedHostPort is host:port of a listener as others reach it: its address when it
+// listens on one, else this machine's name.
+func advertisedHostPort(addr net.Addr) string {
 	host, port := "localhost", "0"
 	if ta, ok := addr.(*net.TCPAddr); ok {
 		port = strconv.Itoa(ta.Port)
@@ -204,5 +225,5 @@ func HLSBaseURL(addr net.Addr) string {
 			host = name
 		}
 	}
-	return "http://" + net.JoinHostPort(host, port) + worker.HLSPrefix
+	return net.JoinHostPort(host, port)
 }

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -84,6 +85,7 @@ also comes from FFMPEG_RTMP_API_KEY.`,
 	fs.Duration("stall-timeout", time.Minute, "an executor that reports nothing for this long is killed")
 	fs.Int("metrics-port", 9091, "port of the Prometheus /metrics listener (0: off)")
 	fs.String("metrics-listen", "", "address to bind the metrics listener to (empty: all interfaces)")
+	fs.String("metrics-advertise", "", "metrics URL Prometheus reaches this node at, registered for the master's service discovery (default: http://<listen host or host name>:<port>/metrics)")
 	fs.String("hls-listen", "", "serve the live HLS this node writes at /hls/ on this address, e.g. :8088 (empty: off)")
 	fs.String("hls-advertise", "", "HLS base URL players reach this node at (default: http://<listen host or host name>:<port>/hls/)")
 	fs.String("log-level", "info", "debug, info, warn or error")
@@ -129,6 +131,12 @@ func runCommand(cmd *cobra.Command, v *viper.Viper) error {
 	if port := v.GetInt("metrics-port"); port > 0 {
 		metricsAddr = net.JoinHostPort(v.GetString("metrics-listen"), strconv.Itoa(port))
 	}
+	if adv := v.GetString("metrics-advertise"); adv != "" {
+		if u, err := url.Parse(adv); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Port() == "" ||
+			u.User != nil || u.RawQuery != "" || !strings.HasPrefix(u.Path, "/") {
+			return fmt.Errorf("--metrics-advertise %q: want http(s)://host:port/metrics", adv)
+		}
+	}
 	var hlsLn net.Listener
 	if addr := v.GetString("hls-listen"); addr != "" {
 		if adv := v.GetString("hls-advertise"); adv != "" {
@@ -150,7 +158,8 @@ func runCommand(cmd *cobra.Command, v *viper.Viper) error {
 		InputRoots: config.List(v, "input-roots"), OutputRoots: config.List(v, "output-roots"),
 		Protocols:    config.List(v, "protocols"),
 		DrainTimeout: v.GetDuration("drain-timeout"), StallTimeout: v.GetDuration("stall-timeout"),
-		MetricsAddr: metricsAddr, Logger: log,
+		MetricsAddr: metricsAddr, MetricsAdvertise: v.GetString("metrics-advertise"), Logger: log,
+		ClientCert:  func() (time.Time, bool) { return tlsconf.ClientNotAfter(tlsCfg) },
 		HLSListener: hlsLn, HLSAdvertise: v.GetString("hls-advertise"),
 	})
 }
