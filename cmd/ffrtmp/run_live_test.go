@@ -86,7 +86,7 @@ func TestRunLive(t *testing.T) {
 		t.Fatalf("the publisher ended before the live playlist was there: %v", pub.err)
 	}
 	// The worker exports the live job's pipeline latency per rendition while it runs.
-	latency := regexp.MustCompile(`ffrtmp_live_latency_seconds_count\{job="` + live.JobID + `",output="360p"\} ([0-9]+)`)
+	latency := regexp.MustCompile(`ffrtmp_live_latency_seconds_count\{job_id="` + live.JobID + `",output="360p"\} ([0-9]+)`)
 	runWaitFor(t, 10*time.Second, "the worker's ffrtmp_live_latency_seconds for the 360p rung", func() bool {
 		resp, err := http.Get("http://127.0.0.1:" + wmPort + "/metrics")
 		if err != nil {

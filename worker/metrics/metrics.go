@@ -240,3 +240,14 @@ func (c *certCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.desc, prometheus.GaugeValue, float64(t.Unix()), "client")
 	}
 }
+
+// GPUs exports ffrtmp_worker_gpu_memory_total_bytes{gpu}: each GPU's memory as the probe found
+// it, against which ffrtmp_worker_gpu_memory_used_bytes is read (GPUMemoryNearlyFull).
+func (m *Metrics) GPUs(gpus []api.GPU) {
+	total := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "ffrtmp_worker_gpu_memory_total_bytes",
+		Help: "Memory of each GPU (NVML, at start)."}, []string{"gpu"})
+	for _, g := range gpus {
+		total.WithLabelValues(strconv.Itoa(g.Index)).Set(float64(g.MemoryTotalMB) * (1 << 20))
+	}
+	m.reg.MustRegister(total)
+}

@@ -92,29 +92,29 @@ func TestLiveMetrics(t *testing.T) {
 		Buckets: liveBuckets(2500 * time.Millisecond)}})
 	mid := scrape(t, m)
 	for _, want := range []string{
-		`ffrtmp_live_realtime_ratio{job="live1"} 0.98`,
-		`ffrtmp_live_output_fps{job="live1",output="720p"} 30`,
-		`ffrtmp_live_output_fps{job="live1",output="restream1"} 25`,
-		`ffrtmp_live_frames_dropped_total{job="live1",output="720p"} 4`,
-		`ffrtmp_live_restream_connected{job="live1",output="restream0"} 1`,
-		`ffrtmp_live_restream_connected{job="live1",output="restream1"} 0`,
-		`ffrtmp_live_restream_reconnects_total{job="live1",output="restream0"} 3`,
-		`ffrtmp_live_restream_reconnects_total{job="live1",output="restream1"} 7`,
-		`ffrtmp_live_restream_connections_total{job="live1",output="restream0"} 2`,
-		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.1"} 0`,
-		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.125"} 1`,
-		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.3"} 1`,
-		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="0.5"} 2`,
-		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="2"} 2`,
-		`ffrtmp_live_latency_seconds_bucket{job="live1",output="720p",le="3"} 3`,
-		`ffrtmp_live_latency_seconds_count{job="live1",output="720p"} 3`,
-		`ffrtmp_live_latency_seconds_sum{job="live1",output="720p"} 3.02`,
+		`ffrtmp_live_realtime_ratio{job_id="live1"} 0.98`,
+		`ffrtmp_live_output_fps{job_id="live1",output="720p"} 30`,
+		`ffrtmp_live_output_fps{job_id="live1",output="restream1"} 25`,
+		`ffrtmp_live_frames_dropped_total{job_id="live1",output="720p"} 4`,
+		`ffrtmp_live_restream_connected{job_id="live1",output="restream0"} 1`,
+		`ffrtmp_live_restream_connected{job_id="live1",output="restream1"} 0`,
+		`ffrtmp_live_restream_reconnects_total{job_id="live1",output="restream0"} 3`,
+		`ffrtmp_live_restream_reconnects_total{job_id="live1",output="restream1"} 7`,
+		`ffrtmp_live_restream_connections_total{job_id="live1",output="restream0"} 2`,
+		`ffrtmp_live_latency_seconds_bucket{job_id="live1",output="720p",le="0.1"} 0`,
+		`ffrtmp_live_latency_seconds_bucket{job_id="live1",output="720p",le="0.125"} 1`,
+		`ffrtmp_live_latency_seconds_bucket{job_id="live1",output="720p",le="0.3"} 1`,
+		`ffrtmp_live_latency_seconds_bucket{job_id="live1",output="720p",le="0.5"} 2`,
+		`ffrtmp_live_latency_seconds_bucket{job_id="live1",output="720p",le="2"} 2`,
+		`ffrtmp_live_latency_seconds_bucket{job_id="live1",output="720p",le="3"} 3`,
+		`ffrtmp_live_latency_seconds_count{job_id="live1",output="720p"} 3`,
+		`ffrtmp_live_latency_seconds_sum{job_id="live1",output="720p"} 3.02`,
 	} {
 		if !strings.Contains(mid, want) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	for _, not := range []string{`job="vod1"`, `ffrtmp_live_restream_connected{job="live1",output="720p"}`} {
+	for _, not := range []string{`job_id="vod1"`, `ffrtmp_live_restream_connected{job_id="live1",output="720p"}`} {
 		if strings.Contains(mid, not) {
 			t.Errorf("metrics show %s", not)
 		}

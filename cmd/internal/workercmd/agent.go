@@ -97,6 +97,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.ClientCert != nil {
 		m.ClientCert(cfg.ClientCert)
 	}
+	m.GPUs(caps.GPUs)
 	metricsURL, stopMetrics, err := serveMetrics(cfg.MetricsAddr, cfg.MetricsAdvertise, m, log)
 	if err != nil {
 		return err
