@@ -200,6 +200,9 @@ func TestEveryRouteSucceeds(t *testing.T) {
 	if cs, err := admin.ClusterStatus(ctx); err != nil || cs.Clustered || len(cs.Members) != 0 {
 		t.Fatalf("cluster status of a single master: %+v, %v", cs, err)
 	}
+	if _, err := admin.ScrapeTargets(ctx); err != nil {
+		t.Fatal(err)
+	}
 
 	// PUT /v1/presets/{name} answers 201 for a new preset: send one raw to see it.
 	r := call(t, h, "PUT", "/v1/presets/route-new", roleKey[auth.RoleAdmin], mustJSON(t, mine))

@@ -114,7 +114,7 @@ func TestLiveMetrics(t *testing.T) {
 			t.Errorf("metrics lack %s", want)
 		}
 	}
-	for _, not := range []string{`job_id="vod1"`, `ffrtmp_live_restream_connected{job_id="live1",output="720p"}`} {
+	for _, not := range []string{`ffrtmp_live_realtime_ratio{job_id="vod1"}`, `ffrtmp_live_output_fps{job_id="vod1"`, `ffrtmp_live_restream_connected{job_id="live1",output="720p"}`} {
 		if strings.Contains(mid, not) {
 			t.Errorf("metrics show %s", not)
 		}
