@@ -449,20 +449,30 @@ func (s *Service) HLSBaseURL(jobID string) string {
 // checkHLSBaseURL checks the HLS base URL a node registers: empty, or an absolute http(s) URL
 // without query, fragment or credentials.
 func checkHLSBaseURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	if len(raw) > 1024 {
-		return errors.New("longer than 1024 bytes")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%q: %w", raw, err)
+	u, err := parseNodeURL(raw)
+	if u == nil || err != nil {
+		return err
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || u.RawQuery != "" || u.Fragment != "" {
 		return fmt.Errorf("%q: want http(s)://host:port/path/", raw)
 	}
 	return nil
+}
+
+// parseNodeURL parses a URL a node registers: nil and no error for an empty one, an error
+// for one over 1024 bytes or that does not parse.
+func parseNodeURL(raw string) (*url.URL, error) {
+	if raw == "" {
+		return nil, nil
+	}
+	if len(raw) > 1024 {
+		return nil, errors.New("longer than 1024 bytes")
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("%q: %w", raw, err)
+	}
+	return u, nil
 }
 
 // hashSecret is how a node secret is kept: its SHA-256.

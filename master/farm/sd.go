@@ -2,7 +2,6 @@ package farm
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
@@ -57,15 +56,9 @@ var labelName = regexp.MustCompile(`[^a-zA-Z0-9_]`)
 // with a host, a port and a path, without credentials, query or fragment (Prometheus's
 // service discovery cannot carry them).
 func checkMetricsURL(raw string) error {
-	if raw == "" {
-		return nil
-	}
-	if len(raw) > 1024 {
-		return errors.New("longer than 1024 bytes")
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return fmt.Errorf("%q: %w", raw, err)
+	u, err := parseNodeURL(raw)
+	if u == nil || err != nil {
+		return err
 	}
 	if (u.Scheme != "http" && u.Scheme != "https") || u.Hostname() == "" || u.Port() == "" || u.User != nil ||
 		u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || !strings.HasPrefix(u.Path, "/") {
