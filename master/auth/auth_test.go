@@ -324,6 +324,8 @@ func TestAuthenticateHeader(t *testing.T) {
 		{"Bearer s3cret", nil},
 		{"bearer s3cret", nil},
 		{"BEARER  s3cret ", nil},
+		{"s3cret", auth.ErrNoKey}, // a bare key (Prometheus 2.42's http_sd without authorization.type)
+		{"ffk_0123456789abcdef0123456789abcdef extra", auth.ErrNoKey},
 	}
 	for _, tt := range tests {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -333,6 +335,10 @@ func TestAuthenticateHeader(t *testing.T) {
 		_, err := k.Authenticate(r)
 		if !errors.Is(err, tt.want) || (tt.want == nil && err != nil) {
 			t.Errorf("Authorization %q: err = %v, want %v", tt.header, err, tt.want)
+		}
+		// The answer says what is wrong without repeating a secret sent in the wrong place.
+		if err != nil && (strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "0123456789")) {
+			t.Errorf("Authorization %q: the error repeats the credential: %v", tt.header, err)
 		}
 	}
 }

@@ -144,9 +144,14 @@ func (k *Keyring) Authenticate(r *http.Request) (Principal, error) {
 	if h == "" {
 		return Principal{}, ErrNoKey
 	}
-	scheme, key, _ := strings.Cut(h, " ")
+	scheme, key, spaced := strings.Cut(h, " ")
+	if !spaced && !strings.EqualFold(h, "Bearer") {
+		// The header is one word: most likely a key sent without its scheme (Prometheus 2.42's
+		// http_sd_configs does that unless authorization.type is set). Never echo it.
+		return Principal{}, fmt.Errorf("the Authorization header has no scheme (a bare key?): send \"Bearer <api key>\": %w", ErrNoKey)
+	}
 	if !strings.EqualFold(scheme, "Bearer") {
-		return Principal{}, fmt.Errorf("authorization scheme %q is not supported: %w", scheme, ErrNoKey)
+		return Principal{}, fmt.Errorf("authorization scheme %q is not supported: %w", clipScheme(scheme), ErrNoKey)
 	}
 	key = strings.TrimSpace(key)
 	if key == "" {
@@ -159,4 +164,13 @@ func (k *Keyring) Authenticate(r *http.Request) (Principal, error) {
 		return Principal{}, ErrUnknownKey
 	}
 	return p, nil
+}
+
+// clipScheme is an Authorization scheme fit to repeat in an error: schemes are short
+// tokens ("Basic"); anything longer may be a secret pasted in the wrong place.
+func clipScheme(s string) string {
+	if len(s) > 16 {
+		return s[:4] + "…"
+	}
+	return s
 }
