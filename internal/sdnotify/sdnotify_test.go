@@ -3,61 +3,27 @@ package sdnotify_test
 import (
 	"context"
 	"errors"
-	"net"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/internal/sdnotify"
+	"github.com/ffrtmp/ffrtmp/internal/sdnotify/sdnotifytest"
 )
 
-// listen opens a notification socket as systemd does and points NOTIFY_SOCKET at it; the
-// messages arrive on the returned channel.
-func listen(t *testing.T) <-chan string {
+func next(t *testing.T, s *sdnotifytest.Socket, want string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "notify.sock")
-	conn, err := net.ListenUnixgram("unixgram", &net.UnixAddr{Name: path, Net: "unixgram"})
-	if err != nil {
-		t.Fatal(err)
+	m, ok := s.Next(want, 5*time.Second)
+	if !ok {
+		t.Fatalf("no notification with %q within 5 s; got %v", want, s.All())
 	}
-	t.Cleanup(func() { conn.Close() })
-	t.Setenv("NOTIFY_SOCKET", path)
-	msgs := make(chan string, 100)
-	go func() {
-		buf := make([]byte, 4096)
-		for {
-			n, err := conn.Read(buf)
-			if err != nil {
-				close(msgs)
-				return
-			}
-			msgs <- string(buf[:n])
-		}
-	}()
-	return msgs
-}
-
-// next returns the next message that holds want, failing after 5 s.
-func next(t *testing.T, msgs <-chan string, want string) string {
-	t.Helper()
-	timeout := time.After(5 * time.Second)
-	for {
-		select {
-		case m := <-msgs:
-			if strings.Contains(m, want) {
-				return m
-			}
-		case <-timeout:
-			t.Fatalf("no notification with %q within 5 s", want)
-			return ""
-		}
-	}
+	return m.Text
 }
 
 func TestReadyWatchdogStopping(t *testing.T) {
-	msgs := listen(t)
+	sock := sdnotifytest.Listen(t)
+	t.Setenv("NOTIFY_SOCKET", sock.Path)
 	t.Setenv("WATCHDOG_USEC", "200000")
 	ready := make(chan struct{})
 	var healthy atomic.Bool
@@ -79,34 +45,32 @@ func TestReadyWatchdogStopping(t *testing.T) {
 			return nil
 		})
 	}()
-	if m := next(t, msgs, "STATUS="); strings.Contains(m, "READY=1") {
+	if m := next(t, sock, "STATUS="); strings.Contains(m, "READY=1") {
 		t.Fatalf("READY=1 before the daemon said it serves: %q", m)
 	}
-	close(ready)
-	if m := next(t, msgs, "READY=1"); !strings.Contains(m, "STATUS=serving something") {
-		t.Errorf("READY=1 without the status on one line: %q", m)
-	}
-	next(t, msgs, "WATCHDOG=1")
-	next(t, msgs, "WATCHDOG=1")
-	healthy.Store(false)
-	next(t, msgs, "STATUS=unhealthy, withholding the watchdog ping: database stuck")
-	// No ping while unhealthy: drain what was sent before, then watch for a while.
-	deadline := time.After(500 * time.Millisecond)
-wait:
-	for {
-		select {
-		case m := <-msgs:
-			if strings.Contains(m, "WATCHDOG=1") {
-				t.Fatalf("a ping while the health check fails: %q", m)
-			}
-		case <-deadline:
-			break wait
+	time.Sleep(300 * time.Millisecond)
+	for _, m := range sock.All() {
+		if strings.Contains(m.Text, "READY=1") || strings.Contains(m.Text, "WATCHDOG=1") {
+			t.Fatalf("%q before the daemon said it serves", m.Text)
 		}
 	}
+	close(ready)
+	if m := next(t, sock, "READY=1"); !strings.Contains(m, "STATUS=serving something") {
+		t.Errorf("READY=1 without the status on one line: %q", m)
+	}
+	next(t, sock, "WATCHDOG=1")
+	next(t, sock, "WATCHDOG=1")
+	healthy.Store(false)
+	failedAt := time.Now()
+	next(t, sock, "STATUS=unhealthy, withholding the watchdog ping: database stuck")
+	time.Sleep(500 * time.Millisecond)
 	healthy.Store(true)
-	next(t, msgs, "WATCHDOG=1")
+	m, _ := sock.Next("WATCHDOG=1", 5*time.Second)
+	if gap := m.At.Sub(failedAt); gap < 400*time.Millisecond {
+		t.Fatalf("a ping %v after the health check began to fail", gap)
+	}
 	cancel()
-	next(t, msgs, "STOPPING=1")
+	next(t, sock, "STOPPING=1")
 	if err := <-ran; err != nil {
 		t.Fatal(err)
 	}
