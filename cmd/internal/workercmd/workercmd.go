@@ -20,6 +20,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/cmd/internal/config"
+	"github.com/ffrtmp/ffrtmp/cmd/internal/logs"
 	"github.com/ffrtmp/ffrtmp/hw"
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/internal/version"
@@ -86,7 +87,7 @@ also comes from FFMPEG_RTMP_API_KEY.`,
 	fs.String("metrics-listen", "", "address to bind the metrics listener to (empty: all interfaces)")
 	fs.String("hls-listen", "", "serve the live HLS this node writes at /hls/ on this address, e.g. :8088 (empty: off)")
 	fs.String("hls-advertise", "", "HLS base URL players reach this node at (default: http://<listen host or host name>:<port>/hls/)")
-	fs.String("log-level", "info", "debug, info, warn or error")
+	logs.Flags(fs)
 	cmd.AddCommand(capsCmd(name))
 	return cmd
 }
@@ -99,11 +100,10 @@ func bind(cmd *cobra.Command) (*viper.Viper, error) {
 
 // runCommand turns the bound flags, environment and file into a Config and runs the agent.
 func runCommand(cmd *cobra.Command, v *viper.Viper) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", v.GetString("log-level"))
+	log, err := logs.New(v.GetString("log-level"), v.GetString("log-format"), os.Stderr)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	slots := v.GetInt("max-concurrent-jobs")
 	if slots < 1 || slots > MaxSlots {
@@ -152,6 +152,7 @@ func runCommand(cmd *cobra.Command, v *viper.Viper) error {
 		DrainTimeout: v.GetDuration("drain-timeout"), StallTimeout: v.GetDuration("stall-timeout"),
 		MetricsAddr: metricsAddr, Logger: log,
 		HLSListener: hlsLn, HLSAdvertise: v.GetString("hls-advertise"),
+		Notify:      true,
 	})
 }
 
