@@ -152,7 +152,7 @@ func runCommand(cmd *cobra.Command, v *viper.Viper) error {
 		DrainTimeout: v.GetDuration("drain-timeout"), StallTimeout: v.GetDuration("stall-timeout"),
 		MetricsAddr: metricsAddr, Logger: log,
 		HLSListener: hlsLn, HLSAdvertise: v.GetString("hls-advertise"),
-		Notify:      true,
+		Notify: true,
 	})
 }
 
