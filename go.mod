@@ -8,6 +8,7 @@ require (
 	github.com/asticode/go-astiav v0.39.0
 	github.com/bluenviron/gortmplib v1.0.1
 	github.com/bluenviron/mediacommon/v2 v2.9.3
+	github.com/coreos/go-systemd/v22 v22.7.0
 	github.com/creack/pty v1.1.24
 	github.com/ffrtmp/ffrtmp/api v0.0.0-00010101000000-000000000000
 	github.com/getkin/kin-openapi v0.153.0

@@ -142,6 +142,9 @@ type Master struct {
 	peerTLS   atomic.Pointer[tls.Config] // the cluster port's certificate, once started
 	stopping  atomic.Bool
 	tracing   func(context.Context) error
+	// servingCh is closed once Run serves; served is set just before (health.go).
+	servingCh chan struct{}
+	served    serving
 }
 
 // New opens the database, loads the farm and binds the listeners. It returns an error a
@@ -159,7 +162,7 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	if cfg.MaxConnsPerIP == 0 {
 		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
 	}
-	m := &Master{cfg: cfg, log: cfg.Logger}
+	m := &Master{cfg: cfg, log: cfg.Logger, servingCh: make(chan struct{})}
 	if cfg.Cluster != nil {
 		m.setMemberProxies(cfg.Cluster.Peers)
 	}
@@ -524,6 +527,8 @@ func (m *Master) Run(ctx context.Context) error {
 	if a := m.ln.Addr().(*net.TCPAddr); m.tls == nil && !a.IP.IsLoopback() {
 		m.log.Warn("serving plain HTTP beyond loopback: API keys cross the network in clear text; use --tls or --cert/--key", "addr", a.String())
 	}
+	m.served = serving{handler: m.srv.Handler, store: m.st}
+	close(m.servingCh)
 	m.log.Info("master listening", "url", m.URL(), "tls", m.tls != nil, "mtls", m.cfg.TLS.MTLS,
 		"metrics", addrString(m.MetricsAddr()), "rtmp", addrString(m.RTMPAddr()), "db", m.cfg.DB, "schema", store.SchemaVersion, "rate_limit", m.cfg.RateLimit)
 

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
@@ -94,6 +95,13 @@ type Agent struct {
 	ordered  bool // the master ordered a drain
 	interval time.Duration
 	free     chan struct{} // a slot came free
+
+	// What Health and Status read (health.go): closed at the first registration, the last
+	// registration or heartbeat error, and when the heartbeat loop last moved.
+	registered chan struct{}
+	regOnce    sync.Once
+	lastErr    error
+	beat       atomic.Int64 // unix nanoseconds
 }
 
 // Errors a job's context is canceled with.
@@ -130,7 +138,7 @@ func New(cfg Config) (*Agent, error) {
 		cfg.Name, _ = os.Hostname()
 	}
 	a := &Agent{cfg: cfg, log: cfg.Logger, running: map[string]context.CancelCauseFunc{},
-		interval: cfg.HeartbeatInterval, free: make(chan struct{}, 1)}
+		interval: cfg.HeartbeatInterval, free: make(chan struct{}, 1), registered: make(chan struct{})}
 	if cfg.DataDir != "" {
 		if b, err := os.ReadFile(filepath.Join(cfg.DataDir, nodeIDFile)); err == nil {
 			a.nodeID = strings.TrimSpace(string(b))
@@ -195,8 +203,11 @@ func (a *Agent) register(ctx context.Context) error {
 		if err == nil {
 			a.mu.Lock()
 			a.nodeID = n.ID
+			a.lastErr = nil
 			a.mu.Unlock()
 			a.keep(n)
+			a.beat.Store(time.Now().UnixNano())
+			a.regOnce.Do(func() { close(a.registered) })
 			a.log.Info("registered", "node_id", n.ID, "slots", a.cfg.Capabilities.Slots, "encoders", a.cfg.Capabilities.Encoders)
 			return nil
 		}
@@ -209,6 +220,9 @@ func (a *Agent) register(ctx context.Context) error {
 		if errors.As(err, &ae) && (ae.Status == 400 || ae.Status == 401 || ae.Status == 403) {
 			return fmt.Errorf("register with the master: %w", err)
 		}
+		a.mu.Lock()
+		a.lastErr = err
+		a.mu.Unlock()
 		a.log.Warn("master unreachable; retrying", "err", err)
 		if !sleep(ctx, masterBackoff(attempt)) {
 			return ctx.Err()
@@ -358,6 +372,8 @@ func (a *Agent) heartbeats(ctx context.Context) {
 }
 
 func (a *Agent) heartbeatOnce(ctx context.Context) {
+	a.beat.Store(time.Now().UnixNano())
+	defer func() { a.beat.Store(time.Now().UnixNano()) }()
 	a.mu.Lock()
 	hb := api.Heartbeat{Draining: a.draining, RunningJobs: []string{}}
 	for id := range a.running {
@@ -378,11 +394,15 @@ func (a *Agent) heartbeatOnce(ctx context.Context) {
 	case err != nil:
 		if ctx.Err() == nil {
 			a.log.Warn("heartbeat failed; jobs keep running", "err", err)
+			a.mu.Lock()
+			a.lastErr = err
+			a.mu.Unlock()
 		}
 		return
 	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	a.lastErr = nil
 	if reply.Interval > 0 {
 		a.interval = time.Duration(reply.Interval)
 	}

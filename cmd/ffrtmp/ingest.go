@@ -16,6 +16,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/cmd/internal/logs"
+	"github.com/ffrtmp/ffrtmp/internal/sdnotify"
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/rtmp/standalone"
 )
@@ -64,7 +66,10 @@ config file.`,
 			if err != nil {
 				return err
 			}
-			log := slog.New(slog.NewTextHandler(cmd.ErrOrStderr(), &slog.HandlerOptions{Level: s.logLevel}))
+			log, err := logs.New(s.logLevel, s.logFormat, cmd.ErrOrStderr())
+			if err != nil {
+				return usagef("%v", err)
+			}
 			c, err := connect(cmd, api.WithLogger(log))
 			if err != nil {
 				return err
@@ -82,7 +87,7 @@ config file.`,
 	fs.Duration("stats-interval", 5*time.Second, "how often every live stream's counters go to the master (at most "+ingestStatsMax.String()+")")
 	fs.Int("max-conns", 256, "RTMP connections open at once")
 	fs.String("metrics-addr", "", "Prometheus /metrics address for ffrtmp_rtmp_* and ffrtmp_ingest_*, e.g. :9092 (empty: off)")
-	fs.String("log-level", "info", "debug, info, warn or error")
+	logs.Flags(fs)
 	addClientFlags(cmd)
 	return cmd
 }
@@ -95,7 +100,8 @@ type ingestSettings struct {
 	grace, statsEvery time.Duration
 	maxConns          int
 	metricsAddr       string
-	logLevel          slog.Level
+	logLevel          string
+	logFormat         string
 }
 
 func ingestSettingsFrom(cmd *cobra.Command) (ingestSettings, error) {
@@ -126,8 +132,9 @@ func ingestSettingsFrom(cmd *cobra.Command) (ingestSettings, error) {
 			return s, usagef("--relay-url: %v", err)
 		}
 	}
-	if err := s.logLevel.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
-		return s, usagef("--log-level %q: want debug, info, warn or error", v.GetString("log-level"))
+	s.logLevel, s.logFormat = v.GetString("log-level"), v.GetString("log-format")
+	if _, err := logs.New(s.logLevel, s.logFormat, io.Discard); err != nil {
+		return s, usagef("%v", err)
 	}
 	return s, nil
 }
@@ -156,7 +163,10 @@ func runIngest(ctx context.Context, s ingestSettings, c *conn, log *slog.Logger,
 	}
 	defer stopMetrics()
 	ingestBanner{s: s, c: c, in: in, metrics: metricsURL}.write(stderr)
-	err = in.Run(ctx)
+	// READY=1 once the RTMP listener serves (whether the master answers or not: publishers
+	// are refused until it does, and the status says so).
+	svc := sdnotify.Service{Ready: in.Serving(), Health: in.Health, Status: in.Status, Logger: log}
+	err = svc.Run(ctx, in.Run)
 	fmt.Fprintln(stderr, "ingest stopped")
 	return err
 }

@@ -78,6 +78,8 @@ type Ingest struct {
 	rep   *reporter
 	m     *metrics
 	relay string
+	// serving is closed when Run starts serving the listener.
+	serving chan struct{}
 }
 
 // New checks cfg and binds the RTMP listener.
@@ -112,7 +114,7 @@ func New(cfg Config) (*Ingest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("RTMP ingest: listen on %s: %w", cfg.Listen, err)
 	}
-	in := &Ingest{cfg: cfg, log: cfg.Logger, ln: ln, m: m}
+	in := &Ingest{cfg: cfg, log: cfg.Logger, ln: ln, m: m, serving: make(chan struct{})}
 	if cfg.RelayURL == "" {
 		in.relay, err = defaultRelay(ln.Addr(), cfg.TLS != nil)
 	} else {
@@ -177,6 +179,7 @@ func (in *Ingest) Run(ctx context.Context) error {
 		defer close(ticked)
 		in.tick(serveCtx)
 	}()
+	close(in.serving)
 	err := in.srv.Serve(serveCtx, in.ln)
 	cancel()
 	<-ticked

@@ -24,6 +24,8 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/cmd/internal/config"
+	"github.com/ffrtmp/ffrtmp/cmd/internal/logs"
+	"github.com/ffrtmp/ffrtmp/internal/sdnotify"
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
@@ -73,7 +75,10 @@ environment, which wins over the file.`,
 			if err != nil {
 				return err
 			}
-			return m.Run(cmd.Context())
+			// READY=1 once the API serves (on a cluster member: with raft running, leader or
+			// not; see doc/operations.md), the watchdog while the API and database answer.
+			svc := sdnotify.Service{Ready: m.Serving(), Health: m.Health, Status: m.Status, Logger: cfg.Logger}
+			return svc.Run(cmd.Context(), m.Run)
 		},
 	}
 	Flags(cmd.Flags())
@@ -141,8 +146,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.String("tracing-endpoint", "", "OTLP/HTTP endpoint, host:port or URL (default: OTEL_EXPORTER_OTLP_ENDPOINT or localhost:4318)")
 	fs.String("service-name", "ffrtmp-master", "service name in traces")
 	fs.Duration("shutdown-timeout", 30*time.Second, "how long running requests get to finish on SIGTERM")
-	fs.String("log-level", "info", "debug, info, warn or error")
-	fs.String("log-format", "text", "text or json")
+	logs.Flags(fs)
 	// For performance work (make bench-master): a CPU profile of the whole run, written when
 	// the master stops.
 	fs.String("cpuprofile", "", "write a CPU profile of this process to this file")
@@ -173,7 +177,7 @@ func bind(fs *pflag.FlagSet) (*viper.Viper, error) {
 // Config turns the bound flags, environment and file into a master.Config: the values as
 // given, then each group checked and mapped to what the master means by it.
 func Config(v *viper.Viper) (master.Config, error) {
-	log, err := logger(v.GetString("log-level"), v.GetString("log-format"), os.Stderr)
+	log, err := logs.New(v.GetString("log-level"), v.GetString("log-format"), os.Stderr)
 	if err != nil {
 		return master.Config{}, err
 	}
@@ -366,21 +370,6 @@ func orOff(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
-}
-
-func logger(level, format string, w io.Writer) (*slog.Logger, error) {
-	var l slog.Level
-	if err := l.UnmarshalText([]byte(level)); err != nil {
-		return nil, fmt.Errorf("--log-level %q: want debug, info, warn or error", level)
-	}
-	opts := &slog.HandlerOptions{Level: l}
-	switch format {
-	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
-	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
-	}
-	return nil, fmt.Errorf("--log-format %q: want text or json", format)
 }
 
 func restoreCmd() *cobra.Command {

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/hw"
+	"github.com/ffrtmp/ffrtmp/internal/sdnotify"
 	"github.com/ffrtmp/ffrtmp/internal/version"
 	"github.com/ffrtmp/ffrtmp/worker"
 	"github.com/ffrtmp/ffrtmp/worker/access"
@@ -58,6 +59,10 @@ type Config struct {
 	// Executable is the binary executors run as `Executable exec`; empty: this process's own.
 	Executable string
 	Logger     *slog.Logger
+	// Notify tells systemd (when it started the worker as a Type=notify service) READY=1
+	// once the agent has registered, its status, and watchdog pings while it is healthy;
+	// ffrtmp-worker sets it, the all-in-one `ffrtmp run` does not.
+	Notify bool
 }
 
 // softwareOnlyEnv hides the hardware from executors of a software-only worker: CUDA sees no
@@ -120,7 +125,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	return agent.Run(ctx)
+	if !cfg.Notify {
+		return agent.Run(ctx)
+	}
+	svc := sdnotify.Service{Ready: agent.Registered(), Health: agent.Health, Status: agent.Status, Logger: log}
+	return svc.Run(ctx, agent.Run)
 }
 
 // prepare checks cfg, creates the data folder and returns the jobs' access policy.

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/cmd/internal/config"
+	"github.com/ffrtmp/ffrtmp/cmd/internal/logs"
 	"github.com/ffrtmp/ffrtmp/hw"
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/internal/version"
@@ -88,7 +89,7 @@ also comes from FFMPEG_RTMP_API_KEY.`,
 	fs.String("metrics-advertise", "", "metrics URL Prometheus reaches this node at, registered for the master's service discovery (default: http://<listen host or host name>:<port>/metrics)")
 	fs.String("hls-listen", "", "serve the live HLS this node writes at /hls/ on this address, e.g. :8088 (empty: off)")
 	fs.String("hls-advertise", "", "HLS base URL players reach this node at (default: http://<listen host or host name>:<port>/hls/)")
-	fs.String("log-level", "info", "debug, info, warn or error")
+	logs.Flags(fs)
 	cmd.AddCommand(capsCmd(name))
 	return cmd
 }
@@ -101,11 +102,10 @@ func bind(cmd *cobra.Command) (*viper.Viper, error) {
 
 // runCommand turns the bound flags, environment and file into a Config and runs the agent.
 func runCommand(cmd *cobra.Command, v *viper.Viper) error {
-	var level slog.Level
-	if err := level.UnmarshalText([]byte(v.GetString("log-level"))); err != nil {
-		return fmt.Errorf("--log-level %q: want debug, info, warn or error", v.GetString("log-level"))
+	log, err := logs.New(v.GetString("log-level"), v.GetString("log-format"), os.Stderr)
+	if err != nil {
+		return err
 	}
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))
 	slog.SetDefault(log)
 	slots := v.GetInt("max-concurrent-jobs")
 	if slots < 1 || slots > MaxSlots {
@@ -161,6 +161,7 @@ func runCommand(cmd *cobra.Command, v *viper.Viper) error {
 		MetricsAddr: metricsAddr, MetricsAdvertise: v.GetString("metrics-advertise"), Logger: log,
 		ClientCert:  func() (time.Time, bool) { return tlsconf.ClientNotAfter(tlsCfg) },
 		HLSListener: hlsLn, HLSAdvertise: v.GetString("hls-advertise"),
+		Notify: true,
 	})
 }
 
