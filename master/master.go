@@ -29,6 +29,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/backup"
 	"github.com/ffrtmp/ffrtmp/master/cluster"
 	"github.com/ffrtmp/ffrtmp/master/connlimit"
 	"github.com/ffrtmp/ffrtmp/master/egress"
@@ -83,6 +84,10 @@ type Config struct {
 
 	Farm farm.Config
 
+	// Backup makes the master take scheduled backups (--backup-dir); nil takes none. In a
+	// cluster only the leader takes them.
+	Backup *BackupConfig
+
 	// Cluster makes this master one member of replicated masters (--node-id, --cluster-*);
 	// nil is a single master.
 	Cluster *ClusterConfig
@@ -111,6 +116,13 @@ type Config struct {
 
 	ShutdownTimeout time.Duration
 	Logger          *slog.Logger
+}
+
+// BackupConfig is the schedule of the master's own backups.
+type BackupConfig struct {
+	Dir      string        // --backup-dir
+	Interval time.Duration // --backup-interval, at least backup.MinInterval
+	Keep     int           // --backup-keep, 0: keep all
 }
 
 // Master is a started master. Run serves until its context ends.
@@ -145,6 +157,7 @@ type Master struct {
 	// servingCh is closed once Run serves; served is set just before (health.go).
 	servingCh chan struct{}
 	served    serving
+	backups   *metrics.Backups // nil without Config.Backup
 }
 
 // New opens the database, loads the farm and binds the listeners. It returns an error a
@@ -181,6 +194,9 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 		return nil, err
 	}
 	if err := m.webhookPolicy(); err != nil {
+		return nil, err
+	}
+	if err := m.checkBackups(); err != nil {
 		return nil, err
 	}
 	if err := m.apiMiddleware(ctx); err != nil {
@@ -284,6 +300,7 @@ type term struct {
 	hooks   *webhook.Dispatcher
 	streams *live.Streams
 	api     *httpapi.Server
+	backups *backup.Scheduler // nil without Config.Backup
 }
 
 // newTerm loads the farm's services from the database.
@@ -313,6 +330,7 @@ func (m *Master) newTerm(ctx context.Context) (*term, error) {
 		opts.Cluster = clusterAPI{m}
 	}
 	t.api = httpapi.New(opts)
+	t.backups = m.backupScheduler()
 	m.src.f.Store(t.farm)
 	return t, nil
 }
@@ -324,6 +342,9 @@ func (t *term) run(ctx context.Context) error {
 	g.Go(func() error { return t.farm.Run(gctx) })
 	g.Go(func() error { return t.hooks.Run(gctx) })
 	g.Go(func() error { return t.streams.Run(gctx) })
+	if t.backups != nil {
+		g.Go(func() error { return t.backups.Run(gctx) })
+	}
 	return g.Wait()
 }
 

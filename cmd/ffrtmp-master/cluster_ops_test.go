@@ -518,7 +518,7 @@ func TestClusterRecoverFromLostMajority(t *testing.T) {
 
 // TestRestoreCommand: `ffrtmp-master restore` puts a checked backup in place of a stopped
 // single master's database; it refuses a damaged backup, a database a master holds, an
-// existing one without --replace, and a cluster member's.
+// existing one without --force, and a cluster member's.
 func TestRestoreCommand(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -536,6 +536,8 @@ func TestRestoreCommand(t *testing.T) {
 	writeFile(t, bf, backup.String())
 	bad := filepath.Join(dir, "bad.db")
 	writeFile(t, bad, backup.String()[:backup.Len()/3])
+	existing := filepath.Join(dir, "existing.db")
+	writeFile(t, existing, backup.String())
 
 	target := filepath.Join(dir, "target", "master.db")
 	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
@@ -547,9 +549,9 @@ func TestRestoreCommand(t *testing.T) {
 		want string
 	}{
 		{"no backup", []string{"restore", "--db", target}, "restore needs --from BACKUP and --db FILE"},
-		{"damaged backup", []string{"restore", "--from", bad, "--db", target}, "backup " + bad + ": "},
-		{"held by a master", []string{"restore", "--from", bf, "--db", filepath.Join(dir, "src.db"), "--replace"}, "a master is running on it: stop it first"},
-		{"exists", []string{"restore", "--from", bf, "--db", filepath.Join(dir, "src.db")}, "the database exists: add --replace"},
+		{"damaged backup", []string{"restore", "--from", bad, "--db", target}, "backup " + bad + " refused, " + target + " not touched: "},
+		{"held by a master", []string{"restore", "--from", bf, "--db", filepath.Join(dir, "src.db"), "--force"}, "a master is running on it: stop it first"},
+		{"exists", []string{"restore", "--from", bf, "--db", existing}, "the database exists: add --force"},
 	} {
 		_, stderr, code := run(t, dir, env(), "", tc.args...)
 		if code == 0 || !strings.Contains(stderr, tc.want) {

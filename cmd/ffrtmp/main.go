@@ -77,7 +77,9 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newVersionCmd())
 	// The daemons, as subcommands.
-	root.AddCommand(mastercmd.New("master"))
+	master := mastercmd.New("master")
+	master.AddCommand(newMasterBackupCmd())
+	root.AddCommand(master)
 	root.AddCommand(workercmd.New("worker"))
 	root.AddCommand(newRunCmd())
 	root.AddCommand(newIngestCmd())

@@ -323,39 +323,78 @@ func MigrateBackup(path string, log *slog.Logger) (from int, err error) {
 // replace it.
 var ErrExists = errors.New("the database exists")
 
+// Replaced says what Replace did.
+type Replaced struct {
+	Bytes int64 // copied from the backup
+	// Kept is where the database that was replaced stays (path.bak-<UTC time>); "" when
+	// there was none.
+	Kept string
+}
+
 // Replace puts the backup at from in place of the database at path, for a master that is
 // stopped: the backup is checked whole first (CheckBackup), a database a running master
-// holds is refused, an existing one is replaced only with replace, and the new file appears
-// whole or not at all (a copy beside it, fsynced, renamed over it). It returns the bytes
-// copied.
-func Replace(from, path string, replace bool) (int64, error) {
+// holds is refused, an existing one is replaced only with replace and kept as
+// path.bak-<UTC time>, and the new file appears whole or not at all (a copy beside it,
+// fsynced, renamed over it).
+func Replace(from, path string, replace bool) (Replaced, error) {
+	var r Replaced
 	if err := CheckBackup(from); err != nil {
-		return 0, fmt.Errorf("backup %s: %w", from, err)
+		return r, fmt.Errorf("backup %s: %w", from, err)
 	}
+	exists := false
 	if _, err := os.Stat(path); err == nil {
-		if !replace {
-			return 0, fmt.Errorf("%s: %w", path, ErrExists)
-		}
-		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second})
+		exists = true
+		db, err := bolt.Open(path, 0o600, &bolt.Options{Timeout: time.Second, ReadOnly: true})
 		if errors.Is(err, bolt.ErrTimeout) {
-			return 0, fmt.Errorf("%s: a master is running on it: stop it first", path)
+			return r, fmt.Errorf("%s: a master is running on it: stop it first", path)
 		}
 		if err == nil {
 			db.Close()
 		}
+		if !replace {
+			return r, fmt.Errorf("%s: %w", path, ErrExists)
+		}
 	} else if !errors.Is(err, os.ErrNotExist) {
-		return 0, err
+		return r, err
 	}
+	tmp, n, err := copyBeside(from, path)
+	if err != nil {
+		return r, fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(tmp)
+	if exists {
+		// A second name for the old file: the rename below then replaces the name, not the
+		// data, and at no moment is there no database at path.
+		r.Kept = path + ".bak-" + time.Now().UTC().Format("20060102T150405Z")
+		if err := os.Link(path, r.Kept); err != nil {
+			return r, fmt.Errorf("keep the old database as %s: %w", r.Kept, err)
+		}
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		if r.Kept != "" {
+			os.Remove(r.Kept)
+		}
+		return Replaced{}, fmt.Errorf("write %s: %w", path, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		d.Close()
+	}
+	r.Bytes = n
+	return r, nil
+}
+
+// copyBeside copies from into a new temporary file beside path, fsynced, mode 0600.
+func copyBeside(from, path string) (string, int64, error) {
 	src, err := os.Open(from)
 	if err != nil {
-		return 0, err
+		return "", 0, err
 	}
 	defer src.Close()
 	tmp, err := os.CreateTemp(filepath.Dir(path), filepath.Base(path)+".restore-*")
 	if err != nil {
-		return 0, err
+		return "", 0, err
 	}
-	defer os.Remove(tmp.Name())
 	n, err := io.Copy(tmp, src)
 	if err == nil {
 		err = tmp.Sync()
@@ -366,15 +405,9 @@ func Replace(from, path string, replace bool) (int64, error) {
 	if err == nil {
 		err = os.Chmod(tmp.Name(), 0o600)
 	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
 	if err != nil {
-		return 0, fmt.Errorf("write %s: %w", path, err)
+		os.Remove(tmp.Name())
+		return "", 0, err
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		d.Close()
-	}
-	return n, nil
+	return tmp.Name(), n, nil
 }

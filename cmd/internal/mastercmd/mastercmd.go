@@ -29,6 +29,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/internal/tlsconf"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/backup"
 	"github.com/ffrtmp/ffrtmp/master/cluster"
 	"github.com/ffrtmp/ffrtmp/master/egress"
 	"github.com/ffrtmp/ffrtmp/master/farm"
@@ -86,7 +87,7 @@ environment, which wins over the file.`,
 		v, err = bind(cmd.Flags())
 		return err
 	}
-	cmd.AddCommand(hashKeyCmd(), genKeyCmd(), restoreCmd())
+	cmd.AddCommand(hashKeyCmd(), genKeyCmd(), restoreCmd(), healthcheckCmd())
 	return cmd
 }
 
@@ -131,6 +132,9 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Duration("retry-backoff", 10*time.Second, "first retry delay; doubles per attempt (with jitter) up to 10m")
 	fs.Duration("priority-aging", 3*time.Second, "wait that earns a queued job one priority point (0: no aging)")
 	fs.Duration("retention", 7*24*time.Hour, "finished jobs older than this are purged (0: keep forever)")
+	fs.String("backup-dir", "", "folder the master writes scheduled backups to, ffrtmp-<UTC time>.db.gz each with a .sha256 beside it (empty: no scheduled backups); in a cluster the leader takes them")
+	fs.Duration("backup-interval", 6*time.Hour, "time between scheduled backups, counted from the newest one in --backup-dir (at least 1m)")
+	fs.Int("backup-keep", 30, "scheduled backups kept in --backup-dir; older ones are deleted (0: keep all)")
 	fs.String("node-id", "", "this master's member ID in a cluster of replicated masters (letters, digits, . _ -); with --cluster-addr it turns clustering on")
 	fs.String("cluster-addr", "", "host:port this master listens on for the other masters and they dial (raft and member status, mutual TLS)")
 	fs.String("cluster-peers", "", "the members a new cluster starts with, ID=HOST:PORT comma-separated, the same on every member (m1=10.0.0.1:7946,m2=...); ignored once the member has cluster state; empty: wait to be added (ffrtmp cluster add)")
@@ -183,7 +187,7 @@ func Config(v *viper.Viper) (master.Config, error) {
 	}
 	cfg := configValues(v, log)
 	for _, step := range []func(*viper.Viper, *master.Config) error{
-		listenConfig, connectionConfig, farmConfig, accessConfig, clusterConfig,
+		listenConfig, connectionConfig, farmConfig, accessConfig, clusterConfig, backupConfig,
 	} {
 		if err := step(v, &cfg); err != nil {
 			return cfg, err
@@ -356,6 +360,23 @@ func clusterConfig(v *viper.Viper, cfg *master.Config) error {
 	return nil
 }
 
+// backupConfig checks the scheduled backups' flags; the master checks the folder when it
+// starts.
+func backupConfig(v *viper.Viper, cfg *master.Config) error {
+	dir, interval, keep := v.GetString("backup-dir"), v.GetDuration("backup-interval"), v.GetInt("backup-keep")
+	if dir == "" {
+		return nil
+	}
+	if interval < backup.MinInterval {
+		return fmt.Errorf("--backup-interval %s: want %s or more", interval, backup.MinInterval)
+	}
+	if keep < 0 {
+		return fmt.Errorf("--backup-keep %d: want 0 (keep all) or more", keep)
+	}
+	cfg.Backup = &master.BackupConfig{Dir: dir, Interval: interval, Keep: keep}
+	return nil
+}
+
 // orNoLimit maps a flag's 0 ("no limit") to the farm's -1 (its 0 is "the default").
 func orNoLimit(n int) int {
 	if n == 0 {
@@ -374,41 +395,78 @@ func orOff(d time.Duration) time.Duration {
 
 func restoreCmd() *cobra.Command {
 	var from, db string
-	var replace bool
+	var force bool
 	c := &cobra.Command{
 		Use:   "restore --from BACKUP --db FILE",
-		Short: "Put a database backup (GET /v1/backup) in place of a stopped master's database",
-		Long: `restore checks the whole backup (a master database of this release or of an older one, which
-the master migrates when it starts; not cut off, every page readable) and puts it in place of
---db, whole or not at all. The master must be stopped; an existing database is replaced only
-with --replace (back it up first).
+		Short: "Put a backup in place of a stopped master's database, verified first",
+		Long: `restore verifies a backup and puts it in place of --db, whole or not at all. The backup is a
+file GET /v1/backup, ffrtmp master backup or the scheduled backups (--backup-dir) wrote,
+plain or gzip-compressed (.gz).
+
+Before it touches --db, restore checks, in order: the checksum file beside the backup
+(BACKUP.sha256, sha256sum's format; it says when there is none), the compressed stream
+(a cut-off or damaged .gz is refused), and the whole database (a master database of this
+release or an older one, which the master migrates when it starts; not cut off, every page
+readable). Any failure leaves --db as it was.
+
+The master must be stopped: a database a running master holds is refused. An existing
+database is replaced only with --force, and kept beside it as FILE.bak-<UTC time>.
 
 This is for a single master. A cluster takes a backup online, on every member at once:
 ffrtmp cluster restore BACKUP (a new cluster: start it empty, then restore).`,
-		Example: `  ffrtmp-master restore --from backup.db --db /var/lib/ffrtmp/master.db --replace`,
-		Args:    cobra.NoArgs,
+		Example: `  ffrtmp-master restore --from /var/backups/ffrtmp/ffrtmp-20250102T030000Z.db.gz --db /var/lib/ffrtmp/master.db --force
+  ffrtmp master restore --from backup.db --db m.db`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == "" || db == "" {
 				return errors.New("restore needs --from BACKUP and --db FILE")
 			}
-			if _, err := os.Stat(filepath.Join(filepath.Dir(db), "raft")); err == nil {
-				return fmt.Errorf("%s is a cluster member's database (raft/ beside it): restore into a cluster with `ffrtmp cluster restore %s`", db, from)
-			}
-			n, err := store.Replace(from, db, replace)
-			if errors.Is(err, store.ErrExists) {
-				return fmt.Errorf("%w: add --replace to put the backup in its place (back it up first)", err)
-			}
-			if err != nil {
-				return err
-			}
-			fmt.Fprintf(cmd.OutOrStdout(), "restored %s (%d bytes) to %s: start the master\n", from, n, db)
-			return nil
+			return restore(cmd.OutOrStdout(), from, db, force)
 		},
 	}
-	c.Flags().StringVar(&from, "from", "", "the backup file (GET /v1/backup)")
+	c.Flags().StringVar(&from, "from", "", "the backup file (.gz: compressed); its checksum file, if any, beside it as BACKUP.sha256")
 	c.Flags().StringVar(&db, "db", "", "the database file to put it in place of")
-	c.Flags().BoolVar(&replace, "replace", false, "replace an existing database")
+	c.Flags().BoolVar(&force, "force", false, "replace an existing database (kept as FILE.bak-<UTC time>)")
+	c.Flags().BoolVar(&force, "replace", false, "replace an existing database")
+	_ = c.Flags().MarkDeprecated("replace", "use --force")
 	return c
+}
+
+// restore verifies the backup at from (checksum, compression, database) and puts it in
+// place of the database at db.
+func restore(out io.Writer, from, db string, force bool) error {
+	if _, err := os.Stat(filepath.Join(filepath.Dir(db), "raft")); err == nil {
+		return fmt.Errorf("%s is a cluster member's database (raft/ beside it): restore into a cluster with `ffrtmp cluster restore %s`", db, from)
+	}
+	dir := filepath.Dir(db)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return err
+	}
+	plain, chk, cleanup, err := backup.Open(from, dir)
+	if err != nil {
+		return fmt.Errorf("backup %s refused, %s not touched: %w", from, db, err)
+	}
+	defer cleanup()
+	if err := store.CheckBackup(plain); err != nil {
+		return fmt.Errorf("backup %s refused, %s not touched: %w", from, db, err)
+	}
+	if chk.SumFile != "" {
+		fmt.Fprintf(out, "checksum matches %s\n", chk.SumFile)
+	} else {
+		fmt.Fprintf(out, "no checksum file (%s%s): only the database check vouches for the backup\n", from, backup.SumSuffix)
+	}
+	r, err := store.Replace(plain, db, force)
+	if errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("%w: add --force to put the backup in its place (the old database is kept as %s.bak-<time>)", err, db)
+	}
+	if err != nil {
+		return err
+	}
+	if r.Kept != "" {
+		fmt.Fprintf(out, "the replaced database is kept as %s\n", r.Kept)
+	}
+	fmt.Fprintf(out, "restored %s (%d bytes) to %s: start the master\n", from, r.Bytes, db)
+	return nil
 }
 
 func hashKeyCmd() *cobra.Command {
