@@ -274,14 +274,14 @@ func readYAML(t *testing.T, path string, v any) {
 // substitute replaces the dashboards' variables the way an evaluation outside Grafana must
 // (doc/operations.md, Dashboards): every template variable by .*, Grafana's intervals by
 // fixed ranges.
-func substitute(expr string) string {
+func substitute(expr, rateInterval, rng string) string {
 	return varRef.ReplaceAllStringFunc(expr, func(ref string) string {
 		m := varRef.FindStringSubmatch(ref)
 		switch m[1] + m[2] {
 		case "__rate_interval", "__interval":
-			return "1m"
+			return rateInterval
 		case "__range":
-			return "1h"
+			return rng
 		}
 		return ".*"
 	})
@@ -301,7 +301,7 @@ func TestDashboardExpressionsParse(t *testing.T) {
 			for _, tg := range p.Targets {
 				// The record name says where the expression comes from if promtool refuses it.
 				name := "dashboard:" + strings.ReplaceAll(uid, "-", "_") + ":panel" + strconv.Itoa(p.ID) + tg.RefID
-				rules = append(rules, rec{Record: name, Expr: substitute(tg.Expr)})
+				rules = append(rules, rec{Record: name, Expr: substitute(tg.Expr, "1m", "1h")})
 			}
 		}
 	}

@@ -91,6 +91,9 @@ func New(src Source, rd Readings) *Metrics {
 		Help: "API connections closed at once because their client IP held --max-conns-per-ip already."})
 	m.authDenied = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ffrtmp_master_auth_denied_total",
 		Help: "Requests refused by API key checks, by code (unauthorized, forbidden)."}, []string{"code"})
+	// Both codes start at 0, so rate() and increase() see the first denial.
+	m.authDenied.WithLabelValues(api.CodeUnauthorized)
+	m.authDenied.WithLabelValues(api.CodeForbidden)
 	for _, c := range []prometheus.Collector{m.apiRequests, m.apiDuration, m.jobDuration, m.transitions, m.leaseWait,
 		m.scheduling, m.webhooks, m.webhookLatency, m.txDuration, m.txWrites, m.rateLimited, m.connsRefused, m.authDenied} {
 		f(c)
