@@ -17,12 +17,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
 )
 
 // TestFarmAgainstPrometheus proves the kit on a running farm: `ffrtmp run` with both
@@ -204,32 +204,15 @@ func waitJob(t *testing.T, c *api.Client, id string, want api.Status) *api.Job {
 type proc struct {
 	name string
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *syncbuf.Buffer
 	done chan error
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // startProc starts a program in dir with an environment free of the developer's ffrtmp
 // settings; it is killed when the test ends.
 func startProc(t *testing.T, dir string, env []string, path string, args ...string) *proc {
 	t.Helper()
-	p := &proc{name: filepath.Base(path), cmd: exec.Command(path, args...), out: &syncBuffer{}, done: make(chan error, 1)}
+	p := &proc{name: filepath.Base(path), cmd: exec.Command(path, args...), out: &syncbuf.Buffer{}, done: make(chan error, 1)}
 	p.cmd.Dir, p.cmd.Stdout, p.cmd.Stderr = dir, p.out, p.out
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
