@@ -153,7 +153,6 @@ func openSoftwareEncoder(name string) error {
 	if cc == nil {
 		return fmt.Errorf("allocate %s context", name)
 	}
-	defer cc.Free()
 	switch codec.ID().MediaType() {
 	case astiav.MediaTypeVideo:
 		cc.SetWidth(256)
@@ -167,15 +166,29 @@ func openSoftwareEncoder(name string) error {
 		cc.SetChannelLayout(astiav.ChannelLayoutStereo)
 		fmts := codec.SampleFormats()
 		if len(fmts) == 0 {
+			cc.Free()
 			return fmt.Errorf("%s lists no sample formats", name)
 		}
 		cc.SetSampleFormat(fmts[0])
 	default:
+		cc.Free()
 		return fmt.Errorf("%s is neither a video nor an audio encoder", name)
 	}
+	// x265 prints a banner of its settings to stderr unless told to keep to errors.
+	var opts *astiav.Dictionary
+	if name == "libx265" {
+		opts = astiav.NewDictionary()
+		defer opts.Free()
+		if err := opts.Set("x265-params", "log-level=error", 0); err != nil {
+			cc.Free()
+			return err
+		}
+	}
 	t0 := time.Now()
-	if err := cc.Open(codec, nil); err != nil {
+	if err := cc.Open(codec, opts); err != nil {
+		cc.Free()
 		return explain(err, t0, name)
 	}
+	freeEncoder(cc, name)
 	return nil
 }

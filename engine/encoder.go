@@ -74,12 +74,43 @@ func openVideoEncoder(v *spec.Video, f *astiav.Frame, tb, fr astiav.Rational, gl
 func videoEncoderOptions(name string, v *spec.Video, gop int) map[string]string {
 	// Keyframes come only where the engine forces them (every GOP seconds, same timestamps in
 	// every rendition): no scene-cut keyframes, and forced frames are IDR.
-	opts := map[string]string{"keyint_min": strconv.Itoa(gop), "sc_threshold": "0"}
+	opts := map[string]string{"keyint_min": strconv.Itoa(gop)}
+	preset := v.Preset
 	switch {
 	case name == "libx264":
+		opts["sc_threshold"] = "0" // libx264's own option, not libavcodec's
 		opts["forced-idr"] = "1"
 		if v.CRF > 0 {
 			opts["crf"] = strconv.Itoa(v.CRF)
+		}
+	case name == "libx265":
+		opts["forced-idr"] = "1"
+		if v.CRF > 0 {
+			opts["crf"] = strconv.Itoa(v.CRF)
+		}
+		// Closed GOPs without scene cuts: every keyframe is one the engine forced. x265
+		// logs to stderr itself; errors only.
+		opts["x265-params"] = joinParams("scenecut=0:open-gop=0:log-level=error", v.Options["x265-params"])
+	case name == "libsvtav1":
+		// SVT-AV1 cannot force a keyframe on request: its keyframes come every gop frames
+		// (intra_period_length), closed, without scene detection, which lands them on the
+		// same timestamps in every rendition of one frame rate.
+		if v.CRF > 0 {
+			opts["crf"] = strconv.Itoa(v.CRF)
+		}
+		opts["svtav1-params"] = joinParams("scd=0:irefresh-type=2", v.Options["svtav1-params"])
+	case name == "libvpx-vp9":
+		// libvpx-vp9 has no preset: our preset is its speed (cpu-used), at the good deadline.
+		opts["deadline"] = "good"
+		opts["row-mt"] = "1"
+		if preset != "" {
+			opts["cpu-used"], preset = preset, ""
+		}
+		if v.CRF > 0 {
+			opts["crf"] = strconv.Itoa(v.CRF)
+			if v.Bitrate == 0 {
+				opts["b"] = "0" // constant quality, not a quality capped at the default rate
+			}
 		}
 	case strings.HasSuffix(name, "_nvenc"):
 		opts["forced-idr"] = "1"
@@ -97,16 +128,28 @@ func videoEncoderOptions(name string, v *spec.Video, gop int) map[string]string 
 			opts["rc_mode"], opts["qp"] = "CQP", strconv.Itoa(v.CRF)
 		}
 	}
-	if v.Preset != "" {
-		opts["preset"] = v.Preset
+	if preset != "" {
+		opts["preset"] = preset
 	}
 	if v.Profile != "" {
 		opts["profile"] = v.Profile
 	}
 	for k, val := range v.Options {
+		if _, merged := opts[k]; merged && strings.HasSuffix(k, "-params") {
+			continue // joined above, after the engine's own
+		}
 		opts[k] = val
 	}
 	return opts
+}
+
+// joinParams appends a user's key=value:key=value encoder parameters to the engine's, so a
+// user's value of the same key wins (the encoders apply them in order).
+func joinParams(ours, theirs string) string {
+	if theirs == "" {
+		return ours
+	}
+	return ours + ":" + theirs
 }
 
 // openAudioEncoder opens an audio encoder for a.
@@ -176,8 +219,35 @@ func openCodec(cc *astiav.CodecContext, codec *astiav.Codec, opts map[string]str
 	}
 	if len(unused) > 0 {
 		sort.Strings(unused)
-		cc.Free()
+		freeEncoder(cc, codec.Name())
 		return fmt.Errorf("%s does not know option(s) %s", codec.Name(), strings.Join(unused, ", "))
 	}
 	return nil
+}
+
+// freeEncoder frees an opened encoder. SVT-AV1 1.4 hangs in its deinit when it never saw the
+// end of the stream (an encoder closed on an error, a cancel, or a probe), and hangs waiting
+// for the end of a stream it got no picture of: libsvtav1 gets one black picture (unless it
+// ended already), the end of the stream, and is drained before it is freed.
+func freeEncoder(cc *astiav.CodecContext, name string) {
+	if name == "libsvtav1" {
+		if f := astiav.AllocFrame(); f != nil {
+			f.SetWidth(cc.Width())
+			f.SetHeight(cc.Height())
+			f.SetPixelFormat(cc.PixelFormat())
+			if f.AllocBuffer(0) == nil && f.ImageFillBlack() == nil {
+				f.SetPts(math.MaxInt32)
+				_ = cc.SendFrame(f) // an encoder that ended refuses it: nothing to flush
+			}
+			f.Free()
+		}
+		if cc.SendFrame(nil) == nil {
+			pkt := astiav.AllocPacket()
+			for cc.ReceivePacket(pkt) == nil {
+				pkt.Unref()
+			}
+			pkt.Free()
+		}
+	}
+	cc.Free()
 }

@@ -31,6 +31,7 @@ import "C"
 import (
 	"context"
 	"log/slog"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -47,6 +48,12 @@ var installLogOnce sync.Once
 func installLibavLog() {
 	installLogOnce.Do(func() {
 		C.ffrtmpInstallLogCallback(C.AV_LOG_WARNING)
+		// SVT-AV1 logs to stderr itself: a banner per encoder at its default level, and a
+		// warning per thread that real-time priority was refused (see realtime_linux.go).
+		// Errors only, unless the operator set SVT_LOG.
+		if _, set := os.LookupEnv("SVT_LOG"); !set {
+			_ = os.Setenv("SVT_LOG", "1")
+		}
 		// lavfi (synthetic sources) is an input device: it must be registered.
 		astiav.RegisterAllDevices()
 	})

@@ -156,6 +156,9 @@ func randSuffix() string {
 	return hex.EncodeToString(b)
 }
 
+// hvc1Tag is the MP4 sample entry 'hvc1' as a libav codec tag (little-endian fourcc).
+const hvc1Tag = astiav.CodecTag('h') | astiav.CodecTag('v')<<8 | astiav.CodecTag('c')<<16 | astiav.CodecTag('1')<<24
+
 // isLive reports whether o is a live (sliding-window) HLS output.
 func isLive(o *spec.Output) bool { return o.HLS != nil && o.HLS.PlaylistSize > 0 }
 
@@ -220,10 +223,16 @@ func (m *muxer) newStreamsSeen() *streamsSeen {
 func (m *muxer) control(seen *streamsSeen, msg muxMsg) error {
 	switch {
 	case msg.params != nil:
-		err := msg.params.Copy(m.streams[msg.stream].CodecParameters())
+		par := m.streams[msg.stream].CodecParameters()
+		err := msg.params.Copy(par)
 		msg.params.Free()
 		if err != nil {
 			return &Error{Kind: KindOutput, Op: "set stream parameters", Subject: m.out.Name, Err: err}
+		}
+		if par.CodecID() == astiav.CodecIDHevc && (m.out.Container == "mp4" || m.out.Container == "hls") {
+			// hvc1 (parameter sets in the sample entry only), not the muxer's default hev1:
+			// Apple's players and browsers' MSE play only hvc1.
+			par.SetCodecTag(hvc1Tag)
 		}
 		if !seen.open[msg.stream] {
 			seen.open[msg.stream] = true

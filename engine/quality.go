@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/asticode/go-astiav"
 	"github.com/ffrtmp/ffrtmp/api/spec"
+	"github.com/ffrtmp/ffrtmp/internal/stats"
 )
 
 // Quality measurement for benchmarks: a distorted video (an encode) is decoded next to its
@@ -27,8 +29,25 @@ type QualityOptions struct {
 	// VMAF asks for VMAF too; it needs libvmaf in the FFmpeg build (HasVMAF reports it). When
 	// the build lacks it, Quality.VMAF stays nil and no error is returned.
 	VMAF bool
+	// VMAFModel is the libvmaf model: empty picks vmaf_v0.6.1, or vmaf_4k_v0.6.1 for a
+	// reference taller than 1440 lines (the 4K model is trained for 4K viewing).
+	VMAFModel string
 	// MaxFrames bounds how many frames are compared (0: all).
 	MaxFrames int
+}
+
+// VMAF models built into libvmaf that QualityOptions.VMAFModel may name.
+const (
+	VMAFModelHD = "vmaf_v0.6.1"
+	VMAFModel4K = "vmaf_4k_v0.6.1"
+)
+
+// VMAFModelFor is the model a reference of the given height is scored with by default.
+func VMAFModelFor(height int) string {
+	if height > 1440 {
+		return VMAFModel4K
+	}
+	return VMAFModelHD
 }
 
 // Quality is how close a distorted video is to its reference.
@@ -44,9 +63,14 @@ type Quality struct {
 	PSNRY float64 `json:"psnr_y"`
 	// SSIM is ffmpeg's ssim filter's "All" score (0..1), the mean over frames.
 	SSIM float64 `json:"ssim"`
-	// VMAF is the mean VMAF score (0..100) with libvmaf's default model; nil when not asked
-	// for or when the FFmpeg build has no libvmaf.
-	VMAF *float64 `json:"vmaf,omitempty"`
+	// VMAF is the mean VMAF score (0..100) over frames; nil when not asked for or when the
+	// FFmpeg build has no libvmaf. VMAFP1 is the 1st percentile of the frames' scores (the
+	// worst moments), VMAFHarmonic libvmaf's harmonic mean (which weighs bad frames more),
+	// and VMAFModel the model that scored them.
+	VMAF         *float64 `json:"vmaf,omitempty"`
+	VMAFP1       *float64 `json:"vmaf_p1,omitempty"`
+	VMAFHarmonic *float64 `json:"vmaf_harmonic_mean,omitempty"`
+	VMAFModel    string   `json:"vmaf_model,omitempty"`
 }
 
 // PSNRCap is the PSNR reported for identical pictures, and the most any PSNR is reported as.
@@ -72,6 +96,16 @@ func MeasureQuality(ctx context.Context, distorted, reference spec.Input, opt Qu
 	defer ref.close()
 
 	m := &qualityMeter{vmaf: opt.VMAF && HasVMAF(), fr: frameRate(ref.in.fc, ref.in.video)}
+	if m.vmaf {
+		m.vmafModel = opt.VMAFModel
+		if m.vmafModel == "" {
+			m.vmafModel = VMAFModelFor(ref.in.video.CodecParameters().Height())
+		}
+		if m.vmafModel != VMAFModelHD && m.vmafModel != VMAFModel4K {
+			return Quality{}, &Error{Kind: KindInput, Op: "measure quality", Subject: "vmaf model",
+				Err: fmt.Errorf("model %q: want %s or %s", m.vmafModel, VMAFModelHD, VMAFModel4K)}
+		}
+	}
 	defer m.release()
 	if err := compare(ctx, dist, ref, m, opt.MaxFrames); err != nil {
 		if ctx.Err() != nil && KindOf(err) != KindCanceled {
@@ -250,6 +284,7 @@ type qualityMeter struct {
 	dsrc, rsrc               *astiav.BuffersrcFilterContext
 	psnrOut, ssimOut, vmOut  *astiav.BuffersinkFilterContext
 	vmafDir                  string // holds libvmaf's log, written when the graph is freed
+	vmafModel                string
 	out                      *astiav.Frame
 	frames, ssimFrames       int
 	mseSum, mseYSum, ssimSum float64
@@ -359,8 +394,8 @@ func (m *qualityMeter) describe(w, h int) (string, error) {
 			return "", err
 		}
 		m.vmafDir = dir
-		desc += fmt.Sprintf(";[d3][r3]libvmaf=log_fmt=json:n_threads=%d:log_path=%s[vmaf]",
-			runtime.NumCPU(), filterArg(filepath.Join(dir, "vmaf.json")))
+		desc += fmt.Sprintf(";[d3][r3]libvmaf=model=version=%s:log_fmt=json:n_threads=%d:log_path=%s[vmaf]",
+			m.vmafModel, runtime.NumCPU(), filterArg(filepath.Join(dir, "vmaf.json")))
 	}
 	return desc, nil
 }
@@ -521,7 +556,7 @@ func (m *qualityMeter) result() (Quality, error) {
 		if err != nil {
 			return Quality{}, m.filterErr("read vmaf log", err)
 		}
-		q.VMAF = &v
+		q.VMAF, q.VMAFP1, q.VMAFHarmonic, q.VMAFModel = &v.mean, &v.p1, &v.harmonic, m.vmafModel
 	}
 	return q, nil
 }
@@ -534,25 +569,45 @@ func psnr(mse float64) float64 {
 	return min(10*math.Log10(255*255/mse), PSNRCap)
 }
 
-// readVMAF reads the pooled mean from a libvmaf JSON log. libvmaf sets no per-frame metadata:
-// its pooled score only goes to the log, written when the filter is freed.
-func readVMAF(path string) (float64, error) {
+// vmafScores are a libvmaf log's pooled scores.
+type vmafScores struct{ mean, p1, harmonic float64 }
+
+// readVMAF reads a libvmaf JSON log: the pooled mean and harmonic mean, and the 1st
+// percentile of the frames' scores. libvmaf sets no per-frame metadata: its scores only go
+// to the log, written when the filter is freed.
+func readVMAF(path string) (vmafScores, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return 0, err
+		return vmafScores{}, err
 	}
 	var log struct {
+		Frames []struct {
+			Metrics struct {
+				VMAF *float64 `json:"vmaf"`
+			} `json:"metrics"`
+		} `json:"frames"`
 		Pooled map[string]struct {
-			Mean *float64 `json:"mean"`
+			Mean     *float64 `json:"mean"`
+			Harmonic *float64 `json:"harmonic_mean"`
 		} `json:"pooled_metrics"`
 	}
 	if err := json.Unmarshal(b, &log); err != nil {
-		return 0, fmt.Errorf("%s: %w", path, err)
+		return vmafScores{}, fmt.Errorf("%s: %w", path, err)
 	}
-	if v := log.Pooled["vmaf"].Mean; v != nil {
-		return *v, nil
+	pooled := log.Pooled["vmaf"]
+	if pooled.Mean == nil || pooled.Harmonic == nil {
+		return vmafScores{}, fmt.Errorf("%s: no pooled vmaf mean", path)
 	}
-	return 0, fmt.Errorf("%s: no pooled vmaf mean", path)
+	frames := make([]float64, 0, len(log.Frames))
+	for _, f := range log.Frames {
+		if f.Metrics.VMAF != nil {
+			frames = append(frames, *f.Metrics.VMAF)
+		}
+	}
+	if len(frames) == 0 {
+		return vmafScores{}, fmt.Errorf("%s: no frame scores", path)
+	}
+	return vmafScores{mean: *pooled.Mean, harmonic: *pooled.Harmonic, p1: stats.Percentile(slices.Sorted(slices.Values(frames)), 0.01)}, nil
 }
 
 // release frees everything, libvmaf's log included.

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -144,24 +145,66 @@ func TestMeasureQuality(t *testing.T) {
 	})
 }
 
+// TestMeasureQualityVMAF: the engine's VMAF (libvmaf in-process, frames paired by position)
+// agrees with the ffmpeg program's libvmaf filter on the same pair to 0.01, for a good and a
+// starved encode and for a smaller rendition scaled back up; better encodes score higher, and
+// the 1st percentile and harmonic mean sit at or below the mean.
 func TestMeasureQualityVMAF(t *testing.T) {
 	t.Parallel()
-	_, filters := runTool(t, "ffmpeg", "-hide_banner", "-filters")
-	built := strings.Contains(filters, " libvmaf ")
-	if engine.HasVMAF() != built {
-		t.Fatalf("HasVMAF() = %v, but ffmpeg -filters lists libvmaf: %v", engine.HasVMAF(), built)
+	filters, _ := runTool(t, "ffmpeg", "-hide_banner", "-filters")
+	if !engine.HasVMAF() || !strings.Contains(filters, " libvmaf ") {
+		t.Fatalf("HasVMAF() = %v, ffmpeg -filters lists libvmaf: %v; the build must have libvmaf (scripts/build-ffmpeg.sh)",
+			engine.HasVMAF(), strings.Contains(filters, " libvmaf "))
 	}
-	in := spec.Input{Synthetic: &spec.Synthetic{Width: 320, Height: 240, Duration: 0.5}}
-	q := measure(t, in, in, engine.QualityOptions{VMAF: true})
-	switch {
-	case !built && q.VMAF != nil:
-		t.Errorf("no libvmaf in this build, yet VMAF = %v", *q.VMAF)
-	case built && (q.VMAF == nil || *q.VMAF < 90 || *q.VMAF > 100):
-		t.Errorf("VMAF of identical input = %v, want 90..100", q.VMAF)
+	f := newQualityFixture(t)
+	scores := map[string]engine.Quality{}
+	for name, path := range map[string]string{"generous": f.generous, "starved": f.starved, "small": f.small} {
+		q := measure(t, file(path), file(f.lossless), engine.QualityOptions{VMAF: true})
+		scores[name] = q
+		want := ffmpegVMAF(t, path, f.lossless, 640, 360)
+		t.Logf("%s: VMAF %.4f (p1 %.4f, harmonic %.4f, %s); ffmpeg's libvmaf: %.4f", name, *q.VMAF, *q.VMAFP1, *q.VMAFHarmonic, q.VMAFModel, want)
+		if math.Abs(*q.VMAF-want) > 0.01 {
+			t.Errorf("%s: VMAF %.4f, ffmpeg's libvmaf %.4f: want them within 0.01", name, *q.VMAF, want)
+		}
+		if *q.VMAFP1 > *q.VMAF || *q.VMAFHarmonic > *q.VMAF+1e-9 || q.VMAFModel != engine.VMAFModelHD {
+			t.Errorf("%s: %+v: want p1 and harmonic mean at most the mean, model %s", name, q, engine.VMAFModelHD)
+		}
 	}
-	if q.PSNR != engine.PSNRCap {
-		t.Errorf("PSNR %v with VMAF asked for, want %v", q.PSNR, engine.PSNRCap)
+	if g, s := *scores["generous"].VMAF, *scores["starved"].VMAF; g < 85 || s > g-20 {
+		t.Errorf("generous %.2f, starved %.2f: want the generous encode above 85 and far above the starved", g, s)
 	}
+	if _, err := engine.MeasureQuality(context.Background(), file(f.generous), file(f.lossless),
+		engine.QualityOptions{VMAF: true, VMAFModel: "vmaf_v9"}); err == nil || !strings.Contains(err.Error(), "vmaf_v9") {
+		t.Errorf("unknown model: %v, want an error naming it", err)
+	}
+	if got := engine.VMAFModelFor(2160); got != engine.VMAFModel4K {
+		t.Errorf("model for 2160 lines: %s, want %s", got, engine.VMAFModel4K)
+	}
+}
+
+// ffmpegVMAF is the pooled VMAF mean of distorted (scaled to w×h as the engine does) against
+// reference, by the ffmpeg program's libvmaf filter.
+func ffmpegVMAF(t *testing.T, distorted, reference string, w, h int) float64 {
+	t.Helper()
+	log := filepath.Join(t.TempDir(), "vmaf.json")
+	runTool(t, "ffmpeg", "-hide_banner", "-nostats", "-i", distorted, "-i", reference, "-lavfi",
+		fmt.Sprintf("[0:v]scale=%d:%d:flags=bicubic,format=yuv420p[d];[1:v]format=yuv420p[r];[d][r]libvmaf=model=version=vmaf_v0.6.1:log_fmt=json:log_path=%s", w, h, log),
+		"-f", "null", "-")
+	b, err := os.ReadFile(log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out struct {
+		Pooled struct {
+			VMAF struct {
+				Mean float64 `json:"mean"`
+			} `json:"vmaf"`
+		} `json:"pooled_metrics"`
+	}
+	if err := json.Unmarshal(b, &out); err != nil {
+		t.Fatalf("%s: %v", log, err)
+	}
+	return out.Pooled.VMAF.Mean
 }
 
 // Missing or unusable inputs are input errors that name the file, not panics.

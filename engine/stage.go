@@ -314,7 +314,7 @@ func (s *stage) filterErr(op string, err error) error {
 func (s *stage) close() {
 	s.graph.close()
 	if s.enc != nil {
-		s.enc.Free()
+		freeEncoder(s.enc, s.encName)
 		s.enc = nil
 	}
 	if s.filtered != nil {
@@ -362,7 +362,7 @@ func videoFilters(v *spec.Video, f *astiav.Frame, srcRate astiav.Rational, hw *h
 		}
 		switch {
 		case encDev == "":
-			chain = append(chain, "format=yuv420p")
+			chain = append(chain, "format="+softwarePixFmt(v))
 		case hw != nil && hw.uploadForEncoder && encDev == hw.kind:
 			chain = append(chain, "format=nv12", "hwupload")
 			return strings.Join(chain, ","), hw
@@ -371,6 +371,15 @@ func videoFilters(v *spec.Video, f *astiav.Frame, srcRate astiav.Rational, hw *h
 		}
 	}
 	return strings.Join(chain, ","), nil
+}
+
+// softwarePixFmt is the pixel format a software encoder of v takes: v's (10-bit when it
+// asks), else 8-bit 4:2:0.
+func softwarePixFmt(v *spec.Video) string {
+	if v.PixFmt != "" {
+		return v.PixFmt
+	}
+	return spec.PixFmt8Bit
 }
 
 // audioFilters converts decoded audio to what enc takes, in frames of its frame size.

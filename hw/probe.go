@@ -57,7 +57,7 @@ type Options struct {
 var ErrSoftwareOnly = errors.New("not probed: software only")
 
 // probedEncoders are the encoders the farm offers, in the order reports list them.
-var probedEncoders = []string{"libx264", "h264_nvenc", "hevc_nvenc", "av1_nvenc", "h264_qsv", "hevc_qsv",
+var probedEncoders = []string{"libx264", "libx265", "libsvtav1", "libvpx-vp9", "h264_nvenc", "hevc_nvenc", "av1_nvenc", "h264_qsv", "hevc_qsv",
 	"h264_vaapi", "hevc_vaapi", "aac", "libopus"}
 
 // Probe measures this machine: NVML's GPUs, which hardware devices open, and which encoders

@@ -36,8 +36,9 @@ die() { printf 'build-ffmpeg: %s\n' "$*" >&2; exit 1; }
 # promtool (rules, dashboards, service discovery) and systemd-analyze (the service units).
 DEB_PACKAGES=(
   build-essential pkgconf nasm clang curl ca-certificates xz-utils dpkg-dev
-  libx264-dev libopus-dev libdav1d-dev libva-dev libdrm-dev libvpl-dev
-  libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
+  libx264-dev libx265-dev libsvtav1enc-dev libvpx-dev libopus-dev libdav1d-dev
+  libva-dev libdrm-dev libvpl-dev libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
+  meson ninja-build xxd
   prometheus systemd
 )
 
@@ -45,8 +46,9 @@ DEB_PACKAGES=(
 # nothing comes from a source package there. build-essential brings make for nv-codec-headers.
 UBUNTU_PACKAGES=(
   build-essential pkgconf nasm clang curl ca-certificates xz-utils
-  libx264-dev libopus-dev libdav1d-dev libva-dev libdrm-dev libvpl-dev
-  libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
+  libx264-dev libx265-dev libsvtav1enc-dev libvpx-dev libopus-dev libdav1d-dev
+  libva-dev libdrm-dev libvpl-dev libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
+  meson ninja-build xxd
 )
 
 os_id() { sed -n 's/^ID=//p' /etc/os-release 2>/dev/null | tr -d '"' | head -n1; }
@@ -71,7 +73,7 @@ NVCODEC_URL=https://github.com/FFmpeg/nv-codec-headers/releases/download/n$NVCOD
 # Encoders ffrtmp offers, plus the few the ffmpeg/ffprobe programs need for tests and
 # side-by-side benchmarks (wrapped_avframe for -f null, rawvideo, pcm). Every decoder,
 # demuxer, parser, muxer and filter stays: users bring any input.
-ENCODERS=libx264,aac,libopus,h264_nvenc,hevc_nvenc,av1_nvenc,h264_qsv,hevc_qsv,av1_qsv,h264_vaapi,hevc_vaapi,wrapped_avframe,rawvideo,pcm_s16le,png,mjpeg
+ENCODERS=libx264,libx265,libsvtav1,libvpx_vp9,aac,libopus,h264_nvenc,hevc_nvenc,av1_nvenc,h264_qsv,hevc_qsv,av1_qsv,h264_vaapi,hevc_vaapi,wrapped_avframe,rawvideo,pcm_s16le,png,mjpeg
 
 configure_flags() {
   printf '%s\n' \
@@ -79,7 +81,8 @@ configure_flags() {
     --enable-shared --disable-static \
     --enable-gpl --enable-version3 \
     --disable-doc --disable-ffplay --disable-debug \
-    --enable-libx264 --enable-libopus --enable-libdav1d --enable-gnutls \
+    --enable-libx264 --enable-libx265 --enable-libsvtav1 --enable-libvpx --enable-libvmaf \
+    --enable-libopus --enable-libdav1d --enable-gnutls \
     --enable-ffnvcodec --enable-nvenc --enable-nvdec --enable-cuvid --enable-cuda-llvm \
     --enable-vaapi --enable-libvpl \
     --disable-encoders --enable-encoder="$ENCODERS" \
@@ -88,7 +91,7 @@ configure_flags() {
 }
 
 stamp_value() {
-  { echo "script=2"; echo "version=$FFMPEG_VERSION"; configure_flags; } | sha256sum | cut -d' ' -f1
+  { echo "script=3"; echo "version=$FFMPEG_VERSION"; echo "vmaf=$VMAF_VERSION"; configure_flags; } | sha256sum | cut -d' ' -f1
 }
 
 need_root() {
@@ -207,6 +210,32 @@ fetch_source() {
   esac
 }
 
+# libvmaf (VMAF, Netflix) has no Debian 12 or Ubuntu package: its release is vendored in
+# third_party/vmaf (the library and the five models it compiles in; see its README.ffrtmp.md)
+# and built with meson into the prefix, where FFmpeg's --enable-libvmaf finds it.
+VMAF_VERSION=3.0.0
+VMAF_SRC=${FFRTMP_VMAF_SOURCE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)/third_party/vmaf}
+
+build_vmaf() {
+  if [ -f "$FFMPEG_PREFIX/lib/pkgconfig/libvmaf.pc" ] &&
+     grep -qx "Version: $VMAF_VERSION" "$FFMPEG_PREFIX/lib/pkgconfig/libvmaf.pc"; then
+    return 0
+  fi
+  [ -f "$VMAF_SRC/libvmaf/meson.build" ] || die "libvmaf source not found in $VMAF_SRC (FFRTMP_VMAF_SOURCE)"
+  grep -q "version : '$VMAF_VERSION'" "$VMAF_SRC/libvmaf/meson.build" ||
+    die "$VMAF_SRC is not libvmaf $VMAF_VERSION"
+  local b="$BUILD_DIR/vmaf"
+  rm -rf "$b"; mkdir -p "$BUILD_DIR"
+  log "building libvmaf $VMAF_VERSION (log: $BUILD_DIR/vmaf.out)"
+  { meson setup "$b" "$VMAF_SRC/libvmaf" --prefix="$FFMPEG_PREFIX" --libdir=lib \
+      --buildtype=release -Ddefault_library=shared -Denable_tests=false -Denable_docs=false \
+      -Dbuilt_in_models=true -Denable_float=false \
+      "-Dc_link_args=-Wl,--disable-new-dtags,-rpath,$FFMPEG_PREFIX/lib" &&
+    ninja -C "$b" -j "$JOBS" && ninja -C "$b" install; } >"$BUILD_DIR/vmaf.out" 2>&1 ||
+    { tail -n 30 "$BUILD_DIR/vmaf.out" >&2; die "libvmaf build failed"; }
+  rm -rf "$b"
+}
+
 main() {
   local want; want=$(stamp_value)
   install_debs
@@ -218,6 +247,7 @@ main() {
   [ -n "${CI_NO_FFMPEG_BUILD:-}" ] && die "FFmpeg prefix $FFMPEG_PREFIX missing and CI_NO_FFMPEG_BUILD is set"
   mkdir -p "$FFMPEG_PREFIX"
   install_nvcodec_headers
+  build_vmaf
   local src="$BUILD_DIR/ffmpeg"
   fetch_source "$src"
   cd "$src"
@@ -226,7 +256,7 @@ main() {
   PKG_CONFIG_PATH="$FFMPEG_PREFIX/lib/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}" \
     ./configure "${flags[@]}" >"$BUILD_DIR/configure.out" 2>&1 ||
     { tail -n 30 ffbuild/config.log >&2; die "configure failed (see $src/ffbuild/config.log)"; }
-  for f in libx264 libopus nvenc cuvid cuda_llvm vaapi libvpl; do
+  for f in libx264 libx265 libsvtav1 libvpx libvmaf libopus nvenc cuvid cuda_llvm vaapi libvpl; do
     grep -q "^#define CONFIG_$(echo "$f" | tr a-z A-Z) 1" config.h ||
       grep -q "^CONFIG_$(echo "$f" | tr a-z A-Z)=yes" ffbuild/config.mak ||
       die "configure did not enable $f"

@@ -100,8 +100,9 @@ const DefaultMaxBackoffSeconds = 30
 
 // Video describes a video encoding.
 type Video struct {
-	// Codec is libx264, h264_nvenc, hevc_nvenc, av1_nvenc, h264_qsv, hevc_qsv, h264_vaapi,
-	// hevc_vaapi, copy or none. Empty: libx264.
+	// Codec is libx264, libx265 (HEVC), libsvtav1 (AV1), libvpx-vp9 (VP9), h264_nvenc,
+	// hevc_nvenc, av1_nvenc, h264_qsv, hevc_qsv, h264_vaapi, hevc_vaapi, copy or none.
+	// Empty: libx264.
 	Codec string `json:"codec,omitempty"`
 	// Width and Height scale the picture; with one of them 0 the other keeps the aspect ratio.
 	Width  int `json:"width,omitempty"`
@@ -112,11 +113,19 @@ type Video struct {
 	Bitrate Bitrate `json:"bitrate,omitempty"`
 	MaxRate Bitrate `json:"max_rate,omitempty"`
 	BufSize Bitrate `json:"buf_size,omitempty"`
-	// CRF is libx264's constant rate factor, or the hardware encoders' constant quality.
+	// CRF is the software encoders' constant rate factor (libx264 and libx265 0..51,
+	// libsvtav1 and libvpx-vp9 0..63), or the hardware encoders' constant quality. With a
+	// Bitrate too, libsvtav1 and libvpx-vp9 cap the rate (constrained quality).
 	CRF int `json:"crf,omitempty"`
-	// Preset and Profile are the encoder's own names (veryfast, p4, high, main...).
+	// Preset is the encoder's speed: libx264 and libx265 ultrafast..placebo, libsvtav1 0
+	// (slowest) ..13, libvpx-vp9 its cpu-used 0 (slowest) ..8, the hardware encoders their
+	// own names (p4, veryfast...). Profile is the encoder's own name (high, main, main10...).
 	Preset  string `json:"preset,omitempty"`
 	Profile string `json:"profile,omitempty"`
+	// PixFmt is the encoded pictures' format: yuv420p (8-bit, the default) or yuv420p10le
+	// (10-bit: libx265, libsvtav1 and libvpx-vp9). libx265's main10 profile and libvpx-vp9's
+	// profile 2 imply yuv420p10le.
+	PixFmt string `json:"pix_fmt,omitempty"`
 	// GOP is the keyframe interval in seconds; every output of a run forces IDR frames at the
 	// same timestamps so ladder renditions switch cleanly. Zero: 2 s.
 	GOP float64 `json:"gop,omitempty"`
@@ -329,8 +338,8 @@ func (b *Bitrate) UnmarshalYAML(unmarshal func(any) error) error {
 
 // Codec names the engine offers.
 var (
-	videoCodecs = []string{"libx264", "h264_nvenc", "hevc_nvenc", "av1_nvenc", "h264_qsv",
-		"hevc_qsv", "h264_vaapi", "hevc_vaapi", "copy", "none"}
+	videoCodecs = []string{"libx264", "libx265", "libsvtav1", "libvpx-vp9", "h264_nvenc",
+		"hevc_nvenc", "av1_nvenc", "h264_qsv", "hevc_qsv", "h264_vaapi", "hevc_vaapi", "copy", "none"}
 	audioCodecs = []string{"aac", "opus", "copy", "none"}
 	containers  = []string{"mp4", "mkv", "mpegts", "flv", "hls", "null"}
 	devices     = []string{"cuda", "qsv", "vaapi"}
@@ -466,6 +475,9 @@ func (o Output) normalize(i int, names map[string]bool) (Output, error) {
 		return o, err
 	}
 	o.Video = &v
+	if err := carries(field, o.Container, v.Codec); err != nil {
+		return o, err
+	}
 	a, err := o.Audio.normalize(field)
 	if err != nil {
 		return o, err
@@ -549,6 +561,9 @@ func (vp *Video) normalize(field string) (Video, error) {
 	}
 	if v.CRF < 0 || v.CRF > 63 {
 		return v, Errorf(field+".video.crf", "crf %d: want 0..63", v.CRF)
+	}
+	if err := v.software(field); err != nil {
+		return v, err
 	}
 	if v.GOP == 0 {
 		v.GOP = 2

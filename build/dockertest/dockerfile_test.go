@@ -280,6 +280,8 @@ var enablePackages = map[string]string{
 	"gnutls": "libgnutls28-dev", "vaapi": "libva-dev", "libvpl": "libvpl-dev",
 	"ffnvcodec": "", "nvenc": "", "nvdec": "", "cuvid": "", // nv-codec-headers, from upstream
 	"cuda-llvm": "clang",
+	"libx265":   "libx265-dev", "libsvtav1": "libsvtav1enc-dev", "libvpx": "libvpx-dev",
+	"libvmaf": "meson", // built from third_party/vmaf with meson (and ninja-build, xxd)
 }
 
 func TestUbuntuPackagesCoverConfigureFlags(t *testing.T) {

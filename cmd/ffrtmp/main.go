@@ -73,6 +73,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	// Local work, no master needed.
 	root.AddCommand(newTranscodeCmd())
 	root.AddCommand(newProbeCmd())
+	root.AddCommand(newQualityCmd())
 	root.AddCommand(newHWCmd())
 	root.AddCommand(newBenchCmd())
 	root.AddCommand(newVersionCmd())

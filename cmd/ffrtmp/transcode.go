@@ -17,15 +17,15 @@ import (
 
 // transcodeFlags are the flags of `ffrtmp transcode`.
 type transcodeFlags struct {
-	input, output, synthetic, specFile    string
-	duration                              float64
-	vcodec, acodec, size, preset, profile string
-	bitrate, maxrate, bufsize, abitrate   string
-	fps, format, ladder, hw, hwDevice     string
-	crf                                   int
-	gop, segment, inputTimeout            float64
-	hls, jsonOut, quiet                   bool
-	maxDecodeErrors                       int
+	input, output, synthetic, specFile            string
+	duration                                      float64
+	vcodec, acodec, size, preset, profile, pixFmt string
+	bitrate, maxrate, bufsize, abitrate           string
+	fps, format, ladder, hw, hwDevice             string
+	crf                                           int
+	gop, segment, inputTimeout                    float64
+	hls, jsonOut, quiet                           bool
+	maxDecodeErrors                               int
 }
 
 func newTranscodeCmd() *cobra.Command {
@@ -64,9 +64,10 @@ per rung with keyframes at the same timestamps; with --hls the folder gets a mas
 	fl.StringVar(&f.bitrate, "bitrate", "", "video bitrate, e.g. 3M or 800k")
 	fl.StringVar(&f.maxrate, "maxrate", "", "video max bitrate (capped VBR)")
 	fl.StringVar(&f.bufsize, "bufsize", "", "rate-control buffer size")
-	fl.IntVar(&f.crf, "crf", 0, "constant quality (libx264 CRF, hardware CQ) instead of a bitrate")
-	fl.StringVar(&f.preset, "preset", "", "encoder preset (libx264: ultrafast..veryslow; nvenc: p1..p7)")
-	fl.StringVar(&f.profile, "profile", "", "encoder profile (baseline, main, high...)")
+	fl.IntVar(&f.crf, "crf", 0, "constant quality instead of a bitrate (libx264/libx265 0..51, libsvtav1/libvpx-vp9 0..63, hardware CQ)")
+	fl.StringVar(&f.preset, "preset", "", "encoder preset (libx264/libx265: ultrafast..placebo; libsvtav1: 0..13; libvpx-vp9: cpu-used 0..8; nvenc: p1..p7)")
+	fl.StringVar(&f.profile, "profile", "", "encoder profile (baseline, main, high, main10...)")
+	fl.StringVar(&f.pixFmt, "pix-fmt", "", "pixel format: yuv420p (8-bit) or yuv420p10le (10-bit: libx265, libsvtav1, libvpx-vp9)")
 	fl.StringVar(&f.fps, "fps", "", "output frame rate (30, 29.97, 30000/1001); default: the source's")
 	fl.Float64Var(&f.gop, "gop", 2, "keyframe interval in seconds, aligned across renditions")
 	fl.StringVar(&f.abitrate, "abitrate", "", "audio bitrate (default 128k, or the ladder rung's)")
@@ -85,7 +86,7 @@ per rung with keyframes at the same timestamps; with --hls the folder gets a mas
 
 // encodingFlags are the flags that describe the job and so cannot be combined with --spec.
 var encodingFlags = []string{"input", "output", "synthetic", "duration", "vcodec", "acodec", "size",
-	"bitrate", "maxrate", "bufsize", "crf", "preset", "profile", "fps", "gop", "abitrate", "format",
+	"bitrate", "maxrate", "bufsize", "crf", "preset", "profile", "pix-fmt", "fps", "gop", "abitrate", "format",
 	"ladder", "hls", "segment", "hw", "hw-device", "max-decode-errors", "input-timeout"}
 
 // spec builds the engine Spec from the flags (or the --spec file).
@@ -121,7 +122,7 @@ func (f *transcodeFlags) spec(cmd *cobra.Command) (spec.Spec, error) {
 	if f.output == "" {
 		return s, usagef("no output: give -o OUTPUT")
 	}
-	v := &spec.Video{Codec: f.vcodec, CRF: f.crf, Preset: f.preset, Profile: f.profile, GOP: f.gop}
+	v := &spec.Video{Codec: f.vcodec, CRF: f.crf, Preset: f.preset, Profile: f.profile, PixFmt: f.pixFmt, GOP: f.gop}
 	var err error
 	if f.size != "" {
 		if v.Width, v.Height, err = parseSize(f.size); err != nil {

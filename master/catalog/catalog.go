@@ -59,6 +59,9 @@ func Scenarios() []api.Scenario {
 		{Name: "1080p60-h264", Description: "1920x1080 60 fps, libx264 7.5 Mb/s", Width: 1920, Height: 1080, FPS: fps(60), Duration: 10, Encoder: "libx264", Bitrate: 7_500_000},
 		{Name: "4k30", Description: "3840x2160 30 fps, H.264 16 Mb/s", Width: 3840, Height: 2160, FPS: fps(30), Duration: 10, Encoder: "libx264", Bitrate: 16_000_000},
 		{Name: "4k60", Description: "3840x2160 60 fps, H.264 24 Mb/s", Width: 3840, Height: 2160, FPS: fps(60), Duration: 10, Encoder: "libx264", Bitrate: 24_000_000},
+		{Name: "1080p30-hevc", Description: "1920x1080 30 fps, libx265 (HEVC) 3 Mb/s", Width: 1920, Height: 1080, FPS: fps(30), Duration: 10, Encoder: "libx265", Bitrate: 3_000_000},
+		{Name: "1080p30-av1", Description: "1920x1080 30 fps, libsvtav1 (AV1) 2.5 Mb/s", Width: 1920, Height: 1080, FPS: fps(30), Duration: 10, Encoder: "libsvtav1", Bitrate: 2_500_000},
+		{Name: "1080p30-vp9", Description: "1920x1080 30 fps, libvpx-vp9 (VP9) 3 Mb/s", Width: 1920, Height: 1080, FPS: fps(30), Duration: 10, Encoder: "libvpx-vp9", Bitrate: 3_000_000},
 		{Name: "1080p30-nvenc", Description: "1920x1080 30 fps, h264_nvenc 5 Mb/s (NVENC, falls back to libx264)", Width: 1920, Height: 1080, FPS: fps(30), Duration: 10, Encoder: "h264_nvenc", Bitrate: 5_000_000},
 		{Name: "1080p30-ladder", Description: "1920x1080 30 fps into the abr-1080p ladder", Width: 1920, Height: 1080, FPS: fps(30), Duration: 10, Encoder: "libx264", Preset: "abr-1080p"},
 	}

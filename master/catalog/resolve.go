@@ -209,7 +209,7 @@ func fromScenario(req api.JobRequest, presets PresetSource) (spec.Spec, error) {
 		}
 		return s, applyLadder(&s, p, out, req.Parameters)
 	}
-	v := spec.Video{Codec: sc.Encoder, Bitrate: sc.Bitrate, Preset: "veryfast"}
+	v := spec.Video{Codec: sc.Encoder, Bitrate: sc.Bitrate, Preset: spec.DefaultPreset(sc.Encoder)}
 	if err := applyEncoder(&s, &v, par); err != nil {
 		return s, err
 	}
@@ -287,12 +287,13 @@ func applyLadder(s *spec.Spec, p api.Preset, out string, par *api.Parameters) er
 func applyEncoder(s *spec.Spec, v *spec.Video, par api.Parameters) error {
 	if par.Encoder != "" {
 		if !slices.Contains(spec.VideoCodecs(), par.Encoder) || par.Encoder == "copy" || par.Encoder == "none" {
-			return fieldErr("parameters.encoder", "encoder %q: want one of %s", par.Encoder, strings.Join(spec.VideoCodecs()[:8], ", "))
+			return fieldErr("parameters.encoder", "encoder %q: want one of %s", par.Encoder, strings.Join(slices.DeleteFunc(spec.VideoCodecs(), func(c string) bool { return c == "copy" || c == "none" }), ", "))
+		}
+		if v.Codec != par.Encoder {
+			// Each encoder names its speeds its own way (veryfast, 10, 6, p4).
+			v.Preset = spec.DefaultPreset(par.Encoder)
 		}
 		v.Codec = par.Encoder
-		if spec.DeviceFor(v.Codec) != "" {
-			v.Preset = "" // x264 preset names mean nothing to hardware encoders
-		}
 	}
 	if par.EncoderPreset != "" {
 		v.Preset = par.EncoderPreset
@@ -328,16 +329,25 @@ func requirements(s spec.Spec, asked api.Requirements) (api.Requirements, error)
 	if len(r.Node) > 128 {
 		return r, fieldErr("requirements.node", "longer than 128 bytes")
 	}
-	if s.Hardware.Mode != spec.HardwareRequire {
-		return r, nil
+	require := s.Hardware.Mode == spec.HardwareRequire
+	if require {
+		if r.Hardware == "" {
+			r.Hardware = s.Hardware.Device
+		} else if r.Hardware != s.Hardware.Device {
+			return r, fieldErr("requirements.hardware", "requirements ask for %s but the spec requires %s", r.Hardware, s.Hardware.Device)
+		}
 	}
-	if r.Hardware == "" {
-		r.Hardware = s.Hardware.Device
-	} else if r.Hardware != s.Hardware.Device {
-		return r, fieldErr("requirements.hardware", "requirements ask for %s but the spec requires %s", r.Hardware, s.Hardware.Device)
-	}
+	// The job goes only to a node that has the encoder it cannot do without: a required
+	// hardware one, or a software one beyond libx264, which every worker has (a worker of an
+	// older build may lack libx265, libsvtav1 or libvpx-vp9). Auto hardware falls back to
+	// libx264 and needs nothing.
 	for _, o := range s.Outputs {
-		if c := o.Video.Codec; spec.DeviceFor(c) != "" && r.Encoder == "" {
+		if r.Encoder != "" || o.Video == nil {
+			break
+		}
+		c := o.Video.Codec
+		switch dev := spec.DeviceFor(c); {
+		case dev != "" && require, dev == "" && c != "libx264" && spec.VideoFormat(c) != "":
 			r.Encoder = c
 		}
 	}

@@ -1,0 +1,90 @@
+package spec_test
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/ffrtmp/ffrtmp/api/spec"
+)
+
+// withVideo is the base spec with one output of container c (target t) encoding v.
+func withVideo(c, t string, v spec.Video) spec.Spec {
+	s := good()
+	s.Outputs[0] = spec.Output{Container: c, Target: t, Video: &v}
+	return s
+}
+
+// TestSoftwareCodecSettings: each software encoder's preset, CRF and pixel format are
+// checked when the job is submitted, with an error naming the field and what it takes, not
+// when an encoder refuses them on a worker.
+func TestSoftwareCodecSettings(t *testing.T) {
+	t.Parallel()
+	refused := []struct {
+		name  string
+		s     spec.Spec
+		field string
+		says  string
+	}{
+		{"x265 preset", withVideo("mp4", "o.mp4", spec.Video{Codec: "libx265", Preset: "p4"}), "outputs[0].video.preset", "ultrafast"},
+		{"x264 preset", withVideo("mp4", "o.mp4", spec.Video{Codec: "libx264", Preset: "fastest"}), "outputs[0].video.preset", "veryfast"},
+		{"x265 crf", withVideo("mp4", "o.mp4", spec.Video{Codec: "libx265", CRF: 52}), "outputs[0].video.crf", "0..51"},
+		{"svt-av1 preset word", withVideo("mp4", "o.mp4", spec.Video{Codec: "libsvtav1", Preset: "veryfast"}), "outputs[0].video.preset", "0 (slowest) to 13"},
+		{"svt-av1 preset range", withVideo("mp4", "o.mp4", spec.Video{Codec: "libsvtav1", Preset: "14"}), "outputs[0].video.preset", "13"},
+		{"vp9 speed", withVideo("mp4", "o.mp4", spec.Video{Codec: "libvpx-vp9", Preset: "9"}), "outputs[0].video.preset", "cpu-used"},
+		{"unknown pix_fmt", withVideo("mp4", "o.mp4", spec.Video{Codec: "libx265", PixFmt: "yuv444p"}), "outputs[0].video.pix_fmt", "yuv420p10le"},
+		{"10-bit x264", withVideo("mp4", "o.mp4", spec.Video{Codec: "libx264", PixFmt: "yuv420p10le"}), "outputs[0].video.pix_fmt", "libx265"},
+		{"pix_fmt on hardware", withVideo("mp4", "o.mp4", spec.Video{Codec: "hevc_nvenc", PixFmt: "yuv420p10le"}), "outputs[0].video.pix_fmt", "software"},
+		{"8-bit main10", withVideo("mp4", "o.mp4", spec.Video{Codec: "libx265", Profile: "main10", PixFmt: "yuv420p"}), "outputs[0].video.pix_fmt", "main10"},
+		{"av1 in hls", withVideo("hls", "ladder", spec.Video{Codec: "libsvtav1"}), "outputs[0].video.codec", "MPEG-TS"},
+		{"vp9 in mpegts", withVideo("mpegts", "o.ts", spec.Video{Codec: "libvpx-vp9"}), "outputs[0].video.codec", "mp4 or mkv"},
+		{"hevc in flv", withVideo("flv", "o.flv", spec.Video{Codec: "libx265"}), "outputs[0].video.codec", "flv"},
+	}
+	for _, tc := range refused {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := tc.s.Normalize()
+			var se *spec.Error
+			if !errors.As(err, &se) || se.Field != tc.field || !strings.Contains(se.Message, tc.says) {
+				t.Errorf("Normalize = %v; want a spec error on %s saying %q", err, tc.field, tc.says)
+			}
+		})
+	}
+
+	accepted := []struct {
+		name   string
+		s      spec.Spec
+		pixFmt string
+	}{
+		{"x265 in hls", withVideo("hls", "ladder", spec.Video{Codec: "libx265", Preset: "medium", CRF: 28}), ""},
+		{"x265 main10", withVideo("mp4", "o.mp4", spec.Video{Codec: "libx265", Profile: "main10"}), spec.PixFmt10Bit},
+		{"svt-av1 10-bit", withVideo("mkv", "o.mkv", spec.Video{Codec: "libsvtav1", Preset: "8", CRF: 35, PixFmt: spec.PixFmt10Bit}), spec.PixFmt10Bit},
+		{"vp9 profile 2", withVideo("mp4", "o.mp4", spec.Video{Codec: "libvpx-vp9", Profile: "2", Preset: "4"}), spec.PixFmt10Bit},
+		{"vp9 8-bit", withVideo("mp4", "o.mp4", spec.Video{Codec: "libvpx-vp9", CRF: 40}), ""},
+	}
+	for _, tc := range accepted {
+		t.Run(tc.name, func(t *testing.T) {
+			n, err := tc.s.Normalize()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := n.Outputs[0].Video.PixFmt; got != tc.pixFmt {
+				t.Errorf("pix_fmt = %q, want %q", got, tc.pixFmt)
+			}
+		})
+	}
+}
+
+func TestVideoFormat(t *testing.T) {
+	t.Parallel()
+	for codec, want := range map[string]string{"libx264": "h264", "h264_vaapi": "h264", "libx265": "hevc",
+		"hevc_nvenc": "hevc", "libsvtav1": "av1", "av1_nvenc": "av1", "libvpx-vp9": "vp9", "copy": "", "none": ""} {
+		if got := spec.VideoFormat(codec); got != want {
+			t.Errorf("VideoFormat(%s) = %q, want %q", codec, got, want)
+		}
+	}
+	for _, c := range spec.VideoCodecs() {
+		if c != "copy" && c != "none" && spec.VideoFormat(c) == "" {
+			t.Errorf("VideoFormat does not know %s, which a spec may use", c)
+		}
+	}
+}
