@@ -21,6 +21,9 @@ type Preset struct {
 	Renditions []spec.Rung `json:"renditions"`
 	// SegmentSeconds is the HLS segment length; zero: the GOP.
 	SegmentSeconds float64 `json:"segment_seconds,omitempty"`
+	// SegmentType is the HLS segments' format: ts (MPEG-TS, the default; H.264 and HEVC) or
+	// fmp4 (CMAF: fragmented MP4, needed for AV1 and VP9).
+	SegmentType string `json:"segment_type,omitempty"`
 }
 
 // PresetList is GET /v1/presets.

@@ -335,9 +335,28 @@ func codecString(s *stage, first []byte) string {
 		}
 		return fmt.Sprintf("avc1.%02x%02x%02x", sps[0], sps[1], sps[2])
 	case astiav.CodecIDHevc:
-		return fmt.Sprintf("hvc1.%d.6.L%d.B0", max(1, int(s.enc.Profile())), max(93, int(s.enc.Level())))
+		// The parameter sets: extradata with a global header (mp4, fMP4), else the first packet.
+		if c := hevcCodecString(s.enc.ExtraData()); c != "" {
+			return c
+		}
+		return hevcCodecString(first)
 	case astiav.CodecIDAv1:
-		return "av01.0.08M.08"
+		depth := bitDepthOf(s.enc.PixelFormat().Name())
+		if c := av1CodecString(s.enc.ExtraData(), depth); c != "" {
+			return c
+		}
+		return av1CodecString(first, depth)
+	case astiav.CodecIDVp9:
+		fps := 0.0
+		if s.graph != nil {
+			fps = s.graph.sink.FrameRate().Float64()
+		}
+		// libvpx names no profile: 4:2:0 is profile 0 at 8 bits, profile 2 above.
+		depth, profile := bitDepthOf(s.enc.PixelFormat().Name()), 0
+		if depth > 8 {
+			profile = 2
+		}
+		return vp9CodecString(profile, s.width, s.height, fps, depth)
 	case astiav.CodecIDAac:
 		return "mp4a.40.2"
 	case astiav.CodecIDOpus:

@@ -187,6 +187,12 @@ func (m *muxer) headerOptions() map[string]string {
 		opts["hls_time"] = strconv.FormatFloat(h.SegmentSeconds, 'f', -1, 64)
 		opts["hls_list_size"] = strconv.Itoa(h.PlaylistSize)
 		opts["hls_segment_filename"] = filepath.Join(m.path, "seg_%05d.ts")
+		if h.SegmentType == spec.SegmentFMP4 {
+			// CMAF: an init segment (EXT-X-MAP) beside fragmented MP4 segments.
+			opts["hls_segment_type"] = "fmp4"
+			opts["hls_fmp4_init_filename"] = "init.mp4"
+			opts["hls_segment_filename"] = filepath.Join(m.path, "seg_%05d.m4s")
+		}
 		opts["hls_flags"] = "independent_segments"
 		if !isLive(m.out) {
 			opts["hls_playlist_type"] = "vod"

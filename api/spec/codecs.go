@@ -6,6 +6,12 @@ import (
 	"strings"
 )
 
+// HLS segment types.
+const (
+	SegmentTS   = "ts"
+	SegmentFMP4 = "fmp4"
+)
+
 // Pixel formats a Video may ask for.
 const (
 	PixFmt8Bit  = "yuv420p"
@@ -28,15 +34,17 @@ func VideoFormat(codec string) string {
 	return ""
 }
 
-// containerFormats are the coded video formats each container carries. HLS writes MPEG-TS
-// segments, which carry H.264 and HEVC only; flv is classic RTMP's H.264.
+// containerFormats are the coded video formats each container carries. HLS with MPEG-TS
+// segments carries H.264 and HEVC only, with fMP4 (CMAF) segments all four; flv is classic
+// RTMP's H.264.
 var containerFormats = map[string][]string{
-	"mp4":    {"h264", "hevc", "av1", "vp9"},
-	"mkv":    {"h264", "hevc", "av1", "vp9"},
-	"mpegts": {"h264", "hevc"},
-	"hls":    {"h264", "hevc"},
-	"flv":    {"h264"},
-	"null":   {"h264", "hevc", "av1", "vp9"},
+	"mp4":      {"h264", "hevc", "av1", "vp9"},
+	"mkv":      {"h264", "hevc", "av1", "vp9"},
+	"mpegts":   {"h264", "hevc"},
+	"hls":      {"h264", "hevc"},
+	"hls-fmp4": {"h264", "hevc", "av1", "vp9"},
+	"flv":      {"h264"},
+	"null":     {"h264", "hevc", "av1", "vp9"},
 }
 
 // x26xPresets are libx264's and libx265's presets, fastest first.
@@ -116,10 +124,14 @@ func numericPreset(field string, v *Video, lo, hi int, what string) error {
 	return nil
 }
 
-// carries checks that container c can hold video codec codec.
-func carries(field, c, codec string) error {
+// carries checks that container c (with h's segments, for hls) can hold video codec codec.
+func carries(field, c string, h *HLS, codec string) error {
 	f := VideoFormat(codec)
-	if f == "" || slices.Contains(containerFormats[c], f) {
+	key := c
+	if c == "hls" && h != nil && h.SegmentType == SegmentFMP4 {
+		key = "hls-fmp4"
+	}
+	if f == "" || slices.Contains(containerFormats[key], f) {
 		return nil
 	}
 	var fit []string
@@ -131,6 +143,7 @@ func carries(field, c, codec string) error {
 	why := ""
 	if c == "hls" {
 		why = " (its MPEG-TS segments carry H.264 and HEVC)"
+		fit = append(fit, `hls with "segment_type": "fmp4"`)
 	}
 	return Errorf(field+".video.codec", "container %s cannot carry %s (%s)%s: use %s", c, codec, f, why, strings.Join(fit, " or "))
 }

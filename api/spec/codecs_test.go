@@ -88,3 +88,27 @@ func TestVideoFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestHLSSegmentType: fMP4 segments carry AV1 and VP9, which MPEG-TS segments do not; an
+// unknown segment type is refused naming the field.
+func TestHLSSegmentType(t *testing.T) {
+	t.Parallel()
+	for _, codec := range []string{"libsvtav1", "libvpx-vp9", "libx265", "libx264"} {
+		s := withVideo("hls", "ladder", spec.Video{Codec: codec})
+		s.Outputs[0].HLS = &spec.HLS{SegmentType: spec.SegmentFMP4}
+		n, err := s.Normalize()
+		if err != nil || n.Outputs[0].HLS.SegmentType != spec.SegmentFMP4 {
+			t.Errorf("%s in fMP4 HLS: %v", codec, err)
+		}
+	}
+	n, err := withVideo("hls", "ladder", spec.Video{}).Normalize()
+	if err != nil || n.Outputs[0].HLS.SegmentType != spec.SegmentTS {
+		t.Errorf("default segment type: %+v, %v; want ts", n.Outputs[0].HLS, err)
+	}
+	s := withVideo("hls", "ladder", spec.Video{})
+	s.Outputs[0].HLS = &spec.HLS{SegmentType: "webm"}
+	var se *spec.Error
+	if _, err := s.Normalize(); !errors.As(err, &se) || se.Field != "outputs[0].hls.segment_type" {
+		t.Errorf("segment_type webm: %v, want an error on outputs[0].hls.segment_type", err)
+	}
+}

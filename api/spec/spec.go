@@ -152,6 +152,9 @@ type Audio struct {
 type HLS struct {
 	// SegmentSeconds is the target segment length; zero: the GOP length.
 	SegmentSeconds float64 `json:"segment_seconds,omitempty"`
+	// SegmentType is ts (MPEG-TS segments: H.264 and HEVC; the default) or fmp4 (CMAF:
+	// fragmented MP4 segments after an init.mp4 named by EXT-X-MAP; H.264, HEVC, AV1 and VP9).
+	SegmentType string `json:"segment_type,omitempty"`
 	// PlaylistSize keeps the last N segments (a live sliding window); zero keeps all (VOD).
 	PlaylistSize int `json:"playlist_size,omitempty"`
 }
@@ -475,7 +478,7 @@ func (o Output) normalize(i int, names map[string]bool) (Output, error) {
 		return o, err
 	}
 	o.Video = &v
-	if err := carries(field, o.Container, v.Codec); err != nil {
+	if err := carries(field, o.Container, o.HLS, v.Codec); err != nil {
 		return o, err
 	}
 	a, err := o.Audio.normalize(field)
@@ -627,6 +630,12 @@ func (o Output) hls(field string, gop float64) (*HLS, error) {
 	}
 	if h.SegmentSeconds < 0 || h.PlaylistSize < 0 {
 		return o.HLS, Errorf(field+".hls", "segment_seconds and playlist_size must not be negative")
+	}
+	if h.SegmentType == "" {
+		h.SegmentType = SegmentTS
+	}
+	if h.SegmentType != SegmentTS && h.SegmentType != SegmentFMP4 {
+		return o.HLS, Errorf(field+".hls.segment_type", "segment_type %q: want %s or %s", h.SegmentType, SegmentTS, SegmentFMP4)
 	}
 	return &h, nil
 }

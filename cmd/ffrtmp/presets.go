@@ -299,12 +299,17 @@ func presetsTable(presets []api.Preset) ([]string, [][]string) {
 	return []string{"NAME", "BUILT-IN", "CONTAINER", "RUNGS", "DESCRIPTION"}, rows
 }
 
-// presetContainer is a preset's container, hls when it names none.
+// presetContainer is a preset's container, hls when it names none, with its HLS segments'
+// format when that is fMP4 (CMAF).
 func presetContainer(p api.Preset) string {
-	if p.Container == "" {
-		return "hls"
+	c := p.Container
+	if c == "" {
+		c = "hls"
 	}
-	return p.Container
+	if c == "hls" && p.SegmentType == spec.SegmentFMP4 {
+		c += "/fmp4"
+	}
+	return c
 }
 
 // presetRungs is "1080p/720p/480p".

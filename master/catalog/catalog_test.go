@@ -124,3 +124,41 @@ func TestCost(t *testing.T) {
 		}
 	}
 }
+
+// TestCodecLadders: the HEVC and AV1 presets resolve to fMP4 HLS renditions of their encoder
+// at scaled bitrates; a job that needs a software encoder beyond libx264 asks for a node that
+// has it, and switching the encoder of a ladder brings that encoder's own default preset.
+func TestCodecLadders(t *testing.T) {
+	h264, _ := catalog.BuiltinPreset("abr-1080p")
+	for name, want := range map[string]struct {
+		codec string
+		rate  float64
+	}{"abr-1080p-hevc": {"libx265", 0.6}, "abr-1080p-av1": {"libsvtav1", 0.5}} {
+		j, err := catalog.Resolve(api.JobRequest{Input: "/in/a.mp4", Preset: name, Output: "/out/x/"}, builtins, 3)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		for i, o := range j.Spec.Outputs {
+			if o.Video.Codec != want.codec || o.HLS == nil || o.HLS.SegmentType != spec.SegmentFMP4 {
+				t.Errorf("%s output %d: %+v %+v, want %s in fMP4 HLS", name, i, o.Video, o.HLS, want.codec)
+			}
+			if got, h := float64(o.Video.Bitrate), float64(h264.Renditions[i].Bitrate); got < h*want.rate*0.99 || got > h*want.rate*1.01 {
+				t.Errorf("%s output %d: %v b/s, want %.0f%% of H.264's %v", name, i, got, want.rate*100, h)
+			}
+		}
+		if j.Requirements.Encoder != want.codec {
+			t.Errorf("%s: requirements %+v, want encoder %s", name, j.Requirements, want.codec)
+		}
+	}
+	j, err := catalog.Resolve(api.JobRequest{Scenario: "1080p30-h264", Parameters: &api.Parameters{Encoder: "libsvtav1"}}, builtins, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := j.Spec.Outputs[0].Video; v.Codec != "libsvtav1" || v.Preset != "10" || j.Requirements.Encoder != "libsvtav1" {
+		t.Errorf("encoder libsvtav1 on an H.264 scenario: %+v, requirements %+v; want preset 10 and the encoder required", v, j.Requirements)
+	}
+	if _, err := catalog.Resolve(api.JobRequest{Input: "/in/a.mp4", Preset: "abr-1080p", Output: "/out/x/",
+		Parameters: &api.Parameters{Encoder: "libsvtav1"}}, builtins, 3); err == nil {
+		t.Error("AV1 into the MPEG-TS HLS ladder was accepted")
+	}
+}

@@ -270,8 +270,8 @@ func applyLadder(s *spec.Spec, p api.Preset, out string, par *api.Parameters) er
 		switch container {
 		case "hls":
 			o.Target = strings.TrimSuffix(out, "/")
-			if p.SegmentSeconds > 0 {
-				o.HLS = &spec.HLS{SegmentSeconds: p.SegmentSeconds}
+			if p.SegmentSeconds > 0 || p.SegmentType != "" {
+				o.HLS = &spec.HLS{SegmentSeconds: p.SegmentSeconds, SegmentType: p.SegmentType}
 			}
 		case "null":
 		default:

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
 	"github.com/ffrtmp/ffrtmp/master/fault"
@@ -89,6 +90,12 @@ func (s *Service) PutPreset(ctx context.Context, name string, p api.Preset) (api
 	}
 	if !slices.Contains([]string{"hls", "mp4", "mkv", "mpegts"}, p.Container) {
 		return api.Preset{}, false, badRequest("container", "container %q: want hls, mp4, mkv or mpegts", p.Container)
+	}
+	switch {
+	case p.SegmentType != "" && p.Container != "hls":
+		return api.Preset{}, false, badRequest("segment_type", "segment_type is for hls presets, not %s", p.Container)
+	case p.SegmentType != "" && p.SegmentType != spec.SegmentTS && p.SegmentType != spec.SegmentFMP4:
+		return api.Preset{}, false, badRequest("segment_type", "segment_type %q: want %s or %s", p.SegmentType, spec.SegmentTS, spec.SegmentFMP4)
 	}
 	if len(p.Renditions) == 0 || len(p.Renditions) > 16 {
 		return api.Preset{}, false, badRequest("renditions", "want 1..16 renditions, not %d", len(p.Renditions))
