@@ -96,7 +96,7 @@ func Resolve(req api.JobRequest, presets PresetSource, defaultRetries int) (api.
 		if errors.As(nerr, &se) {
 			field := "spec." + se.Field
 			if req.Spec == nil {
-				field = "parameters"
+				field = parameterField(se.Field)
 			}
 			return job, fieldErr(field, "%s", se.Message)
 		}
@@ -108,6 +108,19 @@ func Resolve(req api.JobRequest, presets PresetSource, defaultRetries int) (api.
 	}
 	job.Cost = Cost(n)
 	return job, nil
+}
+
+// parameterField names the request field behind a spec error of a preset or scenario job:
+// the encoder and its preset are parameters a client sets; the rest is the ladder's.
+func parameterField(specField string) string {
+	_, sub, _ := strings.Cut(specField, ".")
+	switch sub {
+	case "video.codec":
+		return "parameters.encoder"
+	case "video.preset":
+		return "parameters.encoder_preset"
+	}
+	return "parameters"
 }
 
 func countSet(b ...bool) int {

@@ -123,7 +123,14 @@ func (s *Service) PutPreset(ctx context.Context, name string, p api.Preset) (api
 	if aerr != nil {
 		var inv *fault.InvalidError
 		if errors.As(aerr, &inv) {
-			inv.Field = strings.Replace(inv.Field, "parameters", "video", 1)
+			switch inv.Field {
+			case "parameters.encoder":
+				inv.Field = "video.codec"
+			case "parameters.encoder_preset":
+				inv.Field = "video.preset"
+			default:
+				inv.Field = strings.Replace(inv.Field, "parameters", "video", 1)
+			}
 		}
 		return api.Preset{}, false, aerr
 	}
