@@ -156,3 +156,21 @@ func TestCodecOptionErrors(t *testing.T) {
 		})
 	}
 }
+
+// TestCappedRates: every software encoder takes the capped VBR that ladders and the bench
+// use (bitrate = max rate, a one-second buffer), and lands near the bitrate.
+func TestCappedRates(t *testing.T) {
+	t.Parallel()
+	for _, e := range softwareEncoders {
+		t.Run(e.encoder, func(t *testing.T) {
+			t.Parallel()
+			out := filepath.Join(t.TempDir(), "capped.mp4")
+			res := run(t, spec.Spec{Input: synthetic(640, 360, 2), Outputs: []spec.Output{{Target: out,
+				Video: &spec.Video{Codec: e.encoder, Preset: e.preset, Bitrate: 800_000, MaxRate: 800_000, BufSize: 800_000},
+				Audio: &spec.Audio{Codec: "none"}}}}, nil)
+			if got := res.Outputs[0].Bitrate; got < 400_000 || got > 1_200_000 {
+				t.Errorf("%s at 800 kb/s capped: %.0f b/s", e.encoder, got)
+			}
+		})
+	}
+}

@@ -51,7 +51,9 @@ func openVideoEncoder(v *spec.Video, f *astiav.Frame, tb, fr astiav.Rational, gl
 	if v.Bitrate > 0 {
 		cc.SetBitRate(int64(v.Bitrate))
 	}
-	if v.MaxRate > 0 {
+	// SVT-AV1 caps only constant-quality rates (capped CRF): with a target bitrate (VBR) it
+	// refuses a maximum, so a capped-VBR request runs as plain VBR with the buffer size.
+	if v.MaxRate > 0 && (name != "libsvtav1" || v.CRF > 0) {
 		cc.SetRateControlMaxRate(int64(v.MaxRate))
 	}
 	if v.BufSize > 0 {

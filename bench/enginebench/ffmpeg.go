@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -77,7 +78,7 @@ func inputArgs(input string) []string {
 }
 
 // videoChain is the filter chain the engine builds for a software-encoded rendition
-// (engine/stage.go videoFilters): constant rate at the source's, scale, yuv420p.
+// (engine/stage.go videoFilters): constant rate at the source's, scale, the pixel format.
 func videoChain(v *spec.Video, srcRate spec.Rate) string {
 	rate := fmt.Sprintf("%d/%d", srcRate.Num, srcRate.Den)
 	if !v.FPS.IsZero() {
@@ -94,29 +95,41 @@ func videoChain(v *spec.Video, srcRate spec.Rate) string {
 	if w != 0 || h != 0 {
 		chain = append(chain, fmt.Sprintf("scale=%d:%d", w, h))
 	}
-	return strings.Join(append(chain, "format=yuv420p"), ",")
+	pixFmt := spec.PixFmt8Bit
+	if v.PixFmt != "" {
+		pixFmt = v.PixFmt
+	}
+	return strings.Join(append(chain, "format="+pixFmt), ",")
 }
+
+// mirrored are the encoders whose engine settings encodeArgs repeats for the ffmpeg program.
+var mirrored = []string{"libx264", "libx265", "libsvtav1", "libvpx-vp9"}
 
 // encodeArgs are the ffmpeg options equal to what the engine sets on o's encoders
 // (engine/encoder.go): bitrates, a fixed GOP of GOP seconds with keyframes forced at the same
-// timestamps and made IDR, no scene cuts, threads left to the encoder (ffmpeg's and the
-// engine's default alike); AAC at the output's rate, channels and bitrate.
+// timestamps and made IDR, no scene cuts, each software encoder's own parameters for that,
+// threads left to the encoder (ffmpeg's and the engine's default alike); AAC at the output's
+// rate, channels and bitrate.
 func encodeArgs(o spec.Output, srcRate spec.Rate) ([]string, error) {
 	v, a := o.Video, o.Audio
 	if v == nil {
 		return nil, errors.New("output without video settings")
 	}
-	if v.Codec != "libx264" || (hasAudio(o) && a.Codec != "aac") {
-		return nil, fmt.Errorf("the benchmark mirrors libx264 (+aac) outputs only, not %s", v.Codec)
+	if !slices.Contains(mirrored, v.Codec) || (hasAudio(o) && a.Codec != "aac") {
+		return nil, fmt.Errorf("the benchmark mirrors %s (+aac) outputs only, not %s", strings.Join(mirrored, ", "), v.Codec)
 	}
 	fps := srcRate.Float()
 	if !v.FPS.IsZero() {
 		fps = v.FPS.Float()
 	}
 	gop := max(1, int(math.Round(v.GOP*fps)))
-	args := []string{"-c:v", "libx264"}
+	args := []string{"-c:v", v.Codec}
 	if v.Preset != "" {
-		args = append(args, "-preset", v.Preset)
+		if v.Codec == "libvpx-vp9" {
+			args = append(args, "-cpu-used", v.Preset)
+		} else {
+			args = append(args, "-preset", v.Preset)
+		}
 	}
 	if v.Profile != "" {
 		args = append(args, "-profile:v", v.Profile)
@@ -124,7 +137,7 @@ func encodeArgs(o spec.Output, srcRate spec.Rate) ([]string, error) {
 	if v.Bitrate > 0 {
 		args = append(args, "-b:v", strconv.FormatInt(int64(v.Bitrate), 10))
 	}
-	if v.MaxRate > 0 {
+	if v.MaxRate > 0 && (v.Codec != "libsvtav1" || v.CRF > 0) {
 		args = append(args, "-maxrate", strconv.FormatInt(int64(v.MaxRate), 10))
 	}
 	if v.BufSize > 0 {
@@ -132,10 +145,22 @@ func encodeArgs(o spec.Output, srcRate spec.Rate) ([]string, error) {
 	}
 	if v.CRF > 0 {
 		args = append(args, "-crf", strconv.Itoa(v.CRF))
+		if v.Codec == "libvpx-vp9" && v.Bitrate == 0 {
+			args = append(args, "-b:v", "0")
+		}
 	}
-	args = append(args,
-		"-g", strconv.Itoa(gop), "-keyint_min", strconv.Itoa(gop), "-sc_threshold", "0", "-forced-idr", "1",
-		"-force_key_frames", "expr:gte(t,n_forced*"+strconv.FormatFloat(v.GOP, 'f', -1, 64)+")")
+	args = append(args, "-g", strconv.Itoa(gop), "-keyint_min", strconv.Itoa(gop))
+	switch v.Codec {
+	case "libx264":
+		args = append(args, "-sc_threshold", "0", "-forced-idr", "1")
+	case "libx265":
+		args = append(args, "-forced-idr", "1", "-x265-params", "scenecut=0:open-gop=0:log-level=error")
+	case "libsvtav1":
+		args = append(args, "-svtav1-params", "scd=0:irefresh-type=2")
+	case "libvpx-vp9":
+		args = append(args, "-deadline", "good", "-row-mt", "1")
+	}
+	args = append(args, "-force_key_frames", "expr:gte(t,n_forced*"+strconv.FormatFloat(v.GOP, 'f', -1, 64)+")")
 	for k, val := range v.Options {
 		args = append(args, "-"+k, val)
 	}

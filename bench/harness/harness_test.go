@@ -58,7 +58,7 @@ func TestLoadScenarios(t *testing.T) {
 	for name, body := range map[string]string{
 		"typo":        "scenarios:\n  - name: x\n    sorce: {width: 1}\n",
 		"no outputs":  "scenarios:\n  - name: x\n    source: {width: 64, height: 64, fps: 30, duration: 1}\n    codecs: [h264]\n",
-		"bad codec":   "scenarios:\n  - name: x\n    source: {width: 64, height: 64, fps: 30, duration: 1}\n    outputs: [{name: a, bitrate: 1M}]\n    codecs: [vp9]\n",
+		"bad codec":   "scenarios:\n  - name: x\n    source: {width: 64, height: 64, fps: 30, duration: 1}\n    outputs: [{name: a, bitrate: 1M}]\n    codecs: [vp8]\n",
 		"bad bitrate": "scenarios:\n  - name: x\n    source: {width: 64, height: 64, fps: 30, duration: 1}\n    outputs: [{name: a, bitrate: fast}]\n    codecs: [h264]\n",
 		"empty":       "scenarios: []\n",
 		"slash name":  "scenarios:\n  - name: a/b\n    source: {width: 64, height: 64, fps: 30, duration: 1}\n    outputs: [{name: a, bitrate: 1M}]\n    codecs: [h264]\n",
@@ -186,7 +186,7 @@ func TestSearchSessions(t *testing.T) {
 func TestHardwareScenario(t *testing.T) {
 	sc := Scenario{Name: "gpu", Source: ScenarioSource{Width: 64, Height: 64, FPS: 30, Duration: 1},
 		Outputs: []ScenarioOutput{{Name: "o", Bitrate: 100_000}}, Codecs: []string{"h264", "hevc"}, Hardware: "cuda"}
-	if got, want := sc.encoders(), []string{"libx264", "h264_nvenc", "hevc_nvenc"}; !slices.Equal(got, want) {
+	if got, want := sc.encoders(), []string{"libx264", "h264_nvenc", "libx265", "hevc_nvenc"}; !slices.Equal(got, want) {
 		t.Errorf("encoders %v, want %v", got, want)
 	}
 	c := caseRun{sc: sc, encoder: "libx264"}

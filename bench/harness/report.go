@@ -227,6 +227,7 @@ func (r *Results) WriteSummary(w io.Writer, charts []Chart) error {
 	r.summaryOptions(&b)
 	r.summaryCases(&b)
 	r.summaryQuality(&b)
+	r.summaryBDRates(&b)
 	r.summaryDensity(&b)
 	r.summaryFarm(&b)
 	r.summaryBaseline(&b)
@@ -446,6 +447,34 @@ func (r *Results) summaryQuality(b *strings.Builder) {
 				fmt.Sprintf("%.2f", q.PSNR), fmt.Sprintf("%.4f", q.SSIM), vmaf})
 		}
 	}
+}
+
+// summaryBDRates is the table of Bjøntegaard deltas against the anchor, one row per sweep
+// scenario and encoder.
+func (r *Results) summaryBDRates(b *strings.Builder) {
+	if len(r.BDRates) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "\n### BD-rate against %s\n\nNegative BD-rate: fewer bits than %[1]s for the same quality; positive BD-VMAF or BD-PSNR: better quality at the same bitrate.\n\n", r.BDRates[0].Anchor)
+	writeRow(b, []string{"Scenario", "Encoder", "Preset", "Points", "BD-rate (VMAF)", "BD-VMAF", "BD-rate (PSNR)", "BD-PSNR dB", "fps", "Note"})
+	writeRow(b, []string{"---", "---", "---", "--:", "--:", "--:", "--:", "--:", "--:", "---"})
+	f := func(v *float64, unit string) string {
+		if v == nil {
+			return "—"
+		}
+		return fmt.Sprintf("%+.2f%s", *v, unit)
+	}
+	for _, d := range r.BDRates {
+		writeRow(b, []string{d.Scenario, d.Encoder, dashIfEmpty(d.Preset), strconv.Itoa(d.Points), f(d.RateVMAF, " %"), f(d.VMAF, ""),
+			f(d.RatePSNR, " %"), f(d.PSNR, ""), fmtNum(d.FPS), d.Error})
+	}
+}
+
+func dashIfEmpty(s string) string {
+	if s == "" {
+		return "—"
+	}
+	return s
 }
 
 func (r *Results) summaryDensity(b *strings.Builder) {

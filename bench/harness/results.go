@@ -30,6 +30,9 @@ type Results struct {
 	Farm *Farm `json:"farm,omitempty"`
 	// Baseline is set when --baseline compared this run against an earlier file.
 	Baseline *BaselineCheck `json:"baseline,omitempty"`
+	// BDRates compares each encoder of each sweep scenario with the anchor encoder
+	// (Bjøntegaard deltas; see BDRate).
+	BDRates []BDRate `json:"bd_rates,omitempty"`
 }
 
 // Machine says where the numbers came from.
@@ -104,7 +107,7 @@ type Case struct {
 	// DecoderHardware the one frames really were decoded on.
 	Hardware        string      `json:"hardware,omitempty"`
 	DecoderHardware string      `json:"decoder_hardware,omitempty"`
-	Codec           string      `json:"codec"` // h264, hevc or av1
+	Codec           string      `json:"codec"` // h264, hevc, av1 or vp9
 	Preset          string      `json:"preset,omitempty"`
 	RateControl     string      `json:"rate_control"` // "cbr 3000k", "crf 23"
 	Source          Source      `json:"source"`

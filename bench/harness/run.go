@@ -33,7 +33,7 @@ type Options struct {
 	// NoQuality skips PSNR/SSIM(/VMAF); VMAF asks for VMAF where the build has libvmaf.
 	NoQuality bool
 	VMAF      bool
-	// VsFFmpeg also runs each libx264 case through FFmpeg's ffmpeg program.
+	// VsFFmpeg also runs each software-encoder case through FFmpeg's ffmpeg program.
 	VsFFmpeg bool
 	// Density runs density mode on the scenarios marked for it.
 	Density DensityOptions

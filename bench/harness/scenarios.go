@@ -67,13 +67,15 @@ type ScenarioOutput struct {
 
 // DefaultPresets are the presets of each encoder family when a scenario names none: the
 // ones live and VOD farms commonly run.
-var DefaultPresets = map[string]string{"libx264": "veryfast", "nvenc": "p4", "qsv": "veryfast", "vaapi": ""}
+var DefaultPresets = map[string]string{"libx264": "veryfast", "libx265": "veryfast", "libsvtav1": "10",
+	"libvpx-vp9": "6", "nvenc": "p4", "qsv": "veryfast", "vaapi": ""}
 
 // codecEncoders lists the encoders of each codec this FFmpeg build has, software first.
 var codecEncoders = map[string][]string{
 	"h264": {"libx264", "h264_nvenc", "h264_qsv", "h264_vaapi"},
-	"hevc": {"hevc_nvenc", "hevc_qsv", "hevc_vaapi"},
-	"av1":  {"av1_nvenc"},
+	"hevc": {"libx265", "hevc_nvenc", "hevc_qsv", "hevc_vaapi"},
+	"av1":  {"libsvtav1", "av1_nvenc"},
+	"vp9":  {"libvpx-vp9"},
 }
 
 // CodecOf names the codec an encoder writes ("" for an unknown encoder).
@@ -101,8 +103,8 @@ func family(encoder string) (fam, device string) {
 }
 
 // BuiltinScenarios is the built-in set: single renditions from 720p30 to 4k60 and an ABR
-// ladder, each for h264, hevc and av1, a bitrate sweep for the quality chart, and the
-// density workload. Durations are short enough for a 2-core machine to finish the set;
+// ladder, each for h264, hevc and av1, bitrate sweeps for the quality chart and BD-rate
+// (rd-1080p with vp9 too), and the density workload. Durations are short enough for a 2-core machine to finish the set;
 // --duration stretches them.
 func BuiltinScenarios() []Scenario {
 	all := []string{"h264", "hevc", "av1"}
@@ -125,6 +127,10 @@ func BuiltinScenarios() []Scenario {
 				{Name: "480p", Width: 854, Height: 480, Bitrate: 1_200_000},
 				{Name: "360p", Width: 640, Height: 360, Bitrate: 700_000},
 			}, Codecs: all},
+		{Name: "rd-1080p", Description: "1080p30 at 1 to 8 Mb/s: rate–quality curves and BD-rate against the anchor (--anchor, --vmaf)",
+			Source:  ScenarioSource{Width: 1920, Height: 1080, FPS: 30, Duration: 3},
+			Outputs: []ScenarioOutput{{Name: "1080p", Width: 1920, Height: 1080, Bitrate: 4_000_000}},
+			Codecs:  append(slices.Clone(all), "vp9"), Sweep: []spec.Bitrate{1_000_000, 2_000_000, 4_000_000, 8_000_000}},
 		{Name: "rd-720p30", Description: "720p30 at 0.5 to 4 Mb/s: quality against bitrate",
 			Source:  ScenarioSource{Width: 1280, Height: 720, FPS: 30, Duration: 4},
 			Outputs: []ScenarioOutput{{Name: "720p", Width: 1280, Height: 720, Bitrate: 3_000_000}},
@@ -224,7 +230,7 @@ func (s *Scenario) check() error {
 	}
 	for _, c := range s.Codecs {
 		if codecEncoders[c] == nil {
-			return fmt.Errorf("%s: codec %q: want h264, hevc or av1", s.Name, c)
+			return fmt.Errorf("%s: codec %q: want h264, hevc, av1 or vp9", s.Name, c)
 		}
 	}
 	for _, e := range s.Encoders {
@@ -246,7 +252,7 @@ func positive(v float64) bool { return v > 0 && !math.IsInf(v, 1) }
 
 func allEncoders() []string {
 	var out []string
-	for _, c := range []string{"h264", "hevc", "av1"} {
+	for _, c := range []string{"h264", "hevc", "av1", "vp9"} {
 		out = append(out, codecEncoders[c]...)
 	}
 	return out

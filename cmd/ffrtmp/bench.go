@@ -28,6 +28,7 @@ type benchFlags struct {
 	scenarios, encoders          []string
 	quick, vsFFmpeg, noQuality   bool
 	vmaf, noGPU                  bool
+	anchor                       string
 	runs, warmup, gpuIndex       int
 	duration, threshold          float64
 	density                      harness.DensityOptions
@@ -51,8 +52,13 @@ per frame (NVML) and CPU energy (RAPL); and the quality of each rendition agains
 
 --density searches, per encoder, how many live-paced sessions this machine sustains with a
 realtime ratio (transcode time ÷ media time) at or under 0.8 (Livepeer's method).
---vs-ffmpeg also runs each libx264 case through the same FFmpeg build's ffmpeg program with
+--vs-ffmpeg also runs each software-encoder case through the same FFmpeg build's ffmpeg program with
 equal settings and shows the ratio.
+
+Sweep scenarios (rd-1080p, rd-720p30) encode one source at several bitrates per encoder; each
+encoder's rate-quality curve is then compared with the --anchor encoder's (libx264 unless
+said): Bjøntegaard delta rate and quality (BD-rate, BD-PSNR, and BD-VMAF with --vmaf), with
+piecewise cubic interpolation, next to each encoder's fps.
 
 It writes --out DIR: results.json (schema ` + harness.SchemaVersion + `, documented in doc/bench.md),
 results.csv, summary.md and SVG charts. --baseline old.json marks cases that got worse
@@ -63,6 +69,7 @@ beyond --threshold and exits 5, so it can gate CI.
 		Example: `  ffrtmp bench --quick --out /tmp/bench
   ffrtmp bench --scenario 1080p30 --scenario ladder-1080p --runs 5 --vs-ffmpeg --out results/
   ffrtmp bench --scenarios my-scenarios.yaml --baseline results/results.json --out new/
+  ffrtmp bench --scenario rd-1080p --encoder libx264,libx265,libsvtav1 --anchor libx264 --vmaf --runs 1
   ffrtmp bench --density --scenario live-720p30
   ffrtmp bench --farm --master https://farm:8080 --quick`,
 		Args: cobra.NoArgs,
@@ -77,8 +84,9 @@ beyond --threshold and exits 5, so it can gate CI.
 	fl.IntVar(&f.warmup, "warmup", 1, "unmeasured runs before them")
 	fl.Float64Var(&f.duration, "duration", 0, "seconds of every synthetic source (default: the scenario's)")
 	fl.BoolVar(&f.noQuality, "no-quality", false, "skip PSNR/SSIM")
-	fl.BoolVar(&f.vmaf, "vmaf", false, "also VMAF (needs libvmaf in the FFmpeg build)")
-	fl.BoolVar(&f.vsFFmpeg, "vs-ffmpeg", false, "also run each libx264 case through the ffmpeg program of the same FFmpeg build")
+	fl.BoolVar(&f.vmaf, "vmaf", false, "also VMAF (libvmaf: vmaf_v0.6.1, the 4K model above 1440 lines)")
+	fl.StringVar(&f.anchor, "anchor", "libx264", "encoder the others are compared with in sweep scenarios (BD-rate, BD-PSNR, BD-VMAF); it runs even when --encoder leaves it out")
+	fl.BoolVar(&f.vsFFmpeg, "vs-ffmpeg", false, "also run each software-encoder case (libx264, libx265, libsvtav1, libvpx-vp9) through the ffmpeg program of the same FFmpeg build")
 	fl.BoolVar(&f.density.Enabled, "density", false, "search how many live sessions each encoder sustains (scenarios marked density)")
 	fl.Float64Var(&f.density.Limit, "density-limit", 0.8, "highest realtime ratio (transcode ÷ media time) that counts as keeping up")
 	fl.IntVar(&f.density.Max, "density-max", 32, "most sessions tried")
@@ -109,6 +117,9 @@ beyond --threshold and exits 5, so it can gate CI.
 
 // scenarioSet is the scenarios the flags select.
 func (f *benchFlags) scenarioSet() ([]harness.Scenario, error) {
+	if harness.CodecOf(f.anchor) == "" {
+		return nil, usagef("--anchor %q: not an encoder ffrtmp offers", f.anchor)
+	}
 	all := harness.BuiltinScenarios()
 	if f.quick {
 		all = harness.QuickScenarios()
@@ -124,9 +135,16 @@ func (f *benchFlags) scenarioSet() ([]harness.Scenario, error) {
 		return nil, usageError{err}
 	}
 	if len(f.encoders) > 0 {
+		encoders := f.encoders
+		if harness.CodecOf(f.anchor) != "" && !slices.Contains(encoders, f.anchor) {
+			encoders = append(slices.Clone(encoders), f.anchor) // the curves need their anchor
+		}
 		for i := range scs {
 			var keep []string
-			for _, e := range f.encoders {
+			for _, e := range encoders {
+				if len(scs[i].Sweep) == 0 && e == f.anchor && !slices.Contains(f.encoders, e) {
+					continue // the anchor only runs where it anchors a sweep
+				}
 				if harness.CodecOf(e) == "" {
 					return nil, usagef("--encoder %q: not an encoder ffrtmp offers", e)
 				}
@@ -203,6 +221,7 @@ func finishBench(cmd *cobra.Command, f benchFlags, res *harness.Results, base *h
 		res.Baseline = &c
 		res.Options.Threshold = f.threshold
 	}
+	res.BDRates = harness.BDRates(res, f.anchor)
 	dir := f.outDir()
 	paths, err := res.WriteDir(dir)
 	if err != nil {
@@ -254,6 +273,21 @@ func writeBenchTable(w io.Writer, r *harness.Results) {
 	_ = t.Write(w)
 	for _, e := range skippedOrder {
 		fmt.Fprintf(w, "skipped %s: %s\n", e, table.Fit(skipped[e], 101))
+	}
+	if len(r.BDRates) > 0 {
+		fmt.Fprintf(w, "\nBD-rate against %s (negative: fewer bits for the same quality)\n", r.BDRates[0].Anchor)
+		bt := table.New("SCENARIO", "ENCODER", "BD-RATE VMAF", "BD-VMAF", "BD-RATE PSNR", "BD-PSNR", "FPS", "NOTE")
+		f := func(v *float64, unit string) string {
+			if v == nil {
+				return "-"
+			}
+			return fmt.Sprintf("%+.2f%s", *v, unit)
+		}
+		for _, d := range r.BDRates {
+			bt.Row(d.Scenario, d.Encoder, f(d.RateVMAF, "%"), f(d.VMAF, ""), f(d.RatePSNR, "%"), f(d.PSNR, " dB"),
+				fmt.Sprintf("%.1f", d.FPS), table.Fit(d.Error, 40))
+		}
+		_ = bt.Write(w)
 	}
 	for _, d := range r.Density {
 		if d.Error != "" {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/ffrtmp/ffrtmp/bench/harness"
 )
@@ -173,6 +174,11 @@ func TestBenchFarm(t *testing.T) {
 	dir := t.TempDir()
 	port := freePort(t)
 	startRun(t, dir, "--port", port)
+	// The worker registers once its capability probe is done (every encoder opened once).
+	runWaitFor(t, 30*time.Second, "the worker to register", func() bool {
+		stdout, _, code := inFarm(t, dir, "nodes", "list", "-o", "json")
+		return code == 0 && strings.Contains(stdout, `"online"`)
+	})
 	out := filepath.Join(dir, "farm")
 	stdout, stderr, code := inFarm(t, dir, "bench", "--farm", "--quick", "--scenario", "360p30", "--encoder", "libx264", "--runs", "2", "--out", out)
 	if code != 0 {
@@ -268,5 +274,38 @@ func TestWriteBenchTable(t *testing.T) {
 			t.Errorf("bench table:\n%s\nwant line %d:\n%s", b.String(), i+1, w)
 			break
 		}
+	}
+}
+
+// TestBenchBDRate: a sweep run on libsvtav1 alone brings in the anchor (libx264) and ends
+// with its BD-rate against it, in the table, results.json and summary.md; an unknown anchor
+// is a usage error before anything runs.
+func TestBenchBDRate(t *testing.T) {
+	dir := t.TempDir()
+	out := filepath.Join(dir, "out")
+	stdout, stderr, code := inFarm(t, dir, "bench", "--quick", "--scenario", "rd-360p30", "--encoder", "libsvtav1",
+		"--density=false", "--runs", "1", "--warmup", "0", "--no-gpu", "--out", out)
+	if code != 0 {
+		t.Fatalf("bench exited %d:\n%s\n%s", code, stdout, stderr)
+	}
+	res, err := harness.ReadResults(filepath.Join(out, "results.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Cases) != 4 {
+		t.Errorf("%d cases, want 2 bitrates × (libsvtav1 and the anchor libx264)", len(res.Cases))
+	}
+	if len(res.BDRates) != 1 || res.BDRates[0].Encoder != "libsvtav1" || res.BDRates[0].Anchor != "libx264" ||
+		res.BDRates[0].RatePSNR == nil || res.BDRates[0].Points != 2 || res.BDRates[0].FPS <= 0 {
+		t.Fatalf("bd_rates: %+v", res.BDRates)
+	}
+	summary, _ := os.ReadFile(filepath.Join(out, "summary.md"))
+	for _, s := range []string{"BD-rate against libx264", "rd-360p30  libsvtav1"} {
+		if !strings.Contains(stdout+string(summary), s) {
+			t.Errorf("no %q in the table or summary:\n%s", s, stdout)
+		}
+	}
+	if _, stderr, code := inFarm(t, dir, "bench", "--quick", "--anchor", "x263", "--out", out); code != exitUsage || !strings.Contains(stderr, "x263") {
+		t.Errorf("--anchor x263: exit %d, %s", code, stderr)
 	}
 }
