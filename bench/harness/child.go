@@ -34,6 +34,8 @@ type childResult struct {
 	P50ms float64 `json:"p50_ms"`
 	P95ms float64 `json:"p95_ms"`
 	P99ms float64 `json:"p99_ms"`
+	// Outputs is each output's own encode latency, by output name.
+	Outputs map[string]latencyMS `json:"outputs,omitempty"`
 	// PeakRSS is the process's own high-water RSS (VmHWM), bytes.
 	PeakRSS int64  `json:"peak_rss_bytes"`
 	Error   string `json:"error,omitempty"`
@@ -60,6 +62,7 @@ func ChildMain(stdin io.Reader, stdout io.Writer) int {
 		out.Error = err.Error()
 	}
 	out.P50ms, out.P95ms, out.P99ms = obs.percentiles()
+	out.Outputs = obs.perOutput()
 	out.PeakRSS = peakRSS()
 	if err := enc.Encode(out); err != nil {
 		return 1
@@ -70,19 +73,44 @@ func ChildMain(stdin io.Reader, stdout io.Writer) int {
 	return 0
 }
 
-// frameTimes keeps every video frame's encode time.
+// latencyMS is encode latency percentiles in milliseconds.
+type latencyMS struct {
+	P50 float64 `json:"p50_ms"`
+	P95 float64 `json:"p95_ms"`
+	P99 float64 `json:"p99_ms"`
+}
+
+// frameTimes keeps every video frame's encode time, pooled and per output.
 type frameTimes struct {
-	mu sync.Mutex
-	ms []float64
+	mu  sync.Mutex
+	ms  []float64
+	out map[string][]float64
 }
 
 func (f *frameTimes) OnFrame(s engine.FrameStats) {
 	if s.Media != "video" {
 		return
 	}
+	ms := float64(s.Encode) / float64(time.Millisecond)
 	f.mu.Lock()
-	f.ms = append(f.ms, float64(s.Encode)/float64(time.Millisecond))
+	f.ms = append(f.ms, ms)
+	if f.out == nil {
+		f.out = map[string][]float64{}
+	}
+	f.out[s.Output] = append(f.out[s.Output], ms)
 	f.mu.Unlock()
+}
+
+// perOutput is each output's percentiles.
+func (f *frameTimes) perOutput() map[string]latencyMS {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make(map[string]latencyMS, len(f.out))
+	for name, ms := range f.out {
+		slices.Sort(ms)
+		out[name] = latencyMS{stats.Percentile(ms, 0.50), stats.Percentile(ms, 0.95), stats.Percentile(ms, 0.99)}
+	}
+	return out
 }
 
 func (f *frameTimes) OnProgress(engine.Progress) {}

@@ -227,6 +227,7 @@ func (r *Results) WriteSummary(w io.Writer, charts []Chart) error {
 	r.summaryOptions(&b)
 	r.summaryCases(&b)
 	r.summaryQuality(&b)
+	r.summaryRenditions(&b)
 	r.summaryBDRates(&b)
 	r.summaryDensity(&b)
 	r.summaryFarm(&b)
@@ -445,6 +446,31 @@ func (r *Results) summaryQuality(b *strings.Builder) {
 			}
 			writeRow(b, []string{"`" + c.ID + "`", q.Output, fmt.Sprintf("%.0f", q.Bitrate/1000),
 				fmt.Sprintf("%.2f", q.PSNR), fmt.Sprintf("%.4f", q.SSIM), vmaf})
+		}
+	}
+}
+
+// summaryRenditions lists each output's own fps, speed and encode latency when some case has
+// more than one (a ladder): the cases table pools a ladder's rungs.
+func (r *Results) summaryRenditions(b *strings.Builder) {
+	ladder := false
+	for i := range r.Cases {
+		ladder = ladder || (len(r.Cases[i].Outputs) > 1 && r.Cases[i].Runs > 0)
+	}
+	if !ladder {
+		return
+	}
+	b.WriteString("\n### Speed per output\n\n")
+	writeRow(b, []string{"Case", "Output", "fps", "Speed", "Encode p50 ms", "p95 ms", "p99 ms"})
+	writeRow(b, []string{"---", "---", "--:", "--:", "--:", "--:", "--:"})
+	for i := range r.Cases {
+		c := &r.Cases[i]
+		for _, o := range c.Outputs {
+			if o.FPS == nil || o.Latency == nil {
+				continue
+			}
+			writeRow(b, []string{"`" + c.ID + "`", o.Name, fmtNum(o.FPS.Median), fmtNum(o.Speed.Median) + "×",
+				fmtNum(o.Latency.P50.Median), fmtNum(o.Latency.P95.Median), fmtNum(o.Latency.P99.Median)})
 		}
 	}
 }

@@ -154,6 +154,22 @@ type Rendition struct {
 	Height  int    `json:"height"`
 	Bitrate int64  `json:"bitrate,omitempty"` // bits/s asked for; 0 with CRF
 	CRF     int    `json:"crf,omitempty"`
+	// FPS (its frames ÷ the run's wall time), Speed (its media seconds ÷ that time) and
+	// Latency (its own frames' encode time) are this rendition's, over the case's runs: a
+	// ladder's rungs run side by side, and the case figures pool them.
+	FPS     *Stat    `json:"fps,omitempty"`
+	Speed   *Stat    `json:"speed,omitempty"`
+	Latency *Latency `json:"encode_latency,omitempty"`
+}
+
+// RenditionSample is one run's figures for one rendition.
+type RenditionSample struct {
+	Name  string  `json:"name"`
+	FPS   float64 `json:"fps"`
+	Speed float64 `json:"speed"`
+	P50ms float64 `json:"p50_ms"`
+	P95ms float64 `json:"p95_ms"`
+	P99ms float64 `json:"p99_ms"`
 }
 
 // GPUUse is NVML's view of a case, sampled while it ran.
@@ -202,6 +218,8 @@ type Sample struct {
 	P50ms      float64 `json:"p50_ms"`
 	P95ms      float64 `json:"p95_ms"`
 	P99ms      float64 `json:"p99_ms"`
+	// Outputs are each rendition's own figures in this run.
+	Outputs []RenditionSample `json:"outputs,omitempty"`
 	// CPUJoules and GPU figures are absent where they cannot be read.
 	CPUJoules   *float64 `json:"cpu_joules,omitempty"`
 	GPUJoules   *float64 `json:"gpu_joules,omitempty"`

@@ -427,6 +427,23 @@ func measureRun(ctx context.Context, opts Options, s spec.Spec, rp *rapl) (Sampl
 			s2.Speed = out.Result.Speed * out.Result.Elapsed.Seconds() / wall.Seconds()
 		}
 	}
+	for i, o := range out.Result.Outputs {
+		if o.Frames == 0 || wall <= 0 || i >= len(s.Outputs) {
+			continue
+		}
+		rate := out.Result.Input.FPS
+		if v := s.Outputs[i].Video; v != nil && !v.FPS.IsZero() {
+			rate = v.FPS.Float()
+		}
+		rs := RenditionSample{Name: o.Name, FPS: float64(o.Frames) / wall.Seconds()}
+		if rate > 0 {
+			rs.Speed = float64(o.Frames) / rate / wall.Seconds()
+		}
+		if l, ok := out.Outputs[o.Name]; ok {
+			rs.P50ms, rs.P95ms, rs.P99ms = l.P50, l.P95, l.P99
+		}
+		s2.Outputs = append(s2.Outputs, rs)
+	}
 	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
 		s2.CPUSeconds = tv(ru.Utime) + tv(ru.Stime)
 		s2.PeakRSS = ru.Maxrss * 1024 // KiB on Linux; an upper bound (see peakRSS)
@@ -461,6 +478,22 @@ func summarize(c *Case, idleWatts float64) {
 	c.PeakRSS = col(func(s Sample) float64 { return float64(s.PeakRSS) })
 	c.Latency = Latency{P50: col(func(s Sample) float64 { return s.P50ms }),
 		P95: col(func(s Sample) float64 { return s.P95ms }), P99: col(func(s Sample) float64 { return s.P99ms })}
+	for i := range c.Outputs {
+		r := &c.Outputs[i]
+		var fps, speed, p50, p95, p99 []float64
+		for _, s := range c.Samples {
+			for _, o := range s.Outputs {
+				if o.Name == r.Name {
+					fps, speed = append(fps, o.FPS), append(speed, o.Speed)
+					p50, p95, p99 = append(p50, o.P50ms), append(p95, o.P95ms), append(p99, o.P99ms)
+				}
+			}
+		}
+		if len(fps) > 0 {
+			f, sp := stat(fps), stat(speed)
+			r.FPS, r.Speed, r.Latency = &f, &sp, &Latency{P50: stat(p50), P95: stat(p95), P99: stat(p99)}
+		}
+	}
 	frames := float64(max(c.Frames, 1))
 	optional := func(f func(Sample) *float64) *Stat {
 		var xs []float64

@@ -60,6 +60,23 @@ func TestBenchQuick(t *testing.T) {
 			t.Errorf("%s: quality of %d outputs, %d outputs", c.ID, len(c.Quality), len(c.Outputs))
 		}
 	}
+	// A ladder's rungs each have their own fps, speed and encode latency.
+	ladder := byID["ladder-360p/libx264"]
+	if len(ladder.Outputs) != 2 {
+		t.Fatalf("ladder case: %+v", ladder.Outputs)
+	}
+	for _, o := range ladder.Outputs {
+		if o.FPS == nil || o.Speed == nil || o.Latency == nil || o.FPS.Median <= 0 || o.Speed.Median <= 0 ||
+			o.Latency.P50.Median <= 0 || o.Latency.P99.Median < o.Latency.P50.Median {
+			t.Errorf("ladder rung %s: fps %v speed %v latency %+v", o.Name, o.FPS, o.Speed, o.Latency)
+		}
+	}
+	if small, big := ladder.Outputs[1].Latency, ladder.Outputs[0].Latency; small != nil && big != nil && small.P50.Median >= big.P50.Median {
+		t.Logf("240p rung p50 %.2f ms, 360p %.2f ms (expected the smaller rung faster)", small.P50.Median, big.P50.Median)
+	}
+	if summary, _ := os.ReadFile(filepath.Join(out, "summary.md")); !strings.Contains(string(summary), "Speed per output") {
+		t.Errorf("summary.md has no per-output speed section")
+	}
 	starved, generous := byID["rd-360p30@200k/libx264"], byID["rd-360p30@1.2M/libx264"]
 	if len(starved.Quality) == 0 || len(generous.Quality) == 0 {
 		t.Fatalf("sweep cases missing: %v", keys(byID))
