@@ -8,12 +8,15 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
 	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/store"
 )
 
@@ -1182,4 +1185,47 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// TestQueuedCapUnderRacingSubmits: many submits at once against the farm's queued cap get
+// exactly the cap in, never more (the check and the hold are one step) and never fewer (a
+// stored job is not counted both as held and as queued while its submit hands over).
+func TestQueuedCapUnderRacingSubmits(t *testing.T) {
+	const limit, racers = 8, 120
+	e := start(t, func(c *farm.Config) { c.MaxQueued = limit })
+	f := e.farm()
+	for round := range 3 {
+		var accepted, refused atomic.Int64
+		var wg sync.WaitGroup
+		for i := range racers {
+			wg.Go(func() {
+				// Arrivals spread over the stores, so that checks meet hand-overs.
+				time.Sleep(time.Duration(i) * 250 * time.Microsecond)
+				_, _, err := f.Submit(e.ctx, farm.Admin("racer"), api.JobRequest{Scenario: "720p30-h264"}, "")
+				var qe *fault.QuotaError
+				switch {
+				case err == nil:
+					accepted.Add(1)
+				case errors.As(err, &qe) && qe.Quota == "max_queued_jobs":
+					refused.Add(1)
+				default:
+					t.Errorf("submit: %v", err)
+				}
+			})
+		}
+		wg.Wait()
+		if accepted.Load() != limit || refused.Load() != racers-limit {
+			t.Fatalf("round %d: %d accepted, %d refused; want %d and %d", round, accepted.Load(), refused.Load(), limit, racers-limit)
+		}
+		// Empty the queue for the next round.
+		page, err := e.adm.ListJobs(e.ctx, api.ListJobsOptions{Status: []api.Status{api.StatusQueued}, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, j := range page.Jobs {
+			if _, err := e.adm.CancelJob(e.ctx, j.ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 }

@@ -57,12 +57,13 @@ func (s *Service) submit(ctx context.Context, c Caller, req api.JobRequest, idem
 		tune(&job)
 	}
 	now := s.now()
+	var res *reservation
 	if quota {
-		release, aerr := s.reserveSubmit(tenant, now)
+		res, aerr = s.reserveSubmit(tenant, now)
 		if aerr != nil {
 			return api.Job{}, false, aerr
 		}
-		defer release()
+		defer s.unreserve(res)
 	}
 	// Known as an owner before the job is stored: a list that ran between the two would
 	// otherwise skip the tenant filter and show the job to another tenant.
@@ -95,7 +96,7 @@ func (s *Service) submit(ctx context.Context, c Caller, req api.JobRequest, idem
 		return api.Job{}, false, fmt.Errorf("store job: %w", err)
 	}
 	if !replay {
-		s.follow(api.Job{ID: job.ID, Status: ""}, job, now)
+		s.followCreated(job, now, res)
 	}
 	return s.view(job), replay, nil
 }

@@ -70,10 +70,21 @@ func (s *Service) changeLocked(ctx context.Context, id string, fn func(j *api.Jo
 
 // follow brings the scheduler and the in-memory tables in line with a committed change.
 func (s *Service) follow(before, after api.Job, now time.Time) {
+	s.followWith(before, after, now, nil)
+}
+
+// followCreated follows a job just stored, handing its submit's reservation over to the
+// waiting count in the same critical section.
+func (s *Service) followCreated(job api.Job, now time.Time, res *reservation) {
+	s.followWith(api.Job{ID: job.ID, Status: ""}, job, now, res)
+}
+
+func (s *Service) followWith(before, after api.Job, now time.Time, res *reservation) {
 	if before.Status == after.Status && before.Node == after.Node {
 		return
 	}
 	s.mu.Lock()
+	res.dropLocked()
 	if before.Status != "" { // "" is a job being created
 		s.counts[before.Status]--
 	}

@@ -87,11 +87,27 @@ func quotaErr(quota string, retryAfter time.Duration, format string, args ...any
 	return &fault.QuotaError{Quota: quota, RetryAfter: retryAfter, Msg: fmt.Sprintf(format, args...)}
 }
 
+// reservation is a place held for one job between the quota check and the job being
+// stored (or refused).
+type reservation struct {
+	tc   *tenantCounts
+	held bool
+}
+
+// dropLocked gives the place back (under Service.mu); a nil or spent reservation is a no-op.
+func (r *reservation) dropLocked() {
+	if r != nil && r.held {
+		r.tc.reserved--
+		r.held = false
+	}
+}
+
 // reserveSubmit checks tenant's submit rate, its max_queued quota and the farm's queued
-// cap, and holds a place for one job: release it once the job is stored (follow counts it
-// then) or refused. Checking and holding under one lock keeps racing submits from
-// overshooting a quota.
-func (s *Service) reserveSubmit(tenant string, now time.Time) (release func(), aerr error) {
+// cap, and holds a place for one job. Checking and holding under one lock keeps racing
+// submits from overshooting a quota; handing the place over to the waiting count under
+// the same lock (followCreated) keeps them from counting the new job twice and refusing
+// one that fits. unreserve gives back a place that was never handed over.
+func (s *Service) reserveSubmit(tenant string, now time.Time) (*reservation, error) {
 	q := s.tenantQuota(tenant)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -127,11 +143,14 @@ func (s *Service) reserveSubmit(tenant string, now time.Time) (release func(), a
 		tc.tokens--
 	}
 	tc.reserved++
-	return func() {
-		s.mu.Lock()
-		tc.reserved--
-		s.mu.Unlock()
-	}, nil
+	return &reservation{tc: tc, held: true}, nil
+}
+
+// unreserve gives back r's place if the job never took it (refused, failed or replayed).
+func (s *Service) unreserve(r *reservation) {
+	s.mu.Lock()
+	r.dropLocked()
+	s.mu.Unlock()
 }
 
 // policy is the scheduler's view of the tenants' weights and running quotas.
