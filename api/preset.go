@@ -11,8 +11,10 @@ type Preset struct {
 	// Tenant, on a stored preset, makes it that tenant's: only its keys (and admins) see and
 	// use it. Empty: shared with every tenant, like the built-ins.
 	Tenant string `json:"tenant,omitempty"`
-	// Container is hls (default: one folder with a master playlist), mp4, mkv or mpegts
-	// (one file per rendition).
+	// Container is hls (default: one folder with a master playlist), dash (CMAF segments and
+	// manifest.mpd), cmaf (the same segments with both manifests), mp4, mkv or mpegts (one
+	// file per rendition). dash and cmaf ladders carry the audio once, in a rendition of
+	// its own named "audio".
 	Container string `json:"container,omitempty"`
 	// Video sets codec, encoder preset, profile and GOP for every rendition.
 	Video *spec.Video `json:"video,omitempty"`
@@ -22,7 +24,7 @@ type Preset struct {
 	// SegmentSeconds is the HLS segment length; zero: the GOP.
 	SegmentSeconds float64 `json:"segment_seconds,omitempty"`
 	// SegmentType is the HLS segments' format: ts (MPEG-TS, the default; H.264 and HEVC) or
-	// fmp4 (CMAF: fragmented MP4, needed for AV1 and VP9).
+	// fmp4 (CMAF: fragmented MP4, needed for AV1 and VP9; the only type dash and cmaf take).
 	SegmentType string `json:"segment_type,omitempty"`
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -17,46 +18,29 @@ import (
 
 // variant is one rendition listed in an HLS master playlist.
 type variant struct {
+	name          string // the output's
 	uri           string // relative to the master playlist
 	peak, average int64  // bits per second, measured from the segments
 	width, height int
 	fps           float64
 	codecs        []string
+	audioOnly     bool // an audio rendition: listed in an EXT-X-MEDIA group beside video ones
 }
 
-// writeMasterPlaylists writes master.m3u8 into every folder that holds HLS outputs, listing
-// each rendition with BANDWIDTH (peak segment bitrate, measured), AVERAGE-BANDWIDTH,
-// RESOLUTION, FRAME-RATE and CODECS. It returns the playlists written.
-func writeMasterPlaylists(outs []spec.Output, muxers []*muxer, stages [][]*stage) ([]string, error) {
+// writeMasterPlaylists writes master.m3u8 into every folder that holds hls or cmaf
+// renditions, listing each with BANDWIDTH (peak segment bitrate, measured),
+// AVERAGE-BANDWIDTH, RESOLUTION, FRAME-RATE and CODECS. It returns the playlists written.
+func writeMasterPlaylists(rs []rendition) ([]string, error) {
 	groups := map[string][]variant{}
 	var dirs []string
-	for i, o := range outs {
-		if o.Container != "hls" {
+	for _, r := range rs {
+		if !spec.WritesHLS(r.out.Container) {
 			continue
 		}
-		m := muxers[i]
-		v := variant{uri: o.Name + "/index.m3u8"}
-		var err error
-		if v.peak, v.average, err = measurePlaylist(m.playlist); err != nil {
-			return nil, &Error{Kind: KindOutput, Op: "read media playlist", Subject: o.Name, Err: err}
+		if _, ok := groups[r.dir]; !ok {
+			dirs = append(dirs, r.dir)
 		}
-		for _, s := range stages[i] {
-			codec := codecString(s, m.firstPkt[s.stream])
-			if codec != "" {
-				v.codecs = append(v.codecs, codec)
-			}
-			if s.media == "video" {
-				v.width, v.height = s.width, s.height
-				if s.graph != nil {
-					v.fps = s.graph.sink.FrameRate().Float64()
-				}
-			}
-		}
-		dir := filepath.Dir(m.final)
-		if _, ok := groups[dir]; !ok {
-			dirs = append(dirs, dir)
-		}
-		groups[dir] = append(groups[dir], v)
+		groups[r.dir] = append(groups[r.dir], r.variant())
 	}
 	var written []string
 	for _, dir := range dirs {
@@ -69,16 +53,58 @@ func writeMasterPlaylists(outs []spec.Output, muxers []*muxer, stages [][]*stage
 	return written, nil
 }
 
+// audioGroup is the GROUP-ID of the audio renditions in a master playlist.
+const audioGroup = "audio"
+
 // masterPlaylist is the text of a master playlist listing vs, highest bandwidth first.
-// AVERAGE-BANDWIDTH is left out where it is unknown (zero).
+// AVERAGE-BANDWIDTH is left out where it is unknown (zero). Audio-only renditions beside
+// video ones form an EXT-X-MEDIA audio group that every video variant names, its bandwidth
+// and codecs counted in theirs (RFC 8216 4.3.4.2: BANDWIDTH covers every rendition played).
 func masterPlaylist(vs []variant) []byte {
 	sort.SliceStable(vs, func(a, b int) bool { return vs[a].peak > vs[b].peak })
+	var video, audio []variant
+	for _, v := range vs {
+		if v.audioOnly {
+			audio = append(audio, v)
+		} else {
+			video = append(video, v)
+		}
+	}
+	if len(video) == 0 {
+		video, audio = audio, nil // audio only: the renditions are the variants
+	}
 	var b strings.Builder
 	b.WriteString("#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n")
-	for _, v := range vs {
-		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d", v.peak)
-		if v.average > 0 {
-			fmt.Fprintf(&b, ",AVERAGE-BANDWIDTH=%d", v.average)
+	var audioPeak, audioAverage int64
+	var audioCodecs []string
+	for i, a := range audio {
+		def := "NO"
+		if i == 0 {
+			def = "YES"
+		}
+		fmt.Fprintf(&b, "#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID=\"%s\",NAME=\"%s\",DEFAULT=%s,AUTOSELECT=YES,URI=\"%s\"\n",
+			audioGroup, quotedStringSafe(a.name), def, uriReference(a.uri))
+		audioPeak, audioAverage = max(audioPeak, a.peak), max(audioAverage, a.average)
+		for _, c := range a.codecs {
+			if !slices.Contains(audioCodecs, c) {
+				audioCodecs = append(audioCodecs, c)
+			}
+		}
+	}
+	for _, v := range video {
+		peak, average, codecs := v.peak, v.average, v.codecs
+		if len(audio) > 0 {
+			peak += audioPeak
+			if average > 0 {
+				average += audioAverage
+			}
+			if len(codecs) > 0 {
+				codecs = append(slices.Clone(codecs), audioCodecs...)
+			}
+		}
+		fmt.Fprintf(&b, "#EXT-X-STREAM-INF:BANDWIDTH=%d", peak)
+		if average > 0 {
+			fmt.Fprintf(&b, ",AVERAGE-BANDWIDTH=%d", average)
 		}
 		if v.width > 0 {
 			fmt.Fprintf(&b, ",RESOLUTION=%dx%d", v.width, v.height)
@@ -86,12 +112,20 @@ func masterPlaylist(vs []variant) []byte {
 		if v.fps > 0 {
 			fmt.Fprintf(&b, ",FRAME-RATE=%.3f", v.fps)
 		}
-		if len(v.codecs) > 0 {
-			fmt.Fprintf(&b, ",CODECS=\"%s\"", strings.Join(v.codecs, ","))
+		if len(codecs) > 0 {
+			fmt.Fprintf(&b, ",CODECS=\"%s\"", strings.Join(codecs, ","))
+		}
+		if len(audio) > 0 {
+			fmt.Fprintf(&b, ",AUDIO=\"%s\"", audioGroup)
 		}
 		fmt.Fprintf(&b, "\n%s\n", uriReference(v.uri))
 	}
 	return []byte(b.String())
+}
+
+// quotedStringSafe makes s fit an HLS quoted-string, which cannot hold '"', CR or LF.
+func quotedStringSafe(s string) string {
+	return strings.NewReplacer(`"`, "'", "\r", " ", "\n", " ").Replace(s)
 }
 
 // uriReference writes a relative path (an output's name and its playlist) as a URI reference
@@ -154,7 +188,7 @@ func (r *runner) removeLiveMasters() {
 // (peak: max rate or bitrate; average: bitrate; plus audio). Where the video bitrate is not
 // configured (CRF, copy) the peak is estimated from the picture, as BANDWIDTH is required.
 func (r *runner) configuredVariant(o *spec.Output) variant {
-	v := variant{uri: o.Name + "/index.m3u8"}
+	v := variant{name: o.Name, uri: o.Name + "/index.m3u8"}
 	known := true // every stream's codec string is known
 	if st := r.in.video; st != nil && o.Video != nil && o.Video.Codec != "none" {
 		par := st.CodecParameters()
@@ -276,16 +310,22 @@ func sourceCodecString(par *astiav.CodecParameters) string {
 	return ""
 }
 
-// measurePlaylist reads a media playlist and its segments' sizes, returning the peak and
-// average bitrate over segments.
-func measurePlaylist(path string) (peak, average int64, err error) {
+// mediaSegment is one segment of a media playlist.
+type mediaSegment struct {
+	uri     string  // as the playlist writes it, relative to the playlist
+	seconds float64 // EXTINF
+	bytes   int64
+}
+
+// readMediaPlaylist reads a media playlist's segments with their sizes.
+func readMediaPlaylist(path string) ([]mediaSegment, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return 0, 0, err
+		return nil, err
 	}
 	defer f.Close()
-	var dur, durTotal float64
-	var total int64
+	var segs []mediaSegment
+	dur := 0.0
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
@@ -299,23 +339,32 @@ func measurePlaylist(path string) (peak, average int64, err error) {
 		}
 		st, err := os.Stat(filepath.Join(filepath.Dir(path), line))
 		if err != nil {
-			return 0, 0, fmt.Errorf("segment %s: %w", line, err)
+			return nil, fmt.Errorf("segment %s: %w", line, err)
 		}
-		total += st.Size()
-		if dur > 0 {
-			if bps := int64(float64(st.Size()*8) / dur); bps > peak {
-				peak = bps
-			}
-		}
-		durTotal += dur
+		segs = append(segs, mediaSegment{uri: line, seconds: dur, bytes: st.Size()})
+		dur = 0
 	}
 	if err := sc.Err(); err != nil {
-		return 0, 0, err
+		return nil, err
 	}
-	if durTotal > 0 {
-		average = int64(float64(total*8) / durTotal)
+	return segs, nil
+}
+
+// bitrates are the peak and average bitrates over segs.
+func bitrates(segs []mediaSegment) (peak, average int64) {
+	var total int64
+	var seconds float64
+	for _, sg := range segs {
+		total += sg.bytes
+		seconds += sg.seconds
+		if sg.seconds > 0 {
+			peak = max(peak, int64(float64(sg.bytes*8)/sg.seconds))
+		}
 	}
-	return peak, average, nil
+	if seconds > 0 {
+		average = int64(float64(total*8) / seconds)
+	}
+	return peak, average
 }
 
 // codecString is the RFC 6381 codec of a stage's encoder, for CODECS.

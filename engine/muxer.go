@@ -79,7 +79,10 @@ func newMuxer(ctx context.Context, o *spec.Output, input string) (_ *muxer, err 
 		format = "matroska"
 	case "null":
 		url = ""
-	case "hls":
+	case "hls", "dash", "cmaf":
+		// One HLS muxer per rendition writes the segments (and its media playlist, which
+		// the manifests are made from); dash and cmaf always with fMP4 segments.
+		format = "hls"
 		dir := strings.TrimPrefix(o.Target, "file://")
 		m.final = filepath.Join(dir, o.Name)
 		m.playlist = filepath.Join(m.final, "index.m3u8")
@@ -92,7 +95,7 @@ func newMuxer(ctx context.Context, o *spec.Output, input string) (_ *muxer, err 
 		}
 		url = filepath.Join(m.path, "index.m3u8")
 	}
-	if o.Container != "hls" && o.Container != "null" && !isNetworkURL(url) {
+	if !spec.Segmented(o.Container) && o.Container != "null" && !isNetworkURL(url) {
 		m.final = strings.TrimPrefix(url, "file://")
 		m.path = m.final + ".partial-" + randSuffix()
 		// "file:" keeps a name like "concat:x" or "a:b.mp4" a plain file, not a protocol.
@@ -182,7 +185,7 @@ func (m *muxer) addStream(from *astiav.CodecParameters) (int, error) {
 // headerOptions are the muxer options for WriteHeader.
 func (m *muxer) headerOptions() map[string]string {
 	opts := map[string]string{}
-	if m.out.Container == "hls" {
+	if spec.Segmented(m.out.Container) {
 		h := m.out.HLS
 		opts["hls_time"] = strconv.FormatFloat(h.SegmentSeconds, 'f', -1, 64)
 		opts["hls_list_size"] = strconv.Itoa(h.PlaylistSize)
@@ -235,7 +238,7 @@ func (m *muxer) control(seen *streamsSeen, msg muxMsg) error {
 		if err != nil {
 			return &Error{Kind: KindOutput, Op: "set stream parameters", Subject: m.out.Name, Err: err}
 		}
-		if par.CodecID() == astiav.CodecIDHevc && (m.out.Container == "mp4" || m.out.Container == "hls") {
+		if par.CodecID() == astiav.CodecIDHevc && (m.out.Container == "mp4" || spec.Segmented(m.out.Container)) {
 			// hvc1 (parameter sets in the sample entry only), not the muxer's default hev1:
 			// Apple's players and browsers' MSE play only hvc1.
 			par.SetCodecTag(hvc1Tag)
@@ -426,7 +429,7 @@ func (m *muxer) close(ok bool) error {
 	if !temporary {
 		return nil
 	}
-	if m.out.Container == "hls" {
+	if spec.Segmented(m.out.Container) {
 		if rerr := os.RemoveAll(m.final); rerr != nil {
 			return &Error{Kind: KindOutput, Op: "replace output", Subject: m.out.Name, Err: rerr}
 		}

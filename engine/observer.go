@@ -77,12 +77,14 @@ type Result struct {
 	Input   InputInfo      `json:"input"`
 	Decoder DecoderInfo    `json:"decoder"`
 	Outputs []OutputResult `json:"outputs"`
-	// MasterPlaylists lists the HLS master playlists written (one per HLS directory).
-	MasterPlaylists []string      `json:"master_playlists,omitempty"`
-	Elapsed         time.Duration `json:"elapsed_ns"`
-	Frames          int64         `json:"frames"`
-	FPS             float64       `json:"fps"`
-	Speed           float64       `json:"speed"`
+	// MasterPlaylists lists the HLS master playlists written (one per hls or cmaf folder).
+	MasterPlaylists []string `json:"master_playlists,omitempty"`
+	// DASHManifests lists the DASH manifests written (one per dash or cmaf folder).
+	DASHManifests []string      `json:"dash_manifests,omitempty"`
+	Elapsed       time.Duration `json:"elapsed_ns"`
+	Frames        int64         `json:"frames"`
+	FPS           float64       `json:"fps"`
+	Speed         float64       `json:"speed"`
 	// Unreached names the restream outputs whose destination was never reached (the run
 	// succeeds without them).
 	Unreached []string `json:"unreached,omitempty"`
@@ -129,7 +131,8 @@ type OutputResult struct {
 	Duplicated   int64   `json:"duplicated"`
 	Bytes        int64   `json:"bytes"`
 	Bitrate      float64 `json:"bitrate"`
-	Playlist     string  `json:"playlist,omitempty"`
+	// Playlist is an hls or cmaf rendition's media playlist (dash keeps none).
+	Playlist string `json:"playlist,omitempty"`
 	// Restream outputs (Reconnect set): Connections made to the destination, Reconnects
 	// (attempts after the first), packets dropped while it was not connected, the last
 	// connection or write error, and Unreached when no connection ever succeeded.

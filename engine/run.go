@@ -93,6 +93,7 @@ type runner struct {
 	outStages [][]*stage
 	copies    []copyRoute
 	masters   []string
+	manifests []string // DASH
 	// live HLS master playlists written at the start (writeLiveMasters)
 	liveMasters []string
 
@@ -761,12 +762,15 @@ func (r *runner) finish() error {
 			return err
 		}
 	}
-	masters, err := writeMasterPlaylists(r.spec.Outputs, r.muxers, r.outStages)
+	rs, err := measureRenditions(r.spec.Outputs, r.muxers, r.outStages)
 	if err != nil {
 		return err
 	}
-	r.masters = masters
-	return nil
+	if r.masters, err = writeMasterPlaylists(rs); err != nil {
+		return err
+	}
+	r.manifests, err = writeDASHManifests(rs)
+	return err
 }
 
 // discard removes the outputs of a failed run, last first: outputs sharing a folder that
@@ -781,7 +785,7 @@ func (r *runner) discard() {
 func (r *runner) result() Result {
 	p := r.progress()
 	res := Result{Elapsed: p.Elapsed, Frames: p.Frames, FPS: p.FPS, Speed: p.Speed, Fallback: r.fallback,
-		MasterPlaylists: r.masters}
+		MasterPlaylists: r.masters, DASHManifests: r.manifests}
 	r.wmu.Lock()
 	res.Warnings, res.DroppedTracks = slices.Clone(r.warnings), slices.Clone(r.dropped)
 	r.wmu.Unlock()
@@ -801,7 +805,9 @@ func (r *runner) result() Result {
 			or.Frames, or.Dropped, or.Duplicated, or.Bytes, or.Bitrate = op.FramesOut, op.Dropped, op.Duplicated, op.Bytes, op.Bitrate
 		}
 		if i < len(r.muxers) {
-			or.Playlist = r.muxers[i].playlist
+			if spec.WritesHLS(o.Container) {
+				or.Playlist = r.muxers[i].playlist
+			}
 			r.muxers[i].restreamReport(&or)
 			if or.Unreached {
 				res.Unreached = append(res.Unreached, o.Name)

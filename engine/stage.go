@@ -306,7 +306,7 @@ func (s *stage) openEncoder(f *astiav.Frame) error {
 // globalHeader reports whether the encoder writes its parameter sets as extradata (mp4, mkv,
 // and HLS with fMP4 segments, whose init segment holds them) rather than in the stream.
 func (s *stage) globalHeader() bool {
-	if h := s.out.HLS; s.out.Container == "hls" && h != nil && h.SegmentType == spec.SegmentFMP4 {
+	if h := s.out.HLS; spec.Segmented(s.out.Container) && h != nil && h.SegmentType == spec.SegmentFMP4 {
 		return true
 	}
 	return s.mux.fc.OutputFormat().Flags().Has(astiav.IOFormatFlagGlobalheader)

@@ -33,13 +33,14 @@ die() { printf 'build-ffmpeg: %s\n' "$*" >&2; exit 1; }
 # Debian packages needed to build and to run the result (the -dev packages pull the runtime
 # libraries). clang compiles the CUDA filters (scale_cuda) to PTX; no CUDA toolkit needed.
 # The tests also run the real tools the operations kit ships for (deploy/): prometheus and
-# promtool (rules, dashboards, service discovery) and systemd-analyze (the service units).
+# promtool (rules, dashboards, service discovery) and systemd-analyze (the service units),
+# and xmllint checks the DASH manifests against the MPD schema (libxml2-utils).
 DEB_PACKAGES=(
   build-essential pkgconf nasm clang curl ca-certificates xz-utils dpkg-dev
   libx264-dev libx265-dev libsvtav1enc-dev libvpx-dev libopus-dev libdav1d-dev
   libva-dev libdrm-dev libvpl-dev libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
   meson ninja-build xxd
-  prometheus systemd
+  prometheus systemd libxml2-utils
 )
 
 # The same for Ubuntu 24.04 (the CUDA images' base), without the test tools. No dpkg-dev:

@@ -229,6 +229,7 @@ func result(r *engine.Result) *api.Result {
 		}
 	}
 	out.Outputs = append(out.Outputs, r.MasterPlaylists...)
+	out.Outputs = append(out.Outputs, r.DASHManifests...)
 	for _, t := range r.DroppedTracks {
 		t.Reason = redact.Text(t.Reason)
 		out.DroppedTracks = append(out.DroppedTracks, t)

@@ -43,6 +43,8 @@ var containerFormats = map[string][]string{
 	"mpegts":   {"h264", "hevc"},
 	"hls":      {"h264", "hevc"},
 	"hls-fmp4": {"h264", "hevc", "av1", "vp9"},
+	"dash":     {"h264", "hevc", "av1", "vp9"},
+	"cmaf":     {"h264", "hevc", "av1", "vp9"},
 	"flv":      {"h264"},
 	"null":     {"h264", "hevc", "av1", "vp9"},
 }
@@ -128,14 +130,14 @@ func numericPreset(field string, v *Video, lo, hi int, what string) error {
 func carries(field, c string, h *HLS, codec string) error {
 	f := VideoFormat(codec)
 	key := c
-	if c == "hls" && h != nil && h.SegmentType == SegmentFMP4 {
+	if c == "hls" && h != nil && h.SegmentType == SegmentFMP4 || WritesDASH(c) {
 		key = "hls-fmp4"
 	}
 	if f == "" || slices.Contains(containerFormats[key], f) {
 		return nil
 	}
 	var fit []string
-	for _, k := range []string{"mp4", "mkv", "hls", "mpegts", "flv"} {
+	for _, k := range []string{"mp4", "mkv", "hls", "mpegts", "flv", "dash", "cmaf"} {
 		if slices.Contains(containerFormats[k], f) {
 			fit = append(fit, k)
 		}

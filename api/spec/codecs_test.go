@@ -2,6 +2,8 @@ package spec_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
@@ -110,5 +112,67 @@ func TestHLSSegmentType(t *testing.T) {
 	var se *spec.Error
 	if _, err := s.Normalize(); !errors.As(err, &se) || se.Field != "outputs[0].hls.segment_type" {
 		t.Errorf("segment_type webm: %v, want an error on outputs[0].hls.segment_type", err)
+	}
+}
+
+// TestDASHAndCMAFContainers: dash and cmaf take every codec in CMAF (fmp4) segments, which
+// is their default; MPEG-TS segments, a live window and a manifest file as target are
+// refused naming the field and saying what to use instead.
+func TestDASHAndCMAFContainers(t *testing.T) {
+	t.Parallel()
+	for _, c := range []string{"dash", "cmaf"} {
+		for _, codec := range []string{"libsvtav1", "libvpx-vp9", "libx265", "libx264"} {
+			n, err := withVideo(c, "ladder", spec.Video{Codec: codec}).Normalize()
+			if err != nil || n.Outputs[0].HLS.SegmentType != spec.SegmentFMP4 {
+				t.Errorf("%s in %s: %+v, %v; want fmp4 segments", codec, c, n.Outputs[0].HLS, err)
+			}
+		}
+		for _, tc := range []struct {
+			hls         spec.HLS
+			target      string
+			field, says string
+		}{
+			{spec.HLS{SegmentType: spec.SegmentTS}, "ladder", "outputs[0].hls.segment_type", "use hls for MPEG-TS segments"},
+			{spec.HLS{PlaylistSize: 6}, "ladder", "outputs[0].hls.playlist_size", `use hls with "segment_type": "fmp4"`},
+			{spec.HLS{}, "ladder/manifest.mpd", "outputs[0].target", `is a folder`},
+		} {
+			s := withVideo(c, tc.target, spec.Video{})
+			s.Outputs[0].HLS = &tc.hls
+			var se *spec.Error
+			if _, err := s.Normalize(); !errors.As(err, &se) || se.Field != tc.field || !strings.Contains(se.Error(), tc.says) {
+				t.Errorf("%s %+v to %s: %v; want an error on %s saying %q", c, tc.hls, tc.target, err, tc.field, tc.says)
+			}
+		}
+	}
+}
+
+// TestLadderSplitsAudioForDASH: a dash or cmaf ladder carries its audio once, in a rendition
+// of its own (CMAF: one track per rendition), named so as not to clash with a rung; an hls
+// ladder keeps audio in every rung.
+func TestLadderSplitsAudioForDASH(t *testing.T) {
+	t.Parallel()
+	for _, c := range []string{"dash", "cmaf"} {
+		outs, err := spec.LadderOutputs("720p,360p", spec.Output{Container: c, Target: "out", Audio: &spec.Audio{Codec: "opus"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, o := range outs {
+			got = append(got, fmt.Sprintf("%s:%s/%s", o.Name, o.Video.Codec, o.Audio.Codec))
+		}
+		if want := []string{"720p:/none", "360p:/none", "audio:none/opus"}; !slices.Equal(got, want) {
+			t.Errorf("%s ladder %v, want %v", c, got, want)
+		}
+		if a := outs[2].Audio; a.Bitrate != 128_000 || outs[2].Target != "out" {
+			t.Errorf("%s audio rendition %+v to %q: want the top rung's 128k into the ladder's folder", c, a, outs[2].Target)
+		}
+		clash := spec.SplitAudio([]spec.Output{{Name: "audio", Container: c, Audio: &spec.Audio{}}, {Name: "audio2", Container: c, Audio: &spec.Audio{}}})
+		if clash[2].Name != "audio3" {
+			t.Errorf("audio rendition beside rungs named audio and audio2 is %q, want audio3", clash[2].Name)
+		}
+	}
+	outs, err := spec.LadderOutputs("720p,360p", spec.Output{Container: "hls", Target: "out"})
+	if err != nil || len(outs) != 2 || outs[0].Audio.Codec == "none" {
+		t.Errorf("hls ladder %+v, %v: want two rungs with their audio", outs, err)
 	}
 }

@@ -78,7 +78,7 @@ func LadderOutputs(names string, base Output) ([]Output, error) {
 			a.Bitrate = r.Audio
 		}
 		o.Audio = &a
-		if base.Container != "hls" {
+		if !Segmented(base.Container) {
 			ext := map[string]string{"mp4": ".mp4", "mkv": ".mkv", "mpegts": ".ts", "flv": ".flv", "null": ""}[base.Container]
 			o.Target = strings.TrimRight(base.Target, "/") + "/" + r.Name + ext
 		}
@@ -87,7 +87,34 @@ func LadderOutputs(names string, base Output) ([]Output, error) {
 	if len(outs) == 0 {
 		return nil, fmt.Errorf("empty ladder")
 	}
-	return outs, nil
+	return SplitAudio(outs), nil
+}
+
+// SplitAudio makes a dash or cmaf ladder CMAF's way: one track per rendition. The video
+// renditions lose their audio and one audio rendition, named "audio", carries it (the first
+// rendition's audio settings), so that players fetch the sound once, whatever rung they
+// play. Other ladders come back as they are.
+func SplitAudio(outs []Output) []Output {
+	if len(outs) == 0 || !WritesDASH(outs[0].Container) || outs[0].Audio == nil || outs[0].Audio.Codec == "none" {
+		return outs
+	}
+	names := map[string]bool{}
+	for _, o := range outs {
+		names[o.Name] = true
+	}
+	name := "audio"
+	for i := 2; names[name]; i++ {
+		name = fmt.Sprintf("audio%d", i)
+	}
+	a := *outs[0].Audio
+	audio := outs[0]
+	audio.Name, audio.Video, audio.Audio = name, &Video{Codec: "none"}, &a
+	split := make([]Output, 0, len(outs)+1)
+	for _, o := range outs {
+		o.Audio = &Audio{Codec: "none"}
+		split = append(split, o)
+	}
+	return append(split, audio)
 }
 
 // RungsNamed returns the named rungs ("1080p", "720p", ...) in the order given.

@@ -69,16 +69,21 @@ type Output struct {
 	// Name labels the output in metrics and results, and names its folder in an HLS ladder.
 	// Empty: "out<index>".
 	Name string `json:"name,omitempty"`
-	// Container is mp4, mkv, mpegts, flv, hls or null. Empty: guessed from Target.
+	// Container is mp4, mkv, mpegts, flv, hls, dash, cmaf or null. Empty: guessed from
+	// Target. dash writes CMAF segments (fragmented MP4, one folder per rendition) and a
+	// DASH manifest (manifest.mpd) in Target; cmaf writes the same segments with both
+	// manifests, manifest.mpd and the HLS master.m3u8, so one set of segments serves HLS and
+	// DASH players.
 	Container string `json:"container,omitempty"`
-	// Target is a file path, a directory (hls), or an rtmp:// URL (flv). Unused for null.
+	// Target is a file path, a folder (hls, dash, cmaf), or an rtmp:// URL (flv). Unused
+	// for null.
 	Target string `json:"target,omitempty"`
 	// Video is the video encoding; nil means libx264 at the source size and rate.
 	Video *Video `json:"video,omitempty"`
 	// Audio is the audio encoding; nil means AAC 128 kb/s stereo when the input has audio
 	// that can be read (see Audio.Required).
 	Audio *Audio `json:"audio,omitempty"`
-	// HLS tunes hls outputs.
+	// HLS tunes the segmented outputs (hls, dash and cmaf).
 	HLS *HLS `json:"hls,omitempty"`
 	// Options are passed to the muxer (libav option names, e.g. movflags).
 	Options map[string]string `json:"options,omitempty"`
@@ -148,14 +153,16 @@ type Audio struct {
 	Required bool `json:"required,omitempty"`
 }
 
-// HLS tunes an hls output.
+// HLS tunes a segmented output (hls, dash or cmaf).
 type HLS struct {
 	// SegmentSeconds is the target segment length; zero: the GOP length.
 	SegmentSeconds float64 `json:"segment_seconds,omitempty"`
-	// SegmentType is ts (MPEG-TS segments: H.264 and HEVC; the default) or fmp4 (CMAF:
-	// fragmented MP4 segments after an init.mp4 named by EXT-X-MAP; H.264, HEVC, AV1 and VP9).
+	// SegmentType is ts (MPEG-TS segments: H.264 and HEVC; the default for hls) or fmp4
+	// (CMAF: fragmented MP4 segments after an init.mp4 named by EXT-X-MAP; H.264, HEVC, AV1
+	// and VP9; the only type dash and cmaf take).
 	SegmentType string `json:"segment_type,omitempty"`
 	// PlaylistSize keeps the last N segments (a live sliding window); zero keeps all (VOD).
+	// hls only: dash and cmaf manifests are written for VOD, when the run ends.
 	PlaylistSize int `json:"playlist_size,omitempty"`
 }
 
@@ -344,7 +351,7 @@ var (
 	videoCodecs = []string{"libx264", "libx265", "libsvtav1", "libvpx-vp9", "h264_nvenc",
 		"hevc_nvenc", "av1_nvenc", "h264_qsv", "hevc_qsv", "h264_vaapi", "hevc_vaapi", "copy", "none"}
 	audioCodecs = []string{"aac", "opus", "copy", "none"}
-	containers  = []string{"mp4", "mkv", "mpegts", "flv", "hls", "null"}
+	containers  = []string{"mp4", "mkv", "mpegts", "flv", "hls", "dash", "cmaf", "null"}
 	devices     = []string{"cuda", "qsv", "vaapi"}
 )
 
@@ -359,6 +366,16 @@ func Containers() []string { return append([]string(nil), containers...) }
 
 // Devices lists the hardware device kinds a Spec may ask for.
 func Devices() []string { return append([]string(nil), devices...) }
+
+// Segmented reports whether container c writes segments into a folder per rendition with
+// manifests beside them (hls, dash, cmaf).
+func Segmented(c string) bool { return c == "hls" || c == "dash" || c == "cmaf" }
+
+// WritesHLS reports whether container c writes HLS playlists (hls and cmaf).
+func WritesHLS(c string) bool { return c == "hls" || c == "cmaf" }
+
+// WritesDASH reports whether container c writes a DASH manifest (dash and cmaf).
+func WritesDASH(c string) bool { return c == "dash" || c == "cmaf" }
 
 // ContainerFor guesses a container from a target: rtmp:// is flv, a known extension names
 // its container, anything else (a directory) is hls.
@@ -489,7 +506,7 @@ func (o Output) normalize(i int, names map[string]bool) (Output, error) {
 	if v.Codec == "none" && a.Codec == "none" {
 		return o, Errorf(field, "output %q has neither video nor audio", o.Name)
 	}
-	if o.Container == "hls" {
+	if Segmented(o.Container) {
 		if o.HLS, err = o.hls(field, v.GOP); err != nil {
 			return o, err
 		}
@@ -614,12 +631,12 @@ func (ap *Audio) normalize(field string) (Audio, error) {
 	return a, nil
 }
 
-// hls checks an hls output's target (a folder) and settings, its segments defaulting to
-// the GOP's length.
+// hls checks a segmented output's target (a folder) and settings, its segments defaulting
+// to the GOP's length (and to fmp4 for dash and cmaf, which take nothing else).
 func (o Output) hls(field string, gop float64) (*HLS, error) {
-	if strings.HasSuffix(strings.ToLower(o.Target), ".m3u8") {
-		return o.HLS, Errorf(field+".target", "an hls target is a folder (it gets master.m3u8 and a folder per rendition): use %q, not %q",
-			strings.TrimSuffix(o.Target, filepath.Ext(o.Target)), o.Target)
+	if ext := strings.ToLower(filepath.Ext(o.Target)); ext == ".m3u8" || ext == ".mpd" {
+		return o.HLS, Errorf(field+".target", "the target of a %s output is a folder (it gets %s and a folder per rendition): use %q, not %q",
+			o.Container, manifestNames(o.Container), strings.TrimSuffix(o.Target, filepath.Ext(o.Target)), o.Target)
 	}
 	h := HLS{}
 	if o.HLS != nil {
@@ -633,11 +650,33 @@ func (o Output) hls(field string, gop float64) (*HLS, error) {
 	}
 	if h.SegmentType == "" {
 		h.SegmentType = SegmentTS
+		if WritesDASH(o.Container) {
+			h.SegmentType = SegmentFMP4
+		}
 	}
 	if h.SegmentType != SegmentTS && h.SegmentType != SegmentFMP4 {
 		return o.HLS, Errorf(field+".hls.segment_type", "segment_type %q: want %s or %s", h.SegmentType, SegmentTS, SegmentFMP4)
 	}
+	if WritesDASH(o.Container) {
+		if h.SegmentType != SegmentFMP4 {
+			return o.HLS, Errorf(field+".hls.segment_type", "container %s writes CMAF (fmp4) segments only, not %s: use hls for MPEG-TS segments", o.Container, h.SegmentType)
+		}
+		if h.PlaylistSize > 0 {
+			return o.HLS, Errorf(field+".hls.playlist_size", "container %s writes its manifest for VOD when the run ends: for a live sliding window use hls with \"segment_type\": \"fmp4\"", o.Container)
+		}
+	}
 	return &h, nil
+}
+
+// manifestNames names the manifests a segmented container writes into its folder.
+func manifestNames(c string) string {
+	switch c {
+	case "dash":
+		return "manifest.mpd"
+	case "cmaf":
+		return "master.m3u8 and manifest.mpd"
+	}
+	return "master.m3u8"
 }
 
 // reconnect checks a restream's reconnection (flv pushes to rtmp:// or rtmps:// only),

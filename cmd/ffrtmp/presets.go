@@ -338,7 +338,7 @@ func writePreset(w io.Writer, p api.Preset) {
 	f.field("Container", presetContainer(p))
 	f.list("Video", videoSettings(p.Video))
 	f.list("Audio", audioSettings(p.Audio))
-	if presetContainer(p) == "hls" {
+	if c := p.Container; c == "" || spec.Segmented(c) {
 		seg := "the GOP"
 		if p.SegmentSeconds > 0 {
 			seg = strconv.FormatFloat(p.SegmentSeconds, 'f', -1, 64) + " s"

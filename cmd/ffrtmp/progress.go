@@ -111,6 +111,9 @@ func (r *textReporter) done(res engine.Result) {
 	for _, m := range res.MasterPlaylists {
 		fmt.Fprintf(w, "master playlist: %s\n", m)
 	}
+	for _, m := range res.DASHManifests {
+		fmt.Fprintf(w, "DASH manifest: %s\n", m)
+	}
 }
 
 func (r *textReporter) failed(error) {

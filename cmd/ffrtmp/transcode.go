@@ -71,10 +71,10 @@ per rung with keyframes at the same timestamps; with --hls the folder gets a mas
 	fl.StringVar(&f.fps, "fps", "", "output frame rate (30, 29.97, 30000/1001); default: the source's")
 	fl.Float64Var(&f.gop, "gop", 2, "keyframe interval in seconds, aligned across renditions")
 	fl.StringVar(&f.abitrate, "abitrate", "", "audio bitrate (default 128k, or the ladder rung's)")
-	fl.StringVarP(&f.format, "format", "f", "", "output container: mp4, mkv, mpegts, flv, hls, null (default from -o)")
+	fl.StringVarP(&f.format, "format", "f", "", "output container: "+strings.Join(spec.Containers(), ", ")+" (default from -o; dash and cmaf: CMAF segments with a DASH manifest, cmaf an HLS master playlist too)")
 	fl.StringVar(&f.ladder, "ladder", "", "ABR ladder rungs, e.g. 1080p,720p,480p (known: "+strings.Join(spec.RungNames(), ", ")+")")
 	fl.BoolVar(&f.hls, "hls", false, "write HLS (media playlists, segments and a master playlist) into the -o folder")
-	fl.Float64Var(&f.segment, "segment", 0, "HLS segment length in seconds (default: the GOP)")
+	fl.Float64Var(&f.segment, "segment", 0, "segment length in seconds for hls, dash and cmaf (default: the GOP)")
 	fl.StringVar(&f.hw, "hw", "none", "hardware: none, auto (use --hw-device when it works) or require")
 	fl.StringVar(&f.hwDevice, "hw-device", "cuda", "hardware device kind: cuda, qsv, vaapi")
 	fl.IntVar(&f.maxDecodeErrors, "max-decode-errors", 0, "corrupt packets to tolerate before failing")
@@ -176,7 +176,7 @@ func (f *transcodeFlags) spec(cmd *cobra.Command) (spec.Spec, error) {
 		}
 	} else {
 		if base.Container == "" && spec.ContainerFor(f.output) == "" {
-			return s, usagef("cannot tell the container of %q: give --format (mp4, mkv, mpegts, flv, hls, null)", f.output)
+			return s, usagef("cannot tell the container of %q: give --format (%s)", f.output, strings.Join(spec.Containers(), ", "))
 		}
 		s.Outputs = []spec.Output{base}
 	}

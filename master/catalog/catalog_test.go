@@ -2,6 +2,8 @@ package catalog_test
 
 import (
 	"errors"
+	"fmt"
+	"slices"
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/api"
@@ -150,7 +152,31 @@ func TestCodecLadders(t *testing.T) {
 			t.Errorf("%s: requirements %+v, want encoder %s", name, j.Requirements, want.codec)
 		}
 	}
-	j, err := catalog.Resolve(api.JobRequest{Scenario: "1080p30-h264", Parameters: &api.Parameters{Encoder: "libsvtav1"}}, builtins, 3)
+	// A cmaf preset: CMAF renditions of video alone, and the audio once beside them.
+	av1, _ := catalog.BuiltinPreset("abr-1080p-av1")
+	av1.Name, av1.BuiltIn, av1.Container, av1.SegmentType = "house-cmaf", false, "cmaf", ""
+	j, err := catalog.Resolve(api.JobRequest{Input: "/in/a.mp4", Preset: av1.Name, Output: "/out/x/"}, func(name string) (api.Preset, bool) {
+		if name == av1.Name {
+			return av1, true
+		}
+		return builtins(name)
+	}, 3)
+	if err != nil {
+		t.Fatalf("cmaf preset: %v", err)
+	}
+	var got []string
+	for _, o := range j.Spec.Outputs {
+		got = append(got, fmt.Sprintf("%s %s %s/%s %s", o.Name, o.Container, o.Video.Codec, o.Audio.Codec, o.HLS.SegmentType))
+		if o.Target != "/out/x" {
+			t.Errorf("cmaf rendition %s into %q, want the job's folder", o.Name, o.Target)
+		}
+	}
+	want := []string{"1080p cmaf libsvtav1/none fmp4", "720p cmaf libsvtav1/none fmp4", "480p cmaf libsvtav1/none fmp4",
+		"360p cmaf libsvtav1/none fmp4", "audio cmaf none/aac fmp4"}
+	if !slices.Equal(got, want) {
+		t.Errorf("cmaf preset resolves to %q, want %q", got, want)
+	}
+	j, err = catalog.Resolve(api.JobRequest{Scenario: "1080p30-h264", Parameters: &api.Parameters{Encoder: "libsvtav1"}}, builtins, 3)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -281,7 +281,7 @@ func applyLadder(s *spec.Spec, p api.Preset, out string, par *api.Parameters) er
 		}
 		o := spec.Output{Name: r.Name, Container: container, Video: &v, Audio: &a}
 		switch container {
-		case "hls":
+		case "hls", "dash", "cmaf":
 			o.Target = strings.TrimSuffix(out, "/")
 			if p.SegmentSeconds > 0 || p.SegmentType != "" {
 				o.HLS = &spec.HLS{SegmentSeconds: p.SegmentSeconds, SegmentType: p.SegmentType}
@@ -293,6 +293,7 @@ func applyLadder(s *spec.Spec, p api.Preset, out string, par *api.Parameters) er
 		}
 		s.Outputs = append(s.Outputs, o)
 	}
+	s.Outputs = spec.SplitAudio(s.Outputs)
 	return nil
 }
 

@@ -88,14 +88,16 @@ func (s *Service) PutPreset(ctx context.Context, name string, p api.Preset) (api
 	if p.Container == "" {
 		p.Container = "hls"
 	}
-	if !slices.Contains([]string{"hls", "mp4", "mkv", "mpegts"}, p.Container) {
-		return api.Preset{}, false, badRequest("container", "container %q: want hls, mp4, mkv or mpegts", p.Container)
+	if !slices.Contains([]string{"hls", "dash", "cmaf", "mp4", "mkv", "mpegts"}, p.Container) {
+		return api.Preset{}, false, badRequest("container", "container %q: want hls, dash, cmaf, mp4, mkv or mpegts", p.Container)
 	}
 	switch {
-	case p.SegmentType != "" && p.Container != "hls":
-		return api.Preset{}, false, badRequest("segment_type", "segment_type is for hls presets, not %s", p.Container)
+	case p.SegmentType != "" && !spec.Segmented(p.Container):
+		return api.Preset{}, false, badRequest("segment_type", "segment_type is for hls, dash and cmaf presets, not %s", p.Container)
 	case p.SegmentType != "" && p.SegmentType != spec.SegmentTS && p.SegmentType != spec.SegmentFMP4:
 		return api.Preset{}, false, badRequest("segment_type", "segment_type %q: want %s or %s", p.SegmentType, spec.SegmentTS, spec.SegmentFMP4)
+	case p.SegmentType == spec.SegmentTS && spec.WritesDASH(p.Container):
+		return api.Preset{}, false, badRequest("segment_type", "container %s writes CMAF (fmp4) segments only: use hls for MPEG-TS segments", p.Container)
 	}
 	if len(p.Renditions) == 0 || len(p.Renditions) > 16 {
 		return api.Preset{}, false, badRequest("renditions", "want 1..16 renditions, not %d", len(p.Renditions))

@@ -1240,6 +1240,7 @@ func TestPresets(t *testing.T) {
 		{"bad container", "/v1/presets/bad", `{"container":"avi","renditions":[{"name":"a","height":360,"bitrate":1}]}`, "container"},
 		{"bad segment type", "/v1/presets/bad", `{"segment_type":"webm","renditions":[{"name":"a","height":360,"bitrate":1}]}`, "segment_type"},
 		{"segments of a file", "/v1/presets/bad", `{"container":"mp4","segment_type":"fmp4","renditions":[{"name":"a","height":360,"bitrate":1}]}`, "segment_type"},
+		{"ts segments for dash", "/v1/presets/bad", `{"container":"dash","segment_type":"ts","renditions":[{"name":"a","height":360,"bitrate":1}]}`, "segment_type"},
 		{"av1 in ts segments", "/v1/presets/bad", `{"video":{"codec":"libsvtav1"},"renditions":[{"name":"a","height":360,"bitrate":1}]}`, "video.codec"},
 		{"svt preset word", "/v1/presets/bad", `{"segment_type":"fmp4","video":{"codec":"libsvtav1","preset":"fast"},"renditions":[{"name":"a","height":360,"bitrate":1}]}`, "video.preset"},
 		{"bad name", "/v1/presets/Bad%20Name", `{"renditions":[{"name":"a","height":360,"bitrate":1}]}`, "name"},
