@@ -54,7 +54,7 @@ func TestSoftwareEncoderLadders(t *testing.T) {
 					t.Errorf("%s: result says encoder %q, want %s", r.name, got, e.encoder)
 				}
 			}
-			assertAlignedKeyframes(t, buildProbe(t), files, seconds)
+			assertAlignedKeyframes(t, buildProbe(t).keyframesOf(t, files), seconds)
 		})
 	}
 }
@@ -105,7 +105,7 @@ func TestHEVCInHLS(t *testing.T) {
 			if v := buildProbe(t).videoStream(t, s); v.CodecName != "hevc" {
 				t.Errorf("%s: %s is %s, want hevc", r, s, v.CodecName)
 			}
-			if keys := buildProbe(t).keyframeTimes(t, s); len(keys) == 0 || !strings.HasSuffix(s, ".ts") {
+			if keys := buildProbe(t).keyframeTimes(t, s, 0); len(keys) == 0 || !strings.HasSuffix(s, ".ts") {
 				t.Errorf("%s: segment %s starts no keyframe (%v)", r, s, keys)
 			}
 		}

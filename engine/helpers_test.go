@@ -147,22 +147,25 @@ func ffprobe(t testing.TB, path string) probed {
 
 // videoStream is what ffprobe says of a video stream beyond probedStream.
 type videoStream struct {
-	CodecName        string `json:"codec_name"`
-	CodecTag         string `json:"codec_tag_string"`
-	Profile          string `json:"profile"`
-	PixFmt           string `json:"pix_fmt"`
-	BitsPerRawSample string `json:"bits_per_raw_sample"`
-	Width            int    `json:"width"`
-	Height           int    `json:"height"`
-	NbReadFrames     string `json:"nb_read_frames"`
+	CodecName    string `json:"codec_name"`
+	CodecTag     string `json:"codec_tag_string"`
+	Profile      string `json:"profile"`
+	PixFmt       string `json:"pix_fmt"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	NbReadFrames string `json:"nb_read_frames"`
 }
 
 // videoStreams describes every video stream of path (an HLS master playlist has one per
-// variant), decoding every frame.
+// variant), decoding every frame: an error on the way (a corrupt or concealed frame) fails the
+// test.
 func (p prober) videoStreams(t testing.TB, path string) []videoStream {
 	t.Helper()
-	out := p.run(t, "-v", "error", "-select_streams", "v", "-count_frames",
-		"-show_entries", "stream=codec_name,codec_tag_string,profile,pix_fmt,bits_per_raw_sample,width,height,nb_read_frames", "-of", "json", path)
+	out, errs := runProgram(t, string(p), "-v", "error", "-select_streams", "v", "-count_frames",
+		"-show_entries", "stream=codec_name,codec_tag_string,profile,pix_fmt,width,height,nb_read_frames", "-of", "json", path)
+	if errs != "" {
+		t.Errorf("%s %s: %s", p, path, errs)
+	}
 	var s struct {
 		Streams []videoStream `json:"streams"`
 	}
@@ -187,7 +190,7 @@ func (p prober) videoStream(t testing.TB, path string) videoStream {
 func videoSpan(t testing.TB, path string) time.Duration {
 	t.Helper()
 	first, last := math.Inf(1), math.Inf(-1)
-	for _, p := range buildProbe(t).videoPackets(t, path) {
+	for _, p := range buildProbe(t).videoPackets(t, path, 0) {
 		first = min(first, p.pts)
 		last = max(last, p.pts+p.dur)
 	}
@@ -199,10 +202,11 @@ type packet struct {
 	key      bool
 }
 
-// videoPackets lists the video packets of path in file order.
-func (p prober) videoPackets(t testing.TB, path string) []packet {
+// videoPackets lists the packets of path's video stream number stream (0: the first) in file
+// order.
+func (p prober) videoPackets(t testing.TB, path string, stream int) []packet {
 	t.Helper()
-	out := p.run(t, "-v", "error", "-select_streams", "v:0",
+	out := p.run(t, "-v", "error", "-select_streams", "v:"+strconv.Itoa(stream),
 		"-show_entries", "packet=pts_time,duration_time,flags", "-of", "csv=p=0", path)
 	var pkts []packet
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -223,11 +227,12 @@ func (p prober) videoPackets(t testing.TB, path string) []packet {
 	return pkts
 }
 
-// keyframeTimes lists the timestamps of the video keyframes of path, in seconds.
-func (p prober) keyframeTimes(t testing.TB, path string) []float64 {
+// keyframeTimes lists the timestamps of the keyframes of path's video stream number stream, in
+// seconds.
+func (p prober) keyframeTimes(t testing.TB, path string, stream int) []float64 {
 	t.Helper()
 	var keys []float64
-	for _, pkt := range p.videoPackets(t, path) {
+	for _, pkt := range p.videoPackets(t, path, stream) {
 		if pkt.key {
 			keys = append(keys, pkt.pts)
 		}
@@ -235,14 +240,24 @@ func (p prober) keyframeTimes(t testing.TB, path string) []float64 {
 	return keys
 }
 
-// assertAlignedKeyframes checks that the files (by rendition name) have keyframes at the same
-// timestamps, one a second of a source of the given length, as ABR switching needs.
-func assertAlignedKeyframes(t *testing.T, p prober, files map[string]string, seconds int) {
+// keyframesOf lists the keyframe timestamps of each file's video (files by rendition name).
+func (p prober) keyframesOf(t *testing.T, files map[string]string) map[string][]float64 {
+	t.Helper()
+	keys := map[string][]float64{}
+	for name, f := range files {
+		keys[name] = p.keyframeTimes(t, f, 0)
+	}
+	return keys
+}
+
+// assertAlignedKeyframes checks that the renditions have keyframes at the same timestamps (by
+// rendition name), one a second of a source of the given length, as ABR switching needs.
+func assertAlignedKeyframes(t *testing.T, renditions map[string][]float64, seconds int) {
 	t.Helper()
 	var first []float64
 	var firstName string
-	for _, name := range slices.Sorted(maps.Keys(files)) {
-		keys := p.keyframeTimes(t, files[name])
+	for _, name := range slices.Sorted(maps.Keys(renditions)) {
+		keys := renditions[name]
 		if len(keys) != seconds {
 			t.Errorf("%s: keyframes at %v, want %d (one per second)", name, keys, seconds)
 		}

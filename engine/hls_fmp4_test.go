@@ -72,7 +72,7 @@ func TestHLSFMP4Ladders(t *testing.T) {
 						t.Errorf("%s: %s does not say 10-bit", name, want)
 					}
 				}
-				assertAlignedKeyframes(t, buildProbe(t), files, seconds)
+				assertAlignedKeyframes(t, buildProbe(t).keyframesOf(t, files), seconds)
 			})
 		}
 	}
