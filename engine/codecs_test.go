@@ -2,7 +2,6 @@ package engine_test
 
 import (
 	"context"
-	"encoding/json"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -20,30 +19,6 @@ var softwareEncoders = []struct {
 	{"libx265", "ultrafast", "hevc"},
 	{"libsvtav1", "12", "av1"},
 	{"libvpx-vp9", "8", "vp9"},
-}
-
-// videoStream is what ffprobe says of a file's first video stream beyond probedStream.
-type videoStream struct {
-	CodecName    string `json:"codec_name"`
-	CodecTag     string `json:"codec_tag_string"`
-	Profile      string `json:"profile"`
-	PixFmt       string `json:"pix_fmt"`
-	Width        int    `json:"width"`
-	Height       int    `json:"height"`
-	NbReadFrames string `json:"nb_read_frames"`
-}
-
-func probeVideoStream(t *testing.T, path string) videoStream {
-	t.Helper()
-	out, _ := runTool(t, "ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames",
-		"-show_entries", "stream=codec_name,codec_tag_string,profile,pix_fmt,width,height,nb_read_frames", "-of", "json", path)
-	var p struct {
-		Streams []videoStream `json:"streams"`
-	}
-	if err := json.Unmarshal([]byte(out), &p); err != nil || len(p.Streams) != 1 {
-		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
-	}
-	return p.Streams[0]
 }
 
 // TestSoftwareEncoderLadders runs each software encoder through the test ladder into mp4:
@@ -65,7 +40,7 @@ func TestSoftwareEncoderLadders(t *testing.T) {
 			files := map[string]string{}
 			for i, r := range testRungs {
 				files[r.name] = filepath.Join(dir, r.name+".mp4")
-				v := probeVideoStream(t, files[r.name])
+				v := buildProbe(t).videoStream(t, files[r.name])
 				if v.CodecName != e.codec || v.Width != r.width || v.Height != r.height || v.PixFmt != "yuv420p" {
 					t.Errorf("%s: %+v, want %s %dx%d yuv420p", r.name, v, e.codec, r.width, r.height)
 				}
@@ -79,7 +54,7 @@ func TestSoftwareEncoderLadders(t *testing.T) {
 					t.Errorf("%s: result says encoder %q, want %s", r.name, got, e.encoder)
 				}
 			}
-			assertAlignedKeyframes(t, files, seconds)
+			assertAlignedKeyframes(t, buildProbe(t).keyframesOf(t, files), seconds)
 		})
 	}
 }
@@ -98,7 +73,7 @@ func TestTenBitOutputs(t *testing.T) {
 				v = &spec.Video{Codec: e.encoder, Preset: e.preset, Profile: "main10"} // implies 10-bit
 			}
 			run(t, spec.Spec{Input: synthetic(320, 240, 1), Outputs: []spec.Output{{Target: out, Video: v}}}, nil)
-			got := probeVideoStream(t, out)
+			got := buildProbe(t).videoStream(t, out)
 			if got.PixFmt != "yuv420p10le" || got.Profile != profiles[e.codec] || got.NbReadFrames != "30" {
 				t.Errorf("%+v, want yuv420p10le in profile %s, 30 frames", got, profiles[e.codec])
 			}
@@ -127,10 +102,10 @@ func TestHEVCInHLS(t *testing.T) {
 			t.Errorf("%s: %d segments, want 2", r, len(segs))
 		}
 		for _, s := range segs {
-			if v := probeVideoStream(t, s); v.CodecName != "hevc" {
+			if v := buildProbe(t).videoStream(t, s); v.CodecName != "hevc" {
 				t.Errorf("%s: %s is %s, want hevc", r, s, v.CodecName)
 			}
-			if keys := keyframeTimes(t, s); len(keys) == 0 || !strings.HasSuffix(s, ".ts") {
+			if keys := buildProbe(t).keyframeTimes(t, s, 0); len(keys) == 0 || !strings.HasSuffix(s, ".ts") {
 				t.Errorf("%s: segment %s starts no keyframe (%v)", r, s, keys)
 			}
 		}

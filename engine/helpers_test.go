@@ -5,10 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -39,15 +41,54 @@ func ffmpegBin(t testing.TB, name string) string {
 // and shows stderr.
 func runTool(t testing.TB, name string, args ...string) (stdout, stderr string) {
 	t.Helper()
+	return runProgram(t, ffmpegBin(t, name), args...)
+}
+
+// runProgram runs the program at path as runTool does.
+func runProgram(t testing.TB, path string, args ...string) (stdout, stderr string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, ffmpegBin(t, name), args...)
+	cmd := exec.CommandContext(ctx, path, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, errb.String())
+		t.Fatalf("%s %s: %v\n%s", path, strings.Join(args, " "), err, errb.String())
 	}
 	return out.String(), errb.String()
+}
+
+// A prober is the path of an ffprobe program to read outputs back with: the build's
+// (buildProbe), or Debian's (debianProbe), whose demuxers and decoders are another FFmpeg's
+// (5.1, with libdav1d for AV1): a file only the build that wrote it reads is no file to ship.
+type prober string
+
+// debianFFprobe is Debian's ffprobe, package ffmpeg, which scripts/build-ffmpeg.sh installs.
+const debianFFprobe = "/usr/bin/ffprobe"
+
+func buildProbe(t testing.TB) prober {
+	t.Helper()
+	return prober(ffmpegBin(t, "ffprobe"))
+}
+
+// debianProbe returns Debian's ffprobe; without it the test is skipped on a developer's
+// machine and fails in CI, where the setup installs it.
+func debianProbe(t testing.TB) prober {
+	t.Helper()
+	if _, err := os.Stat(debianFFprobe); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("Debian's ffprobe is missing (%v): `make deps` installs it (apt-get install --no-install-recommends ffmpeg); CI must read outputs back with it", err)
+		}
+		t.Skipf("Debian's ffprobe is missing at %s: `make deps` (or apt-get install --no-install-recommends ffmpeg) installs it; CI fails instead", debianFFprobe)
+	}
+	return prober(debianFFprobe)
+}
+
+// run runs the ffprobe with args and returns its stdout, failing the test on error.
+func (p prober) run(t testing.TB, args ...string) string {
+	t.Helper()
+	out, _ := runProgram(t, string(p), args...)
+	return out
 }
 
 // probed is what ffprobe says about a file.
@@ -94,7 +135,7 @@ func (s *probedStream) frames(t testing.TB) int {
 // ffprobe decodes every frame of path (so corrupt data shows) and describes it.
 func ffprobe(t testing.TB, path string) probed {
 	t.Helper()
-	out, _ := runTool(t, "ffprobe", "-v", "error", "-count_frames", "-count_packets",
+	out := buildProbe(t).run(t, "-v", "error", "-count_frames", "-count_packets",
 		"-show_entries", "format=format_name,duration:stream=codec_type,codec_name,width,height,nb_read_frames,nb_read_packets,avg_frame_rate,sample_rate,channels",
 		"-of", "json", path)
 	var p probed
@@ -104,12 +145,52 @@ func ffprobe(t testing.TB, path string) probed {
 	return p
 }
 
+// videoStream is what ffprobe says of a video stream beyond probedStream.
+type videoStream struct {
+	CodecName    string `json:"codec_name"`
+	CodecTag     string `json:"codec_tag_string"`
+	Profile      string `json:"profile"`
+	PixFmt       string `json:"pix_fmt"`
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	NbReadFrames string `json:"nb_read_frames"`
+}
+
+// videoStreams describes every video stream of path (an HLS master playlist has one per
+// variant), decoding every frame: an error on the way (a corrupt or concealed frame) fails the
+// test.
+func (p prober) videoStreams(t testing.TB, path string) []videoStream {
+	t.Helper()
+	out, errs := runProgram(t, string(p), "-v", "error", "-select_streams", "v", "-count_frames",
+		"-show_entries", "stream=codec_name,codec_tag_string,profile,pix_fmt,width,height,nb_read_frames", "-of", "json", path)
+	if errs != "" {
+		t.Errorf("%s %s: %s", p, path, errs)
+	}
+	var s struct {
+		Streams []videoStream `json:"streams"`
+	}
+	if err := json.Unmarshal([]byte(out), &s); err != nil || len(s.Streams) == 0 {
+		t.Fatalf("%s %s: %v\n%s", p, path, err, out)
+	}
+	return s.Streams
+}
+
+// videoStream describes the one video stream of path.
+func (p prober) videoStream(t testing.TB, path string) videoStream {
+	t.Helper()
+	vs := p.videoStreams(t, path)
+	if len(vs) != 1 {
+		t.Fatalf("%s: %d video streams, want 1: %+v", path, len(vs), vs)
+	}
+	return vs[0]
+}
+
 // videoSpan is the time from the first video frame's start to the last one's end, as ffprobe
 // reads the packets of path.
 func videoSpan(t testing.TB, path string) time.Duration {
 	t.Helper()
 	first, last := math.Inf(1), math.Inf(-1)
-	for _, p := range videoPackets(t, path) {
+	for _, p := range buildProbe(t).videoPackets(t, path, 0) {
 		first = min(first, p.pts)
 		last = max(last, p.pts+p.dur)
 	}
@@ -121,10 +202,11 @@ type packet struct {
 	key      bool
 }
 
-// videoPackets lists the video packets of path in file order.
-func videoPackets(t testing.TB, path string) []packet {
+// videoPackets lists the packets of path's video stream number stream (0: the first) in file
+// order.
+func (p prober) videoPackets(t testing.TB, path string, stream int) []packet {
 	t.Helper()
-	out, _ := runTool(t, "ffprobe", "-v", "error", "-select_streams", "v:0",
+	out := p.run(t, "-v", "error", "-select_streams", "v:"+strconv.Itoa(stream),
 		"-show_entries", "packet=pts_time,duration_time,flags", "-of", "csv=p=0", path)
 	var pkts []packet
 	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
@@ -145,16 +227,46 @@ func videoPackets(t testing.TB, path string) []packet {
 	return pkts
 }
 
-// keyframeTimes lists the timestamps of the video keyframes of path, in seconds.
-func keyframeTimes(t testing.TB, path string) []float64 {
+// keyframeTimes lists the timestamps of the keyframes of path's video stream number stream, in
+// seconds.
+func (p prober) keyframeTimes(t testing.TB, path string, stream int) []float64 {
 	t.Helper()
 	var keys []float64
-	for _, p := range videoPackets(t, path) {
-		if p.key {
-			keys = append(keys, p.pts)
+	for _, pkt := range p.videoPackets(t, path, stream) {
+		if pkt.key {
+			keys = append(keys, pkt.pts)
 		}
 	}
 	return keys
+}
+
+// keyframesOf lists the keyframe timestamps of each file's video (files by rendition name).
+func (p prober) keyframesOf(t *testing.T, files map[string]string) map[string][]float64 {
+	t.Helper()
+	keys := map[string][]float64{}
+	for name, f := range files {
+		keys[name] = p.keyframeTimes(t, f, 0)
+	}
+	return keys
+}
+
+// assertAlignedKeyframes checks that the renditions have keyframes at the same timestamps (by
+// rendition name), one a second of a source of the given length, as ABR switching needs.
+func assertAlignedKeyframes(t *testing.T, renditions map[string][]float64, seconds int) {
+	t.Helper()
+	var first []float64
+	var firstName string
+	for _, name := range slices.Sorted(maps.Keys(renditions)) {
+		keys := renditions[name]
+		if len(keys) != seconds {
+			t.Errorf("%s: keyframes at %v, want %d (one per second)", name, keys, seconds)
+		}
+		if first == nil {
+			first, firstName = keys, name
+		} else if !slices.Equal(keys, first) {
+			t.Errorf("keyframes differ: %s at %v, %s at %v", name, keys, firstName, first)
+		}
+	}
 }
 
 // synthetic is a spec input of a generated source.

@@ -57,7 +57,7 @@ func TestHLSFMP4Ladders(t *testing.T) {
 							t.Errorf("%s: segment %s is not fMP4", name, seg)
 						}
 					}
-					if got := probeVideoStream(t, playlist); got.CodecName != e.codec {
+					if got := buildProbe(t).videoStream(t, playlist); got.CodecName != e.codec {
 						t.Errorf("%s: %+v through the playlist, want %s", name, got, e.codec)
 					}
 					init, err := os.ReadFile(filepath.Join(dir, name, "init.mp4"))
@@ -72,26 +72,8 @@ func TestHLSFMP4Ladders(t *testing.T) {
 						t.Errorf("%s: %s does not say 10-bit", name, want)
 					}
 				}
-				assertAlignedKeyframesOf(t, files, seconds)
+				assertAlignedKeyframes(t, buildProbe(t).keyframesOf(t, files), seconds)
 			})
-		}
-	}
-}
-
-// assertAlignedKeyframesOf checks the given playlists have keyframes at the same timestamps,
-// one per second.
-func assertAlignedKeyframesOf(t *testing.T, files map[string]string, seconds int) {
-	t.Helper()
-	var first []float64
-	for name, f := range files {
-		keys := keyframeTimes(t, f)
-		if len(keys) != seconds {
-			t.Errorf("%s: keyframes at %v, want %d", name, keys, seconds)
-		}
-		if first == nil {
-			first = keys
-		} else if fmt.Sprint(keys) != fmt.Sprint(first) {
-			t.Errorf("keyframes differ: %s at %v, another at %v", name, keys, first)
 		}
 	}
 }

@@ -13,14 +13,17 @@ import (
 	"github.com/ffrtmp/ffrtmp/api/spec"
 )
 
+// rungSize is the size a ladder rung's rendition must have from a given source.
+type rungSize struct {
+	name          string
+	width, height int
+}
+
 // testLadder is the ladder the tests run, with the sizes its renditions must have from an
 // 854x480 source: small rungs keep the suite fast; what matters is that they differ.
 const testLadder = "480p,360p,240p"
 
-var testRungs = []struct {
-	name          string
-	width, height int
-}{
+var testRungs = []rungSize{
 	{"480p", 854, 480},
 	{"360p", 640, 360},
 	{"240p", 428, 240}, // 854×240÷480 = 427, rounded to even by scale=-2
@@ -37,27 +40,6 @@ func ladder(t *testing.T, container, target string) []spec.Output {
 	return outs
 }
 
-// assertAlignedKeyframes checks every file has keyframes at the same timestamps, one per GOP
-// second of a source of the given length.
-func assertAlignedKeyframes(t *testing.T, files map[string]string, seconds int) {
-	t.Helper()
-	var first []float64
-	var firstName string
-	for _, r := range testRungs {
-		keys := keyframeTimes(t, files[r.name])
-		if len(keys) != seconds {
-			t.Errorf("%s: keyframes at %v, want %d (one per second)", r.name, keys, seconds)
-		}
-		if first == nil {
-			first, firstName = keys, r.name
-			continue
-		}
-		if !slices.Equal(keys, first) {
-			t.Errorf("keyframes differ: %s at %v, %s at %v", r.name, keys, firstName, first)
-		}
-	}
-}
-
 func TestLadderMP4KeyframesAligned(t *testing.T) {
 	t.Parallel()
 	const seconds = 4
@@ -71,7 +53,7 @@ func TestLadderMP4KeyframesAligned(t *testing.T) {
 			t.Errorf("%s: video %+v, want %dx%d", r.name, v, r.width, r.height)
 		}
 	}
-	assertAlignedKeyframes(t, files, seconds)
+	assertAlignedKeyframes(t, buildProbe(t).keyframesOf(t, files), seconds)
 }
 
 func TestLadderHLS(t *testing.T) {
@@ -126,7 +108,7 @@ func TestLadderHLS(t *testing.T) {
 			}
 		}
 	}
-	assertAlignedKeyframes(t, files, seconds)
+	assertAlignedKeyframes(t, buildProbe(t).keyframesOf(t, files), seconds)
 	for _, name := range dirEntries(t, dir) {
 		if strings.Contains(name, ".partial-") {
 			t.Errorf("left behind %s", name)

@@ -33,14 +33,18 @@ die() { printf 'build-ffmpeg: %s\n' "$*" >&2; exit 1; }
 # Debian packages needed to build and to run the result (the -dev packages pull the runtime
 # libraries). clang compiles the CUDA filters (scale_cuda) to PTX; no CUDA toolkit needed.
 # The tests also run the real tools the operations kit ships for (deploy/): prometheus and
-# promtool (rules, dashboards, service discovery) and systemd-analyze (the service units),
-# and xmllint checks the DASH manifests against the MPD schema (libxml2-utils).
+# promtool (rules, dashboards, service discovery) and systemd-analyze (the service units);
+# xmllint checks the DASH manifests against the MPD schema (libxml2-utils); and Debian's own
+# ffprobe (package ffmpeg: FFmpeg 5.1, /usr/bin/ffprobe) is a second reader of the engine's
+# outputs (engine/readback_test.go). Nothing else runs Debian's ffmpeg or ffprobe: the tests
+# and the bench take the prefix's by absolute path, and its libraries (libavcodec59 and so
+# on) have other sonames than the prefix's, which the binaries' RPATH finds first.
 DEB_PACKAGES=(
   build-essential pkgconf nasm clang curl ca-certificates xz-utils dpkg-dev
   libx264-dev libx265-dev libsvtav1enc-dev libvpx-dev libopus-dev libdav1d-dev
   libva-dev libdrm-dev libvpl-dev libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
   meson ninja-build xxd
-  prometheus systemd libxml2-utils
+  prometheus systemd libxml2-utils ffmpeg
 )
 
 # The same for Ubuntu 24.04 (the CUDA images' base), without the test tools. No dpkg-dev:
