@@ -212,7 +212,7 @@ func TestDASHAndCMAFLadders(t *testing.T) {
 						}
 					}
 				}
-				assertAlignedKeyframesOf(t, video, seconds)
+				assertAlignedKeyframes(t, buildProbe(t).keyframesOf(t, video), seconds)
 				master := filepath.Join(dir, "master.m3u8")
 				if container == "cmaf" {
 					if !slices.Equal(res.MasterPlaylists, []string{master}) {

@@ -24,14 +24,18 @@ var readbackContainers = []struct {
 	presentation string
 	// formats are the video formats it carries; the spec must refuse the others.
 	formats []string
+	// debianOnly: only Debian's ffprobe reads it (the build has no dash demuxer, which needs
+	// libxml2; TestDASHAndCMAFLadders reads each DASH track with the build's ffprobe).
+	debianOnly bool
 }{
-	{"mp4", spec.Output{Container: "mp4"}, "%s.mp4", "", []string{"h264", "hevc", "av1", "vp9"}},
+	{"mp4", spec.Output{Container: "mp4"}, "%s.mp4", "", []string{"h264", "hevc", "av1", "vp9"}, false},
 	// FFmpeg 7.1's mpegts muxer has no stream type for AV1 or VP9: it writes them as private
 	// data (stream_type 0x06), which both ffprobes read back as bin_data, not video. The spec
 	// refuses them in TS segments and points at fmp4.
-	{"hls-ts", spec.Output{Container: "hls"}, "%s/index.m3u8", "master.m3u8", []string{"h264", "hevc"}},
+	{"hls-ts", spec.Output{Container: "hls"}, "%s/index.m3u8", "master.m3u8", []string{"h264", "hevc"}, false},
 	{"hls-fmp4", spec.Output{Container: "hls", HLS: &spec.HLS{SegmentType: spec.SegmentFMP4}},
-		"%s/index.m3u8", "master.m3u8", []string{"h264", "hevc", "av1", "vp9"}},
+		"%s/index.m3u8", "master.m3u8", []string{"h264", "hevc", "av1", "vp9"}, false},
+	{"dash", spec.Output{Container: "dash"}, "", "manifest.mpd", []string{"h264", "hevc", "av1", "vp9"}, true},
 }
 
 // readbackLadder is the ladder TestReadBack writes from a 640x360 source, and readbackRungs
@@ -84,7 +88,9 @@ func TestReadBack(t *testing.T) {
 					}
 					run(t, s, nil)
 					layout := readbackLayout{dir, c.rendition, c.presentation, e.codec, pixFmt, seconds}
-					layout.check(t, buildProbe(t))
+					if !c.debianOnly {
+						layout.check(t, buildProbe(t))
+					}
 					layout.check(t, debianProbe(t))
 				})
 			}
