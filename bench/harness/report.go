@@ -17,6 +17,7 @@ const (
 	ResultsJSONFile = "results.json"
 	ResultsCSVFile  = "results.csv"
 	SummaryFile     = "summary.md"
+	ReportFile      = "report.html"
 )
 
 // mebibyte turns byte counts into the MB of results.csv and summary.md: MiB, as NVML's
@@ -24,7 +25,8 @@ const (
 const mebibyte = 1 << 20
 
 // WriteDir writes the reports into dir, creating it: results.json, results.csv, the SVG
-// charts that have data and summary.md, which links them. It returns the paths written.
+// charts that have data, summary.md, which links them, and report.html, the tables and
+// charts in one self-contained page. It returns the paths written.
 //
 // Each file is written to a temporary name in dir and renamed into place, so a run that is
 // interrupted never leaves a half-written file under the final name. r is not changed: an
@@ -56,6 +58,10 @@ func (r *Results) WriteDir(dir string) ([]string, error) {
 	if err := r.WriteSummary(&md, charts); err != nil {
 		return nil, fmt.Errorf("write %s: %w", SummaryFile, err)
 	}
+	var page bytes.Buffer
+	if err := r.WriteHTML(&page, charts); err != nil {
+		return nil, fmt.Errorf("write %s: %w", ReportFile, err)
+	}
 
 	type file struct {
 		name string
@@ -65,7 +71,7 @@ func (r *Results) WriteDir(dir string) ([]string, error) {
 	for _, c := range charts {
 		files = append(files, file{c.Name, c.SVG})
 	}
-	files = append(files, file{SummaryFile, md.Bytes()})
+	files = append(files, file{SummaryFile, md.Bytes()}, file{ReportFile, page.Bytes()})
 
 	var written []string
 	for _, f := range files {

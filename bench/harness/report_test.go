@@ -85,9 +85,12 @@ func sampleResults() *Results {
 				Codec: "h264", Preset: "veryfast", RateControl: "cbr",
 				Source: Source{Kind: "file", File: "testdata/bbb-720p.mp4", Width: 1280, Height: 720, FPS: 30, Duration: 10},
 				Outputs: []Rendition{
-					{Name: "720p", Width: 1280, Height: 720, Bitrate: 3_000_000},
-					{Name: "480p", Width: 854, Height: 480, Bitrate: 1_500_000},
-					{Name: "360p", Width: 640, Height: 360, Bitrate: 800_000},
+					{Name: "720p", Width: 1280, Height: 720, Bitrate: 3_000_000,
+						FPS: &Stat{Median: 185}, Speed: &Stat{Median: 6.17}, Latency: &Latency{P50: Stat{Median: 2.5}, P95: Stat{Median: 4.25}, P99: Stat{Median: 5.5}}},
+					{Name: "480p", Width: 854, Height: 480, Bitrate: 1_500_000,
+						FPS: &Stat{Median: 185}, Speed: &Stat{Median: 6.17}, Latency: &Latency{P50: Stat{Median: 1.25}, P95: Stat{Median: 2}, P99: Stat{Median: 2.75}}},
+					{Name: "360p", Width: 640, Height: 360, Bitrate: 800_000,
+						FPS: &Stat{Median: 185}, Speed: &Stat{Median: 6.17}, Latency: &Latency{P50: Stat{Median: 0.75}, P95: Stat{Median: 1.5}, P99: Stat{Median: 1.75}}},
 				},
 				Runs: 3, Frames: 300,
 				FPS:        Stat{Min: 180, Median: 185, Max: 190},
@@ -170,7 +173,7 @@ func writeSample(t *testing.T) (dir string, r *Results, paths []string) {
 func TestWriteDirWritesEveryFile(t *testing.T) {
 	dir, r, paths := writeSample(t)
 	want := []string{"results.json", "results.csv", "fps.svg", "quality-rd-1080p-vmaf.svg", "quality-rd-1080p-psnr.svg",
-		"density.svg", "farm.svg", "summary.md"}
+		"density.svg", "farm.svg", "summary.md", "report.html"}
 	var got []string
 	for _, p := range paths {
 		if filepath.Dir(p) != dir {
@@ -227,7 +230,7 @@ func TestWriteDirOnlyChartsWithData(t *testing.T) {
 	for _, p := range paths {
 		names = append(names, filepath.Base(p))
 	}
-	if want := []string{"results.json", "results.csv", "fps.svg", "summary.md"}; !slices.Equal(names, want) {
+	if want := []string{"results.json", "results.csv", "fps.svg", "summary.md", "report.html"}; !slices.Equal(names, want) {
 		t.Fatalf("wrote %v, want %v", names, want)
 	}
 	md, err := os.ReadFile(filepath.Join(filepath.Dir(paths[0]), "summary.md"))
@@ -379,6 +382,7 @@ func TestSummary(t *testing.T) {
 		"248 [242–251]", "1204 [1180–1220]", "3.20 / 5.75 / 8.25", "1.05×",
 		"skipped: av1_nvenc does not open",
 		"### Quality per output", "| `ladder-720p-3/libx264` | 360p | 790 | 36.50 |",
+		"### Speed per output", "| `ladder-720p-3/libx264` | 480p | 185 | 6.17× | 1.25 | 2.00 | 2.75 |",
 		"## Density", "| h264_nvenc | 1080p30-cbr | 24 |",
 		"## Farm", "gpu-node-1", "aggregate **1650 fps**",
 		"## Baseline", "**2 regression(s)** beyond 10 %", "| `1080p30-cbr/libx264` | fps | 320 | 248 | -22.4 % |",

@@ -106,7 +106,9 @@ func (r *Results) summaryHeader() []section {
 	if len(r.Command) > 0 {
 		p = append(p, plain(" Command: "), code(strings.Join(r.Command, " ")))
 	}
-	s.Blocks = append(s.Blocks, paragraph(p...))
+	if len(p) > 0 {
+		s.Blocks = append(s.Blocks, paragraph(p...))
+	}
 	return []section{s}
 }
 
@@ -290,25 +292,24 @@ func (r *Results) summaryQuality() []section {
 }
 
 // summaryRenditions lists each output's own fps, speed and encode latency when some case has
-// more than one (a ladder): the cases table pools a ladder's rungs.
+// more than one (a ladder) that was measured: the cases table pools a ladder's rungs.
 func (r *Results) summaryRenditions() []section {
-	ladder := false
-	for i := range r.Cases {
-		ladder = ladder || (len(r.Cases[i].Outputs) > 1 && r.Cases[i].Runs > 0)
-	}
-	if !ladder {
-		return nil
-	}
 	g := &grid{Head: []string{"Case", "Output", "fps", "Speed", "Encode p50 ms", "p95 ms", "p99 ms"}, IDs: true, Align: "llrrrrr"}
 	for i := range r.Cases {
 		c := &r.Cases[i]
+		if len(c.Outputs) < 2 || c.Runs == 0 {
+			continue
+		}
 		for _, o := range c.Outputs {
-			if o.FPS == nil || o.Latency == nil {
+			if o.FPS == nil || o.Speed == nil || o.Latency == nil {
 				continue
 			}
 			g.row(c.ID, o.Name, fmtNum(o.FPS.Median), fmtNum(o.Speed.Median)+"×",
 				fmtNum(o.Latency.P50.Median), fmtNum(o.Latency.P95.Median), fmtNum(o.Latency.P99.Median))
 		}
+	}
+	if len(g.Rows) == 0 {
+		return nil
 	}
 	return []section{{Title: "Speed per output", Level: 3, Blocks: []block{tableOf(g)}}}
 }
