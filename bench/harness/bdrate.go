@@ -47,9 +47,9 @@ func BDRates(r *Results, anchor string) []BDRate {
 	var order []key
 	for i := range r.Cases {
 		c := &r.Cases[i]
-		q := fullQuality(c)
-		if c.Skipped != "" || c.Error != "" || q == nil || q.Bitrate <= 0 || c.ID == c.Scenario+"/"+c.Encoder {
-			continue // not a point of a sweep
+		q := sweepPoint(c)
+		if q == nil {
+			continue
 		}
 		k := key{c.Scenario, c.Encoder}
 		sc := curves[k]
@@ -107,10 +107,15 @@ func BDRates(r *Results, anchor string) []BDRate {
 	return out
 }
 
-// fullQuality is the quality of c's output at the source's size (the sweep's point), or nil.
-func fullQuality(c *Case) *Quality {
+// sweepPoint is c as a point of its encoder's rate–quality curve over a sweep scenario: the
+// quality of its output at the source's size, with its measured bitrate. It is nil when c is
+// not a measured case of a sweep (a sweep case's ID is scenario@bitrate/encoder).
+func sweepPoint(c *Case) *Quality {
+	if c.Skipped != "" || c.Error != "" || c.ID == c.Scenario+"/"+c.Encoder {
+		return nil
+	}
 	for i := range c.Quality {
-		if q := &c.Quality[i]; q.Error == "" && fullSize(c, q.Output) {
+		if q := &c.Quality[i]; q.Error == "" && q.Bitrate > 0 && fullSize(c, q.Output) {
 			return q
 		}
 	}

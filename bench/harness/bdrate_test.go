@@ -54,7 +54,9 @@ func TestBDRates(t *testing.T) {
 
 	var b strings.Builder
 	r.BDRates = got
-	r.summaryBDRates(&b)
+	if err := r.WriteSummary(&b, nil); err != nil {
+		t.Fatal(err)
+	}
 	for _, s := range []string{"BD-rate against libx264", "| rd-1080p | libx265 | veryfast | 4 | -20.00 % |", "| worse |", "did not run"} {
 		if !strings.Contains(b.String(), s) {
 			t.Errorf("summary lacks %q:\n%s", s, b.String())

@@ -30,7 +30,9 @@ type Chart struct {
 
 // Charts renders the charts the results have data for, in this order:
 //   - fps.svg: median fps (min–max error bars) by source resolution, one bar per encoder;
-//   - quality.svg: PSNR against measured bitrate, one line per encoder;
+//   - quality-<scenario>-vmaf.svg and quality-<scenario>-psnr.svg: each sweep scenario's
+//     rate–quality curves, VMAF (when measured) and PSNR against measured bitrate, one
+//     curve per encoder;
 //   - density.svg: max concurrent realtime sessions per encoder;
 //   - farm.svg: median fps per farm node.
 //
@@ -38,31 +40,48 @@ type Chart struct {
 // needed to draw; the SVG names the font family and a viewer without it substitutes a
 // metric-compatible one (Times, Arial).
 func (r *Results) Charts() ([]Chart, error) {
-	builders := []struct {
-		name, title string
-		build       func(*Results, string) (*plot.Plot, vg.Length, error)
-	}{
-		{"fps.svg", "fps by encoder and resolution", fpsChart},
-		{"quality.svg", "quality vs bitrate", qualityChart},
-		{"density.svg", "density", densityChart},
-		{"farm.svg", "farm: median fps per node", farmChart},
+	builders := []func(*Results) ([]chartPlot, error){
+		single("fps.svg", "fps by encoder and resolution", fpsChart),
+		rateQualityCharts,
+		single("density.svg", "density", densityChart),
+		single("farm.svg", "farm: median fps per node", farmChart),
 	}
 	var charts []Chart
-	for _, b := range builders {
-		p, width, err := b.build(r, b.title)
+	for _, build := range builders {
+		plots, err := build(r)
 		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", b.name, err)
+			return nil, err
 		}
-		if p == nil {
-			continue
+		for _, c := range plots {
+			svg, err := renderSVG(c.plot, c.width, 10*vg.Centimeter)
+			if err != nil {
+				return nil, fmt.Errorf("chart %s: %w", c.name, err)
+			}
+			charts = append(charts, Chart{Name: c.name, Title: c.title, SVG: svg})
 		}
-		svg, err := renderSVG(p, width, 10*vg.Centimeter)
-		if err != nil {
-			return nil, fmt.Errorf("chart %s: %w", b.name, err)
-		}
-		charts = append(charts, Chart{Name: b.name, Title: b.title, SVG: svg})
 	}
 	return charts, nil
+}
+
+// chartPlot is a chart drawn but not yet rendered.
+type chartPlot struct {
+	name, title string
+	plot        *plot.Plot
+	width       vg.Length
+}
+
+// single is a builder of the one chart name, absent when build returns no plot.
+func single(name, title string, build func(*Results, string) (*plot.Plot, vg.Length, error)) func(*Results) ([]chartPlot, error) {
+	return func(r *Results) ([]chartPlot, error) {
+		p, width, err := build(r, title)
+		if err != nil {
+			return nil, fmt.Errorf("chart %s: %w", name, err)
+		}
+		if p == nil {
+			return nil, nil
+		}
+		return []chartPlot{{name: name, title: title, plot: p, width: width}}, nil
+	}
 }
 
 func renderSVG(p *plot.Plot, w, h vg.Length) (svg []byte, err error) {
@@ -137,9 +156,18 @@ func fpsChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
 		return nil, 0, nil
 	}
 
-	// Scenarios that would share a resolution label are told apart by their IDs.
+	// A ladder, or a point of a sweep, is a group of its own, named by its scenario (with the
+	// sweep's bitrate).
+	named := func(c *Case) (string, bool) {
+		name := strings.TrimSuffix(c.ID, "/"+c.Encoder)
+		return name, len(c.Outputs) > 1 || name != c.Scenario
+	}
+	// Other scenarios that would share a resolution label are told apart by their names too.
 	scenariosOf := map[string]map[string]bool{}
 	for _, c := range cases {
+		if _, ok := named(c); ok {
+			continue
+		}
 		l := resolutionLabel(c)
 		if scenariosOf[l] == nil {
 			scenariosOf[l] = map[string]bool{}
@@ -153,9 +181,7 @@ func fpsChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
 	}
 	groupOf := func(c *Case) group {
 		l := resolutionLabel(c)
-		// The scenario, with a sweep's bitrate: each point of a sweep is a group of its own.
-		name := strings.TrimSuffix(c.ID, "/"+c.Encoder)
-		if len(c.Outputs) > 1 || len(scenariosOf[l]) > 1 || name != c.Scenario {
+		if name, ok := named(c); ok || len(scenariosOf[l]) > 1 {
 			return group{label: name, pixels: c.Source.Width * c.Source.Height, ladder: true}
 		}
 		return group{label: l, pixels: c.Source.Width * c.Source.Height}
@@ -244,74 +270,130 @@ func resolutionLabel(c *Case) string {
 	return strconv.Itoa(h) + "p" + strconv.FormatFloat(c.Source.FPS, 'f', -1, 64)
 }
 
-// qualityChart draws PSNR against measured bitrate, one line per encoder, split by source
-// resolution when the cases span several (a line across resolutions would compare apples
-// with pears).
-func qualityChart(r *Results, title string) (*plot.Plot, vg.Length, error) {
-	type point struct{ x, y float64 }
-	series := map[string][]point{}
-	var names []string
-	sources := map[string]bool{}
-	for i := range r.Cases {
-		c := &r.Cases[i]
-		if c.Skipped == "" && len(c.Quality) > 0 {
-			sources[sourceLabel(c.Source)] = true
+// rdMetric is a quality measure a rate–quality chart plots against bitrate.
+type rdMetric struct {
+	file, name, axis string
+	// pad is the headroom above and below the curves, in the metric's units.
+	pad   float64
+	value func(*Quality) (float64, bool)
+}
+
+var rdMetrics = []rdMetric{
+	{"vmaf", "VMAF", "VMAF", 3, func(q *Quality) (float64, bool) {
+		if q.VMAF == nil {
+			return 0, false
 		}
-	}
+		return *q.VMAF, true
+	}},
+	{"psnr", "PSNR", "PSNR (dB)", 1, func(q *Quality) (float64, bool) { return q.PSNR, q.PSNR > 0 }},
+}
+
+// rdCurve is one encoder's (and preset's) points over a sweep scenario.
+type rdCurve struct {
+	encoder, preset string
+	points          []*Quality
+}
+
+// rateQualityCharts draws, for each sweep scenario in the order the scenarios ran, a chart
+// per metric the sweep measured: VMAF (with --vmaf) and PSNR against the measured bitrate,
+// one curve per encoder, the points its BD-rate is computed from. An encoder that ran the
+// sweep with several presets has a curve per preset.
+func rateQualityCharts(r *Results) ([]chartPlot, error) {
+	var scenarios []string
+	curves := map[string][]*rdCurve{}
 	for i := range r.Cases {
 		c := &r.Cases[i]
-		if c.Skipped != "" {
+		q := sweepPoint(c)
+		if q == nil {
 			continue
 		}
-		name := encoderRan(c)
-		if len(sources) > 1 {
-			name += " " + sourceLabel(c.Source)
+		if _, ok := curves[c.Scenario]; !ok {
+			scenarios = append(scenarios, c.Scenario)
 		}
-		for _, q := range c.Quality {
-			if q.Bitrate <= 0 || q.PSNR <= 0 || !fullSize(c, q.Output) {
-				continue
+		enc := encoderRan(c)
+		k := slices.IndexFunc(curves[c.Scenario], func(rc *rdCurve) bool { return rc.encoder == enc && rc.preset == c.Preset })
+		if k < 0 {
+			k = len(curves[c.Scenario])
+			curves[c.Scenario] = append(curves[c.Scenario], &rdCurve{encoder: enc, preset: c.Preset})
+		}
+		curves[c.Scenario][k].points = append(curves[c.Scenario][k].points, q)
+	}
+	var plots []chartPlot
+	taken := map[string]bool{}
+	for _, sc := range scenarios {
+		for _, m := range rdMetrics {
+			name := "quality-" + safeName(sc) + "-" + m.file
+			for n := 2; taken[name+".svg"]; n++ {
+				name = fmt.Sprintf("quality-%s-%d-%s", safeName(sc), n, m.file)
 			}
-			if _, ok := series[name]; !ok {
-				names = append(names, name)
+			title := sc + ": " + m.name + " vs bitrate"
+			p, err := rateQualityChart(title, m, curves[sc])
+			if err != nil {
+				return nil, fmt.Errorf("chart %s.svg: %w", name, err)
 			}
-			series[name] = append(series[name], point{q.Bitrate / 1000, q.PSNR})
+			if p != nil {
+				taken[name+".svg"] = true
+				plots = append(plots, chartPlot{name: name + ".svg", title: title, plot: p, width: 16 * vg.Centimeter})
+			}
 		}
 	}
-	if len(names) == 0 {
-		return nil, 0, nil
+	return plots, nil
+}
+
+// rateQualityChart draws m against bitrate, a line per curve; nil when no point has m.
+func rateQualityChart(title string, m rdMetric, curves []*rdCurve) (*plot.Plot, error) {
+	presets := map[string]map[string]bool{}
+	for _, c := range curves {
+		if presets[c.encoder] == nil {
+			presets[c.encoder] = map[string]bool{}
+		}
+		presets[c.encoder][c.preset] = true
 	}
-	p := newPlot(title, "bitrate (kb/s, measured)", "PSNR (dB)", false)
+	p := newPlot(title, "bitrate (kb/s, measured)", m.axis, false)
 	p.X.Tick.Marker = plainTicks{}
 	lo, hi, right := math.Inf(1), 0.0, 0.0
-	for i, name := range names {
-		pts := series[name]
-		sort.SliceStable(pts, func(a, b int) bool { return pts[a].x < pts[b].x })
-		xys := make(plotter.XYs, len(pts))
-		for j, pt := range pts {
-			xys[j] = plotter.XY{X: pt.x, Y: pt.y}
-			lo, hi, right = min(lo, pt.y), max(hi, pt.y), max(right, pt.x)
+	lines := 0
+	for _, c := range curves {
+		var xys plotter.XYs
+		for _, q := range c.points {
+			if v, ok := m.value(q); ok {
+				xys = append(xys, plotter.XY{X: q.Bitrate / 1000, Y: v})
+				lo, hi, right = min(lo, v), max(hi, v), max(right, q.Bitrate/1000)
+			}
 		}
+		if len(xys) == 0 {
+			continue
+		}
+		sort.SliceStable(xys, func(a, b int) bool { return xys[a].X < xys[b].X })
 		line, points, err := plotter.NewLinePoints(xys)
 		if err != nil {
-			return nil, 0, err
+			return nil, err
 		}
-		line.Color = plotutil.Color(i)
-		points.Color = plotutil.Color(i)
-		points.Shape = plotutil.Shape(i)
+		line.Color = plotutil.Color(lines)
+		points.Color = plotutil.Color(lines)
+		points.Shape = plotutil.Shape(lines)
 		p.Add(line, points)
-		p.Legend.Add(name, line, points)
+		label := c.encoder
+		if len(presets[c.encoder]) > 1 {
+			label += " (preset " + dashIfEmpty(c.preset) + ")"
+		}
+		p.Legend.Add(label, line, points)
+		lines++
 	}
-	// PSNR lives in a narrow band; zero-based it would be a flat line.
-	p.Y.Min = max(0, lo-3)
-	p.Y.Max = hi + 1 + 0.6*float64(len(names))
+	if lines == 0 {
+		return nil, nil
+	}
+	// Quality lives in a narrow band; zero-based it would be a flat line. Above the curves,
+	// room for the legend, a line per curve.
+	p.Y.Min = max(0, lo-3*m.pad)
+	p.Y.Max = hi + m.pad*(1+0.6*float64(lines))
 	// Room right of the last point, so its glyph is not cut by the edge.
 	p.X.Min, p.X.Max = 0, right*1.08
 	// Quality rises with bitrate: the top left is where the curves are not.
 	p.Legend.Top, p.Legend.Left = true, true
-	return p, 16 * vg.Centimeter, nil
+	return p, nil
 }
 
-// sourceLabel is "1080p30" for a source.
 // fullSize reports whether output name of c is at the source's size: a smaller rung is
 // scored after scaling back up, a point on another curve than the encoder's own.
 func fullSize(c *Case, name string) bool {
@@ -321,10 +403,6 @@ func fullSize(c *Case, name string) bool {
 		}
 	}
 	return false
-}
-
-func sourceLabel(s Source) string {
-	return strconv.Itoa(s.Height) + "p" + strconv.FormatFloat(s.FPS, 'f', -1, 64)
 }
 
 func densityChart(r *Results, title string) (*plot.Plot, vg.Length, error) {

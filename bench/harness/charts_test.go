@@ -4,6 +4,7 @@ import (
 	"encoding/xml"
 	"errors"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -59,7 +60,8 @@ func TestCharts(t *testing.T) {
 	}{
 		// The skipped av1_nvenc case has no bar; the ladder is its own group.
 		{"fps.svg", []string{"fps by encoder and resolution", "libx264", "h264_nvenc", "1080p30", "ladder-720p-3", "fps (median of runs, frames/s)"}},
-		{"quality.svg", []string{"quality vs bitrate", "libx264 1080p30", "h264_nvenc 1080p30", "libx264 720p30", "PSNR (dB)", "bitrate (kb/s, measured)"}},
+		{"quality-rd-1080p-vmaf.svg", []string{"rd-1080p: VMAF vs bitrate", "libx264", "libx265", "VMAF", "bitrate (kb/s, measured)"}},
+		{"quality-rd-1080p-psnr.svg", []string{"rd-1080p: PSNR vs bitrate", "libx264", "libx265", "PSNR (dB)", "bitrate (kb/s, measured)"}},
 		{"density.svg", []string{"density", "libx264", "h264_nvenc", "max concurrent realtime sessions"}},
 		{"farm.svg", []string{"farm: median fps per node", "gpu-node-1", "cpu-node-1"}},
 	} {
@@ -142,6 +144,83 @@ func TestQualityChartFullSizeOnly(t *testing.T) {
 	for name, want := range map[string]bool{"1080p": true, "720p": false, "same": true, "missing": false} {
 		if got := fullSize(&c, name); got != want {
 			t.Errorf("fullSize(%s) = %v, want %v", name, got, want)
+		}
+	}
+}
+
+// chartTexts renders r's charts and returns each chart's text by file name.
+func chartTexts(t *testing.T, r *Results) map[string][]string {
+	t.Helper()
+	charts, err := r.Charts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	texts := map[string][]string{}
+	for _, c := range charts {
+		path := filepath.Join(dir, c.Name)
+		if err := os.WriteFile(path, c.SVG, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, texts[c.Name] = svgText(t, path)
+	}
+	return texts
+}
+
+// A sweep measured without --vmaf has a PSNR chart and no VMAF chart; scenarios that are
+// not sweeps have no rate–quality chart, however many encoders measured their quality.
+func TestRateQualityChartsWithoutVMAF(t *testing.T) {
+	r := &Results{}
+	for _, p := range []struct {
+		at         string
+		rate, psnr float64
+	}{{"500k", 5e5, 33}, {"1M", 1e6, 36}} {
+		for _, enc := range []string{"libx264", "libsvtav1"} {
+			c := sweepCase("rd-720p30", enc, p.at, p.rate, p.psnr, 0, 30)
+			c.Quality[0].VMAF = nil
+			r.Cases = append(r.Cases, c)
+		}
+	}
+	single := sampleResults().Cases[0] // 1080p30-cbr/libx264, PSNR only
+	r.Cases = append(r.Cases, single)
+
+	texts := chartTexts(t, r)
+	if _, ok := texts["quality-rd-720p30-vmaf.svg"]; ok {
+		t.Errorf("a VMAF chart without VMAF figures")
+	}
+	psnr, ok := texts["quality-rd-720p30-psnr.svg"]
+	if !ok {
+		t.Fatalf("no PSNR chart for the sweep; charts: %v", slices.Sorted(maps.Keys(texts)))
+	}
+	for _, w := range []string{"rd-720p30: PSNR vs bitrate", "libx264", "libsvtav1", "PSNR (dB)"} {
+		if !slices.Contains(psnr, w) {
+			t.Errorf("quality-rd-720p30-psnr.svg: no text %q among %q", w, psnr)
+		}
+	}
+	for name := range texts {
+		if strings.Contains(name, "1080p30-cbr") {
+			t.Errorf("a rate–quality chart %s for a scenario that is not a sweep", name)
+		}
+	}
+}
+
+// An encoder that ran a sweep with two presets has a curve for each, named by its preset;
+// the other encoders' curves keep their plain names.
+func TestRateQualityChartPresets(t *testing.T) {
+	r := &Results{}
+	for _, p := range []struct {
+		at               string
+		rate, psnr, vmaf float64
+	}{{"1M", 1e6, 34, 70}, {"2M", 2e6, 37, 82}} {
+		slow := sweepCase("rd-1080p", "libx264", p.at, p.rate*0.9, p.psnr, p.vmaf, 20)
+		slow.Preset = "slow"
+		r.Cases = append(r.Cases, sweepCase("rd-1080p", "libx264", p.at, p.rate, p.psnr, p.vmaf, 140), slow,
+			sweepCase("rd-1080p", "libx265", p.at, p.rate*0.8, p.psnr, p.vmaf, 20))
+	}
+	vmaf := chartTexts(t, r)["quality-rd-1080p-vmaf.svg"]
+	for _, w := range []string{"libx264 (preset veryfast)", "libx264 (preset slow)", "libx265", "VMAF"} {
+		if !slices.Contains(vmaf, w) {
+			t.Errorf("quality-rd-1080p-vmaf.svg: no text %q among %q", w, vmaf)
 		}
 	}
 }

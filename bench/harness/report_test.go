@@ -14,12 +14,13 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 // sampleResults is a run of the full profile on a GPU machine: a CPU case, an NVENC case
-// with GPU figures, a ladder with three measured outputs, a skipped AV1 case, density and
-// farm sections and a failed baseline check.
+// with GPU figures, a ladder with three measured outputs, a skipped AV1 case, a bitrate
+// sweep of libx264 and libx265 with VMAF and its BD-rate, density and farm sections and a
+// failed baseline check.
 func sampleResults() *Results {
 	started := time.Date(2026, 3, 14, 9, 30, 0, 0, time.UTC)
 	src1080 := Source{Kind: "synthetic", Width: 1920, Height: 1080, FPS: 30, Duration: 20}
-	return &Results{
+	r := &Results{
 		Started:  started,
 		Finished: started.Add(7*time.Minute + 12*time.Second),
 		Profile:  "full",
@@ -84,9 +85,12 @@ func sampleResults() *Results {
 				Codec: "h264", Preset: "veryfast", RateControl: "cbr",
 				Source: Source{Kind: "file", File: "testdata/bbb-720p.mp4", Width: 1280, Height: 720, FPS: 30, Duration: 10},
 				Outputs: []Rendition{
-					{Name: "720p", Width: 1280, Height: 720, Bitrate: 3_000_000},
-					{Name: "480p", Width: 854, Height: 480, Bitrate: 1_500_000},
-					{Name: "360p", Width: 640, Height: 360, Bitrate: 800_000},
+					{Name: "720p", Width: 1280, Height: 720, Bitrate: 3_000_000,
+						FPS: &Stat{Median: 185}, Speed: &Stat{Median: 6.17}, Latency: &Latency{P50: Stat{Median: 2.5}, P95: Stat{Median: 4.25}, P99: Stat{Median: 5.5}}},
+					{Name: "480p", Width: 854, Height: 480, Bitrate: 1_500_000,
+						FPS: &Stat{Median: 185}, Speed: &Stat{Median: 6.17}, Latency: &Latency{P50: Stat{Median: 1.25}, P95: Stat{Median: 2}, P99: Stat{Median: 2.75}}},
+					{Name: "360p", Width: 640, Height: 360, Bitrate: 800_000,
+						FPS: &Stat{Median: 185}, Speed: &Stat{Median: 6.17}, Latency: &Latency{P50: Stat{Median: 0.75}, P95: Stat{Median: 1.5}, P99: Stat{Median: 1.75}}},
 				},
 				Runs: 3, Frames: 300,
 				FPS:        Stat{Min: 180, Median: 185, Max: 190},
@@ -142,6 +146,17 @@ func sampleResults() *Results {
 			Missing: []string{"1080p30-cbr/hevc_nvenc"},
 		},
 	}
+	// libx265 needs 20 % fewer bits than libx264 for the same quality: a -20 % BD-rate.
+	for _, p := range []struct {
+		at               string
+		rate, psnr, vmaf float64
+	}{{"1M", 1e6, 34, 70}, {"2M", 2e6, 37, 82}, {"4M", 4e6, 40, 91}} {
+		r.Cases = append(r.Cases,
+			sweepCase("rd-1080p", "libx264", p.at, p.rate, p.psnr, p.vmaf, 140),
+			sweepCase("rd-1080p", "libx265", p.at, p.rate*0.8, p.psnr, p.vmaf, 23.5))
+	}
+	r.BDRates = BDRates(r, "libx264")
+	return r
 }
 
 func writeSample(t *testing.T) (dir string, r *Results, paths []string) {
@@ -157,7 +172,8 @@ func writeSample(t *testing.T) (dir string, r *Results, paths []string) {
 
 func TestWriteDirWritesEveryFile(t *testing.T) {
 	dir, r, paths := writeSample(t)
-	want := []string{"results.json", "results.csv", "fps.svg", "quality.svg", "density.svg", "farm.svg", "summary.md"}
+	want := []string{"results.json", "results.csv", "fps.svg", "quality-rd-1080p-vmaf.svg", "quality-rd-1080p-psnr.svg",
+		"density.svg", "farm.svg", "summary.md", "report.html"}
 	var got []string
 	for _, p := range paths {
 		if filepath.Dir(p) != dir {
@@ -214,14 +230,14 @@ func TestWriteDirOnlyChartsWithData(t *testing.T) {
 	for _, p := range paths {
 		names = append(names, filepath.Base(p))
 	}
-	if want := []string{"results.json", "results.csv", "fps.svg", "summary.md"}; !slices.Equal(names, want) {
+	if want := []string{"results.json", "results.csv", "fps.svg", "summary.md", "report.html"}; !slices.Equal(names, want) {
 		t.Fatalf("wrote %v, want %v", names, want)
 	}
 	md, err := os.ReadFile(filepath.Join(filepath.Dir(paths[0]), "summary.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, absent := range []string{"## Density", "## Farm", "## Baseline", "quality.svg"} {
+	for _, absent := range []string{"## Density", "## Farm", "## Baseline", "quality-"} {
 		if strings.Contains(string(md), absent) {
 			t.Errorf("summary.md has %q without the data for it", absent)
 		}
@@ -366,11 +382,14 @@ func TestSummary(t *testing.T) {
 		"248 [242–251]", "1204 [1180–1220]", "3.20 / 5.75 / 8.25", "1.05×",
 		"skipped: av1_nvenc does not open",
 		"### Quality per output", "| `ladder-720p-3/libx264` | 360p | 790 | 36.50 |",
+		"### Speed per output", "| `ladder-720p-3/libx264` | 480p | 185 | 6.17× | 1.25 | 2.00 | 2.75 |",
 		"## Density", "| h264_nvenc | 1080p30-cbr | 24 |",
 		"## Farm", "gpu-node-1", "aggregate **1650 fps**",
 		"## Baseline", "**2 regression(s)** beyond 10 %", "| `1080p30-cbr/libx264` | fps | 320 | 248 | -22.4 % |",
 		"psnr (480p)", "`1080p30-cbr/hevc_nvenc`",
-		"![fps by encoder and resolution](fps.svg)", "(quality.svg)", "(density.svg)", "(farm.svg)",
+		"### BD-rate against libx264", "| rd-1080p | libx265 | veryfast | 3 | -20.00 % |",
+		"![fps by encoder and resolution](fps.svg)", "![rd-1080p: VMAF vs bitrate](quality-rd-1080p-vmaf.svg)",
+		"![rd-1080p: PSNR vs bitrate](quality-rd-1080p-psnr.svg)", "(density.svg)", "(farm.svg)",
 	}
 	for _, c := range r.Cases {
 		want = append(want, "`"+c.ID+"`")

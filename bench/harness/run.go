@@ -633,8 +633,15 @@ func (r *ffmpegRuns) finish(c Case) {
 	}
 }
 
+// safeName is id as a file name that needs no quoting in a shell, a URL or a Markdown link:
+// a rune other than an ASCII letter, digit, '.', '-' or '_' becomes '_'.
 func safeName(id string) string {
-	return strings.NewReplacer("/", "_", "@", "_", " ", "_").Replace(id)
+	return strings.Map(func(r rune) rune {
+		if 'a' <= r && r <= 'z' || 'A' <= r && r <= 'Z' || '0' <= r && r <= '9' || strings.ContainsRune(".-_", r) {
+			return r
+		}
+		return '_'
+	}, id)
 }
 
 func truncate(s string, n int) string {

@@ -61,8 +61,9 @@ said): Bjøntegaard delta rate and quality (BD-rate, BD-PSNR, and BD-VMAF with -
 piecewise cubic interpolation, next to each encoder's fps.
 
 It writes --out DIR: results.json (schema ` + harness.SchemaVersion + `, documented in doc/bench.md),
-results.csv, summary.md and SVG charts. --baseline old.json marks cases that got worse
-beyond --threshold and exits 5, so it can gate CI.
+results.csv, summary.md, SVG charts (a rate-quality chart per sweep scenario: VMAF with --vmaf,
+and PSNR) and report.html, the tables and charts in one page to send on. --baseline old.json
+marks cases that got worse beyond --threshold and exits 5, so it can gate CI.
 
 --farm --master URL submits the scenarios as jobs to every worker of a farm (or those with
 --label k=v) and compares the nodes side by side.`,
@@ -75,7 +76,7 @@ beyond --threshold and exits 5, so it can gate CI.
 		Args: cobra.NoArgs,
 	}
 	fl := cmd.Flags()
-	fl.StringVar(&f.out, "out", "", "directory for results.json, results.csv, summary.md and the charts (default ./ffrtmp-bench-<time>)")
+	fl.StringVar(&f.out, "out", "", "directory for results.json, results.csv, summary.md, the charts and report.html (default ./ffrtmp-bench-<time>)")
 	fl.BoolVar(&f.quick, "quick", false, "small scenarios, 2 runs, a small density search: under a minute on 2 cores")
 	fl.StringVar(&f.scenariosFile, "scenarios", "", "YAML file of scenarios (`scenarios:` list) instead of the built-in set")
 	fl.StringArrayVar(&f.scenarios, "scenario", nil, "run only this scenario (repeat for several; see --list)")

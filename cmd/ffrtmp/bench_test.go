@@ -24,7 +24,7 @@ func TestBenchQuick(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("bench --quick exited %d:\n%s\n%s", code, stdout, stderr)
 	}
-	for _, name := range []string{"results.json", "results.csv", "summary.md", "fps.svg", "quality.svg", "density.svg"} {
+	for _, name := range []string{"results.json", "results.csv", "summary.md", "report.html", "fps.svg", "quality-rd-360p30-psnr.svg", "density.svg"} {
 		fi, err := os.Stat(filepath.Join(out, name))
 		if err != nil || fi.Size() == 0 {
 			t.Errorf("%s: %v", name, err)
