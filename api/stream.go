@@ -28,6 +28,11 @@ type StreamRequest struct {
 	Preset string `json:"preset"`
 	// HLS writes the ladder as HLS (default true).
 	HLS *bool `json:"hls,omitempty"`
+	// SegmentType is the live HLS segments' format: ts (MPEG-TS) or fmp4 (CMAF: fragmented
+	// MP4, as players using MSE and low-latency HLS prefer; AV1 and VP9 need it). Empty: the
+	// preset's (a dash or cmaf preset streams CMAF segments in live HLS; their DASH
+	// manifest is written for VOD only).
+	SegmentType string `json:"segment_type,omitempty"`
 	// Destinations are rtmp:// or rtmps:// URLs the live job restreams to (at most
 	// MaxStreamDestinations).
 	Destinations []string `json:"destinations,omitempty"`
@@ -45,6 +50,7 @@ type Stream struct {
 	Name         string      `json:"name"`
 	Preset       string      `json:"preset"`
 	HLS          bool        `json:"hls"`
+	SegmentType  string      `json:"segment_type,omitempty"` // as asked ("" the preset's)
 	Destinations []string    `json:"destinations,omitempty"`
 	Queue        string      `json:"queue"`
 	State        StreamState `json:"state"`

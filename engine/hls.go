@@ -190,7 +190,9 @@ func (r *runner) removeLiveMasters() {
 func (r *runner) configuredVariant(o *spec.Output) variant {
 	v := variant{name: o.Name, uri: o.Name + "/index.m3u8"}
 	known := true // every stream's codec string is known
-	if st := r.in.video; st != nil && o.Video != nil && o.Video.Codec != "none" {
+	hasVideo := r.in.video != nil && o.Video != nil && o.Video.Codec != "none"
+	v.audioOnly = !hasVideo && r.in.audio != nil && o.Audio != nil && o.Audio.Codec != "none"
+	if st := r.in.video; hasVideo {
 		par := st.CodecParameters()
 		srcW, srcH := par.Width(), par.Height()
 		v.width, v.height = srcW, srcH
@@ -203,7 +205,7 @@ func (r *runner) configuredVariant(o *spec.Output) variant {
 			if !o.Video.FPS.IsZero() {
 				v.fps = o.Video.FPS.Float()
 			}
-			codec = encoderCodecString(o.Video.Codec, o.Video.Profile, v.height)
+			codec = encoderCodecString(o.Video, v.width, v.height, v.fps)
 			v.average = int64(o.Video.Bitrate)
 			v.peak = max(int64(o.Video.MaxRate), int64(o.Video.Bitrate))
 		}
@@ -224,7 +226,7 @@ func (r *runner) configuredVariant(o *spec.Output) variant {
 			codec = sourceCodecString(st.CodecParameters())
 			rate = st.CodecParameters().BitRate()
 		} else {
-			codec = encoderCodecString(o.Audio.Codec, "", 0)
+			codec = encoderCodecString(&spec.Video{Codec: o.Audio.Codec}, 0, 0, 0)
 		}
 		if rate <= 0 {
 			rate = 128_000
@@ -259,9 +261,16 @@ func scaledSize(width, height, w, h int) (int, int) {
 	return w, h
 }
 
-// encoderCodecString is the RFC 6381 codec an encoder named by a Spec codec will produce,
-// as far as the configuration says; "" when unknown.
-func encoderCodecString(codec, profile string, height int) string {
+// encoderCodecString is the RFC 6381 codec the encoder v names (an audio codec name in
+// Codec will do) will produce for a width×height picture at fps, as far as the
+// configuration says; "" when unknown. The bit depth follows the pixel format (10-bit HEVC
+// is Main 10, VP9 profile 2); a finished run rewrites it from what the encoders wrote.
+func encoderCodecString(v *spec.Video, width, height int, fps float64) string {
+	codec, profile := v.Codec, v.Profile
+	depth := bitDepthOf(v.PixFmt)
+	if profile == "main10" || profile == "2" {
+		depth = 10
+	}
 	enc := astiav.FindEncoderByName(encoderName(codec))
 	if enc == nil {
 		return ""
@@ -280,12 +289,27 @@ func encoderCodecString(codec, profile string, height int) string {
 		}
 		return fmt.Sprintf("avc1.6400%02x", level)
 	case astiav.CodecIDHevc:
-		if profile == "main10" {
+		if depth > 8 {
 			return "hvc1.2.4.L150.B0"
 		}
 		return "hvc1.1.6.L150.B0"
 	case astiav.CodecIDAv1:
-		return "av01.0.08M.08"
+		level := 8 // seq_level_idx 8, level 4.0: up to 1080p30; 4.1, 5.0, 5.1 above
+		switch {
+		case height > 1088 && fps > 30:
+			level = 13
+		case height > 1088:
+			level = 12
+		case fps > 30:
+			level = 9
+		}
+		return fmt.Sprintf("av01.0.%02dM.%02d", level, depth)
+	case astiav.CodecIDVp9:
+		profile := 0
+		if depth > 8 {
+			profile = 2
+		}
+		return vp9CodecString(profile, width, height, fps, depth)
 	case astiav.CodecIDAac:
 		return "mp4a.40.2"
 	case astiav.CodecIDOpus:

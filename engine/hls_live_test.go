@@ -119,3 +119,55 @@ func TestLiveHLSMasterRemovedOnFailure(t *testing.T) {
 		t.Errorf("master playlist left behind after %v (stat: %v)", err, serr)
 	}
 }
+
+// TestLiveCMAFLadder: a live ladder in CMAF segments, its audio in a rendition of its own (a
+// cmaf stream's live job): the master playlist written before the first segment names the
+// audio as an EXT-X-MEDIA group on every video variant, with the codecs the configuration
+// says (10-bit AV1 at its level), and the renditions are fMP4 segments after an init.mp4.
+func TestLiveCMAFLadder(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	outs, err := spec.LadderOutputs("360p,240p", spec.Output{Container: "cmaf", Target: dir,
+		Video: &spec.Video{Codec: "libsvtav1", Preset: "12", GOP: 1, PixFmt: spec.PixFmt10Bit}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range outs { // what a cmaf stream's live job gets
+		outs[i].Container = "hls"
+		outs[i].HLS = &spec.HLS{SegmentType: spec.SegmentFMP4, SegmentSeconds: 1, PlaylistSize: 6}
+	}
+	master := filepath.Join(dir, "master.m3u8")
+	probe := &liveMasterProbe{path: master}
+	run(t, spec.Spec{Input: synthetic(640, 360, 2), Outputs: outs}, probe)
+	probe.mu.Lock()
+	early, err := probe.text, probe.err
+	probe.mu.Unlock()
+	if err != nil {
+		t.Fatalf("no master playlist while the run was going on: %v", err)
+	}
+	if !strings.Contains(early, `#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="audio",NAME="audio",DEFAULT=YES,AUTOSELECT=YES,URI="audio/index.m3u8"`) {
+		t.Errorf("early master playlist without the audio group:\n%s", early)
+	}
+	path := filepath.Join(t.TempDir(), "early.m3u8")
+	if err := os.WriteFile(path, []byte(early), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	vs := readMaster(t, path)
+	if len(vs) != 2 {
+		t.Fatalf("early master lists %d variants, want the two video rungs:\n%s", len(vs), early)
+	}
+	for _, v := range vs {
+		if v.attrs["CODECS"] != "av01.0.08M.10,mp4a.40.2" || v.attrs["AUDIO"] != "audio" {
+			t.Errorf("%s: CODECS %q AUDIO %q, want av01.0.08M.10,mp4a.40.2 and the audio group", v.uri, v.attrs["CODECS"], v.attrs["AUDIO"])
+		}
+	}
+	for _, name := range []string{"360p", "240p", "audio"} {
+		segs := segments(t, filepath.Join(dir, name, "index.m3u8"))
+		if len(segs) == 0 || !strings.HasSuffix(segs[0], ".m4s") {
+			t.Errorf("%s: segments %v, want fMP4", name, segs)
+		}
+		if _, err := os.Stat(filepath.Join(dir, name, "init.mp4")); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+}

@@ -23,7 +23,7 @@ func LiveRequest(st api.Stream, input string) api.JobRequest {
 // restream output per destination, and an input timeout of at least inputTimeout (a live
 // job waits on its input while the publisher is away within the stream's grace).
 func TuneLive(j *api.Job, st api.Stream, inputTimeout time.Duration) {
-	liveHLS(j)
+	liveHLS(j, st.SegmentType)
 	liveEncoding(j)
 	restreamOutputs(j, st.Destinations)
 	if t := inputTimeout.Seconds(); j.Spec.Input.TimeoutSeconds < t {
@@ -40,20 +40,28 @@ const (
 	livePlaylistSize   = 6
 )
 
-// liveHLS turns j's HLS outputs into live ones (a sliding window written in place). Other
-// containers are left as the preset says.
-func liveHLS(j *api.Job) {
+// liveHLS turns j's segmented outputs into live HLS ones (a sliding window written in
+// place), with segmentType's segments when it names one. dash and cmaf become live HLS with
+// their CMAF segments: their DASH manifest is written for VOD only. Other containers are
+// left as the preset says.
+func liveHLS(j *api.Job, segmentType string) {
 	j.Spec.Outputs = slices.Clone(j.Spec.Outputs)
 	for i, o := range j.Spec.Outputs {
-		if o.Container != "hls" {
+		if !spec.Segmented(o.Container) {
 			continue
 		}
 		h := spec.HLS{}
 		if o.HLS != nil {
 			h = *o.HLS
 		}
+		if spec.WritesDASH(o.Container) {
+			h.SegmentType = spec.SegmentFMP4
+		}
+		if segmentType != "" {
+			h.SegmentType = segmentType
+		}
 		h.SegmentSeconds, h.PlaylistSize = liveSegmentSeconds, livePlaylistSize
-		j.Spec.Outputs[i].HLS = &h
+		j.Spec.Outputs[i].Container, j.Spec.Outputs[i].HLS = "hls", &h
 	}
 }
 
@@ -90,6 +98,15 @@ func restreamOutputs(j *api.Job, dests []string) {
 	for _, o := range j.Spec.Outputs[1:] {
 		if taller(o.Video, top.Video) {
 			top = o
+		}
+	}
+	if top.Audio == nil || top.Audio.Codec == "none" {
+		// A CMAF ladder carries its audio in a rendition of its own.
+		for _, o := range j.Spec.Outputs {
+			if o.Audio != nil && o.Audio.Codec != "none" {
+				top.Audio = o.Audio
+				break
+			}
 		}
 	}
 	outs := slices.Clone(j.Spec.Outputs)

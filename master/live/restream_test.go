@@ -1,12 +1,18 @@
 package live_test
 
 import (
+	"errors"
+	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/api/spec"
+	"github.com/ffrtmp/ffrtmp/master/catalog"
 	"github.com/ffrtmp/ffrtmp/master/farm"
+	"github.com/ffrtmp/ffrtmp/master/fault"
 	"github.com/ffrtmp/ffrtmp/master/live"
 )
 
@@ -90,6 +96,72 @@ func TestStreamJobReadsTheRelayHost(t *testing.T) {
 		u, err := url.Parse(job.Spec.Input.URL)
 		if err != nil || u.Host != c.want || u.Query().Get("token") == "" {
 			t.Errorf("relay host %q: the live job reads %q, want rtmp://%s/live/<id>?token=…", c.relay, job.Spec.Input.URL, c.want)
+		}
+	}
+}
+
+// TestStreamCMAF: a stream chooses CMAF (fMP4) segments for its live HLS whatever its
+// preset's, and a cmaf preset streams its CMAF renditions, the audio one among them, as
+// live HLS (its DASH manifest is for VOD): a restream then takes the audio from that
+// rendition. A segment type the preset's codec cannot go in is refused at creation.
+func TestStreamCMAF(t *testing.T) {
+	e := startStreams(t, "", nil)
+	admin := farm.Admin("test")
+	liveJob := func(st api.Stream) api.Job {
+		t.Helper()
+		j, err := e.farm.Get(e.ctx, admin, e.get(e.publish(st.StreamKey)).JobID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := j.Spec.Normalize(); err != nil {
+			t.Fatalf("the live job's spec does not validate: %v", err)
+		}
+		return j
+	}
+	fmp4, err := e.s.CreateStream(e.ctx, admin, api.StreamRequest{Name: "fmp4", Preset: "abr-480p", SegmentType: spec.SegmentFMP4})
+	if err != nil || fmp4.SegmentType != spec.SegmentFMP4 {
+		t.Fatalf("create with segment_type fmp4: %+v, %v", fmp4, err)
+	}
+	for _, o := range liveJob(fmp4).Spec.Outputs {
+		if o.Container != "hls" || o.HLS == nil || o.HLS.SegmentType != spec.SegmentFMP4 || o.HLS.PlaylistSize == 0 {
+			t.Errorf("output %q: %s %+v, want live hls with fmp4 segments", o.Name, o.Container, o.HLS)
+		}
+	}
+
+	p, _ := catalog.BuiltinPreset("abr-480p")
+	p.Name, p.BuiltIn, p.Container = "house-cmaf", false, "cmaf"
+	if _, _, err := e.farm.PutPreset(e.ctx, p.Name, p); err != nil {
+		t.Fatal(err)
+	}
+	cmaf, err := e.s.CreateStream(e.ctx, admin, api.StreamRequest{Name: "cmaf", Preset: p.Name, Destinations: []string{"rtmp://a.example/live/k"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, o := range liveJob(cmaf).Spec.Outputs {
+		seg := "-"
+		if o.HLS != nil {
+			seg = o.HLS.SegmentType
+		}
+		got = append(got, fmt.Sprintf("%s %s/%s/%s %s/%s", o.Name, o.Container, seg, map[bool]string{true: "live", false: "vod"}[o.HLS != nil && o.HLS.PlaylistSize > 0], o.Video.Codec, o.Audio.Codec))
+	}
+	want := []string{"480p hls/fmp4/live libx264/none", "360p hls/fmp4/live libx264/none", "240p hls/fmp4/live libx264/none",
+		"audio hls/fmp4/live none/aac", "restream0 flv/-/vod libx264/aac"}
+	if !slices.Equal(got, want) {
+		t.Errorf("cmaf stream's live job:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	for _, c := range []struct {
+		req  api.StreamRequest
+		says string
+	}{
+		{api.StreamRequest{Name: "webm", Preset: "abr-480p", SegmentType: "webm"}, "want ts or fmp4"},
+		{api.StreamRequest{Name: "av1ts", Preset: "abr-1080p-av1", SegmentType: spec.SegmentTS}, "cannot stream in ts segments"},
+	} {
+		_, err := e.s.CreateStream(e.ctx, admin, c.req)
+		var inv *fault.InvalidError
+		if !errors.As(err, &inv) || inv.Field != "segment_type" || !strings.Contains(inv.Error(), c.says) {
+			t.Errorf("%+v: %v, want an invalid segment_type saying %q", c.req, err, c.says)
 		}
 	}
 }

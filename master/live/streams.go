@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
+	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/catalog"
 	"github.com/ffrtmp/ffrtmp/master/farm"
@@ -325,7 +326,7 @@ func (s *Streams) CreateStream(ctx context.Context, c farm.Caller, req api.Strea
 
 func (s *Streams) checkRequest(req api.StreamRequest, tenant string) (api.Stream, error) {
 	presets := s.jobs.PresetsOf(tenant)
-	st := api.Stream{Name: req.Name, Preset: req.Preset, HLS: true, Queue: req.Queue}
+	st := api.Stream{Name: req.Name, Preset: req.Preset, HLS: true, Queue: req.Queue, SegmentType: req.SegmentType}
 	if req.HLS != nil {
 		st.HLS = *req.HLS
 	}
@@ -338,6 +339,9 @@ func (s *Streams) checkRequest(req api.StreamRequest, tenant string) (api.Stream
 	if !slices.Contains(api.Queues, st.Queue) {
 		return st, fault.Invalid("queue", "queue %q: want one of %s", req.Queue, strings.Join(api.Queues, ", "))
 	}
+	if st.SegmentType != "" && st.SegmentType != spec.SegmentTS && st.SegmentType != spec.SegmentFMP4 {
+		return st, fault.Invalid("segment_type", "segment_type %q: want %s or %s (empty: the preset's)", req.SegmentType, spec.SegmentTS, spec.SegmentFMP4)
+	}
 	if req.Preset == "" {
 		return st, fault.Invalid("preset", "a stream needs a preset: GET /v1/presets lists them")
 	}
@@ -346,8 +350,15 @@ func (s *Streams) checkRequest(req api.StreamRequest, tenant string) (api.Stream
 	}
 	// Resolve the job a publish would start, so a preset that cannot take a live input
 	// fails now rather than at the first publish.
-	if _, err := catalog.Resolve(catalog.LiveRequest(st, "rtmp://127.0.0.1/live/check?token=check"), presets, 0); err != nil {
+	j, err := catalog.Resolve(catalog.LiveRequest(st, "rtmp://127.0.0.1/live/check?token=check"), presets, 0)
+	if err != nil {
 		return st, fault.Invalid("preset", "preset %q cannot run on a live stream: %s", req.Preset, fault.Reason(err))
+	}
+	if st.SegmentType != "" {
+		catalog.TuneLive(&j, st, 0)
+		if _, err := j.Spec.Normalize(); err != nil {
+			return st, fault.Invalid("segment_type", "preset %q cannot stream in %s segments: %s", req.Preset, st.SegmentType, fault.Reason(err))
+		}
 	}
 	if len(req.Destinations) > api.MaxStreamDestinations {
 		return st, fault.Invalid("destinations", "%d destinations: at most %d", len(req.Destinations), api.MaxStreamDestinations)
