@@ -123,7 +123,8 @@ func (c *cluster) stop() error {
 	return errors.Join(errs...)
 }
 
-// leader waits until a running member names a leader that is running too, and returns it.
+// leader waits until a running member names a leader that is running too and serves the
+// farm (a new leader answers 503 for a moment while its services start), and returns it.
 func (c *cluster) leader(ctx context.Context, within time.Duration) (*member, error) {
 	deadline := time.Now().Add(within)
 	var last string
@@ -141,12 +142,17 @@ func (c *cluster) leader(ctx context.Context, within time.Duration) (*member, er
 				last = fmt.Sprintf("%s knows no leader", mb.id)
 				continue
 			}
-			for _, l := range c.members {
-				if l.id == st.Leader && l.alive() {
-					return l, nil
-				}
-			}
 			last = fmt.Sprintf("%s names %s, which is down", mb.id, st.Leader)
+			for _, l := range c.members {
+				if l.id != st.Leader || !l.alive() {
+					continue
+				}
+				if _, err := l.client.ListJobs(ctx, api.ListJobsOptions{Limit: 1}); err != nil {
+					last = fmt.Sprintf("leader %s does not serve yet: %v", l.id, err)
+					break
+				}
+				return l, nil
+			}
 		}
 		if time.Now().After(deadline) {
 			return nil, fmt.Errorf("no leader among the running members within %s (last: %s)", within, last)
