@@ -105,9 +105,6 @@ func NewSessions(k *Keyring, st SessionStore, opts SessionOptions) *Sessions {
 	return &Sessions{keys: k, store: st, opts: opts}
 }
 
-// TTL is how long a session lasts.
-func (s *Sessions) TTL() time.Duration { return s.opts.TTL }
-
 // Session is a verified console session.
 type Session struct {
 	Principal Principal

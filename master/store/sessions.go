@@ -27,6 +27,9 @@ var (
 // that logs in and out in a loop cannot grow the list.
 const MaxRevokedSessions = 10_000
 
+// maxRevoked is MaxRevokedSessions; tests lower it.
+var maxRevoked = MaxRevokedSessions
+
 // SessionSecret returns the key that signs console sessions, storing fresh (32 random bytes
 // the caller made) as that key when there is none yet. Every member of a cluster gets the
 // same one.
@@ -92,7 +95,7 @@ func (s *Store) RevokeSession(ctx context.Context, id []byte, name string, until
 				return err
 			}
 		}
-		if live < MaxRevokedSessions {
+		if live < maxRevoked {
 			return meta.Put(append(bytes.Clone(metaSessionRevoked), id...), binary.BigEndian.AppendUint64(nil, uint64(until.Unix())))
 		}
 		allOfKey = true
