@@ -56,6 +56,9 @@ const (
 	CodeUnavailable      = "unavailable" // draining or storage trouble; retry later
 	CodeInternal         = "internal"
 	CodeMethodNotAllowed = "method_not_allowed"
+	// CodeCSRF (403): a request the console's session cookie authenticates came without the
+	// session's X-CSRF-Token (or with a wrong one), or from another site's Origin.
+	CodeCSRF = "csrf_required"
 )
 
 // IsCode reports whether err is an *Error with the given code.

@@ -84,7 +84,7 @@ func (m *Master) startCluster() error {
 		return err
 	}
 	m.termCtl = make(chan termControl)
-	m.standby = httpapi.New(httpapi.Options{Keys: m.keys, Limiter: m.limiter, Metrics: m.metrics, Logger: m.log,
+	m.standby = httpapi.New(httpapi.Options{Keys: m.keys, Sessions: m.sessions, Limiter: m.limiter, Metrics: m.metrics, Logger: m.log,
 		Backup: m.st.Backup, Ready: m.ready, Cluster: clusterAPI{m}, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout})
 	m.proxy = m.leaderProxy(client)
 	m.node.HandleCalls(m.serveCall)

@@ -70,6 +70,10 @@ type Config struct {
 	// WriteTimeout bounds each write of a streamed answer (the backup) to a client that
 	// stopped reading [30s].
 	WriteTimeout time.Duration
+	// SessionTTL is how long a console session lasts from its login [auth.DefaultSessionTTL].
+	SessionTTL time.Duration
+	// SessionClock is the console sessions' clock [time.Now]; tests move it.
+	SessionClock func() time.Time
 
 	WebhookSecret string // "" = generated once and kept next to the database
 	// WebhookBackoff bounds the delay before a webhook's first retry; it doubles per attempt
@@ -127,12 +131,14 @@ type BackupConfig struct {
 
 // Master is a started master. Run serves until its context ends.
 type Master struct {
-	cfg     Config
-	log     *slog.Logger
-	st      *store.Store
-	keys    *auth.Keyring
-	metrics *metrics.Metrics
-	src     *farmSource
+	cfg  Config
+	log  *slog.Logger
+	st   *store.Store
+	keys *auth.Keyring
+	// sessions are the console's logins; the keys accept their cookie.
+	sessions *auth.Sessions
+	metrics  *metrics.Metrics
+	src      *farmSource
 	// term is what serves the farm: for a single master, from New on; in a cluster, while
 	// this member is the leader (nil otherwise).
 	term      atomic.Pointer[term]
@@ -193,6 +199,9 @@ func New(ctx context.Context, cfg Config) (_ *Master, err error) {
 	if err := m.openStore(m.src); err != nil {
 		return nil, err
 	}
+	m.sessions = auth.NewSessions(m.keys, m.st, auth.SessionOptions{TTL: cfg.SessionTTL, Secure: m.tls != nil,
+		Now: cfg.SessionClock, OnEvent: m.metrics.Session, Logger: m.log})
+	m.keys.Sessions = m.sessions
 	if err := m.webhookPolicy(); err != nil {
 		return nil, err
 	}
@@ -324,7 +333,7 @@ func (m *Master) newTerm(ctx context.Context) (*term, error) {
 	if t.streams, err = live.New(ctx, t.farm, m.st, m.liveConfig()); err != nil {
 		return nil, err
 	}
-	opts := httpapi.Options{Farm: t.farm, Streams: t.streams, Keys: m.keys, Limiter: m.limiter, Metrics: m.metrics,
+	opts := httpapi.Options{Farm: t.farm, Streams: t.streams, Keys: m.keys, Sessions: m.sessions, Limiter: m.limiter, Metrics: m.metrics,
 		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout, Tracing: m.cfg.Tracing}
 	if m.node != nil {
 		opts.Cluster = clusterAPI{m}
@@ -427,6 +436,10 @@ func (m *Master) logFileLimit() {
 		m.log.Info("open file limit", "limit", soft)
 	}
 }
+
+// ReloadKeys re-reads the API key file, as SIGHUP does: a removed or rotated key is refused
+// from now on, its console sessions included. On an error the keys stay as they were.
+func (m *Master) ReloadKeys() error { return m.keys.Reload() }
 
 // Addr is the API's listen address.
 func (m *Master) Addr() net.Addr { return m.ln.Addr() }

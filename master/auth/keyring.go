@@ -23,6 +23,7 @@ var (
 // keyset is one immutable generation of keys, indexed by hash.
 type keyset struct {
 	byHash  map[string]Principal
+	byName  map[string]string // key name → hash, for sessions (which name their key)
 	tenants map[string]Tenant
 }
 
@@ -30,10 +31,13 @@ type keyset struct {
 // an optional key file, which Reload re-reads so keys rotate without a restart. It is safe
 // for concurrent use; each request sees one whole generation of keys.
 type Keyring struct {
-	// OnDenied, if set, is called with the error code (api.CodeUnauthorized or
-	// api.CodeForbidden) of every request Require refuses, e.g. to count it in a metric.
-	// Set it before serving.
+	// OnDenied, if set, is called with the error code (api.CodeUnauthorized,
+	// api.CodeForbidden or api.CodeCSRF) of every request Require refuses, and of every
+	// failed console login, e.g. to count it in a metric. Set it before serving.
 	OnDenied func(code string)
+	// Sessions, if set, lets the console's session cookie stand for a key (see Sessions).
+	// Set it before serving.
+	Sessions *Sessions
 
 	static []Entry
 	file   string
@@ -81,10 +85,12 @@ func (k *Keyring) Reload() error {
 }
 
 func (k *Keyring) build(fromFile []Entry) (*keyset, error) {
-	set := &keyset{byHash: make(map[string]Principal, len(k.static)+len(fromFile)), tenants: map[string]Tenant{}}
+	n := len(k.static) + len(fromFile)
+	set := &keyset{byHash: make(map[string]Principal, n), byName: make(map[string]string, n), tenants: map[string]Tenant{}}
 	names := make(map[string]bool, len(k.static)+len(fromFile))
 	for _, e := range k.static {
 		set.byHash[e.Hash] = Principal{Name: e.Name, Role: e.Role, Tenant: e.Tenant}
+		set.byName[e.Name] = e.Hash
 		names[e.Name] = true
 	}
 	for i, e := range fromFile {
@@ -95,6 +101,7 @@ func (k *Keyring) build(fromFile []Entry) (*keyset, error) {
 			return nil, fmt.Errorf("API key file %s: keys[%d] (%q): same key as static key %q", k.file, i, e.Name, p.Name)
 		}
 		set.byHash[e.Hash] = Principal{Name: e.Name, Role: e.Role, Tenant: e.Tenant}
+		set.byName[e.Name] = e.Hash
 		names[e.Name] = true
 	}
 	return set, nil
@@ -134,36 +141,70 @@ func (k *Keyring) ReloadOn(ctx context.Context, sig <-chan os.Signal, log *slog.
 	}
 }
 
-// Authenticate returns the Principal of the key in r's "Authorization: Bearer" header.
-// The error is ErrNoKey (wrapped when the header has another scheme) or ErrUnknownKey.
+// Authenticate returns the Principal of the key in r's "Authorization: Bearer" header or,
+// without that header, of the console session in r's cookie (when Sessions is set).
+// The error is ErrNoKey (wrapped when the header has another scheme), ErrUnknownKey, or a
+// *SessionError.
 func (k *Keyring) Authenticate(r *http.Request) (Principal, error) {
+	p, _, err := k.authenticate(r)
+	return p, err
+}
+
+// authenticate is Authenticate, also returning the session when the cookie authenticated r.
+func (k *Keyring) authenticate(r *http.Request) (Principal, *Session, error) {
 	if p, ok := r.Context().Value(trustedKey{}).(Principal); ok {
-		return p, nil
+		return p, nil, nil
 	}
 	h := strings.TrimSpace(r.Header.Get("Authorization"))
 	if h == "" {
-		return Principal{}, ErrNoKey
+		if c, err := r.Cookie(SessionCookie); err == nil && k.Sessions != nil {
+			s, err := k.Sessions.Verify(c.Value)
+			if err != nil {
+				return Principal{}, nil, err
+			}
+			return s.Principal, s, nil
+		}
+		return Principal{}, nil, ErrNoKey
 	}
 	scheme, key, spaced := strings.Cut(h, " ")
 	if !spaced && !strings.EqualFold(h, "Bearer") {
 		// The header is one word: most likely a key sent without its scheme (Prometheus 2.42's
 		// http_sd_configs does that unless authorization.type is set). Never echo it.
-		return Principal{}, fmt.Errorf("the Authorization header has no scheme (a bare key?): send \"Bearer <api key>\": %w", ErrNoKey)
+		return Principal{}, nil, fmt.Errorf("the Authorization header has no scheme (a bare key?): send \"Bearer <api key>\": %w", ErrNoKey)
 	}
 	if !strings.EqualFold(scheme, "Bearer") {
-		return Principal{}, fmt.Errorf("authorization scheme %q is not supported: %w", clipScheme(scheme), ErrNoKey)
+		return Principal{}, nil, fmt.Errorf("authorization scheme %q is not supported: %w", clipScheme(scheme), ErrNoKey)
 	}
+	p, _, err := k.lookupKey(key)
+	return p, nil, err
+}
+
+// lookupKey returns the Principal and stored hash of key (ErrNoKey when empty, ErrUnknownKey
+// when not known).
+func (k *Keyring) lookupKey(key string) (Principal, string, error) {
 	key = strings.TrimSpace(key)
 	if key == "" {
-		return Principal{}, ErrNoKey
+		return Principal{}, "", ErrNoKey
 	}
 	// The map is keyed by the hash, so lookup timing says nothing useful about the key.
 	sum := sha256.Sum256([]byte(key))
-	p, ok := k.set.Load().byHash[hashPrefix+hex.EncodeToString(sum[:])]
+	h := hashPrefix + hex.EncodeToString(sum[:])
+	p, ok := k.set.Load().byHash[h]
 	if !ok {
-		return Principal{}, ErrUnknownKey
+		return Principal{}, "", ErrUnknownKey
 	}
-	return p, nil
+	return p, h, nil
+}
+
+// lookupName returns the Principal and stored hash of the key named name, as the keys are
+// now.
+func (k *Keyring) lookupName(name string) (Principal, string, bool) {
+	set := k.set.Load()
+	h, ok := set.byName[name]
+	if !ok {
+		return Principal{}, "", false
+	}
+	return set.byHash[h], h, true
 }
 
 // clipScheme is an Authorization scheme fit to repeat in an error: schemes are short

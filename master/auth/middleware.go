@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
@@ -10,9 +12,12 @@ import (
 )
 
 // Require returns middleware that lets a request through only with a known key whose role
-// is one of roles (admin always passes; no roles means any known key). It answers 401
-// (code unauthorized) without a valid key and 403 (code forbidden) for the wrong role, and
-// otherwise stores the Principal in the request's context (see FromContext).
+// is one of roles (admin always passes; no roles means any known key). The key comes as a
+// bearer token or, for the console, as a session cookie (Keyring.Sessions). It answers 401
+// (code unauthorized) without a valid key or session, 403 (code csrf_required) for a
+// session's request without its CSRF token or from another site, and 403 (code forbidden)
+// for the wrong role; otherwise it stores the Principal (and the session, see SessionFrom)
+// in the request's context (see FromContext).
 func Require(k *Keyring, roles ...Role) func(http.Handler) http.Handler {
 	if k == nil {
 		panic("auth.Require: nil Keyring")
@@ -25,12 +30,25 @@ func Require(k *Keyring, roles ...Role) func(http.Handler) http.Handler {
 	need := describeRoles(roles)
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			p, err := k.Authenticate(r)
+			p, sess, err := k.authenticate(r)
 			if err != nil {
 				k.denied(api.CodeUnauthorized)
+				var se *SessionError
+				if errors.As(err, &se) {
+					k.Sessions.ClearCookie(w, r)
+				}
 				w.Header().Set("WWW-Authenticate", `Bearer realm="ffrtmp"`)
 				writeError(w, http.StatusUnauthorized, api.CodeUnauthorized, err.Error())
 				return
+			}
+			ctx := r.Context()
+			if sess != nil {
+				if err := checkCSRF(r, sess); err != nil {
+					k.denied(api.CodeCSRF)
+					writeError(w, http.StatusForbidden, api.CodeCSRF, err.Error())
+					return
+				}
+				ctx = context.WithValue(ctx, sessionKey{}, sess)
 			}
 			if !p.Allowed(roles...) {
 				k.denied(api.CodeForbidden)
@@ -38,7 +56,7 @@ func Require(k *Keyring, roles ...Role) func(http.Handler) http.Handler {
 					fmt.Sprintf("API key %q has role %s; this route needs %s", p.Name, p.Role, need))
 				return
 			}
-			next.ServeHTTP(w, r.WithContext(WithPrincipal(r.Context(), p)))
+			next.ServeHTTP(w, r.WithContext(WithPrincipal(ctx, p)))
 		})
 	}
 }

@@ -51,13 +51,17 @@ func newDoc() *openapi3.T {
 		OpenAPI: "3.0.3",
 		Info: &openapi3.Info{Title: "ffrtmp master API", Version: version.Version,
 			Description: "Jobs, presets, live streams, nodes and the worker protocol of an ffrtmp transcoding farm. " +
-				"Every route except /healthz takes `Authorization: Bearer <api key>`; the x-roles extension lists the key roles a route accepts. " +
+				"Every route except /healthz and POST /v1/session takes `Authorization: Bearer <api key>`, or the console's session cookie from POST /v1/session " +
+				"(then every request but GET, HEAD and OPTIONS carries the session's CSRF token in `X-CSRF-Token`); the x-roles extension lists the key roles a route accepts. " +
 				"Errors are {\"error\": {\"code\", \"message\", \"field\"}}."},
 		Paths: openapi3.NewPaths(),
 		Components: &openapi3.Components{
 			Schemas: openapi3.Schemas{},
-			SecuritySchemes: openapi3.SecuritySchemes{"apiKey": &openapi3.SecuritySchemeRef{
-				Value: openapi3.NewJWTSecurityScheme().WithBearerFormat("API key")}},
+			SecuritySchemes: openapi3.SecuritySchemes{
+				"apiKey": &openapi3.SecuritySchemeRef{Value: openapi3.NewJWTSecurityScheme().WithBearerFormat("API key")},
+				"session": &openapi3.SecuritySchemeRef{Value: openapi3.NewSecurityScheme().WithType("apiKey").WithIn("cookie").WithName(api.SessionCookie).
+					WithDescription("the console's session (POST /v1/session); state-changing requests also carry X-CSRF-Token")},
+			},
 			Responses: openapi3.ResponseBodies{},
 		},
 	}
@@ -128,14 +132,15 @@ func (g *schemas) operation(rt Route) (*openapi3.Operation, error) {
 	return op, nil
 }
 
-// setSecurity asks for the API key and lists the roles that may call (x-roles); a route
-// without roles (only /healthz) takes no key.
+// setSecurity asks for the API key (or the console's session standing for one) and lists the
+// roles that may call (x-roles); a route without roles (/healthz, the login) takes no key.
 func setSecurity(op *openapi3.Operation, roles []auth.Role) {
 	if len(roles) == 0 {
 		op.Security = openapi3.NewSecurityRequirements()
 		return
 	}
-	op.Security = openapi3.NewSecurityRequirements().With(openapi3.NewSecurityRequirement().Authenticate("apiKey"))
+	op.Security = openapi3.NewSecurityRequirements().With(openapi3.NewSecurityRequirement().Authenticate("apiKey")).
+		With(openapi3.NewSecurityRequirement().Authenticate("session"))
 	names := make([]string, len(roles))
 	for i, r := range roles {
 		names[i] = string(r)

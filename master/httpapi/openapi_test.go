@@ -138,8 +138,8 @@ func TestOpenAPIMatchesRouter(t *testing.T) {
 			case len(rt.Roles) == 0 && len(*op.Security) != 0:
 				t.Errorf("security %v on a route that takes no key", *op.Security)
 			case len(rt.Roles) > 0:
-				if len(*op.Security) != 1 || (*op.Security)[0]["apiKey"] == nil {
-					t.Errorf("security %v, want apiKey", *op.Security)
+				if len(*op.Security) != 2 || (*op.Security)[0]["apiKey"] == nil || (*op.Security)[1]["session"] == nil {
+					t.Errorf("security %v, want apiKey or session", *op.Security)
 				}
 				var roles []string
 				if raw, ok := op.Extensions["x-roles"]; ok {

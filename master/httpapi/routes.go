@@ -34,6 +34,10 @@ func (s *Server) table() []Route {
 		{Method: "GET", Path: "/healthz", Name: "health", Summary: "Liveness: the process answers (no authentication).", Response: map[string]string{}, Status: 200, handler: s.health},
 		{Method: "GET", Path: "/readyz", Name: "ready", Summary: "Readiness: the store is open and the master takes work.", Roles: anyRole, Response: map[string]string{}, Status: 200, handler: s.ready},
 		{Method: "GET", Path: "/v1/openapi.json", Name: "openapi", Summary: "This API's OpenAPI 3 description.", Roles: anyRole, Response: map[string]any{}, Status: 200, handler: s.openapi},
+		{Method: "POST", Path: "/v1/session", Name: "login", Summary: "Log in to the console with an API key (in the body; no other credentials): sets the " + api.SessionCookie + " cookie (HttpOnly, SameSite=Strict, Secure under TLS) that then stands for the key, and answers the CSRF token that state-changing requests with the cookie carry in " + api.CSRFHeader + ".",
+			Request: api.SessionRequest{}, Response: api.SessionInfo{}, Status: 200, handler: s.createSession},
+		{Method: "GET", Path: "/v1/session", Name: "getSession", Summary: "The console session of the " + api.SessionCookie + " cookie: its key's name, role and tenant, CSRF token and expiry (401 without a valid session).", Roles: anyRole, Response: api.SessionInfo{}, Status: 200, handler: s.session},
+		{Method: "DELETE", Path: "/v1/session", Name: "logout", Summary: "Log out: the session's cookie is refused from now on, on every master, and cleared.", Roles: anyRole, Status: 204, handler: s.deleteSession},
 		{Method: "GET", Path: "/v1/backup", Name: "backup", Summary: "A consistent hot copy of the bbolt database, streamed.", Roles: admins, Status: 200, Binary: "application/octet-stream", handler: s.backup},
 
 		{Method: "GET", Path: "/v1/cluster", Name: "clusterStatus", Summary: "The replicated masters: members, leader, each member's applied index and last contact (a single master: clustered false, no members).", Roles: admins, Response: api.ClusterStatus{}, Status: 200, handler: s.clusterStatus},

@@ -39,9 +39,12 @@ type Options struct {
 	Streams Streams // live streams; nil: the stream routes answer 503
 	Cluster Cluster // the replicated masters; nil: a single master
 	Keys    *auth.Keyring
-	Limiter func(http.Handler) http.Handler // per-IP rate limit; nil: none
-	Metrics Metrics                         // nil: none
-	Logger  *slog.Logger
+	// Sessions are the console's logins (/v1/session); nil: those routes answer 503. The
+	// session cookie itself is checked by Keys (auth.Keyring.Sessions).
+	Sessions *auth.Sessions
+	Limiter  func(http.Handler) http.Handler // per-IP rate limit; nil: none
+	Metrics  Metrics                         // nil: none
+	Logger   *slog.Logger
 	// Backup streams the database to w, telling size its length first.
 	Backup func(w io.Writer, size func(int64)) (int64, error)
 	// Ready reports whether the master can serve (store open, not shutting down).
@@ -80,7 +83,8 @@ type Route struct {
 	Method, Path string
 	Name         string // operationId and metrics label
 	Summary      string
-	// Roles may call the route; empty means no authentication (only /healthz).
+	// Roles may call the route; empty means no authentication (/healthz, and the console's
+	// login, which takes the key in its body).
 	Roles []auth.Role
 	// Request and Response are the JSON bodies (nil: none); Status is the success status.
 	// OptionalBody says the request body may be left out; Binary names the content type of

@@ -54,6 +54,7 @@ type Metrics struct {
 	rateLimited    prometheus.Counter
 	connsRefused   prometheus.Counter
 	authDenied     *prometheus.CounterVec
+	sessions       *prometheus.CounterVec
 }
 
 // New registers every metric; src feeds the job, node and queue gauges, rd the database and
@@ -90,12 +91,17 @@ func New(src Source, rd Readings) *Metrics {
 	m.connsRefused = prometheus.NewCounter(prometheus.CounterOpts{Name: "ffrtmp_master_connections_refused_total",
 		Help: "API connections closed at once because their client IP held --max-conns-per-ip already."})
 	m.authDenied = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ffrtmp_master_auth_denied_total",
-		Help: "Requests refused by API key checks, by code (unauthorized, forbidden)."}, []string{"code"})
-	// Both codes start at 0, so rate() and increase() see the first denial.
+		Help: "Requests refused by API key or console session checks, failed console logins included, by code (unauthorized, forbidden, csrf_required)."}, []string{"code"})
+	// Every code starts at 0, so rate() and increase() see the first denial.
 	m.authDenied.WithLabelValues(api.CodeUnauthorized)
 	m.authDenied.WithLabelValues(api.CodeForbidden)
+	m.authDenied.WithLabelValues(api.CodeCSRF)
+	m.sessions = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "ffrtmp_master_console_sessions_total",
+		Help: "Console sessions started (login) and ended (logout) on this master; failed logins count in ffrtmp_master_auth_denied_total."}, []string{"event"})
+	m.sessions.WithLabelValues("login")
+	m.sessions.WithLabelValues("logout")
 	for _, c := range []prometheus.Collector{m.apiRequests, m.apiDuration, m.jobDuration, m.transitions, m.leaseWait,
-		m.scheduling, m.webhooks, m.webhookLatency, m.txDuration, m.txWrites, m.rateLimited, m.connsRefused, m.authDenied} {
+		m.scheduling, m.webhooks, m.webhookLatency, m.txDuration, m.txWrites, m.rateLimited, m.connsRefused, m.authDenied, m.sessions} {
 		f(c)
 	}
 	f(&gauges{src: src, rd: rd, now: time.Now,
@@ -182,6 +188,9 @@ func (m *Metrics) ConnRefused() { m.connsRefused.Inc() }
 
 // AuthDenied counts a 401 or 403.
 func (m *Metrics) AuthDenied(code string) { m.authDenied.WithLabelValues(code).Inc() }
+
+// Session counts a console session's event: "login" or "logout".
+func (m *Metrics) Session(event string) { m.sessions.WithLabelValues(event).Inc() }
 
 // gauges read the farm's counters at scrape time, so they are never stale.
 type gauges struct {

@@ -114,6 +114,7 @@ func Flags(fs *pflag.FlagSet) {
 	fs.Int64("max-body", 1<<20, "largest request body in bytes")
 	fs.Int("max-conns-per-ip", master.DefaultMaxConnsPerIP, "API connections one client IP may hold open; more are closed at once (0: no cap; --trusted-proxies are not capped)")
 	fs.Duration("write-timeout", httpapi.DefaultWriteTimeout, "how long one write of a streamed answer (GET /v1/backup) may wait for a client that stopped reading before it is cut off")
+	fs.Duration("session-ttl", auth.DefaultSessionTTL, "how long a console login (POST /v1/session) lasts: the session cookie's Max-Age; 1m..720h")
 	fs.String("webhook-secret", "", "HMAC-SHA256 key for webhook signatures (default: generated into <db>.webhook-secret)")
 	fs.StringSlice("webhook-allow-cidr", nil, WebhookAllowUsage)
 	fs.Int("max-retries", 3, "retries of a job after transient failures")
@@ -204,6 +205,7 @@ func configValues(v *viper.Viper, log *slog.Logger) master.Config {
 		KeysFile:  v.GetString("keys-file"),
 		RateLimit: v.GetFloat64("rate-limit"), RateBurst: v.GetInt("rate-burst"), MaxBody: v.GetInt64("max-body"),
 		MaxConnsPerIP: v.GetInt("max-conns-per-ip"), WriteTimeout: v.GetDuration("write-timeout"),
+		SessionTTL:    v.GetDuration("session-ttl"),
 		WebhookSecret: v.GetString("webhook-secret"),
 		TLS: tlsconf.Options{Enabled: v.GetBool("tls"), CertFile: v.GetString("cert"), KeyFile: v.GetString("key"),
 			CAFile: v.GetString("ca"), MTLS: v.GetBool("mtls"), SelfSignedDir: filepath.Dir(db)},
@@ -259,6 +261,9 @@ func connectionConfig(_ *viper.Viper, cfg *master.Config) error {
 	}
 	if cfg.WriteTimeout <= 0 {
 		return errors.New("--write-timeout must be positive")
+	}
+	if t := cfg.SessionTTL; t < time.Minute || t > 720*time.Hour {
+		return fmt.Errorf("--session-ttl %s: want 1m..720h", t)
 	}
 	if cfg.LiveGrace <= 0 {
 		return errors.New("--live-grace must be positive")
