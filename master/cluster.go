@@ -306,6 +306,7 @@ func (m *Master) startTerm(ctx context.Context) func() {
 		m.src.f.Store(nil)
 		cancel()
 		<-done
+		m.lastEvent.Store(t.events.Last())
 		m.log.Info("stopped the farm's services: another master leads")
 	}
 }

@@ -33,6 +33,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/master/cluster"
 	"github.com/ffrtmp/ffrtmp/master/connlimit"
 	"github.com/ffrtmp/ffrtmp/master/egress"
+	"github.com/ffrtmp/ffrtmp/master/events"
 	"github.com/ffrtmp/ffrtmp/master/farm"
 	"github.com/ffrtmp/ffrtmp/master/httpapi"
 	"github.com/ffrtmp/ffrtmp/master/live"
@@ -159,6 +160,9 @@ type Master struct {
 	tls       *tls.Config
 	peerTLS   atomic.Pointer[tls.Config] // the cluster port's certificate, once started
 	stopping  atomic.Bool
+	// lastEvent is the last event ID of the terms before: the next term's event IDs start
+	// above it (and above the clock), so they keep increasing on this master.
+	lastEvent atomic.Uint64
 	tracing   func(context.Context) error
 	// servingCh is closed once Run serves; served is set just before (health.go).
 	servingCh chan struct{}
@@ -305,6 +309,7 @@ func (m *Master) webhookPolicy() (err error) {
 // builds one each time it becomes the leader, from the replicated database, and drops it
 // when it stops being the leader.
 type term struct {
+	events  *events.Hub
 	farm    *farm.Service
 	hooks   *webhook.Dispatcher
 	streams *live.Streams
@@ -314,7 +319,7 @@ type term struct {
 
 // newTerm loads the farm's services from the database.
 func (m *Master) newTerm(ctx context.Context) (*term, error) {
-	t := &term{}
+	t := &term{events: events.New(events.Config{Start: max(uint64(time.Now().UnixMicro()), m.lastEvent.Load()+1)})}
 	var err error
 	t.hooks, err = webhook.New(m.st.Outbox(), webhook.Options{Secret: m.secret, Logger: m.log, OnAttempt: m.metrics.Webhook,
 		BaseBackoff: m.cfg.WebhookBackoff, Egress: m.callbacks})
@@ -326,14 +331,17 @@ func (m *Master) newTerm(ctx context.Context) (*term, error) {
 	fc.Logger = m.log
 	fc.Tenants = m.keys.Tenant
 	fc.Hooks = farm.Hooks{Transition: m.metrics.Transition, Finished: m.metrics.Finished,
-		LeaseWait: m.metrics.LeaseWait, Schedule: m.metrics.Schedule, Webhook: t.hooks.Notify}
+		LeaseWait: m.metrics.LeaseWait, Schedule: m.metrics.Schedule, Webhook: t.hooks.Notify,
+		Job: t.events.Job, Node: t.events.Node, NodeRemoved: t.events.NodeRemoved}
 	if t.farm, err = farm.New(ctx, m.st, fc); err != nil {
 		return nil, err
 	}
-	if t.streams, err = live.New(ctx, t.farm, m.st, m.liveConfig()); err != nil {
+	lc := m.liveConfig()
+	lc.OnChange, lc.OnDelete = t.events.Stream, t.events.StreamDeleted
+	if t.streams, err = live.New(ctx, t.farm, m.st, lc); err != nil {
 		return nil, err
 	}
-	opts := httpapi.Options{Farm: t.farm, Streams: t.streams, Keys: m.keys, Sessions: m.sessions, Limiter: m.limiter, Metrics: m.metrics,
+	opts := httpapi.Options{Farm: t.farm, Streams: t.streams, Events: t.events, Keys: m.keys, Sessions: m.sessions, Limiter: m.limiter, Metrics: m.metrics,
 		Logger: m.log, Backup: m.st.Backup, Ready: m.ready, MaxBody: m.cfg.MaxBody, WriteTimeout: m.cfg.WriteTimeout, Tracing: m.cfg.Tracing}
 	if m.node != nil {
 		opts.Cluster = clusterAPI{m}
@@ -347,6 +355,8 @@ func (m *Master) newTerm(ctx context.Context) (*term, error) {
 // run runs the term's background work (failure handling, deliveries, stream sessions)
 // until ctx ends.
 func (t *term) run(ctx context.Context) error {
+	// The event streams end with the term: their clients reconnect to whoever serves next.
+	defer t.events.Close()
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return t.farm.Run(gctx) })
 	g.Go(func() error { return t.hooks.Run(gctx) })

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -63,26 +64,330 @@ is assigned, running or retrying, and the newest queued ones, until Ctrl-C (or, 
 			return watchAllJobs(cmd.Context(), c, f, d)
 		},
 	}
-	cmd.Flags().DurationVar(&f.interval, "interval", time.Second, "how often to ask the master")
+	cmd.Flags().DurationVar(&f.interval, "interval", time.Second, "how often to redraw the board (and to ask a master without an event stream)")
 	cmd.Flags().BoolVar(&f.exitWhenIdle, "exit-when-idle", false, "without an ID: exit once no job is queued, assigned, running or retrying")
 	return cmd
 }
 
-// followJob polls job id every interval, showing each view of it, until it ends; it returns
-// the final job. Interrupted, it says how to pick the job up again.
+// followJob shows job id, from the master's event stream, until it ends; it returns the
+// final job. Interrupted, it says how to pick the job up again. A master without
+// GET /v1/events is polled every interval.
 func followJob(ctx context.Context, c *conn, id string, interval time.Duration, d jobsDisplay) (api.Job, error) {
 	defer d.close()
 	names := newJobNamer(c)
 	var last *api.Job
+	// show shows j and reports whether it ended.
+	show := func(j api.Job) bool {
+		last = &j
+		v := names.view(ctx, j)
+		if j.Status.Terminal() {
+			d.show(v, nil, []api.Job{j}, "")
+			return true
+		}
+		d.show(v, []api.Job{j}, nil, "")
+		return false
+	}
+	// reload reads the job whole (at the start, after events were missed).
+	reload := func() (bool, error) {
+		for {
+			j, err := c.Client.GetJob(ctx, id)
+			switch {
+			case ctx.Err() != nil:
+				return false, ctx.Err()
+			case err != nil:
+				wait, ok := jobsRetryLater(err, interval)
+				if !ok {
+					return false, c.explain(err, "job "+id)
+				}
+				jobsSleep(ctx, wait)
+				continue
+			}
+			return show(*j), nil
+		}
+	}
+	resume := ""
+	for {
+		es, err := c.Client.Events(ctx, api.EventsOptions{Types: []string{api.ServerEventJob}, LastEventID: resume})
+		switch {
+		case ctx.Err() != nil:
+			return stoppedWatching(id, last)
+		case noEventStream(err):
+			return pollJob(ctx, c, id, interval, d, names, last)
+		case err != nil:
+			wait, ok := jobsRetryLater(err, interval)
+			if !ok {
+				return api.Job{}, c.explain(err, "")
+			}
+			jobsSleep(ctx, wait)
+			continue
+		}
+		// Subscribed first, read second: no change falls between the two.
+		if resume == "" {
+			done, err := reload()
+			if err != nil || done {
+				es.Close()
+				if ctx.Err() != nil {
+					return stoppedWatching(id, last)
+				}
+				return derefJob(last), err
+			}
+		}
+		for {
+			ev, err := es.Next()
+			if err != nil {
+				break // the master ended the stream (a restart, a new leader): resume
+			}
+			var done bool
+			switch {
+			case ev.Reset != nil:
+				if done, err = reload(); err != nil {
+					es.Close()
+					if ctx.Err() != nil {
+						return stoppedWatching(id, last)
+					}
+					return api.Job{}, err
+				}
+			case ev.Job != nil && ev.Job.ID == id:
+				done = show(*ev.Job)
+			}
+			if done {
+				es.Close()
+				return *last, nil
+			}
+		}
+		resume = es.LastID()
+		es.Close()
+		if ctx.Err() != nil {
+			return stoppedWatching(id, last)
+		}
+		jobsSleep(ctx, interval)
+	}
+}
+
+// stoppedWatching is what an interrupted watch of job id says, last being what it saw.
+func stoppedWatching(id string, last *api.Job) (api.Job, error) {
+	if last == nil {
+		return api.Job{}, fmt.Errorf("stopped before the master answered for job %s", id)
+	}
+	return *last, fmt.Errorf("stopped watching: job %s is %s; follow it again with `ffrtmp jobs watch %s`, or stop it with `ffrtmp jobs cancel %s`",
+		id, last.Status, id, id)
+}
+
+func derefJob(j *api.Job) api.Job {
+	if j == nil {
+		return api.Job{}
+	}
+	return *j
+}
+
+// noEventStream reports whether err says the master has no GET /v1/events (an older one).
+func noEventStream(err error) bool {
+	var e *api.Error
+	return errors.As(err, &e) && e.Status == http.StatusNotFound
+}
+
+// watchAllJobs shows the farm's active and queued jobs until ctx ends (or nothing is active,
+// with --exit-when-idle), from the master's event stream, redrawn at most every interval.
+// Jobs that leave the active set are shown once more as they ended. A master without
+// GET /v1/events is polled every interval.
+func watchAllJobs(ctx context.Context, c *conn, f jobsWatchFlags, d jobsDisplay) error {
+	defer d.close()
+	names := newJobNamer(c)
+	b := &jobBoard{}
+	var es *api.EventStream
+	defer func() {
+		if es != nil {
+			es.Close()
+		}
+	}()
+	evs := make(chan api.ServerEvent, 64)
+	ended := make(chan struct{}, 1)
+	resume := ""
+	stale := true // the board must be listed again (the start, missed events)
+	var lastDraw time.Time
+	for {
+		if es == nil {
+			var err error
+			es, err = c.Client.Events(ctx, api.EventsOptions{Types: []string{api.ServerEventJob}, LastEventID: resume})
+			switch {
+			case ctx.Err() != nil:
+				return nil
+			case noEventStream(err):
+				return pollAllJobs(ctx, c, f, d, names)
+			case err != nil:
+				if wait, ok := jobsRetryLater(err, f.interval); ok {
+					jobsSleep(ctx, wait)
+					continue
+				}
+				return c.explain(err, "")
+			}
+			go readJobEvents(es, evs, ended)
+		}
+		if stale {
+			active, queued, more, err := activeJobs(ctx, c)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				if wait, ok := jobsRetryLater(err, f.interval); ok {
+					jobsSleep(ctx, wait)
+					continue
+				}
+				return c.explain(err, "")
+			}
+			for _, id := range b.load(active, queued, more) {
+				// Gone from the lists: ended while events were missed, or a queued job pushed
+				// out of the newest few.
+				if j, err := c.Client.GetJob(ctx, id); err == nil && j.Status.Terminal() {
+					b.ended = append(b.ended, *j)
+				}
+			}
+			stale = false
+			b.dirty = true
+		}
+		if wait := f.interval - time.Since(lastDraw); b.dirty && wait <= 0 {
+			all, ended := b.take()
+			d.show(names.view(ctx, slices.Concat(all, ended)...), all, ended, b.summary(f.exitWhenIdle))
+			lastDraw = time.Now()
+			if f.exitWhenIdle && len(all) == 0 {
+				return nil
+			}
+		}
+		var tick <-chan time.Time
+		if b.dirty {
+			tick = time.After(max(f.interval-time.Since(lastDraw), 0))
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case ev := <-evs:
+			switch {
+			case ev.Reset != nil:
+				stale = true
+			case ev.Job != nil:
+				stale = b.apply(*ev.Job) || stale
+			}
+		case <-ended:
+			resume = es.LastID()
+			es.Close()
+			es = nil // its reader is gone; what it read waits in evs
+			if !jobsSleep(ctx, f.interval) {
+				return nil
+			}
+		case <-tick:
+		}
+	}
+}
+
+// readJobEvents hands es's events to evs until the stream ends, then says so on ended.
+func readJobEvents(es *api.EventStream, evs chan<- api.ServerEvent, ended chan<- struct{}) {
+	for {
+		ev, err := es.Next()
+		if err != nil {
+			select { // one reader at a time: the signal before it was taken
+			case ended <- struct{}{}:
+			default:
+			}
+			return
+		}
+		evs <- ev
+	}
+}
+
+// jobBoard is what the all-jobs watch shows: the active jobs, the newest queued ones, and
+// the jobs that ended since the last draw.
+type jobBoard struct {
+	active, queued map[string]api.Job
+	more           bool // queued jobs beyond those shown
+	ended          []api.Job
+	dirty          bool // changed since the last draw
+}
+
+// load replaces the board with lists the master gave; gone are the IDs shown before that
+// are in neither.
+func (b *jobBoard) load(active, queued []api.Job, more bool) (gone []string) {
+	fresh := map[string]bool{}
+	for _, j := range slices.Concat(active, queued) {
+		fresh[j.ID] = true
+	}
+	for _, id := range slices.Concat(slices.Collect(maps.Keys(b.active)), slices.Collect(maps.Keys(b.queued))) {
+		if !fresh[id] {
+			gone = append(gone, id)
+		}
+	}
+	b.active, b.queued, b.more = map[string]api.Job{}, map[string]api.Job{}, more
+	for _, j := range active {
+		b.active[j.ID] = j
+	}
+	for _, j := range queued {
+		b.queued[j.ID] = j
+	}
+	return gone
+}
+
+// apply takes a job's event into the board; it reports whether the board must be listed
+// again (a shown queued job left while others wait unseen).
+func (b *jobBoard) apply(j api.Job) (relist bool) {
+	_, wasActive := b.active[j.ID]
+	_, wasQueued := b.queued[j.ID]
+	delete(b.active, j.ID)
+	delete(b.queued, j.ID)
+	switch {
+	case j.Status == api.StatusQueued:
+		b.queued[j.ID] = j
+		if len(b.queued) > maxQueuedJobsShown {
+			oldest := slices.Min(slices.Collect(maps.Keys(b.queued)))
+			delete(b.queued, oldest)
+			b.more = true
+		}
+	case j.Status.Terminal():
+		if wasActive || wasQueued {
+			b.ended = append(b.ended, j)
+		}
+	default:
+		b.active[j.ID] = j
+	}
+	b.dirty = b.dirty || wasActive || wasQueued || !j.Status.Terminal()
+	return wasQueued && j.Status != api.StatusQueued && b.more
+}
+
+// take returns the board to draw (running first, then assigned, retrying, each oldest
+// first, then the queued oldest first) and the jobs that ended since the last draw.
+func (b *jobBoard) take() (all, ended []api.Job) {
+	active, queued := b.lists()
+	ended = b.ended
+	slices.SortFunc(ended, func(x, y api.Job) int { return strings.Compare(x.ID, y.ID) })
+	b.ended, b.dirty = nil, false
+	return slices.Concat(active, queued), ended
+}
+
+func (b *jobBoard) lists() (active, queued []api.Job) {
+	active = slices.Collect(maps.Values(b.active))
+	rank := map[api.Status]int{api.StatusRunning: 0, api.StatusAssigned: 1, api.StatusRetrying: 2}
+	slices.SortStableFunc(active, func(x, y api.Job) int {
+		if r := rank[x.Status] - rank[y.Status]; r != 0 {
+			return r
+		}
+		return strings.Compare(x.ID, y.ID)
+	})
+	queued = slices.Collect(maps.Values(b.queued))
+	slices.SortFunc(queued, func(x, y api.Job) int { return strings.Compare(x.ID, y.ID) })
+	return active, queued
+}
+
+func (b *jobBoard) summary(exitWhenIdle bool) string {
+	active, queued := b.lists()
+	return jobsWatchSummary(active, queued, b.more, exitWhenIdle)
+}
+
+// pollJob polls job id every interval, showing each view of it, until it ends; it returns
+// the final job (a master without GET /v1/events).
+func pollJob(ctx context.Context, c *conn, id string, interval time.Duration, d jobsDisplay, names *jobNamer, last *api.Job) (api.Job, error) {
 	for {
 		j, err := c.Client.GetJob(ctx, id)
 		switch {
 		case ctx.Err() != nil:
-			if last == nil {
-				return api.Job{}, fmt.Errorf("stopped before the master answered for job %s", id)
-			}
-			return *last, fmt.Errorf("stopped watching: job %s is %s; follow it again with `ffrtmp jobs watch %s`, or stop it with `ffrtmp jobs cancel %s`",
-				id, last.Status, id, id)
+			return stoppedWatching(id, last)
 		case err != nil:
 			wait, ok := jobsRetryLater(err, interval)
 			if !ok {
@@ -102,11 +407,9 @@ func followJob(ctx context.Context, c *conn, id string, interval time.Duration, 
 	}
 }
 
-// watchAllJobs shows the farm's active and queued jobs until ctx ends (or nothing is active, with
-// --exit-when-idle). Jobs that leave the active set are shown once more as they ended.
-func watchAllJobs(ctx context.Context, c *conn, f jobsWatchFlags, d jobsDisplay) error {
-	defer d.close()
-	names := newJobNamer(c)
+// pollAllJobs is watchAllJobs against a master without GET /v1/events: it lists the jobs
+// every interval.
+func pollAllJobs(ctx context.Context, c *conn, f jobsWatchFlags, d jobsDisplay, names *jobNamer) error {
 	seen := map[string]bool{}
 	for {
 		active, queued, more, err := activeJobs(ctx, c)

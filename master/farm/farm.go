@@ -56,7 +56,8 @@ type Config struct {
 	Hooks  Hooks
 }
 
-// Hooks receive measurements for metrics. Any may be nil.
+// Hooks receive measurements for metrics, and the changes clients watch (GET /v1/events).
+// Any may be nil.
 type Hooks struct {
 	Transition func(from, to api.Status, queue string)
 	// Finished is a job's time from creation to its end.
@@ -67,6 +68,14 @@ type Hooks struct {
 	Schedule func(d time.Duration)
 	// Webhook is told when a commit queued webhook deliveries.
 	Webhook func()
+	// Job is told of each committed change of a job and of each progress report, with the
+	// job as Get shows it, in the order of the job's changes. progress says its status and
+	// node stayed (progress, phase, log lines): such news may be coalesced.
+	Job func(j api.Job, progress bool)
+	// Node is told of a node's registration, heartbeat, drain order, lifted drain and going
+	// offline, with the node as Node shows it; NodeRemoved of its removal.
+	Node        func(n api.Node)
+	NodeRemoved func(id string)
 }
 
 // DefaultMaxQueued is the farm's default cap on queued jobs: far above what a farm works
@@ -144,6 +153,9 @@ type activeJob struct {
 	phase      api.Phase
 	progress   *api.Progress
 	lastSample time.Time
+	// job is the job as last committed, kept for Hooks.Job (progress reports that write
+	// nothing); nil without that hook.
+	job *api.Job
 }
 
 // New loads the farm's state from st: queued jobs into the scheduler, active ones against
@@ -220,6 +232,9 @@ func (s *Service) load(ctx context.Context) error {
 func (s *Service) newActive(j api.Job, now time.Time) *activeJob {
 	a := &activeJob{node: j.Node, queue: j.Queue, assignedAt: now, lastSign: now,
 		maxRun: time.Duration(j.MaxRunTime), phase: j.Phase, progress: j.Progress, lastSample: now}
+	if s.cfg.Hooks.Job != nil {
+		a.job = &j
+	}
 	// max_run_time counts from the real assignment, also across a master restart; the lease
 	// and stale checks count from now (the master was not listening meanwhile).
 	a.runSince = now

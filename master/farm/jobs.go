@@ -96,7 +96,12 @@ func (s *Service) submit(ctx context.Context, c Caller, req api.JobRequest, idem
 		return api.Job{}, false, fmt.Errorf("store job: %w", err)
 	}
 	if !replay {
+		// Under the job's lock: a node may lease it the moment the scheduler has it, and
+		// its assignment must be heard of after its creation.
+		unlock := s.lock(job.ID)
 		s.followCreated(job, now, res)
+		s.published(api.Job{}, job)
+		unlock()
 	}
 	return s.view(job), replay, nil
 }
@@ -121,13 +126,7 @@ func (s *Service) view(j api.Job) api.Job {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if a, ok := s.active[j.ID]; ok && a.node == j.Node {
-		if a.progress != nil {
-			p := *a.progress
-			j.Progress = &p
-		}
-		if a.phase != "" {
-			j.Phase = a.phase
-		}
+		return a.overlay(j)
 	}
 	return j
 }

@@ -75,6 +75,7 @@ func (s *Service) checkNodes(ctx context.Context, now time.Time) {
 		s.log.Warn("node offline: no heartbeat", "node_id", id, "timeout", s.cfg.HeartbeatTimeout)
 		s.requeueNodeJobs(ctx, id, api.JobError{Code: api.JobErrNodeLost, Transient: true,
 			Message: fmt.Sprintf("node %s sent no heartbeat for %s", id, s.cfg.HeartbeatTimeout)}, false)
+		s.publishNode(ctx, id)
 	}
 }
 

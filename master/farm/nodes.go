@@ -106,6 +106,7 @@ func (s *Service) Register(ctx context.Context, reg api.Registration, addr strin
 	if err := s.st.PutNode(ctx, rec); err != nil {
 		return api.Registered{}, fmt.Errorf("store node: %w", err)
 	}
+	s.nodeChanged(view)
 	s.log.Info("node registered", "node_id", rec.ID, "name", rec.Name, "key", who.Key, "new_secret", issue,
 		"slots", c.Slots, "encoders", len(c.Encoders), "gpus", len(c.GPUs), "addr", addr, "drain_ordered", rec.DrainOrdered)
 	return api.Registered{Node: view, Secret: secret}, nil
@@ -293,6 +294,23 @@ func (s *Service) nodeView(ns *nodeState) api.Node {
 	return n
 }
 
+// nodeChanged tells Hooks.Node of node n's change.
+func (s *Service) nodeChanged(n api.Node) {
+	if h := s.cfg.Hooks.Node; h != nil {
+		h(n)
+	}
+}
+
+// publishNode tells Hooks.Node of node id as it is now (when it is still there).
+func (s *Service) publishNode(ctx context.Context, id string) {
+	if s.cfg.Hooks.Node == nil {
+		return
+	}
+	if n, err := s.Node(ctx, id); err == nil {
+		s.nodeChanged(n)
+	}
+}
+
 // Nodes lists the nodes, by ID.
 func (s *Service) Nodes(ctx context.Context) []api.Node {
 	s.mu.Lock()
@@ -350,6 +368,7 @@ func (s *Service) Drain(ctx context.Context, id string) (api.Node, error) {
 	if err := s.st.PutNode(ctx, rec); err != nil {
 		return api.Node{}, fmt.Errorf("store node: %w", err)
 	}
+	s.nodeChanged(view)
 	s.log.Info("node drain ordered", "node_id", id)
 	return view, nil
 }
@@ -369,6 +388,7 @@ func (s *Service) Undrain(ctx context.Context, id string) (api.Node, error) {
 	if err := s.st.PutNode(ctx, rec); err != nil {
 		return api.Node{}, fmt.Errorf("store node: %w", err)
 	}
+	s.nodeChanged(view)
 	if was {
 		s.log.Info("node drain lifted", "node_id", id)
 		s.sched.Wake()
@@ -390,6 +410,9 @@ func (s *Service) RemoveNode(ctx context.Context, id string) error {
 		return fmt.Errorf("delete node: %w", err)
 	}
 	s.requeueNodeJobs(ctx, id, api.JobError{Code: api.JobErrNodeRemoved, Message: "node " + id + " was removed by an operator", Transient: true}, true)
+	if h := s.cfg.Hooks.NodeRemoved; h != nil {
+		h(id)
+	}
 	s.log.Info("node removed", "node_id", id)
 	return nil
 }

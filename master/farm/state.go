@@ -47,6 +47,7 @@ func (s *Service) change(ctx context.Context, id string, fn func(j *api.Job, now
 func (s *Service) changeLocked(ctx context.Context, id string, fn func(j *api.Job, now time.Time) ([]api.Event, error)) (api.Job, error) {
 	now := s.now()
 	var refused error
+	wrote := false
 	before, after, err := s.st.UpdateJob(ctx, id, func(j *api.Job) store.Change {
 		evs, refuse := fn(j, now)
 		refused = refuse
@@ -56,6 +57,7 @@ func (s *Service) changeLocked(ctx context.Context, id string, fn func(j *api.Jo
 		if len(evs) == 0 {
 			return store.Change{NoWrite: true}
 		}
+		wrote = true
 		return store.Change{Events: evs}
 	})
 	if err != nil {
@@ -65,7 +67,61 @@ func (s *Service) changeLocked(ctx context.Context, id string, fn func(j *api.Jo
 		return api.Job{}, storeErr(err, "job", id)
 	}
 	s.follow(before, after, now)
+	if wrote {
+		s.published(before, after)
+	}
 	return after, nil
+}
+
+// published tells Hooks.Job of a committed change of a job (before: "" status when it was
+// created), keeping the job for later progress news. The caller holds the job's lock, so
+// the hook hears of one job's changes in their order.
+func (s *Service) published(before, after api.Job) {
+	hook := s.cfg.Hooks.Job
+	if hook == nil {
+		return
+	}
+	view := after
+	s.mu.Lock()
+	if a, ok := s.active[after.ID]; ok && a.node == after.Node {
+		j := after
+		a.job = &j
+		view = a.overlay(after)
+	}
+	s.mu.Unlock()
+	hook(view, before.Status == after.Status && before.Node == after.Node)
+}
+
+// overlay adds to j what only memory knows of it: its latest progress and phase; s.mu held.
+func (a *activeJob) overlay(j api.Job) api.Job {
+	if a.progress != nil {
+		p := *a.progress
+		j.Progress = &p
+	}
+	if a.phase != "" {
+		j.Phase = a.phase
+	}
+	return j
+}
+
+// publishProgress tells Hooks.Job of progress of job id on node that wrote nothing, under
+// the job's lock (so it cannot overtake the job's next change).
+func (s *Service) publishProgress(id, node string) {
+	hook := s.cfg.Hooks.Job
+	if hook == nil {
+		return
+	}
+	unlock := s.lock(id)
+	defer unlock()
+	s.mu.Lock()
+	a, ok := s.active[id]
+	if !ok || a.node != node || a.job == nil {
+		s.mu.Unlock()
+		return
+	}
+	view := a.overlay(*a.job)
+	s.mu.Unlock()
+	hook(view, true)
 }
 
 // follow brings the scheduler and the in-memory tables in line with a committed change.

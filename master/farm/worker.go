@@ -28,6 +28,7 @@ func (s *Service) Heartbeat(ctx context.Context, id string, hb api.Heartbeat) (a
 		return api.HeartbeatReply{}, err
 	}
 	s.requeueLost(ctx, id, b.lost)
+	s.nodeChanged(b.view)
 	if b.save {
 		if err := s.st.PutNode(ctx, b.snapshot); err != nil {
 			s.log.Warn("store node snapshot", "node_id", id, "err", err)
@@ -61,6 +62,7 @@ type heartbeat struct {
 	lost     []string
 	save     bool
 	snapshot store.NodeRecord
+	view     api.Node // the node as Node shows it, for Hooks.Node
 }
 
 // beat records node id's heartbeat hb at now in memory: the node is seen, online (or
@@ -101,6 +103,9 @@ func (s *Service) beat(id string, hb api.Heartbeat, now time.Time) (heartbeat, e
 	if b.save = now.Sub(ns.lastSaved) > time.Minute; b.save {
 		ns.lastSaved = now
 		b.snapshot = s.nodeRecord(ns)
+	}
+	if s.cfg.Hooks.Node != nil {
+		b.view = s.nodeView(ns)
 	}
 	return b, nil
 }
@@ -283,6 +288,7 @@ func (s *Service) Progress(ctx context.Context, id string, rep api.ProgressRepor
 	}
 	lines := len(rep.Warnings) + len(rep.Log)
 	if !sample && lines == 0 {
+		s.publishProgress(id, rep.Node)
 		return api.ProgressReply{}, nil
 	}
 	_, err := s.change(ctx, id, func(j *api.Job, now time.Time) ([]api.Event, error) {

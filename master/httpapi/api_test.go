@@ -50,6 +50,11 @@ func TestEveryRouteSucceeds(t *testing.T) {
 	if _, err := sub.OpenAPI(ctx); err != nil {
 		t.Fatalf("openapi: %v", err)
 	}
+	es, err := sub.Events(ctx, api.EventsOptions{})
+	if err != nil {
+		t.Fatalf("events: %v", err)
+	}
+	es.Close()
 
 	// Presets and scenarios.
 	if _, err := sub.ListPresets(ctx); err != nil {
@@ -253,6 +258,7 @@ var access = map[string]string{
 	"POST /v1/jobs/{id}/cancel":        "submitter",
 	"POST /v1/jobs/{id}/retry":         "submitter",
 	"GET /v1/jobs/{id}/events":         "submitter",
+	"GET /v1/events":                   "submitter",
 	"GET /v1/presets":                  "any",
 	"GET /v1/presets/{name}":           "any",
 	"PUT /v1/presets/{name}":           "admin",

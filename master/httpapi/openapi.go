@@ -168,6 +168,10 @@ func addParameters(op *openapi3.Operation, rt Route) {
 func (g *schemas) response(rt Route) (*openapi3.Response, error) {
 	resp := openapi3.NewResponse().WithDescription(http.StatusText(rt.Status))
 	switch {
+	case rt.Binary == "text/event-stream":
+		sch := openapi3.NewStringSchema()
+		sch.Description = eventStreamDoc
+		resp.WithContent(openapi3.Content{rt.Binary: openapi3.NewMediaType().WithSchema(sch)})
 	case rt.Binary != "":
 		resp.WithContent(openapi3.Content{rt.Binary: openapi3.NewMediaType().WithSchema(openapi3.NewStringSchema().WithFormat("binary"))})
 	case rt.Response != nil:

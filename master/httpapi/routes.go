@@ -54,6 +54,10 @@ func (s *Server) table() []Route {
 		{Method: "GET", Path: "/v1/jobs/{id}/events", Name: "jobEvents", Summary: "A job's history: state changes, progress samples, warnings, log lines.", Roles: submitters, Response: api.EventList{}, Status: 200,
 			Query: map[string]string{"after": "return events with seq greater than this", "limit": "page size, 1..1000 (default 100)"}, handler: s.jobEvents},
 
+		{Method: "GET", Path: "/v1/events", Name: "events", Summary: "Server-sent events of job, node and stream changes (text/event-stream), resumable with Last-Event-ID; a key sees its tenant's jobs and streams.", Roles: submitters, Status: 200, Binary: "text/event-stream",
+			Query:   map[string]string{"types": "event types to send, comma-separated: job, node, stream (default all)", "last_event_id": "resume after this event ID (for EventSource reconnects; the Last-Event-ID header takes precedence)"},
+			Headers: map[string]string{"Last-Event-ID": "resume after this event ID: missed events come first, or one reset event when they are no longer held"}, handler: s.events},
+
 		{Method: "GET", Path: "/v1/presets", Name: "listPresets", Summary: "Built-in and stored ladder presets.", Roles: anyRole, Response: api.PresetList{}, Status: 200, handler: s.listPresets},
 		{Method: "GET", Path: "/v1/presets/{name}", Name: "getPreset", Summary: "One preset.", Roles: anyRole, Response: api.Preset{}, Status: 200, handler: s.getPreset},
 		{Method: "PUT", Path: "/v1/presets/{name}", Name: "putPreset", Summary: "Create or replace a preset (built-ins are read-only).", Roles: admins, Request: api.Preset{}, Response: api.Preset{}, Status: 200, Also: map[int]string{201: "created"}, SameBody: true, handler: s.putPreset},

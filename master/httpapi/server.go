@@ -26,6 +26,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/master/auth"
+	"github.com/ffrtmp/ffrtmp/master/events"
 )
 
 // Metrics is what the API reports about requests.
@@ -36,8 +37,9 @@ type Metrics interface {
 // Options configure the API.
 type Options struct {
 	Farm    Farm
-	Streams Streams // live streams; nil: the stream routes answer 503
-	Cluster Cluster // the replicated masters; nil: a single master
+	Streams Streams     // live streams; nil: the stream routes answer 503
+	Events  *events.Hub // the changes GET /v1/events streams; nil: it answers 503
+	Cluster Cluster     // the replicated masters; nil: a single master
 	Keys    *auth.Keyring
 	// Sessions are the console's logins (/v1/session); nil: those routes answer 503. The
 	// session cookie itself is checked by Keys (auth.Keyring.Sessions).

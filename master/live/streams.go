@@ -92,6 +92,13 @@ type Config struct {
 	// Tenants returns a tenant's quotas (max_streams); nil: no quotas.
 	Tenants func(name string) auth.Tenant
 
+	// OnChange is told of a stream's change (created, key rotated, publisher come or gone,
+	// live job started, idle, stale, and every Poll while connected, for its bitrate) with
+	// the stream as the API shows it, ingest URL included, without its key; OnDelete of its
+	// deletion. Either may be nil.
+	OnChange func(st api.Stream)
+	OnDelete func(id, tenant string)
+
 	Logger *slog.Logger
 }
 
@@ -318,6 +325,7 @@ func (s *Streams) CreateStream(ctx context.Context, c farm.Caller, req api.Strea
 		return api.Stream{}, fmt.Errorf("store stream: %w", err)
 	}
 	stored = true
+	s.notify(rec)
 	s.log.Info("stream created", "stream_id", st.ID, "stream", st.Name, "preset", st.Preset, "tenant", tenant)
 	out := s.view(rec, now)
 	out.StreamKey = key
@@ -452,6 +460,7 @@ func (s *Streams) RotateStreamKey(ctx context.Context, c farm.Caller, id string)
 	if err != nil {
 		return api.Stream{}, storeErr(err, "stream", id)
 	}
+	s.notify(r)
 	s.log.Info("stream key rotated", "stream_id", id, "stream", r.Stream.Name)
 	out := s.view(r, now)
 	out.StreamKey = key
@@ -490,6 +499,9 @@ func (s *Streams) DeleteStream(ctx context.Context, c farm.Caller, id string) er
 	delete(s.live, id)
 	s.counts[streamTenant(r.Stream)]--
 	s.mu.Unlock()
+	if s.cfg.OnDelete != nil {
+		s.cfg.OnDelete(id, streamTenant(r.Stream))
+	}
 	s.log.Info("stream deleted", "stream_id", id, "stream", r.Stream.Name, "by", by)
 	return nil
 }
@@ -619,16 +631,37 @@ func (s *Streams) sample(now time.Time) {
 		}
 	}
 	for _, id := range ids {
-		st, ok := s.stats(id)
-		if !ok {
-			continue
+		if st, ok := s.stats(id); ok {
+			s.mu.Lock()
+			if ls := s.live[id]; ls != nil && ls.connected {
+				s.noteBytes(ls, st.Bytes, now)
+			}
+			s.mu.Unlock()
 		}
-		s.mu.Lock()
-		if ls := s.live[id]; ls != nil && ls.connected {
-			s.noteBytes(ls, st.Bytes, now)
-		}
-		s.mu.Unlock()
+		s.changed(s.base, id) // its bitrate, and whether it went stale
 	}
+}
+
+// changed tells Config.OnChange of stream id as it is now.
+func (s *Streams) changed(ctx context.Context, id string) {
+	if s.cfg.OnChange == nil {
+		return
+	}
+	r, err := s.st.GetStream(ctx, id)
+	if err != nil {
+		return // deleted meanwhile: OnDelete said so
+	}
+	s.notify(r)
+}
+
+// notify tells Config.OnChange of stream r, as the API shows it.
+func (s *Streams) notify(r store.StreamRecord) {
+	if s.cfg.OnChange == nil {
+		return
+	}
+	v := s.view(r, time.Now())
+	v.IngestURL = s.IngestURL()
+	s.cfg.OnChange(v)
 }
 
 // ---- the ingest's questions and news ----
@@ -834,15 +867,18 @@ func (s *Streams) connect(p publish, job api.Job, going bool) (resume bool) {
 // resumeSession gives the publisher back within the grace the stream's job jobID: the stream
 // takes the new input (and the job again, if the session had ended).
 func (s *Streams) resumeSession(ctx context.Context, log *slog.Logger, p publish, jobID string) {
-	if _, err := s.st.UpdateStream(ctx, p.id, func(r *store.StreamRecord) error {
+	r, err := s.st.UpdateStream(ctx, p.id, func(r *store.StreamRecord) error {
 		if r.Stream.JobID == "" { // the session had ended: it is back
 			r.Stream.JobID, r.Stream.LiveSince = jobID, &p.now
 		}
 		r.Stream.Input, r.Stream.UpdatedAt = &p.in, p.now
 		r.Ingest = p.ingest
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		log.Warn("store the input of a resumed stream", "err", err)
+	} else {
+		s.notify(r)
 	}
 	log.Info("publisher back within the grace: the live job continues", "job_id", jobID, "remote", p.in.Remote,
 		"continued_input", p.continued)
@@ -877,11 +913,14 @@ func (s *Streams) startSession(ctx context.Context, log *slog.Logger, p publish)
 		log.Error("no live job for the stream: the publisher stays connected but nothing transcodes it", "err", err)
 		return
 	}
-	if _, err := s.st.UpdateStream(ctx, p.id, func(r *store.StreamRecord) error {
+	r, err = s.st.UpdateStream(ctx, p.id, func(r *store.StreamRecord) error {
 		r.Stream.JobID = job.ID
 		return nil
-	}); err != nil {
+	})
+	if err != nil {
 		log.Error("store the stream's live job", "job_id", job.ID, "err", err)
+	} else {
+		s.notify(r)
 	}
 	log.Info("stream live", "job_id", job.ID, "queue", job.Queue, "remote", p.in.Remote, "relay", s.relayBase(p.relay),
 		"video", p.in.VideoCodec, "width", p.in.Width, "height", p.in.Height, "fps", p.in.FPS, "audio", p.in.AudioCodec)
@@ -912,6 +951,7 @@ func (s *Streams) leave(id string, match func(*liveStream) bool, bytes int64) bo
 	case s.wake <- struct{}{}:
 	default:
 	}
+	s.changed(s.base, id)
 	s.log.Info("publisher left: the stream stays live for the grace", "stream_id", id, "grace", s.cfg.Grace, "bytes", bytes)
 	return true
 }
@@ -971,6 +1011,7 @@ func (s *Streams) endSession(ctx context.Context, id string, now time.Time) {
 		s.log.Error("store the end of a live session", "stream_id", id, "err", err)
 		return
 	}
+	s.notify(r)
 	s.log.Info("stream idle", "stream_id", id, "stream", r.Stream.Name, "last_job_id", r.Stream.LastJobID)
 }
 
