@@ -517,6 +517,10 @@ func (m *Master) Run(ctx context.Context) error {
 	} else {
 		handler = m.term.Load().api
 	}
+	handler, cerr := withConsole(handler)
+	if cerr != nil {
+		return cerr
+	}
 	m.srv = &http.Server{
 		Handler:           m.answerCutShort(handler),
 		TLSConfig:         m.tls,

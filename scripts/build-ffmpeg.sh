@@ -38,13 +38,15 @@ die() { printf 'build-ffmpeg: %s\n' "$*" >&2; exit 1; }
 # ffprobe (package ffmpeg: FFmpeg 5.1, /usr/bin/ffprobe) is a second reader of the engine's
 # outputs (engine/readback_test.go). Nothing else runs Debian's ffmpeg or ffprobe: the tests
 # and the bench take the prefix's by absolute path, and its libraries (libavcodec59 and so
-# on) have other sonames than the prefix's, which the binaries' RPATH finds first.
+# on) have other sonames than the prefix's, which the binaries' RPATH finds first. chromium
+# runs the console's browser tests (cmd/ffrtmp/console_test.go, driven by chromedp; about
+# 20 s to install with --no-install-recommends).
 DEB_PACKAGES=(
   build-essential pkgconf nasm clang curl ca-certificates xz-utils dpkg-dev
   libx264-dev libx265-dev libsvtav1enc-dev libvpx-dev libopus-dev libdav1d-dev
   libva-dev libdrm-dev libvpl-dev libgnutls28-dev zlib1g-dev libbz2-dev liblzma-dev
   meson ninja-build xxd
-  prometheus systemd libxml2-utils ffmpeg
+  prometheus systemd libxml2-utils ffmpeg chromium
 )
 
 # The same for Ubuntu 24.04 (the CUDA images' base), without the test tools. No dpkg-dev:

@@ -105,6 +105,7 @@ func addRunFlags(fs *pflag.FlagSet) {
 	fs.String("key", "", "private key (PEM) of --cert")
 	fs.Bool("insecure", false, "allow plain HTTP beyond loopback (keys cross the network in clear)")
 	fs.StringSlice("webhook-allow-cidr", nil, mastercmd.WebhookAllowUsage)
+	fs.String("keys-file", "", "YAML file of more API keys (hashed, with roles and tenants) beside the farm's own admin key, as ffrtmp-master takes it; re-read on SIGHUP")
 	fs.Int("slots", 1, "jobs the worker runs at once")
 	fs.Bool("gpu", false, "let the worker use GPUs and hardware (CUDA, NVENC, QSV, VAAPI)")
 	fs.StringSlice("input-roots", nil, "folders jobs may read (default: the current folder)")
@@ -260,6 +261,7 @@ func startMaster(ctx context.Context, s runSettings, dataAbs, userKey, workerKey
 		"api-key": userKey, "tls": s.tls, "cert": s.cert, "key": s.key, "log-level": s.logLevelName,
 		"rtmp-port": s.rtmpPort, "rtmp-listen": s.rtmpListen, "live-grace": s.liveGrace, "ingest-url": s.ingestURL,
 		"rtmp-host":          s.rtmpHost,
+		"keys-file":          s.keysFile,
 		"webhook-allow-cidr": s.webhookAllow,
 	} {
 		mv.Set(k, val)

@@ -62,6 +62,7 @@ func (b runBanner) write(w io.Writer) {
 	rel := func(path string) string { return displayPath(b.p.start, path) }
 	fmt.Fprintf(w, "ffrtmp farm running: a master and a worker for %s at a time, %s\n", slots, enc)
 	fmt.Fprintf(w, "  API      %s\n", b.url)
+	fmt.Fprintf(w, "  console  %s/ui/ (log in with the API key)\n", strings.TrimSuffix(b.url, "/"))
 	if !isLoopback(b.s.listen) {
 		fmt.Fprintf(w, "  network  %s from other machines\n", b.networkURL())
 	}

@@ -28,6 +28,7 @@ type runSettings struct {
 	ingestURL               string
 	rtmpHost                string
 	webhookAllow            []string
+	keysFile                string // more API keys (hashed, with roles), beside the farm's own
 	tls, insecure           bool
 	cert, key               string
 	slots                   int
@@ -58,6 +59,7 @@ func runSettingsFrom(cmd *cobra.Command) (runSettings, error) {
 		metricsAddr:       master.DefaultHost(v.GetString("metrics-addr"), v.GetString("listen")),
 		workerMetricsAddr: master.DefaultHost(v.GetString("worker-metrics-addr"), v.GetString("listen")),
 		logLevelName:      v.GetString("log-level"), hlsPort: v.GetInt("hls-port"),
+		keysFile: v.GetString("keys-file"),
 	}
 	switch {
 	case strings.TrimSpace(s.dataDir) == "":

@@ -159,7 +159,7 @@ func TestRunFarm(t *testing.T) {
 		t.Fatalf("API key %q is too short", key)
 	}
 	banner := f.stderr.String()
-	for _, want := range []string{url, key, "ffrtmp jobs submit --scenario 720p30-h264 --output ffrtmp-data/out/first.mp4 --wait",
+	for _, want := range []string{url, url + "/ui/", key, "ffrtmp jobs submit --scenario 720p30-h264 --output ffrtmp-data/out/first.mp4 --wait",
 		"ffrtmp jobs list", "ffrtmp nodes list", filepath.Join(data, "out")} {
 		if !strings.Contains(banner, want) {
 			t.Errorf("banner lacks %q:\n%s", want, banner)
