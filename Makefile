@@ -17,7 +17,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/ffrtmp/ffrtmp/internal/version.Version=$(VERSION) \
            -X github.com/ffrtmp/ffrtmp/internal/version.Commit=$(shell git rev-parse --short HEAD 2>/dev/null)
 
-.PHONY: deps build test fuzz run docs bench bench-engine bench-master bench-cluster bench-worker bench-live check-go clean
+.PHONY: deps build test fuzz run docs bench bench-engine bench-master bench-cluster bench-worker bench-live bench-console check-go clean
 
 check-go:
 	@command -v $(GO) >/dev/null || { echo "Go 1.26 or newer is required (https://go.dev/dl/)"; exit 1; }
@@ -90,6 +90,13 @@ bench-worker: build
 
 bench-live: build
 	$(GO) run ./bench/cmd/bench-live -out bench/results -ffrtmp bin/ffrtmp $(BENCH_FLAGS)
+
+# The console in Debian's chromium on a busy farm: a million jobs stored, a thousand running
+# and reporting progress every second; the jobs page's first render and the long tasks of
+# its live updates against the issue's targets, as a table and bench/results/console-*.json.
+# Needs no FFmpeg. BENCH_FLAGS=-quick for a smoke run.
+bench-console: check-go
+	CGO_ENABLED=0 $(GO) run ./bench/cmd/bench-console -out bench/results $(BENCH_FLAGS)
 
 clean:
 	rm -rf bin out

@@ -1,17 +1,20 @@
 // The console: a single page with hash routes (#/jobs, #/jobs/<id>, ...). Each page is a
 // module whose render(ctx) fills <main> and registers what to undo when the page changes.
+// Pages load when first shown (the jobs page needs neither the charts nor the other pages),
+// and the first page's module loads while the session is being checked.
 
 import * as api from './api.js';
 import * as events from './events.js';
 import { h, fill, errorBox } from './dom.js';
-import * as login from './pages/login.js';
-import * as overview from './pages/overview.js';
-import * as jobs from './pages/jobs.js';
-import * as job from './pages/job.js';
-import * as submit from './pages/submit.js';
-import * as nodes from './pages/nodes.js';
-import * as streams from './pages/streams.js';
-import * as presets from './pages/presets.js';
+
+const login = () => import('./pages/login.js');
+const overview = () => import('./pages/overview.js');
+const jobs = () => import('./pages/jobs.js');
+const job = () => import('./pages/job.js');
+const submit = () => import('./pages/submit.js');
+const nodes = () => import('./pages/nodes.js');
+const streams = () => import('./pages/streams.js');
+const presets = () => import('./pages/presets.js');
 
 // routes: the hash pattern, the page, its title and what the role must be able to do.
 const routes = [
@@ -76,6 +79,14 @@ async function route() {
     return;
   }
   document.title = `${r.title} · ffrtmp`;
+  let page;
+  try {
+    page = await r.page();
+  } catch (err) {
+    if (n === rendering) show('Not loaded', [h('h1', null, 'The page did not load'), errorBox(err)]);
+    return;
+  }
+  if (n !== rendering) return;
   fill(main);
   const ctx = {
     main, params, query: new URLSearchParams(search), go, can: api.can, session: s,
@@ -84,7 +95,7 @@ async function route() {
     title: (t) => { document.title = `${t} · ffrtmp`; },
   };
   try {
-    await r.page.render(ctx);
+    await page.render(ctx);
   } catch (err) {
     if (n !== rendering) return;
     if (err.status === 401) { go('#/login'); return; }
@@ -120,6 +131,9 @@ window.addEventListener('hashchange', route);
 document.getElementById('skip').addEventListener('click', (ev) => { ev.preventDefault(); main.focus(); });
 
 (async () => {
+  // The first page's module loads while the session is checked.
+  const first = routes.find((r) => (location.hash || '#/').split('?')[0].match(r.re));
+  if (first) first.page().catch(() => {});
   try {
     await api.restore();
   } catch (err) {

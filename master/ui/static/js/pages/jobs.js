@@ -38,6 +38,7 @@ export async function render(ctx) {
   let cursors = ['']; // the cursor of each page seen; the last is this page's
   let nextCursor = '';
   let shown = new Map(); // job id → its row's cells
+  let rendered = false;
 
   function matches(j) {
     if (status.value && j.status !== status.value) return false;
@@ -79,6 +80,11 @@ export async function render(ctx) {
     next.disabled = !nextCursor;
     prev.disabled = cursors.length < 2;
     pageInfo.textContent = `page ${cursors.length}, ${jobs.length} shown`;
+    if (!rendered) {
+      // make bench-console times the first render by this mark (Performance API).
+      rendered = true;
+      performance.mark('ffrtmp:jobs-rendered');
+    }
   }
 
   filters.addEventListener('submit', (ev) => { ev.preventDefault(); cursors = ['']; load(); });
