@@ -59,6 +59,9 @@ const (
 	// CodeCSRF (403): a request the console's session cookie authenticates came without the
 	// session's X-CSRF-Token (or with a wrong one), or from another site's Origin.
 	CodeCSRF = "csrf_required"
+	// CodeNodeUnreachable (502): the node that serves a live stream's HLS did not answer the
+	// master's preview proxy (GET /v1/streams/{id}/hls/...), or answered wrong.
+	CodeNodeUnreachable = "node_unreachable"
 )
 
 // IsCode reports whether err is an *Error with the given code.

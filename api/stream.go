@@ -63,6 +63,10 @@ type Stream struct {
 	IngestURL string `json:"ingest_url,omitempty"`
 	// HLSURL is where players open the stream's master playlist while it is live.
 	HLSURL string `json:"hls_url,omitempty"`
+	// PreviewURL is the same master playlist through the master, a path on the API's own
+	// origin (/v1/streams/{id}/hls/master.m3u8) taking the API's credentials: the console's
+	// preview plays it. Set when HLSURL is.
+	PreviewURL string `json:"preview_url,omitempty"`
 	// Input describes what the publisher sends (while live).
 	Input *StreamInput `json:"input,omitempty"`
 	// LiveSince is when the publisher started (kept across a reconnect within the grace).

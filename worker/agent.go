@@ -68,7 +68,7 @@ type Config struct {
 	Telemetry func() api.Telemetry
 	// Metrics, when set, is told about every job.
 	Metrics Metrics
-	// HLSBaseURL is where this node serves live HLS (an HLSServer), told to the master when
+	// HLSBaseURL is where this node serves live HLS (an hls.Server), told to the master when
 	// registering; empty: it serves none.
 	HLSBaseURL string
 	// MetricsURL is where this node serves Prometheus metrics, told to the master when

@@ -210,6 +210,34 @@ func (p *consolePage) check(name string) {
 	}
 }
 
+// startConsoleBrowser starts chromium (headless, 1280x720) for a page on the console at
+// base, for at most limit; the test's cleanup closes it.
+func startConsoleBrowser(t *testing.T, chrome, base string, limit time.Duration) *consolePage {
+	t.Helper()
+	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
+		chromedp.ExecPath(chrome), chromedp.WindowSize(1280, 720), chromedp.DisableGPU,
+		chromedp.Flag("no-sandbox", os.Geteuid() == 0)) // chromium's sandbox refuses to run as root
+	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
+	t.Cleanup(cancelA)
+	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(cancelB)
+	// The first run starts the browser, which lives as long as that run's context.
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, limit)
+	t.Cleanup(cancel)
+	return &consolePage{t: t, ctx: ctx, base: base, shots: consoleShots(t)}
+}
+
+// login logs the page in with key on the login form.
+func (p *consolePage) login(key string) {
+	p.t.Helper()
+	p.run("log in", chromedp.SetValue(chromedp.CSS(`#login-form input[type=password]`), key),
+		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)))
+	p.waitJS(20*time.Second, "the console after login", `!document.getElementById('nav').hidden && document.querySelector('main h1') && !document.querySelector('#login-form')`)
+}
+
 // TestConsole drives the console in Debian's chromium against a real `ffrtmp run` farm: log
 // in, watch the demo job's progress live, submit with a validation error at its field,
 // cancel, drain, the roles and CSRF refusals, log out; axe-core on every page and a
@@ -248,20 +276,8 @@ func TestConsole(t *testing.T) {
 		t.Skip("GET /v1/events answers 404: the console needs the events part of issue 17 (server-sent events)")
 	}
 
-	opts := append(slices.Clone(chromedp.DefaultExecAllocatorOptions[:]),
-		chromedp.ExecPath(chrome), chromedp.WindowSize(1280, 720), chromedp.DisableGPU,
-		chromedp.Flag("no-sandbox", os.Geteuid() == 0)) // chromium's sandbox refuses to run as root
-	actx, cancelA := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancelA()
-	bctx, cancelB := chromedp.NewContext(actx, chromedp.WithLogf(t.Logf))
-	defer cancelB()
-	// The first run starts the browser, which lives as long as that run's context.
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	ctx, cancel := context.WithTimeout(bctx, 8*time.Minute)
-	defer cancel()
-	p := &consolePage{t: t, ctx: ctx, base: base, shots: consoleShots(t), axe: string(axeJS)}
+	p := startConsoleBrowser(t, chrome, base, 8*time.Minute)
+	p.axe = string(axeJS)
 	t.Logf("screenshots in %s", p.shots)
 
 	// Logged out, every console URL leads to the login page.
@@ -269,17 +285,11 @@ func TestConsole(t *testing.T) {
 	p.waitJS(20*time.Second, "the login form", `document.querySelector('#login-form input[type=password]')`)
 	p.check("login")
 
-	login := func(key string) {
-		t.Helper()
-		p.run("log in", chromedp.SetValue(chromedp.CSS(`#login-form input[type=password]`), key),
-			chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)))
-		p.waitJS(20*time.Second, "the console after login", `!document.getElementById('nav').hidden && document.querySelector('main h1') && !document.querySelector('#login-form')`)
-	}
 	// A wrong key is refused on the page.
 	p.run("wrong key", chromedp.SetValue(chromedp.CSS(`#login-form input[type=password]`), "ffk_wrong"),
 		chromedp.Click(chromedp.CSS(`#login-form button[type=submit]`)))
 	p.waitJS(10*time.Second, "the wrong key's error", `document.querySelector('#login-form [role=alert]')`)
-	login(adminKey)
+	p.login(adminKey)
 	var leaked bool
 	p.eval(fmt.Sprintf(`document.cookie.includes('ffrtmp_session') || JSON.stringify(localStorage).includes(%q) || JSON.stringify(sessionStorage).includes(%q) || location.href.includes(%q)`, adminKey, adminKey, adminKey), &leaked)
 	if leaked {
@@ -416,7 +426,7 @@ func TestConsole(t *testing.T) {
 	}
 
 	// A submitter sees no drain button, and a forged drain with its session is refused.
-	login(subKey)
+	p.login(subKey)
 	p.open("#/nodes")
 	p.waitJS(10*time.Second, "the node", `document.querySelector('[data-node]')`)
 	var buttons int

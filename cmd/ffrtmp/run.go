@@ -26,7 +26,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/cmd/internal/workercmd"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
-	"github.com/ffrtmp/ffrtmp/worker"
+	"github.com/ffrtmp/ffrtmp/worker/hls"
 )
 
 // What `ffrtmp run` keeps in its data folder besides apiKeyFile and masterURLFile.
@@ -310,5 +310,5 @@ func runHLSListener(s runSettings) (net.Listener, string, error) {
 	if ta != nil {
 		port = ta.Port
 	}
-	return ln, "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + worker.HLSPrefix, nil
+	return ln, "http://" + net.JoinHostPort(host, strconv.Itoa(port)) + hls.Prefix, nil
 }

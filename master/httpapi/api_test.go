@@ -215,6 +215,12 @@ func TestEveryRouteSucceeds(t *testing.T) {
 	rec.note("GET", "/v1/session", b.call(t, h, "GET", "/v1/session", false, nil).Status)
 	rec.note("DELETE", "/v1/session", b.call(t, h, "DELETE", "/v1/session", true, nil).Status)
 
+	// A live stream's HLS through the master, from its node's HLS server (raw: players fetch
+	// files, not the Go client).
+	lv := startLiveHLS(t, h, "route-hls")
+	rec.note("GET", "/v1/streams/{id}/hls/{file}", call(t, h, "GET", lv.stream.PreviewURL, roleKey[auth.RoleSubmitter], nil).Status)
+	rec.note("GET", "/v1/streams/{id}/hls/{rendition}/{file}", call(t, h, "GET", "/v1/streams/"+lv.stream.ID+"/hls/360p/index.m3u8", roleKey[auth.RoleSubmitter], nil).Status)
+
 	// PUT /v1/presets/{name} answers 201 for a new preset: send one raw to see it.
 	r := call(t, h, "PUT", "/v1/presets/route-new", roleKey[auth.RoleAdmin], mustJSON(t, mine))
 	rec.note("PUT", "/v1/presets/{name}", r.Status)
@@ -241,49 +247,51 @@ func TestEveryRouteSucceeds(t *testing.T) {
 // access is who may call each route, written down independently of the route table so a
 // change to either shows here.
 var access = map[string]string{
-	"GET /healthz":                     "none",
-	"GET /readyz":                      "any",
-	"GET /v1/openapi.json":             "any",
-	"POST /v1/session":                 "login",
-	"GET /v1/session":                  "session",
-	"DELETE /v1/session":               "session",
-	"GET /v1/backup":                   "admin",
-	"GET /v1/cluster":                  "admin",
-	"POST /v1/cluster/members":         "admin",
-	"DELETE /v1/cluster/members/{id}":  "admin",
-	"POST /v1/cluster/restore":         "admin",
-	"POST /v1/jobs":                    "submitter",
-	"GET /v1/jobs":                     "submitter",
-	"GET /v1/jobs/{id}":                "submitter",
-	"POST /v1/jobs/{id}/cancel":        "submitter",
-	"POST /v1/jobs/{id}/retry":         "submitter",
-	"GET /v1/jobs/{id}/events":         "submitter",
-	"GET /v1/events":                   "submitter",
-	"GET /v1/presets":                  "any",
-	"GET /v1/presets/{name}":           "any",
-	"PUT /v1/presets/{name}":           "admin",
-	"DELETE /v1/presets/{name}":        "admin",
-	"GET /v1/scenarios":                "any",
-	"POST /v1/streams":                 "submitter",
-	"GET /v1/streams":                  "submitter",
-	"GET /v1/streams/{id}":             "submitter",
-	"POST /v1/streams/{id}/rotate-key": "submitter",
-	"DELETE /v1/streams/{id}":          "submitter",
-	"POST /v1/ingest/publish":          "ingest",
-	"POST /v1/ingest/play":             "ingest",
-	"POST /v1/ingest/events":           "ingest",
-	"GET /v1/nodes":                    "submitter",
-	"GET /v1/sd/prometheus":            "monitor",
-	"POST /v1/nodes/register":          "worker",
-	"GET /v1/nodes/{id}":               "submitter",
-	"DELETE /v1/nodes/{id}":            "admin",
-	"POST /v1/nodes/{id}/drain":        "admin",
-	"POST /v1/nodes/{id}/undrain":      "admin",
-	"POST /v1/nodes/{id}/heartbeat":    "worker",
-	"POST /v1/nodes/{id}/lease":        "worker",
-	"POST /v1/jobs/{id}/progress":      "worker",
-	"POST /v1/jobs/{id}/complete":      "worker",
-	"POST /v1/jobs/{id}/fail":          "worker",
+	"GET /healthz":                                "none",
+	"GET /readyz":                                 "any",
+	"GET /v1/openapi.json":                        "any",
+	"POST /v1/session":                            "login",
+	"GET /v1/session":                             "session",
+	"DELETE /v1/session":                          "session",
+	"GET /v1/backup":                              "admin",
+	"GET /v1/cluster":                             "admin",
+	"POST /v1/cluster/members":                    "admin",
+	"DELETE /v1/cluster/members/{id}":             "admin",
+	"POST /v1/cluster/restore":                    "admin",
+	"POST /v1/jobs":                               "submitter",
+	"GET /v1/jobs":                                "submitter",
+	"GET /v1/jobs/{id}":                           "submitter",
+	"POST /v1/jobs/{id}/cancel":                   "submitter",
+	"POST /v1/jobs/{id}/retry":                    "submitter",
+	"GET /v1/jobs/{id}/events":                    "submitter",
+	"GET /v1/events":                              "submitter",
+	"GET /v1/presets":                             "any",
+	"GET /v1/presets/{name}":                      "any",
+	"PUT /v1/presets/{name}":                      "admin",
+	"DELETE /v1/presets/{name}":                   "admin",
+	"GET /v1/scenarios":                           "any",
+	"POST /v1/streams":                            "submitter",
+	"GET /v1/streams":                             "submitter",
+	"GET /v1/streams/{id}":                        "submitter",
+	"GET /v1/streams/{id}/hls/{file}":             "submitter",
+	"GET /v1/streams/{id}/hls/{rendition}/{file}": "submitter",
+	"POST /v1/streams/{id}/rotate-key":            "submitter",
+	"DELETE /v1/streams/{id}":                     "submitter",
+	"POST /v1/ingest/publish":                     "ingest",
+	"POST /v1/ingest/play":                        "ingest",
+	"POST /v1/ingest/events":                      "ingest",
+	"GET /v1/nodes":                               "submitter",
+	"GET /v1/sd/prometheus":                       "monitor",
+	"POST /v1/nodes/register":                     "worker",
+	"GET /v1/nodes/{id}":                          "submitter",
+	"DELETE /v1/nodes/{id}":                       "admin",
+	"POST /v1/nodes/{id}/drain":                   "admin",
+	"POST /v1/nodes/{id}/undrain":                 "admin",
+	"POST /v1/nodes/{id}/heartbeat":               "worker",
+	"POST /v1/nodes/{id}/lease":                   "worker",
+	"POST /v1/jobs/{id}/progress":                 "worker",
+	"POST /v1/jobs/{id}/complete":                 "worker",
+	"POST /v1/jobs/{id}/fail":                     "worker",
 }
 
 func allowed(class string, role auth.Role) bool {
@@ -312,6 +320,7 @@ var (
 	tenantScoped = []string{
 		"GET /v1/jobs/{id}", "POST /v1/jobs/{id}/cancel", "POST /v1/jobs/{id}/retry", "GET /v1/jobs/{id}/events",
 		"GET /v1/streams/{id}", "POST /v1/streams/{id}/rotate-key", "DELETE /v1/streams/{id}",
+		"GET /v1/streams/{id}/hls/{file}", "GET /v1/streams/{id}/hls/{rendition}/{file}",
 	}
 	listed = []string{"GET /v1/jobs", "GET /v1/streams"}
 )
@@ -339,6 +348,8 @@ func TestAuthEveryRoute(t *testing.T) {
 			p = strings.ReplaceAll(p, "{id}", stream.ID)
 		}
 		p = strings.ReplaceAll(p, "{id}", job.ID)
+		p = strings.ReplaceAll(p, "{rendition}", "360p")
+		p = strings.ReplaceAll(p, "{file}", "index.m3u8")
 		return strings.ReplaceAll(p, "{name}", "auth-preset")
 	}
 

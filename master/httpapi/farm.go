@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"context"
+	"net/url"
 	"time"
 
 	"github.com/ffrtmp/ffrtmp/api"
@@ -63,6 +64,9 @@ type Streams interface {
 	Stream(ctx context.Context, c farm.Caller, id string) (api.Stream, error)
 	RotateStreamKey(ctx context.Context, c farm.Caller, id string) (api.Stream, error)
 	DeleteStream(ctx context.Context, c farm.Caller, id string) error
+	// HLSOrigin is the folder of stream id's live HLS on its node, for c; not found while
+	// the stream has none (not live, no HLS, its node serves none).
+	HLSOrigin(ctx context.Context, c farm.Caller, id string) (*url.URL, error)
 	// IngestURL is where publishers push to ("" no ingest); Grace how long a stream stays
 	// live after its publisher left.
 	IngestURL() string

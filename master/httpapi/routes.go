@@ -68,6 +68,10 @@ func (s *Server) table() []Route {
 		{Method: "GET", Path: "/v1/streams", Name: "listStreams", Summary: "Live streams by name, with their state (idle, live, stale) and input.", Roles: submitters, Response: api.StreamList{}, Status: 200,
 			Query: map[string]string{"tenant": "tenant (admin keys; a submitter sees only its own tenant's streams)"}, handler: s.listStreams},
 		{Method: "GET", Path: "/v1/streams/{id}", Name: "getStream", Summary: "One live stream: state, input, uptime, live job, ingest URL.", Roles: submitters, Response: api.Stream{}, Status: 200, handler: s.getStream},
+		{Method: "GET", Path: "/v1/streams/{id}/hls/{file}", Name: "getStreamHLS", Summary: "A live stream's master playlist (master.m3u8) through this master, on the API's origin with its credentials (the console's preview plays it): fetched from the node that runs the stream's live job (where hls_url points); 404 while the stream is not live, 502 node_unreachable when the node does not answer.",
+			Roles: submitters, Status: 200, Binary: "application/vnd.apple.mpegurl", handler: s.streamHLS},
+		{Method: "GET", Path: "/v1/streams/{id}/hls/{rendition}/{file}", Name: "getStreamHLSFile", Summary: "A rendition's playlist or segment of a live stream's HLS through this master (index.m3u8, init.mp4, .ts or .m4s segments), as the master playlist names them; Range is passed on.",
+			Roles: submitters, Status: 200, Binary: "video/mp2t", Headers: map[string]string{"Range": "a byte range of the file"}, handler: s.streamHLS},
 		{Method: "POST", Path: "/v1/streams/{id}/rotate-key", Name: "rotateStreamKey", Summary: "Give a stream a new key (in the answer); the old one stops working at once, a connected publisher stays.", Roles: submitters, Response: api.Stream{}, Status: 200, handler: s.rotateStreamKey},
 		{Method: "DELETE", Path: "/v1/streams/{id}", Name: "deleteStream", Summary: "Delete a stream and cancel its live job; 409 while a publisher is connected.", Roles: submitters, Status: 204, handler: s.deleteStream},
 

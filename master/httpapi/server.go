@@ -75,6 +75,8 @@ type Server struct {
 	// fields are the JSON field names of the request types, for decode's case check.
 	fields fieldCache
 
+	hls *hlsProxy // GET /v1/streams/{id}/hls/...
+
 	openapiOnce sync.Once
 	openapiJSON []byte
 	openapiErr  error
@@ -126,7 +128,7 @@ func New(opts Options) *Server {
 	if opts.WriteTimeout <= 0 {
 		opts.WriteTimeout = DefaultWriteTimeout
 	}
-	s := &Server{opts: opts, log: opts.Logger}
+	s := &Server{opts: opts, log: opts.Logger, hls: newHLSProxy()}
 	s.routes = s.table()
 	r := mux.NewRouter()
 	r.NotFoundHandler = http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {

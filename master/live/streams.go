@@ -569,7 +569,29 @@ func (s *Streams) view(r store.StreamRecord, now time.Time) api.Stream {
 	if ls != nil {
 		v.HLSURL = s.hlsURL(v)
 	}
+	if v.HLSURL != "" {
+		v.PreviewURL = "/v1/streams/" + url.PathEscape(v.ID) + "/hls/master.m3u8"
+	}
 	return v
+}
+
+// HLSOrigin is the folder of stream id's live HLS for c, on the node its live job runs on
+// (where hls_url points, without master.m3u8): the master's preview proxy fetches from it.
+// Another tenant's stream is not found, and neither is the HLS of a stream that is not live,
+// writes none, or whose node serves none.
+func (s *Streams) HLSOrigin(ctx context.Context, c farm.Caller, id string) (*url.URL, error) {
+	v, err := s.Stream(ctx, c, id)
+	if err != nil {
+		return nil, err
+	}
+	if v.HLSURL == "" {
+		return nil, fault.NotFound("live HLS of stream", v.Name)
+	}
+	u, err := url.Parse(strings.TrimSuffix(v.HLSURL, "master.m3u8"))
+	if err != nil {
+		return nil, fmt.Errorf("stream %s: HLS URL %q: %w", id, v.HLSURL, err)
+	}
+	return u, nil
 }
 
 // hlsURL is where players open stream v's master playlist: on the node its live job is

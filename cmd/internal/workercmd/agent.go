@@ -18,6 +18,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/worker"
 	"github.com/ffrtmp/ffrtmp/worker/access"
 	"github.com/ffrtmp/ffrtmp/worker/executor"
+	"github.com/ffrtmp/ffrtmp/worker/hls"
 	"github.com/ffrtmp/ffrtmp/worker/metrics"
 )
 
@@ -204,11 +205,11 @@ func serveHLS(ctx context.Context, cfg Config, outRoot string, log *slog.Logger)
 	if base == "" {
 		base = HLSBaseURL(cfg.HLSListener.Addr())
 	}
-	hls := &worker.HLSServer{Dir: filepath.Join(outRoot, "streams"), Logger: log}
+	srv := &hls.Server{Dir: filepath.Join(outRoot, "streams"), Logger: log}
 	hlsCtx, stopHLS := context.WithCancel(ctx)
 	done := make(chan error, 1)
-	go func() { done <- hls.Serve(hlsCtx, cfg.HLSListener) }()
-	log.Info("serving live HLS", "addr", cfg.HLSListener.Addr().String(), "dir", hls.Dir, "base_url", base)
+	go func() { done <- srv.Serve(hlsCtx, cfg.HLSListener) }()
+	log.Info("serving live HLS", "addr", cfg.HLSListener.Addr().String(), "dir", srv.Dir, "base_url", base)
 	return base, func() {
 		stopHLS()
 		if err := <-done; err != nil {
@@ -220,7 +221,7 @@ func serveHLS(ctx context.Context, cfg Config, outRoot string, log *slog.Logger)
 // HLSBaseURL is the HLS base URL of a server listening on addr: its host when it listens on
 // one address, else this machine's name.
 func HLSBaseURL(addr net.Addr) string {
-	return "http://" + advertisedHostPort(addr) + worker.HLSPrefix
+	return "http://" + advertisedHostPort(addr) + hls.Prefix
 }
 
 // advertisedHostPort is host:port of a listener as others reach it: its address when it

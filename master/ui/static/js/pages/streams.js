@@ -74,6 +74,8 @@ export async function render(ctx) {
 
   const views = new Map();
   function add(st) {
+    // The event of a new stream may come before the answer that created it: one card each.
+    if (views.has(st.id)) { draw(views.get(st.id), st); return; }
     const v = view(st);
     views.set(st.id, v);
     const none = wrap.querySelector('.none');
@@ -98,7 +100,10 @@ export async function render(ctx) {
   }
 
   function draw(v, st) {
-    const wasLive = v.st.state === 'live';
+    // The preview is there once the stream is live and its job on a node that serves HLS
+    // (often a moment after it went live).
+    const playable = (x) => x.state === 'live' && !!x.preview_url;
+    const could = playable(v.st);
     v.st = st;
     fill(v.head, st.name, ' ', badge(st.state));
     const i = st.input || {};
@@ -115,7 +120,7 @@ export async function render(ctx) {
     fill(v.facts, rows.map(([k, val]) => [h('dt', null, k), h('dd', null, val)]));
     if (st.job_id && (!v.job || v.job.id !== st.job_id)) api.get(`/v1/jobs/${encodeURIComponent(st.job_id)}`).then((j) => { v.job = j; drawJob(v); }).catch(() => {});
     if (!st.job_id) { v.job = null; drawJob(v); }
-    if ((st.state === 'live') !== wasLive || !v.player.firstChild) drawPlayer(v);
+    if (playable(st) !== could || !v.player.firstChild) drawPlayer(v);
   }
 
   // drawJob shows the live job's outputs: fps, frames dropped, bitrate and, for restreams,
@@ -130,24 +135,54 @@ export async function render(ctx) {
         h('td', null, o.restream ? `${o.connected ? 'connected' : 'not connected'}${o.reconnects ? `, ${o.reconnects} reconnects` : ''}${o.last_error ? ` — ${o.last_error}` : ''}` : '–')))))));
   }
 
-  async function drawPlayer(v) {
-    if (v.hls) { v.hls.destroy(); v.hls = null; }
+  // drawPlayer offers the preview of a live stream: a button starts it, so that a page of
+  // streams does not pull every stream's video. The HLS comes through the master
+  // (preview_url, on this origin with the session cookie), not from the node's hls_url,
+  // which the CSP's connect-src 'self' would refuse.
+  function drawPlayer(v) {
+    stopPreview(v);
     const st = v.st;
-    if (st.state !== 'live' || !st.hls_url) {
-      fill(v.player, h('p', { class: 'note' }, st.hls ? 'The preview plays while the stream is live.' : 'This stream writes no HLS.'));
+    if (st.state !== 'live' || !st.preview_url) {
+      const why = !st.hls ? 'This stream writes no HLS.' : st.state === 'live' ? 'The preview comes once the live job runs on a node that serves HLS.' : 'The preview plays while the stream is live.';
+      fill(v.player, h('p', { class: 'note' }, why));
       return;
     }
-    const video = h('video', { controls: true, muted: true, autoplay: true, playsinline: true, 'aria-label': `Live preview of ${st.name}`, 'data-preview': st.id });
-    fill(v.player, h('h3', null, 'Preview'), video);
-    if (video.canPlayType('application/vnd.apple.mpegurl')) { video.src = st.hls_url; return; }
+    fill(v.player, h('h3', null, 'Preview'),
+      h('button', { type: 'button', class: 'secondary', 'data-preview-start': st.id, onclick: () => play(v) }, `Play preview of ${st.name}`));
+  }
+
+  async function play(v) {
+    const st = v.st;
+    const video = h('video', { controls: true, muted: true, playsinline: true, 'aria-label': `Live preview of ${st.name}`, 'data-preview': st.id });
+    const status = h('p', { class: 'note', 'aria-live': 'polite' });
+    const stop = h('button', { type: 'button', class: 'secondary', 'data-preview-stop': st.id, onclick: () => { drawPlayer(v); v.player.querySelector('button').focus(); } }, `Stop preview of ${st.name}`);
+    fill(v.player, h('h3', null, 'Preview'), video, h('div', { class: 'actions' }, stop), status);
+    stop.focus();
+    const failed = (what) => { status.className = 'error'; status.textContent = `Preview stopped: ${what}`; };
     const { default: Hls } = await import('../../vendor/hls.js-1.7.4/hls.light.min.mjs');
-    if (!Hls.isSupported()) { v.player.append(h('p', { class: 'note' }, 'This browser cannot play HLS.')); return; }
-    v.hls = new Hls({ liveSyncDurationCount: 2 });
-    v.hls.on(Hls.Events.ERROR, (_, data) => {
-      if (data.fatal) v.player.append(h('p', { class: 'error' }, `Preview stopped: ${data.details}`));
-    });
-    v.hls.loadSource(st.hls_url);
-    v.hls.attachMedia(video);
+    if (!video.isConnected) return; // stopped (or the page left) while hls.js loaded
+    // hls.js wherever Media Source Extensions are (Chromium now says "maybe" to HLS itself,
+    // then fails on live TS); the browser's own HLS only without them (iOS Safari).
+    if (!Hls.isSupported()) {
+      if (!video.canPlayType('application/vnd.apple.mpegurl')) { failed('this browser cannot play HLS (no Media Source Extensions).'); return; }
+      video.addEventListener('error', () => failed((video.error && video.error.message) || 'the browser could not play it'));
+      video.src = st.preview_url;
+      video.play().catch(() => {});
+      return;
+    }
+    const hls = new Hls({ liveSyncDurationCount: 2 });
+    v.hls = hls;
+    hls.on(Hls.Events.ERROR, (_, data) => { if (data.fatal) failed(data.details); });
+    hls.on(Hls.Events.MANIFEST_PARSED, () => { video.play().catch(() => {}); });
+    hls.loadSource(st.preview_url);
+    hls.attachMedia(video);
+  }
+
+  // stopPreview ends a preview: hls.js stops loading, and the video lets go of its media.
+  function stopPreview(v) {
+    if (v.hls) { v.hls.destroy(); v.hls = null; }
+    const video = v.player.querySelector('video');
+    if (video) { video.pause(); video.removeAttribute('src'); video.load(); }
   }
 
   async function rotate(v) {
@@ -158,7 +193,7 @@ export async function render(ctx) {
     msg.replaceChildren();
     try {
       await api.del(`/v1/streams/${encodeURIComponent(v.st.id)}`);
-      if (v.hls) v.hls.destroy();
+      stopPreview(v);
       v.el.remove();
       views.delete(v.st.id);
       msg.append(h('p', { class: 'note' }, `${v.st.name} deleted.`));
@@ -167,7 +202,7 @@ export async function render(ctx) {
 
   for (const st of list.streams || []) add(st);
   if (!views.size) wrap.append(h('p', { class: 'note none' }, 'No streams yet.'));
-  ctx.onCleanup(() => { for (const v of views.values()) if (v.hls) v.hls.destroy(); });
+  ctx.onCleanup(() => { for (const v of views.values()) stopPreview(v); });
   ctx.onCleanup(events.on('stream', (st) => { const v = views.get(st.id); if (v) draw(v, st); else add(st); }));
   ctx.onCleanup(events.on('job', (j) => { for (const v of views.values()) if (v.st.job_id === j.id) { v.job = j; drawJob(v); } }));
 }

@@ -1,4 +1,4 @@
-package worker_test
+package hls_test
 
 import (
 	"bufio"
@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ffrtmp/ffrtmp/worker"
+	"github.com/ffrtmp/ffrtmp/worker/hls"
 )
 
 // hlsFixture lays out a streams/ folder with one live stream, a secret next to it, and
@@ -52,7 +52,7 @@ func hlsFixture(t *testing.T) (streams string) {
 	return streams
 }
 
-// serveHLS runs an HLSServer on a loopback port and returns its base URL.
+// serveHLS runs a Server on a loopback port and returns its base URL.
 func serveHLS(t *testing.T, dir string) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -61,7 +61,7 @@ func serveHLS(t *testing.T, dir string) string {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- (&worker.HLSServer{Dir: dir}).Serve(ctx, ln) }()
+	go func() { done <- (&hls.Server{Dir: dir}).Serve(ctx, ln) }()
 	t.Cleanup(func() {
 		cancel()
 		if err := <-done; err != nil {

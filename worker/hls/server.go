@@ -1,4 +1,6 @@
-package worker
+// Package hls serves the HLS that a node's live jobs write, read-only, to players and to the
+// master's preview proxy. It links no C: the master's tests use it too.
+package hls
 
 import (
 	"context"
@@ -13,12 +15,12 @@ import (
 	"time"
 )
 
-// HLSPrefix is the URL path the HLS server serves under.
-const HLSPrefix = "/hls/"
+// Prefix is the URL path the HLS server serves under.
+const Prefix = "/hls/"
 
-// hlsTypes are the files the HLS server serves, by extension, with their content types.
+// types are the files the HLS server serves, by extension, with their content types.
 // Anything else (the engine's temporary files, stray files an operator left) is not found.
-var hlsTypes = map[string]string{
+var types = map[string]string{
 	".m3u8": "application/vnd.apple.mpegurl",
 	".ts":   "video/mp2t",
 	".m4s":  "video/mp4",
@@ -27,19 +29,19 @@ var hlsTypes = map[string]string{
 	".vtt":  "text/vtt",
 }
 
-// HLSServer serves the HLS that live jobs write, read-only, at /hls/<stream>/...: Dir is the
+// Server serves the HLS that live jobs write, read-only, at /hls/<stream>/...: Dir is the
 // streams/ folder of the worker's first output root. It lists no folders, serves only HLS
 // files, hides dot files (the engine's temporaries), and never leaves Dir: paths are cleaned
 // and opened through an os.Root, so ../ and symbolic links pointing outside fail.
 // Playlists are sent with Cache-Control: no-cache (they change every segment); every answer
 // allows any origin (players run on other sites).
-type HLSServer struct {
+type Server struct {
 	Dir    string
 	Logger *slog.Logger
 }
 
 // ServeHTTP serves one HLS file.
-func (h *HLSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	hdr := w.Header()
 	hdr.Set("Access-Control-Allow-Origin", "*")
 	switch r.Method {
@@ -55,12 +57,15 @@ func (h *HLSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 		return
 	}
-	name, ok := hlsFileName(r.URL.Path)
+	name, ok := strings.CutPrefix(r.URL.Path, Prefix)
+	if ok {
+		name, ok = FileName(name)
+	}
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	ctype := hlsTypes[path.Ext(name)]
+	ctype := ContentType(name)
 	f, st, err := h.open(name)
 	if err != nil {
 		if !errors.Is(err, os.ErrNotExist) && h.Logger != nil {
@@ -72,20 +77,29 @@ func (h *HLSServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer f.Close()
 	hdr.Set("Content-Type", ctype)
 	hdr.Set("X-Content-Type-Options", "nosniff")
-	if path.Ext(name) == ".m3u8" {
-		hdr.Set("Cache-Control", "no-cache")
-	} else {
-		// A segment never changes once its playlist names it.
-		hdr.Set("Cache-Control", "max-age=60")
-	}
+	hdr.Set("Cache-Control", CacheControl(name))
 	http.ServeContent(w, r, path.Base(name), st.ModTime(), f)
 }
 
-// hlsFileName turns a request path into a file name relative to Dir, or false where the
-// path is not an HLS file the server may serve.
-func hlsFileName(urlPath string) (string, bool) {
-	rest, ok := strings.CutPrefix(urlPath, HLSPrefix)
-	if !ok || rest == "" || strings.Contains(rest, "\x00") || strings.Contains(rest, `\`) {
+// ContentType is the content type the server sends name with; "" for a file it does not
+// serve.
+func ContentType(name string) string { return types[path.Ext(name)] }
+
+// CacheControl is the Cache-Control the server sends name with: playlists change with every
+// segment; a segment never changes once its playlist names it.
+func CacheControl(name string) string {
+	if path.Ext(name) == ".m3u8" {
+		return "no-cache"
+	}
+	return "max-age=60"
+}
+
+// FileName checks a path relative to the streams folder (cam/720p/index.m3u8) and returns
+// it, or false where it is not an HLS file the server may serve: empty, absolute, with
+// an empty, . or .. segment or a dot file (the engine's temporaries), a backslash or NUL,
+// or not of an HLS type.
+func FileName(rest string) (string, bool) {
+	if rest == "" || strings.Contains(rest, "\x00") || strings.Contains(rest, `\`) {
 		return "", false
 	}
 	for _, seg := range strings.Split(rest, "/") {
@@ -94,7 +108,7 @@ func hlsFileName(urlPath string) (string, bool) {
 			return "", false
 		}
 	}
-	if _, ok := hlsTypes[path.Ext(rest)]; !ok {
+	if ContentType(rest) == "" {
 		return "", false
 	}
 	return rest, true
@@ -102,7 +116,7 @@ func hlsFileName(urlPath string) (string, bool) {
 
 // open opens name inside Dir; the root is opened per request, as the folder may appear
 // (first live job) or be replaced after the server started.
-func (h *HLSServer) open(name string) (*os.File, os.FileInfo, error) {
+func (h *Server) open(name string) (*os.File, os.FileInfo, error) {
 	root, err := os.OpenRoot(h.Dir)
 	if err != nil {
 		return nil, nil, err
@@ -124,9 +138,9 @@ func (h *HLSServer) open(name string) (*os.File, os.FileInfo, error) {
 }
 
 // Serve serves HLS on ln until ctx ends, then closes the listener and every connection.
-func (h *HLSServer) Serve(ctx context.Context, ln net.Listener) error {
+func (h *Server) Serve(ctx context.Context, ln net.Listener) error {
 	mux := http.NewServeMux()
-	mux.Handle(HLSPrefix, h)
+	mux.Handle(Prefix, h)
 	srv := &http.Server{
 		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
