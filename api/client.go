@@ -283,6 +283,15 @@ func (c *Client) ListAllJobs(ctx context.Context, opts ListJobsOptions, fn func(
 	}
 }
 
+// JobSummary returns exact job counts by status and queue and the jobs finished per minute
+// over the last hour (GET /v1/jobs/summary): the caller's tenant's for a submitter's key,
+// the whole farm's for an admin's or a monitor's, or tenant's when they name one.
+func (c *Client) JobSummary(ctx context.Context, tenant string) (*JobSummary, error) {
+	q := url.Values{}
+	setIf(q, "tenant", tenant)
+	return doJSON[JobSummary](ctx, c, request{method: http.MethodGet, path: "/v1/jobs/summary", query: q})
+}
+
 // GetJob returns a job (GET /v1/jobs/{id}).
 func (c *Client) GetJob(ctx context.Context, id string) (*Job, error) {
 	p, err := pathSegment("job ID", id)

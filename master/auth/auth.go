@@ -25,8 +25,8 @@ const (
 	// players may in, and reports streams starting, stopping and their counters.
 	RoleIngest Role = "ingest"
 	// RoleMonitor is Prometheus (or another monitoring system): it reads the scrape targets
-	// of service discovery and the read-only documents every key may read, and changes
-	// nothing.
+	// of service discovery, the farm-wide job summary (the counts /metrics shows) and the
+	// read-only documents every key may read, and changes nothing.
 	RoleMonitor Role = "monitor"
 )
 

@@ -133,7 +133,7 @@ type Service struct {
 	mu       sync.Mutex
 	active   map[string]*activeJob // assigned or running
 	retrying map[string]time.Time  // retrying → when it is due
-	counts   map[api.Status]int
+	all      *tally                // the farm's job counts; each tenant's are in tenants
 	nodes    map[string]*nodeState
 	presets  map[string]api.Preset // stored (not built-in) presets
 	tenants  map[string]*tenantCounts
@@ -168,7 +168,7 @@ func New(ctx context.Context, st *store.Store, cfg Config) (*Service, error) {
 	}
 	s := &Service{cfg: cfg, st: st, sched: sched.New(aging), log: cfg.Logger, start: cfg.Clock(),
 		seed: maphash.MakeSeed(), active: map[string]*activeJob{}, retrying: map[string]time.Time{},
-		counts: map[api.Status]int{}, nodes: map[string]*nodeState{}, presets: map[string]api.Preset{},
+		all: newTally(), nodes: map[string]*nodeState{}, presets: map[string]api.Preset{},
 		tenants: map[string]*tenantCounts{}, owners: map[string]bool{}}
 	s.sched.SetPolicy(s.policy)
 	if err := s.load(ctx); err != nil {
@@ -193,11 +193,11 @@ func (s *Service) load(ctx context.Context) error {
 	for _, p := range presets {
 		s.presets[p.Name] = p
 	}
-	counts, err := s.st.CountByStatus(ctx)
+	counts, err := s.st.CountByTenant(ctx)
 	if err != nil {
 		return fmt.Errorf("count jobs: %w", err)
 	}
-	s.counts = counts
+	s.loadCounts(counts)
 	owners, err := s.st.Tenants(ctx)
 	if err != nil {
 		return fmt.Errorf("list tenants: %w", err)
@@ -206,7 +206,10 @@ func (s *Service) load(ctx context.Context) error {
 		s.owners[t] = true
 	}
 	err = s.st.EachJob(ctx, []api.Status{api.StatusQueued, api.StatusAssigned, api.StatusRunning, api.StatusRetrying}, func(j api.Job) error {
-		s.counted(store.TenantOf(&j)).waiting += waitingDelta("", j.Status)
+		tenant := store.TenantOf(&j)
+		s.counted(tenant).waiting += waitingDelta("", j.Status)
+		s.all.addQueue(j.Status, j.Queue, 1)
+		s.tallied(tenant).addQueue(j.Status, j.Queue, 1)
 		switch j.Status {
 		case api.StatusQueued:
 			s.sched.Add(entryOf(j))
@@ -277,7 +280,7 @@ func (s *Service) Counts() map[api.Status]int {
 	defer s.mu.Unlock()
 	out := make(map[api.Status]int, len(api.Statuses))
 	for _, st := range api.Statuses {
-		out[st] = s.counts[st]
+		out[st] = s.all.byStatus[st]
 	}
 	return out
 }

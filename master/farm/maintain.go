@@ -123,18 +123,16 @@ func (s *Service) Purge(ctx context.Context) {
 	cutoff := s.now().Add(-s.cfg.Retention)
 	total := 0
 	for ctx.Err() == nil {
-		by, err := s.st.PurgeByStatus(ctx, cutoff, 1000)
+		by, err := s.st.PurgeByTenant(ctx, cutoff, 1000)
 		if err != nil {
 			s.log.Warn("purge old jobs", "err", err)
 			return
 		}
+		s.purged(by)
 		n := 0
-		s.mu.Lock()
-		for st, c := range by {
-			s.counts[st] -= c
+		for _, c := range by {
 			n += c
 		}
-		s.mu.Unlock()
 		total += n
 		if n < 1000 {
 			break

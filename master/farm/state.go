@@ -141,12 +141,10 @@ func (s *Service) followWith(before, after api.Job, now time.Time, res *reservat
 	}
 	s.mu.Lock()
 	res.dropLocked()
-	if before.Status != "" { // "" is a job being created
-		s.counts[before.Status]--
-	}
-	s.counts[after.Status]++
+	tenant := store.TenantOf(&after)
+	s.countChange(tenant, before, after, now)
 	if d := waitingDelta(before.Status, after.Status); d != 0 {
-		s.counted(store.TenantOf(&after)).waiting += d
+		s.counted(tenant).waiting += d
 	}
 	if before.Status == api.StatusRetrying {
 		delete(s.retrying, after.ID)

@@ -63,6 +63,7 @@ type tenantCounts struct {
 	reserved int     // submits past the quota check, not yet followed
 	tokens   float64 // submit_rate bucket
 	refilled time.Time
+	tally    *tally // the tenant's job counts for the summary (tallied)
 }
 
 func (s *Service) tenantQuota(name string) auth.Tenant {
@@ -131,7 +132,7 @@ func (s *Service) reserveSubmit(tenant string, now time.Time) (*reservation, err
 			tenant, tc.waiting+tc.reserved)
 	}
 	if s.cfg.MaxQueued > 0 {
-		all := s.counts[api.StatusQueued] + s.counts[api.StatusRetrying]
+		all := s.all.byStatus[api.StatusQueued] + s.all.byStatus[api.StatusRetrying]
 		for _, c := range s.tenants {
 			all += c.reserved
 		}

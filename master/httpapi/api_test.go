@@ -188,6 +188,9 @@ func TestEveryRouteSucceeds(t *testing.T) {
 	if _, err := sub.ListJobs(ctx, api.ListJobsOptions{}); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := sub.JobSummary(ctx, ""); err != nil {
+		t.Fatal(err)
+	}
 
 	// Operator routes.
 	if _, err := admin.Backup(ctx, io.Discard); err != nil {
@@ -260,6 +263,7 @@ var access = map[string]string{
 	"POST /v1/cluster/restore":                    "admin",
 	"POST /v1/jobs":                               "submitter",
 	"GET /v1/jobs":                                "submitter",
+	"GET /v1/jobs/summary":                        "reader",
 	"GET /v1/jobs/{id}":                           "submitter",
 	"POST /v1/jobs/{id}/cancel":                   "submitter",
 	"POST /v1/jobs/{id}/retry":                    "submitter",
@@ -308,6 +312,8 @@ func allowed(class string, role auth.Role) bool {
 		return role == auth.RoleAdmin || role == auth.RoleIngest
 	case "monitor":
 		return role == auth.RoleAdmin || role == auth.RoleMonitor
+	case "reader":
+		return role == auth.RoleAdmin || role == auth.RoleSubmitter || role == auth.RoleMonitor
 	}
 	panic("unknown access class " + class)
 }

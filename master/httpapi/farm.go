@@ -29,6 +29,8 @@ type Jobs interface {
 	Cancel(ctx context.Context, c farm.Caller, id string) (api.Job, error)
 	Retry(ctx context.Context, c farm.Caller, id string) (api.Job, error)
 	Events(ctx context.Context, c farm.Caller, id string, after int64, limit int) (api.EventList, error)
+	// Summary counts the jobs c sees, or tenant's (farm.Service.Summary).
+	Summary(c farm.Caller, tenant string) (api.JobSummary, error)
 }
 
 // Presets are the preset and scenario routes' calls.

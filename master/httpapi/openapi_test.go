@@ -412,6 +412,10 @@ func TestOpenAPISchemasDescribeTheWire(t *testing.T) {
 	must(err)
 	_, err = sub.ListJobs(ctx, api.ListJobsOptions{Node: "nobody"}) // an empty page
 	must(err)
+	_, err = sub.JobSummary(ctx, "")
+	must(err)
+	_, err = admin.JobSummary(ctx, "nobody") // a tenant without jobs: every count 0
+	must(err)
 
 	_, err = sub.ListNodes(ctx)
 	must(err)
@@ -454,7 +458,7 @@ func TestOpenAPISchemasDescribeTheWire(t *testing.T) {
 	v.report(t)
 	// The run really went through the validator.
 	for _, k := range []string{"GET /v1/jobs/{id} 200", "GET /v1/jobs 200", "POST /v1/jobs 201", "GET /v1/nodes/{id} 200",
-		"POST /v1/nodes/{id}/lease 200", "POST /v1/nodes/{id}/lease 204", "GET /v1/jobs/{id} 404", "POST /v1/jobs 400", "GET /v1/jobs/{id}/events 200"} {
+		"POST /v1/nodes/{id}/lease 200", "POST /v1/nodes/{id}/lease 204", "GET /v1/jobs/{id} 404", "POST /v1/jobs 400", "GET /v1/jobs/{id}/events 200", "GET /v1/jobs/summary 200"} {
 		if v.checked[k] == 0 {
 			t.Errorf("no answer validated for %s (validated: %v)", k, v.checked)
 		}

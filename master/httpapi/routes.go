@@ -48,6 +48,8 @@ func (s *Server) table() []Route {
 		{Method: "POST", Path: "/v1/jobs", Name: "submitJob", Summary: "Submit a job (Idempotency-Key header: the same key returns the same job).", Roles: submitters, Request: api.JobRequest{}, Response: api.Job{}, Status: 201,
 			Headers: map[string]string{"Idempotency-Key": "the same key (per API key) returns the same job"}, handler: s.submitJob},
 		{Method: "GET", Path: "/v1/jobs", Name: "listJobs", Summary: "List jobs, newest first, with filters and cursor pagination.", Roles: submitters, Response: api.JobList{}, Status: 200, Query: listQuery, handler: s.listJobs},
+		{Method: "GET", Path: "/v1/jobs/summary", Name: "jobSummary", Summary: "Exact job counts by status and by queue, and the jobs finished in each of the last 60 minutes, from the master's memory (cheap on any farm): a submitter's key counts its tenant's jobs, an admin's or a monitor's the whole farm's.", Roles: readers, Response: api.JobSummary{}, Status: 200,
+			Query: map[string]string{"tenant": "count only this tenant's jobs (admin and monitor keys; a submitter counts only its own tenant's)"}, handler: s.jobSummary},
 		{Method: "GET", Path: "/v1/jobs/{id}", Name: "getJob", Summary: "One job.", Roles: submitters, Response: api.Job{}, Status: 200, handler: s.getJob},
 		{Method: "POST", Path: "/v1/jobs/{id}/cancel", Name: "cancelJob", Summary: "Cancel a job that has not finished.", Roles: submitters, Response: api.Job{}, Status: 200, handler: s.cancelJob},
 		{Method: "POST", Path: "/v1/jobs/{id}/retry", Name: "retryJob", Summary: "Queue a failed or canceled job again.", Roles: submitters, Response: api.Job{}, Status: 200, handler: s.retryJob},
@@ -188,6 +190,32 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Idempotent-Replayed", "true")
 	}
 	writeJob(w, http.StatusCreated, job)
+}
+
+// jobSummary answers GET /v1/jobs/summary. A monitor key counts the whole farm like an
+// admin's: it is the monitoring system's, whose scrape of /metrics shows the same farm-wide
+// counts by status and queue, and it changes nothing.
+func (s *Server) jobSummary(w http.ResponseWriter, r *http.Request) {
+	q, e := query(r, "tenant")
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	tenant, e := tenantParam(q)
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	c := who(r)
+	if p, _ := auth.FromContext(r.Context()); p.Role == auth.RoleMonitor {
+		c.All = true
+	}
+	sum, err := s.opts.Farm.Summary(c, tenant)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, sum)
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {

@@ -114,6 +114,7 @@ var (
 	workers    = []auth.Role{auth.RoleAdmin, auth.RoleWorker}
 	ingests    = []auth.Role{auth.RoleAdmin, auth.RoleIngest}
 	monitors   = []auth.Role{auth.RoleAdmin, auth.RoleMonitor}
+	readers    = []auth.Role{auth.RoleAdmin, auth.RoleSubmitter, auth.RoleMonitor}
 	admins     = []auth.Role{auth.RoleAdmin}
 )
 

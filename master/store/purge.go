@@ -11,7 +11,7 @@ import (
 // Purge deletes up to limit finished jobs (completed, failed, canceled) that finished before
 // cutoff, with their events, index entries and idempotency key. It returns how many went.
 func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, error) {
-	by, err := s.PurgeByStatus(ctx, cutoff, limit)
+	by, err := s.PurgeByTenant(ctx, cutoff, limit)
 	n := 0
 	for _, c := range by {
 		n += c
@@ -19,11 +19,11 @@ func (s *Store) Purge(ctx context.Context, cutoff time.Time, limit int) (int, er
 	return n, err
 }
 
-// PurgeByStatus is Purge, counting the jobs that went per status.
-func (s *Store) PurgeByStatus(ctx context.Context, cutoff time.Time, limit int) (map[api.Status]int, error) {
-	var by map[api.Status]int
+// PurgeByTenant is Purge, counting the jobs that went per tenant and status.
+func (s *Store) PurgeByTenant(ctx context.Context, cutoff time.Time, limit int) (map[TenantStatus]int, error) {
+	var by map[TenantStatus]int
 	err := s.update(ctx, func(tx *wtx) error {
-		by = map[api.Status]int{}
+		by = map[TenantStatus]int{}
 		n := 0
 		// IDs sort by creation, and a job finishes after it is created: walking each finished
 		// status oldest first, stop at the first job created after the cutoff.
@@ -31,6 +31,7 @@ func (s *Store) PurgeByStatus(ctx context.Context, cutoff time.Time, limit int) 
 		for _, st := range []api.Status{api.StatusCompleted, api.StatusFailed, api.StatusCanceled} {
 			prefix := idxKey(string(st), nil)
 			var victims [][]byte
+			var owners []string
 			c := tx.Bucket(bByStatus).Cursor()
 			for ik, _ := c.Seek(prefix); ik != nil && bytes.HasPrefix(ik, prefix) && n+len(victims) < limit; ik, _ = c.Next() {
 				k := ik[len(prefix):]
@@ -43,14 +44,15 @@ func (s *Store) PurgeByStatus(ctx context.Context, cutoff time.Time, limit int) 
 				}
 				if r.Job.FinishedAt != nil && r.Job.FinishedAt.Before(cutoff) {
 					victims = append(victims, append([]byte(nil), k...))
+					owners = append(owners, TenantOf(&r.Job))
 				}
 			}
-			for _, k := range victims {
+			for i, k := range victims {
 				if err := deleteJob(tx, k); err != nil {
 					return err
 				}
 				n++
-				by[st]++
+				by[TenantStatus{Tenant: owners[i], Status: st}]++
 			}
 		}
 		return nil

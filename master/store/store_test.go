@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -257,6 +258,17 @@ func TestListJobsMatchesBruteForce(t *testing.T) {
 		if counts[st] != want[st] {
 			t.Errorf("CountByStatus[%s] = %d, want %d", st, counts[st], want[st])
 		}
+	}
+	byTenant, err := s.CountByTenant(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantByTenant := map[store.TenantStatus]int{}
+	for _, j := range all {
+		wantByTenant[store.TenantStatus{Tenant: store.TenantOf(&j), Status: j.Status}]++
+	}
+	if !maps.Equal(byTenant, wantByTenant) {
+		t.Errorf("CountByTenant = %v, want %v", byTenant, wantByTenant)
 	}
 
 	if _, _, err := s.ListJobs(ctx, store.Filter{Limit: 5, Cursor: "not-an-id"}); !errors.Is(err, store.ErrNotFound) {

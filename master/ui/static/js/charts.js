@@ -54,6 +54,11 @@ export class LiveChart {
     }
     while (xs.length && xs[0] < x - this.window) this.data.forEach((a) => a.shift());
     if (this.plot) this.plot.setData(this.padded());
+    this.label(values);
+  }
+
+  // label tells a screen reader the latest values (the canvas says nothing).
+  label(values) {
     const last = values.map((v, i) => `${this.names[i]} ${v == null ? '–' : Math.round(v * 10) / 10}${this.unit}`).join(', ');
     this.plotEl.setAttribute('aria-label', `${this.title}, latest: ${last}`);
   }
@@ -71,6 +76,7 @@ export class LiveChart {
   set(xs, ...ys) {
     this.data = [xs, ...ys];
     if (this.plot) this.plot.setData(this.padded());
+    if (xs.length) this.label(ys.map((a) => a[a.length - 1]));
   }
 
   destroy() {

@@ -9,27 +9,29 @@ import { LiveChart } from '../charts.js';
 import { nodeCharts } from '../telemetry.js';
 import { queues } from '../jobview.js';
 
-// The API has no count endpoint: the overview counts pages of GET /v1/jobs (up to cap per
-// status), saying "cap+" beyond.
-const cap = 1000;
+// Counts come from GET /v1/jobs/summary (exact, from the master's memory), fetched again
+// when a job changes status (at most every refreshGap ms) and every refreshEvery ms (the
+// minutes roll on).
 const active = ['queued', 'assigned', 'running', 'retrying'];
 const finished = ['completed', 'failed', 'canceled'];
+const refreshGap = 2000;
+const refreshEvery = 15000;
 
 export async function render(ctx) {
-  const hourAgo = new Date(Date.now() - 3600e3).toISOString();
   const countsBody = h('tbody');
+  const countsHead = h('thead');
   const counts = h('table', { class: 'counts', id: 'counts' },
-    h('caption', { class: 'note' }, `Active jobs, and jobs submitted in the last hour that finished (counted up to ${cap})`),
-    h('thead', null, h('tr', null, h('th', { scope: 'col' }, 'Status'), queues.map((q) => h('th', { scope: 'col', class: 'num' }, q)), h('th', { scope: 'col', class: 'num' }, 'all'))),
-    countsBody);
-  const doneChart = new LiveChart('Jobs finished per minute', ['finished'], { window: 3600 });
+    h('caption', { class: 'note' }, 'Jobs in each status; by queue for the jobs not finished. Finished jobs count until the retention purges them.'),
+    countsHead, countsBody);
+  const lastHour = h('p', { class: 'note', id: 'finished-hour' });
+  const doneChart = new LiveChart('Jobs finished per minute', ['completed', 'failed'], { window: 3600 });
   const fpsChart = new LiveChart('Frames per second across the farm', ['fps'], { window: 3600 });
   const nodesEl = h('div', { class: 'grid' });
   const failures = h('ul', { id: 'failures' });
   const streamsEl = h('ul', { id: 'on-air' });
   ctx.main.append(h('h1', null, 'Overview'),
     h('section', { 'aria-labelledby': 'jobs-h' }, h('h2', { id: 'jobs-h' }, 'Jobs by status and queue'), h('div', { class: 'scroll' }, counts)),
-    h('section', { 'aria-labelledby': 'tp-h' }, h('h2', { id: 'tp-h' }, 'Throughput, last hour'),
+    h('section', { 'aria-labelledby': 'tp-h' }, h('h2', { id: 'tp-h' }, 'Throughput, last hour'), lastHour,
       h('div', { class: 'grid' }, h('div', { class: 'card' }, doneChart.el), h('div', { class: 'card' }, fpsChart.el))),
     h('div', { class: 'grid' },
       h('section', { class: 'card', 'aria-labelledby': 'fail-h' }, h('h2', { id: 'fail-h' }, 'Latest failures'), failures),
@@ -39,56 +41,57 @@ export async function render(ctx) {
   fpsChart.mount();
   ctx.onCleanup(() => { doneChart.destroy(); fpsChart.destroy(); });
 
-  // Counts: one listing per status; the finished ones over the last hour's submissions.
-  const lists = await Promise.all([...active, ...finished].map((s) =>
-    api.get(`/v1/jobs${api.query({ status: s, limit: cap, created_after: finished.includes(s) ? hourAgo : '' })}`).catch(() => ({ jobs: [] }))));
-  if (!ctx.current()) return;
-  const known = new Map(); // job id → status, queue (to move counts on events)
-  const table = {};
-  [...active, ...finished].forEach((s, i) => {
-    table[s] = { more: !!lists[i].next_cursor };
-    for (const j of lists[i].jobs || []) known.set(j.id, j);
-  });
-  function drawCounts() {
-    const by = {};
-    for (const j of known.values()) {
-      const row = (by[j.status] ||= {});
-      row[j.queue] = (row[j.queue] || 0) + 1;
-    }
+  function drawSummary(sum) {
+    const qs = [...queues, ...Object.keys(sum.by_queue || {}).filter((q) => !queues.includes(q)).sort()];
+    fill(countsHead, h('tr', null, h('th', { scope: 'col' }, 'Status'), qs.map((q) => h('th', { scope: 'col', class: 'num' }, q)), h('th', { scope: 'col', class: 'num' }, 'all')));
     fill(countsBody, [...active, ...finished].map((s) => {
-      const row = by[s] || {};
-      const total = Object.values(row).reduce((a, b) => a + b, 0);
-      const more = table[s] && table[s].more ? '+' : '';
+      const total = (sum.by_status || {})[s] || 0;
       return h('tr', null, h('th', { scope: 'row' }, badge(s)),
-        queues.map((q) => h('td', { class: 'num' }, row[q] ? String(row[q]) : '·')),
-        h('td', { class: 'num' }, h('a', { href: `#/jobs?status=${s}`, 'aria-label': `${total}${more} ${s} jobs` }, `${total}${more}`)));
+        qs.map((q) => {
+          if (finished.includes(s)) return h('td', { class: 'num note' }, '');
+          const n = ((sum.by_queue || {})[q] || {})[s] || 0;
+          return h('td', { class: 'num' }, n ? fmt.num(n, 0) : '·');
+        }),
+        h('td', { class: 'num' }, h('a', { href: `#/jobs?status=${s}`, 'aria-label': `${total} ${s} jobs` }, fmt.num(total, 0))));
     }));
+    const f = sum.finished_last_hour || {};
+    const since = new Date(sum.counting_since);
+    const partial = Date.now() - since.getTime() < 3600e3 ? ` (counted since ${fmt.time(sum.counting_since)}: the master counts them in memory from its start)` : '';
+    lastHour.textContent = `Finished in the last hour: ${f.completed || 0} completed, ${f.failed || 0} failed, ${f.canceled || 0} canceled${partial}.`;
+    const per = sum.finished_per_minute || [];
+    doneChart.set(per.map((m) => Math.floor(new Date(m.minute).getTime() / 1000)), per.map((m) => m.completed), per.map((m) => m.failed));
   }
-  drawCounts();
 
-  // Throughput: finished jobs per minute from their finish times; the farm's fps from the
-  // running jobs' progress, sampled every 5 s.
-  const perMinute = new Map();
-  const minute = (t) => Math.floor(new Date(t).getTime() / 60000) * 60;
-  for (const j of known.values()) {
-    if (j.status === 'completed' && j.finished_at) perMinute.set(minute(j.finished_at), (perMinute.get(minute(j.finished_at)) || 0) + 1);
+  // One request for every count; again on status changes (throttled) and every refreshEvery.
+  let pending = null;
+  let last = 0;
+  async function refresh() {
+    pending = null;
+    last = Date.now();
+    try {
+      const sum = await api.get('/v1/jobs/summary');
+      if (ctx.current()) drawSummary(sum);
+    } catch (err) { // the next change or tick tries again
+      if (ctx.current() && !countsBody.firstChild) lastHour.textContent = `Job counts unavailable: ${err.message}`;
+    }
   }
-  function drawDone() {
-    const now = Math.floor(Date.now() / 60000) * 60;
-    const xs = [], ys = [];
-    for (let t = now - 3600; t <= now; t += 60) { xs.push(t); ys.push(perMinute.get(t) || 0); }
-    doneChart.set(xs, ys);
+  function soon() {
+    if (!pending) pending = setTimeout(refresh, Math.max(0, last + refreshGap - Date.now()));
   }
-  drawDone();
+  await refresh();
+  if (!ctx.current()) return;
+  const ticker = setInterval(soon, refreshEvery);
+  ctx.onCleanup(() => { clearInterval(ticker); clearTimeout(pending); });
+
+  // The farm's fps: the running jobs' progress as events bring it, sampled every 5 s.
   const running = new Map();
-  for (const j of known.values()) if (j.status === 'running') running.set(j.id, j);
   const sampleFPS = () => fpsChart.push([[...running.values()].reduce((a, j) => a + ((j.progress && j.progress.fps) || 0), 0)]);
   sampleFPS();
-  const timer = setInterval(() => { sampleFPS(); drawDone(); }, 5000);
+  const timer = setInterval(sampleFPS, 5000);
   ctx.onCleanup(() => clearInterval(timer));
 
   // Latest failures.
-  const failed = await api.get('/v1/jobs?status=failed&limit=5').catch(() => ({ jobs: [] }));
+  const failed = await api.get('/v1/jobs?status=failed&limit=10').catch(() => ({ jobs: [] }));
   function drawFailures(list) {
     fill(failures, list.length ? list.map((j) => h('li', null, h('a', { href: `#/jobs/${encodeURIComponent(j.id)}`, class: 'mono' }, j.id), ' ',
       fmt.time(j.finished_at || j.updated_at), ': ', j.error ? `${j.error.code}: ${j.error.message}` : 'no error recorded')) : h('li', { class: 'note' }, 'None.'));
@@ -135,20 +138,19 @@ export async function render(ctx) {
   if (!nodeViews.size) nodesEl.append(h('p', { class: 'note' }, 'No nodes have registered.'));
   ctx.onCleanup(() => { for (const v of nodeViews.values()) v.charts.destroy(); });
 
+  // Job events: a status change moves the counts (fetched again, throttled); progress
+  // moves the fps. seen holds the status each unfinished job last showed.
+  const seen = new Map();
   ctx.onCleanup(events.on('job', (j) => {
-    const before = known.get(j.id);
-    if (j.status === 'completed' && (!before || before.status !== 'completed')) {
-      perMinute.set(minute(j.finished_at || Date.now()), (perMinute.get(minute(j.finished_at || Date.now())) || 0) + 1);
-      drawDone();
-    }
-    if (j.status === 'failed' && (!before || before.status !== 'failed')) {
-      latestFailed = [j, ...latestFailed.filter((x) => x.id !== j.id)].slice(0, 5);
+    if (seen.get(j.id) !== j.status) soon();
+    if (finished.includes(j.status)) seen.delete(j.id); else seen.set(j.id, j.status);
+    if (j.status === 'failed') {
+      latestFailed = [j, ...latestFailed.filter((x) => x.id !== j.id)].slice(0, 10);
       drawFailures(latestFailed);
     }
     if (j.status === 'running') running.set(j.id, j); else running.delete(j.id);
-    known.set(j.id, j);
-    drawCounts();
   }));
+  soon(); // what changed while the page loaded
   ctx.onCleanup(events.on('node', (n) => {
     const v = nodeViews.get(n.id);
     if (v) drawNode(v, n);
