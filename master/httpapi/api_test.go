@@ -774,7 +774,7 @@ func TestRoutingErrors(t *testing.T) {
 		call(t, h, "GET", "/v1/presets/ghost", sub, nil).wantError(t, 404, api.CodeNotFound, "-")
 	})
 	t.Run("unknown route", func(t *testing.T) {
-		for _, p := range []string{"/v1/nope", "/v2/jobs", "/", "/v1/jobs/" + job.ID + "/explode", "/v1/presets/a/b"} {
+		for _, p := range []string{"/v1/nope", "/v2/jobs", "/v1", "/nope", "/v1/jobs/" + job.ID + "/explode", "/v1/presets/a/b"} {
 			for _, key := range []string{"", sub} {
 				call(t, h, "GET", p, key, nil).wantError(t, http.StatusNotFound, api.CodeNotFound, "")
 			}
