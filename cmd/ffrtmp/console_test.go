@@ -409,6 +409,21 @@ func TestConsole(t *testing.T) {
 	p.waitJS(10*time.Second, "the preset's validation error", `document.querySelector('#preset-form [aria-invalid=true]')`)
 	p.check("preset-error")
 
+	// On a phone (390x844): every page fits the width (wide tables scroll in their own box),
+	// passes axe, and gets a screenshot.
+	p.run("phone viewport", chromedp.EmulateViewport(390, 844, chromedp.EmulateMobile, chromedp.EmulatePortrait))
+	for _, pg := range []struct{ hash, name string }{{"#/", "phone-overview"}, {"#/jobs", "phone-jobs"}, {"#/submit", "phone-submit"},
+		{"#/nodes", "phone-nodes"}, {"#/streams", "phone-streams"}} {
+		p.open(pg.hash)
+		p.check(pg.name)
+		var overflow int
+		p.eval(`document.documentElement.scrollWidth - window.innerWidth`, &overflow)
+		if overflow > 0 {
+			t.Errorf("%s on a phone: the page is %d px wider than the screen", pg.hash, overflow)
+		}
+	}
+	p.run("desktop viewport", chromedp.EmulateReset(), chromedp.EmulateViewport(1280, 720))
+
 	// Log out: the old session reads nothing, in the page and with its cookie.
 	p.run("log out", chromedp.Click(chromedp.CSS(`#who button`)))
 	p.waitJS(10*time.Second, "the login page", `document.querySelector('#login-form')`)
