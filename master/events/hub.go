@@ -77,7 +77,7 @@ type Hub struct {
 	// Progress coalescing: when each job's last progress event went out, and the newest
 	// report held back until its interval is over.
 	progressAt map[string]time.Time
-	pending    map[string]Event
+	pending    map[string]held
 	timer      *time.Timer
 	swept      time.Time
 }
@@ -100,7 +100,7 @@ func New(cfg Config) *Hub {
 		cfg.Start = uint64(time.Now().UnixMicro())
 	}
 	return &Hub{cfg: cfg, ring: make([]Event, cfg.Buffer), last: cfg.Start, wake: make(chan struct{}),
-		subs: map[string]int{}, progressAt: map[string]time.Time{}, pending: map[string]Event{}}
+		subs: map[string]int{}, progressAt: map[string]time.Time{}, pending: map[string]held{}}
 }
 
 // Last is the ID of the newest event (or the hub's start).
@@ -166,42 +166,68 @@ func streamTenant(t string) string {
 	return t
 }
 
-// publish marshals v and appends it, or holds a job's progress back (coalesce, with the
-// job's ID) until its interval is over.
-func (h *Hub) publish(kind Kind, job, tenant string, v any, coalesce bool) {
+// held is a job's progress held back, marshalled only if it is still the latest when its
+// interval is over: most progress reports of a busy farm are replaced before then.
+type held struct {
+	tenant string
+	v      any
+}
+
+// marshal encodes an event's data.
+func marshal(kind Kind, v any) []byte {
 	data, err := json.Marshal(v)
 	if err != nil {
 		// Only a type the API cannot answer either gets here: nothing a client can use.
 		panic(fmt.Sprintf("events: marshal %s: %v", kind, err))
 	}
-	ev := Event{Kind: kind, Tenant: tenant, Data: data}
-	now := time.Now()
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.closed {
+	return data
+}
+
+// publish appends v, or holds a job's progress back (coalesce, with the job's ID) until its
+// interval is over. Events of one job come from under that job's lock, so their order holds
+// although v is marshalled outside the hub's.
+func (h *Hub) publish(kind Kind, job, tenant string, v any, coalesce bool) {
+	if job == "" || !coalesce {
+		ev := Event{Kind: kind, Tenant: tenant, Data: marshal(kind, v)}
+		now := time.Now()
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.closed {
+			return
+		}
+		if job != "" {
+			// A status change carries the latest progress: what was held back is stale.
+			h.sweepLocked(now)
+			delete(h.pending, job)
+			h.progressAt[job] = now
+		}
+		h.appendLocked(ev)
 		return
 	}
-	if job == "" {
-		h.appendLocked(ev)
+	now := time.Now()
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
 		return
 	}
 	h.sweepLocked(now)
-	if !coalesce {
-		// A status change carries the latest progress: what was held back is stale.
-		delete(h.pending, job)
-		h.progressAt[job] = now
-		h.appendLocked(ev)
-		return
-	}
 	if at, ok := h.progressAt[job]; ok && now.Sub(at) < h.cfg.ProgressInterval {
-		if _, held := h.pending[job]; !held && h.timer == nil {
+		if _, waiting := h.pending[job]; !waiting && h.timer == nil {
 			h.timer = time.AfterFunc(h.cfg.ProgressInterval-now.Sub(at), h.flush)
 		}
-		h.pending[job] = ev
+		h.pending[job] = held{tenant: tenant, v: v}
+		h.mu.Unlock()
 		return
 	}
 	h.progressAt[job] = now
-	h.appendLocked(ev)
+	delete(h.pending, job) // older than v: flush must not send it after v
+	h.mu.Unlock()
+	ev := Event{Kind: kind, Tenant: tenant, Data: marshal(kind, v)}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.closed {
+		h.appendLocked(ev)
+	}
 }
 
 // flush appends the held-back progress whose interval is over and waits for the rest.
@@ -214,7 +240,7 @@ func (h *Hub) flush() {
 		return
 	}
 	var next time.Duration
-	for job, ev := range h.pending {
+	for job, p := range h.pending {
 		wait := h.cfg.ProgressInterval - now.Sub(h.progressAt[job])
 		if wait > 0 {
 			if next == 0 || wait < next {
@@ -224,7 +250,7 @@ func (h *Hub) flush() {
 		}
 		delete(h.pending, job)
 		h.progressAt[job] = now
-		h.appendLocked(ev)
+		h.appendLocked(Event{Kind: KindJob, Tenant: p.tenant, Data: marshal(KindJob, p.v)})
 	}
 	if next > 0 {
 		h.timer = time.AfterFunc(next, h.flush)
