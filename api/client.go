@@ -206,6 +206,10 @@ type ListJobsOptions struct {
 	Tenant        string
 	CreatedAfter  time.Time
 	CreatedBefore time.Time
+	// Text keeps the jobs with it in their ID, input, outputs, preset, scenario, node, error
+	// or labels (key=value), ignoring case; a whole job ID finds that job alone. A sparse
+	// search may answer a page short of Limit, even empty, with a NextCursor to go on from.
+	Text string
 	// Cursor is a previous page's NextCursor.
 	Cursor string
 	// Limit is the page size; zero: the master's default.
@@ -226,6 +230,7 @@ func (o ListJobsOptions) query() url.Values {
 	if !o.CreatedBefore.IsZero() {
 		q.Set("created_before", o.CreatedBefore.UTC().Format(time.RFC3339Nano))
 	}
+	setIf(q, "text", o.Text)
 	setIf(q, "cursor", o.Cursor)
 	if o.Limit > 0 {
 		q.Set("limit", strconv.Itoa(o.Limit))

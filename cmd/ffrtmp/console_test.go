@@ -295,7 +295,6 @@ func TestConsole(t *testing.T) {
 	if leaked {
 		t.Error("the API key or the session cookie is readable by the page (document.cookie, storage or the URL)")
 	}
-	p.check("overview")
 
 	// The demo job's progress moves and it completes, live, without a reload.
 	var demo string
@@ -339,6 +338,19 @@ func TestConsole(t *testing.T) {
 	if !same {
 		t.Error("the page reloaded while the demo job ran")
 	}
+	// The text search is the API's: nothing for a stranger's text, the demo job alone for its
+	// ID in lower case.
+	search := func(text string) {
+		p.eval(fmt.Sprintf(`(() => { const i = document.querySelector('input[name=text]'); i.value = %q; i.form.requestSubmit(); return true; })()`, text), new(bool))
+	}
+	search("no-such-job")
+	p.waitJS(10*time.Second, "a search that matches nothing", `(document.querySelector('#jobs-table td[colspan]') || {}).textContent === 'No jobs match.'`)
+	search(strings.ToLower(demo))
+	p.waitJS(10*time.Second, "a search by the demo job's ID", fmt.Sprintf(`document.querySelectorAll('#jobs-table tbody tr').length === 1 && !!document.querySelector('tr[data-job=%q]')`, demo))
+	// The overview is checked only now: the demo job runs for a few seconds only, and its
+	// progress is watched first.
+	p.open("#/")
+	p.check("overview")
 	p.open("#/jobs/" + demo)
 	p.waitJS(10*time.Second, "the demo job's outputs", `document.querySelector('#outputs li') && document.querySelector('#timeline tbody tr')`)
 	p.check("job")

@@ -76,7 +76,7 @@ func jobsTerminal(w any) (int, bool) {
 type jobsListFlags struct {
 	status              []string
 	queue, node, cursor string
-	tenant              string
+	tenant, text        string
 	since, until        string
 	limit               int
 	all, quiet          bool
@@ -93,13 +93,17 @@ func newJobsListCmd() *cobra.Command {
 
 When there are more, the table is followed (on stderr) by the --cursor that fetches the next
 page; --all follows every page. --since and --until take an RFC 3339 time or an age such as
-30m, 2h or 7d ("created at most 2h ago"). --node takes a node ID or name.
+30m, 2h or 7d ("created at most 2h ago"). --node takes a node ID or name. --text finds jobs
+by their ID, input, outputs, preset, scenario, node, error or labels (key=value), ignoring
+case; a search that is sparse on a big farm may print short or empty pages before --all
+reaches the oldest job.
 
 A submitter's key lists only its tenant's jobs; an admin's lists every tenant's, and
 --tenant keeps one. The table has a TENANT column when the page holds several tenants.`,
 		Example: `  ffrtmp jobs list
   ffrtmp jobs list --status running --status queued --queue live
   ffrtmp jobs list --status failed --since 24h -o json | jq -r '.jobs[].id'
+  ffrtmp jobs list --text holiday.mov --all
   ffrtmp jobs list --all -q`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error { return f.run(cmd) },
@@ -111,6 +115,7 @@ A submitter's key lists only its tenant's jobs; an admin's lists every tenant's,
 	fl.StringVar(&f.tenant, "tenant", "", "only jobs of this tenant (admin keys; a submitter sees only its own)")
 	fl.StringVar(&f.since, "since", "", "only jobs created at or after this time (RFC 3339, or an age like 1h)")
 	fl.StringVar(&f.until, "until", "", "only jobs created before this time (RFC 3339, or an age like 1h)")
+	fl.StringVar(&f.text, "text", "", "only jobs with this text in their ID, input, outputs, preset, scenario, node, error or labels, ignoring case")
 	fl.IntVar(&f.limit, "limit", 0, "jobs per page (default: the master's, 50; at most 1000)")
 	fl.StringVar(&f.cursor, "cursor", "", "start at this page (the next cursor a previous list printed)")
 	fl.BoolVar(&f.all, "all", false, "follow the pages to the last one")
@@ -122,7 +127,7 @@ A submitter's key lists only its tenant's jobs; an admin's lists every tenant's,
 }
 
 func (f *jobsListFlags) options(now time.Time) (api.ListJobsOptions, error) {
-	opts := api.ListJobsOptions{Queue: f.queue, Node: f.node, Tenant: f.tenant, Cursor: f.cursor, Limit: f.limit}
+	opts := api.ListJobsOptions{Queue: f.queue, Node: f.node, Tenant: f.tenant, Text: f.text, Cursor: f.cursor, Limit: f.limit}
 	for _, s := range f.status {
 		st := api.Status(strings.TrimSpace(s))
 		if !st.Valid() {
@@ -209,6 +214,8 @@ func (f *jobsListFlags) run(cmd *cobra.Command) error {
 		}
 	case *f.format != formatTable:
 		return render(out, *f.format, list, nil)
+	case len(list.Jobs) == 0 && list.NextCursor != "":
+		fmt.Fprintln(errOut, "no jobs match on this page (the master examined as many as one page may)")
 	case len(list.Jobs) == 0:
 		fmt.Fprintln(errOut, "no jobs match")
 	default:

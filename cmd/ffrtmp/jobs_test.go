@@ -416,8 +416,8 @@ func TestJobsListFilters(t *testing.T) {
 	t.Parallel()
 	e := newJobsEnv(t)
 	var ids []string
-	for _, q := range []string{"live", "live", "batch"} {
-		stdout, stderr, code := e.cli(t, "jobs", "submit", "--scenario", "720p30-h264", "--queue", q, "-q")
+	for i, q := range []string{"live", "live", "batch"} {
+		stdout, stderr, code := e.cli(t, "jobs", "submit", "--scenario", "720p30-h264", "--queue", q, "--label", fmt.Sprintf("Show=Episode-%d", i), "-q")
 		if code != 0 {
 			t.Fatalf("submit: %s", stderr)
 		}
@@ -444,6 +444,12 @@ func TestJobsListFilters(t *testing.T) {
 		{[]string{"--until", "1h"}, 0},
 		{[]string{"--since", time.Now().Add(time.Hour).UTC().Format(time.RFC3339)}, 0},
 		{[]string{"--node", "nowhere"}, 0},
+		{[]string{"--text", "show=episode-1"}, 1},
+		{[]string{"--text", "EPISODE"}, 3},
+		{[]string{"--text", "episode", "--queue", "live"}, 2},
+		{[]string{"--text", ids[2]}, 1},
+		{[]string{"--text", "720P30"}, 3},
+		{[]string{"--text", "episode-9"}, 0},
 	} {
 		if got := count(tc.args...); got != tc.want {
 			t.Errorf("list %v: %d jobs, want %d", tc.args, got, tc.want)
@@ -481,6 +487,10 @@ func TestJobsListFilters(t *testing.T) {
 	}
 	if stdout, stderr, code := e.cli(t, "jobs", "list", "--status", "running"); code != 0 || stdout != "" || !strings.Contains(stderr, "no jobs") {
 		t.Errorf("empty list: exit %d, stdout %q, stderr %q", code, stdout, stderr)
+	}
+	// A search too long for the master is refused, naming the flag's field.
+	if _, stderr, code := e.cli(t, "jobs", "list", "--text", strings.Repeat("x", 300)); code == 0 || !strings.Contains(stderr, "text") {
+		t.Errorf("list --text of 300 bytes: exit %d, stderr %q", code, stderr)
 	}
 }
 

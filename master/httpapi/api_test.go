@@ -744,6 +744,9 @@ func TestRoutingErrors(t *testing.T) {
 			{"limit=1001", "limit"},
 			{"limit=99999999999999999999999", "limit"},
 			{"cursor=not-a-job", "cursor"},
+			{"text=" + strings.Repeat("x", 257), "text"},
+			{"text=a%00b", "text"},
+			{"text=%ff%fe", "text"},
 		} {
 			r := call(t, h, "GET", "/v1/jobs?"+c.query, sub, nil)
 			r.wantError(t, http.StatusBadRequest, api.CodeBadRequest, c.field)
@@ -1194,6 +1197,11 @@ func TestListJobs(t *testing.T) {
 		{"created range and queue", "queue=medium&created_after=" + url.QueryEscape(created[0].CreatedAt.Format(time.RFC3339Nano)) + "&created_before=" + midQ,
 			func(j *api.Job) bool { return j.Queue == api.QueueMedium && ms(j) < mid.UnixMilli() }},
 		{"created in the future", "created_after=" + url.QueryEscape(time.Now().Add(time.Hour).Format(time.RFC3339)), func(j *api.Job) bool { return false }},
+		{"text: a job ID", "text=" + created[3].ID, func(j *api.Job) bool { return j.ID == created[3].ID }},
+		{"text: a job ID, spaces trimmed", "text=+" + strings.ToLower(created[4].ID) + "+", func(j *api.Job) bool { return j.ID == created[4].ID }},
+		{"text: blank", "text=+", func(j *api.Job) bool { return true }},
+		{"text and queue", "queue=batch&text=" + url.QueryEscape(created[0].ID[:8]), func(j *api.Job) bool { return j.Queue == api.QueueBatch && strings.Contains(j.ID, created[0].ID[:8]) }},
+		{"text: the node a job runs on", "text=" + node.ID, func(j *api.Job) bool { return j.ID == leased.ID }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			got := list(t, c.query)

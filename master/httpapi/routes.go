@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gorilla/mux"
 
@@ -26,6 +28,7 @@ func (s *Server) table() []Route {
 		"tenant":         "tenant (admin keys; a submitter sees only its own tenant's jobs)",
 		"created_after":  "RFC 3339 time (inclusive)",
 		"created_before": "RFC 3339 time (exclusive)",
+		"text":           fmt.Sprintf("only jobs with this text in their ID, input, outputs, preset, scenario, node, error or labels (key=value), ignoring case; a whole job ID finds that job alone; at most %d bytes. A page that examines %d jobs without filling up ends there, with a next_cursor to go on from", store.MaxTextLen, store.MaxScan),
 		"cursor":         "next_cursor of the previous page",
 		"limit":          fmt.Sprintf("page size, 1..%d (default %d)", 1000, 50),
 	}
@@ -138,6 +141,32 @@ func tenantParam(q url.Values) (string, *api.Error) {
 	return v, nil
 }
 
+// tenantOnly reads the query of a route whose one parameter is tenant.
+func tenantOnly(r *http.Request) (string, *api.Error) {
+	q, e := query(r, "tenant")
+	if e != nil {
+		return "", e
+	}
+	return tenantParam(q)
+}
+
+// textParam reads the text search parameter, trimmed ("" when absent or blank).
+func textParam(q url.Values) (string, *api.Error) {
+	v := strings.TrimSpace(q.Get("text"))
+	bad := func(msg string) (string, *api.Error) {
+		return "", &api.Error{Status: 400, Code: api.CodeBadRequest, Field: "text", Message: msg}
+	}
+	switch {
+	case len(v) > store.MaxTextLen:
+		return bad(fmt.Sprintf("text is %d bytes: at most %d", len(v), store.MaxTextLen))
+	case !utf8.ValidString(v):
+		return bad("text is not valid UTF-8")
+	case strings.ContainsFunc(v, unicode.IsControl):
+		return bad("text holds a control character")
+	}
+	return v, nil
+}
+
 // query checks that r has only the allowed query parameters.
 func query(r *http.Request, allowed ...string) (url.Values, *api.Error) {
 	q := r.URL.Query()
@@ -196,12 +225,7 @@ func (s *Server) submitJob(w http.ResponseWriter, r *http.Request) {
 // admin's: it is the monitoring system's, whose scrape of /metrics shows the same farm-wide
 // counts by status and queue, and it changes nothing.
 func (s *Server) jobSummary(w http.ResponseWriter, r *http.Request) {
-	q, e := query(r, "tenant")
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	tenant, e := tenantParam(q)
+	tenant, e := tenantOnly(r)
 	if e != nil {
 		writeError(w, e)
 		return
@@ -219,13 +243,17 @@ func (s *Server) jobSummary(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) listJobs(w http.ResponseWriter, r *http.Request) {
-	q, e := query(r, "status", "queue", "node", "tenant", "created_after", "created_before", "cursor", "limit")
+	q, e := query(r, "status", "queue", "node", "tenant", "created_after", "created_before", "text", "cursor", "limit")
 	if e != nil {
 		writeError(w, e)
 		return
 	}
 	f := store.Filter{Queue: q.Get("queue"), Node: q.Get("node"), Cursor: q.Get("cursor")}
 	if f.Tenant, e = tenantParam(q); e != nil {
+		writeError(w, e)
+		return
+	}
+	if f.Text, e = textParam(q); e != nil {
 		writeError(w, e)
 		return
 	}

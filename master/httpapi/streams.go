@@ -55,12 +55,7 @@ func (s *Server) listStreams(w http.ResponseWriter, r *http.Request) {
 	if ss == nil {
 		return
 	}
-	q, e := query(r, "tenant")
-	if e != nil {
-		writeError(w, e)
-		return
-	}
-	tenant, e := tenantParam(q)
+	tenant, e := tenantOnly(r)
 	if e != nil {
 		writeError(w, e)
 		return

@@ -21,14 +21,18 @@ type Filter struct {
 	Tenant        string
 	CreatedAfter  time.Time // inclusive
 	CreatedBefore time.Time // exclusive
+	// Text keeps the jobs with it in their ID, input, outputs, preset, scenario, node, error
+	// or labels (SearchFields), ignoring case, as the API shows them (secrets redacted). A
+	// whole job ID finds that job alone. At most MaxTextLen bytes.
+	Text string
 	// Cursor continues a previous page: only jobs older than this ID.
 	Cursor string
 	Limit  int
 }
 
-// maxScan bounds the index entries one page may examine when filters match sparsely; the page
+// MaxScan bounds the index entries one page may examine when filters match sparsely; the page
 // then ends early with a cursor to go on from.
-const maxScan = 100_000
+const MaxScan = 100_000
 
 // ListJobs returns up to f.Limit jobs, newest first, and the cursor for the next page ("" at
 // the end). It walks the most selective index (node, status, queue, or the jobs themselves)
@@ -93,6 +97,7 @@ type listWalk struct {
 	upper []byte   // exclusive upper bound on id16; nil: from the newest
 	lower []byte   // inclusive lower bound; nil: to the oldest
 	edges [][]byte // milliseconds (6-byte ULID times) whose jobs are decoded to compare times
+	text  *textMatcher
 }
 
 // newListWalk sets the walk's bounds from f's cursor and times (ErrNotFound for a cursor that
@@ -121,6 +126,18 @@ func newListWalk(f Filter) (listWalk, error) {
 	if !f.CreatedAfter.IsZero() {
 		w.lower = timeBound(f.CreatedAfter)
 		w.edges = append(w.edges, w.lower[:6])
+	}
+	if f.Text != "" {
+		w.text = newTextMatcher(f.Text)
+		if k, ok := key(f.Text); ok {
+			// A job ID: the walk looks at that job alone.
+			if after := idSuccessor(k); after != nil && (w.upper == nil || bytes.Compare(after, w.upper) < 0) {
+				w.upper = after
+			}
+			if w.lower == nil || bytes.Compare(k, w.lower) > 0 {
+				w.lower = k
+			}
+		}
 	}
 	return w, nil
 }
@@ -162,11 +179,11 @@ func (w *listWalk) page(jobs *bolt.Bucket, iters []*revIter, pre *indexCheck, co
 	scanned, found := 0, 0
 	var prev, last []byte
 	for {
-		k := nextNewest(iters)
+		k, v := nextNewest(iters)
 		if k == nil || (w.lower != nil && bytes.Compare(k, w.lower) < 0) {
 			return "", nil
 		}
-		if scanned++; scanned > maxScan {
+		if scanned++; scanned > MaxScan {
 			// Continue after the last job examined: k itself was not, and the cursor
 			// is exclusive.
 			return ulid.ULID(prev).String(), nil
@@ -175,9 +192,10 @@ func (w *listWalk) page(jobs *bolt.Bucket, iters []*revIter, pre *indexCheck, co
 		if !pre.match(k) {
 			continue
 		}
-		v := jobs.Get(k)
-		if v == nil {
-			return "", fmt.Errorf("index names job %s, which is missing", ulid.ULID(k))
+		if len(v) == 0 { // walking an index: read the job
+			if v = jobs.Get(k); v == nil {
+				return "", fmt.Errorf("index names job %s, which is missing", ulid.ULID(k))
+			}
 		}
 		ok, err := w.inTime(k, v)
 		if err != nil {
@@ -185,6 +203,16 @@ func (w *listWalk) page(jobs *bolt.Bucket, iters []*revIter, pre *indexCheck, co
 		}
 		if !ok {
 			continue
+		}
+		if w.text != nil {
+			var r record
+			js, err := decodeHeader(v, &r)
+			if err != nil {
+				return "", fmt.Errorf("job %s: %w", ulid.ULID(k), err)
+			}
+			if !w.text.match(js) {
+				continue
+			}
 		}
 		if found == w.f.Limit {
 			return ulid.ULID(last).String(), nil
@@ -314,6 +342,7 @@ type revIter struct {
 	c      *bolt.Cursor
 	prefix []byte
 	cur    []byte
+	val    []byte // cur's value: for the jobs bucket itself, the job's record
 }
 
 func newRevIter(b *bolt.Bucket, prefix, upper []byte) *revIter {
@@ -323,30 +352,31 @@ func newRevIter(b *bolt.Bucket, prefix, upper []byte) *revIter {
 		seek = append(seek, bytes.Repeat([]byte{0xff}, 17)...)
 	}
 	k, _ := it.c.Seek(seek)
+	var v []byte
 	if k == nil {
-		k, _ = it.c.Last()
+		k, v = it.c.Last()
 	} else {
-		k, _ = it.c.Prev()
+		k, v = it.c.Prev()
 	}
-	it.set(k)
+	it.set(k, v)
 	return it
 }
 
-func (it *revIter) set(k []byte) {
+func (it *revIter) set(k, v []byte) {
 	if k == nil || !bytes.HasPrefix(k, it.prefix) || len(k) != len(it.prefix)+16 {
-		it.cur = nil
+		it.cur, it.val = nil, nil
 		return
 	}
-	it.cur = k[len(it.prefix):]
+	it.cur, it.val = k[len(it.prefix):], v
 }
 
 func (it *revIter) advance() {
-	k, _ := it.c.Prev()
-	it.set(k)
+	it.set(it.c.Prev())
 }
 
-// nextNewest pops the largest current key among iters.
-func nextNewest(iters []*revIter) []byte {
+// nextNewest pops the largest current key among iters, with its value in the iterator's
+// bucket (a job's record when that is the jobs bucket; an index's is empty).
+func nextNewest(iters []*revIter) (k, v []byte) {
 	var best *revIter
 	for _, it := range iters {
 		if it.cur != nil && (best == nil || bytes.Compare(it.cur, best.cur) > 0) {
@@ -354,9 +384,9 @@ func nextNewest(iters []*revIter) []byte {
 		}
 	}
 	if best == nil {
-		return nil
+		return nil, nil
 	}
-	k := append([]byte(nil), best.cur...)
+	k, v = append([]byte(nil), best.cur...), best.val
 	best.advance()
-	return k
+	return k, v
 }

@@ -12,10 +12,10 @@ export async function render(ctx) {
   const status = h('select', { name: 'status' }, h('option', { value: '' }, 'any'), statuses.map((s) => h('option', { value: s }, s)));
   const queue = h('select', { name: 'queue' }, h('option', { value: '' }, 'any'), queues.map((q) => h('option', { value: q }, q)));
   const node = h('select', { name: 'node' }, h('option', { value: '' }, 'any'));
-  const text = h('input', { type: 'search', name: 'q', placeholder: 'ID, input, output, preset, error…' });
+  const text = h('input', { type: 'search', name: 'text', maxlength: 256, placeholder: 'ID, input, output, preset, error…' });
   const filters = h('form', { class: 'filters', role: 'search', 'aria-label': 'Filter jobs' },
     field('Status', status), field('Queue', queue), field('Node', node),
-    field('Text', text, { hint: 'matches the jobs of the page shown' }),
+    field('Text', text, { hint: 'ID, file, preset, node, error or label (key=value); any case' }),
     h('div', null, h('button', { type: 'submit' }, 'Apply')));
   const body = h('tbody');
   const table = h('table', { id: 'jobs-table' },
@@ -40,15 +40,20 @@ export async function render(ctx) {
   let shown = new Map(); // job id → its row's cells
   let rendered = false;
 
+  // matches tells whether a job an event brings belongs on this page: the filters as the
+  // API applies them (the text in the fields its search looks in, store.SearchFields).
   function matches(j) {
     if (status.value && j.status !== status.value) return false;
     if (queue.value && j.queue !== queue.value) return false;
     if (node.value && j.node !== node.value) return false;
     const q = text.value.trim().toLowerCase();
     if (!q) return true;
-    const hay = [j.id, j.input, j.output, j.preset, j.scenario, j.node, j.error && j.error.message,
-      ...Object.entries(j.labels || {}).map(([k, v]) => `${k}=${v}`)].filter(Boolean).join(' ').toLowerCase();
-    return hay.includes(q);
+    const spec = j.spec || {};
+    const fields = [j.id, j.input, j.output, spec.input && spec.input.url, j.preset, j.scenario, j.node,
+      ...(spec.outputs || []).map((o) => o.target),
+      j.error && j.error.code, j.error && j.error.message,
+      ...Object.entries(j.labels || {}).map(([k, v]) => `${k}=${v}`)];
+    return fields.some((f) => f && f.toLowerCase().includes(q));
   }
 
   function row(j) {
@@ -67,16 +72,18 @@ export async function render(ctx) {
     msg.replaceChildren();
     let list;
     try {
-      list = await api.get(`/v1/jobs${api.query({ status: status.value, queue: queue.value, node: node.value, cursor, limit: pageSize })}`);
+      list = await api.get(`/v1/jobs${api.query({ status: status.value, queue: queue.value, node: node.value, text: text.value.trim(), cursor, limit: pageSize })}`);
     } catch (err) {
       msg.append(errorBox(err));
       return;
     }
     if (!ctx.current()) return;
     shown = new Map();
-    const jobs = (list.jobs || []).filter(matches);
-    fill(body, jobs.length ? jobs.map(row) : h('tr', null, h('td', { colspan: 7, class: 'note' }, 'No jobs match.')));
+    const jobs = list.jobs || [];
     nextCursor = list.next_cursor || '';
+    // A sparse search stops after examining as many jobs as a page may: Older goes on.
+    const none = nextCursor ? 'No jobs match on this page; Older searches further back.' : 'No jobs match.';
+    fill(body, jobs.length ? jobs.map(row) : h('tr', null, h('td', { colspan: 7, class: 'note' }, none)));
     next.disabled = !nextCursor;
     prev.disabled = cursors.length < 2;
     pageInfo.textContent = `page ${cursors.length}, ${jobs.length} shown`;
