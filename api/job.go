@@ -218,6 +218,10 @@ type OutputProgress struct {
 	Frames  int64   `json:"frames"`            // video frames encoded
 	Dropped int64   `json:"dropped,omitempty"` // frames the rate conversion dropped
 	Bitrate float64 `json:"bitrate,omitempty"` // bits per second of media time
+	// LatencyMs, for a live job's output, is the mean pipeline latency of the video packets
+	// encoded since the previous report, in milliseconds: from the read of each source
+	// packet off the ingest's relay to its encoded packet (ffrtmp_live_latency_seconds).
+	LatencyMs float64 `json:"latency_ms,omitempty"`
 	// Restream outputs (pushed to a destination with reconnect): whether it is connected
 	// now, the connections made, the attempts after the first, the packets dropped while
 	// not connected, the last error (the destination's key redacted) and, in a result,

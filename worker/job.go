@@ -102,6 +102,9 @@ func (a *Agent) onEvent(ctx context.Context, jobID string, s spec.Spec, rep *pro
 		if ev.Warning != "" {
 			rep.warning(ctx, ev.Warning)
 		}
+		if len(ev.Latency) > 0 {
+			rep.latency(ev.Latency)
+		}
 		if ev.Progress != nil {
 			rep.progress(ctx, *ev.Progress)
 			a.cfg.Metrics.JobProgress(jobID, *ev.Progress)
@@ -251,6 +254,28 @@ type progressReporter struct {
 	mu    sync.Mutex
 	last  time.Time
 	phase api.Phase
+	lat   map[string]latencySum // live pipeline latency by output, since the last report
+}
+
+// latencySum adds up packets' latencies.
+type latencySum struct {
+	packets int64
+	seconds float64
+}
+
+// latency adds a live job's pipeline latencies, which the next progress report averages.
+func (p *progressReporter) latency(l []executor.EncodeLatency) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.lat == nil {
+		p.lat = map[string]latencySum{}
+	}
+	for _, o := range l {
+		s := p.lat[o.Output]
+		s.packets += o.Frames
+		s.seconds += o.Seconds
+		p.lat[o.Output] = s
+	}
 }
 
 // touch notes that a report was just sent.
@@ -302,6 +327,8 @@ func (p *progressReporter) progress(ctx context.Context, pr engine.Progress) {
 		phase = api.PhaseFinalizing
 	}
 	p.last, p.phase = time.Now(), phase
+	lat := p.lat
+	p.lat = nil
 	p.mu.Unlock()
 	ap := &api.Progress{Percent: pr.Percent, FPS: pr.FPS, Speed: pr.Speed, Frames: pr.Frames, OutTime: pr.Position.Seconds()}
 	if ap.Percent < 0 {
@@ -312,6 +339,11 @@ func (p *progressReporter) progress(ctx context.Context, pr engine.Progress) {
 		ap.ETA = &eta
 	}
 	ap.Outputs = outputProgress(pr, p.restreams)
+	for i, o := range ap.Outputs {
+		if l := lat[o.Name]; l.packets > 0 {
+			ap.Outputs[i].LatencyMs = 1000 * l.seconds / float64(l.packets)
+		}
+	}
 	go p.send(ctx, api.ProgressReport{Phase: phase, Progress: ap})
 }
 

@@ -77,6 +77,9 @@ func TestConsoleStreamPreview(t *testing.T) {
 	if pub.ended() {
 		t.Fatalf("the publisher ended early: %v", pub.err)
 	}
+	// The live job's outputs show their pipeline latency, as the worker measured it.
+	p.waitJS(30*time.Second, "the live outputs' pipeline latency", fmt.Sprintf(
+		`[...document.querySelectorAll('[data-stream=%q] td[data-latency-ms]')].some((td) => Number(td.dataset.latencyMs) > 0 && td.textContent.endsWith(' ms'))`, created.ID))
 	st, err := admin.GetStream(context.Background(), created.ID)
 	if err != nil {
 		t.Fatal(err)

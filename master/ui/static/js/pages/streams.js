@@ -123,15 +123,17 @@ export async function render(ctx) {
     if (playable(st) !== could || !v.player.firstChild) drawPlayer(v);
   }
 
-  // drawJob shows the live job's outputs: fps, frames dropped, bitrate and, for restreams,
-  // the destination's state.
+  // drawJob shows the live job's outputs: fps, frames dropped, bitrate, pipeline latency
+  // and, for restreams, the destination's state.
   function drawJob(v) {
     const p = v.job && v.job.progress;
     if (!p || !(p.outputs || []).length) { fill(v.outputs); return; }
     fill(v.outputs, h('h3', null, 'Outputs'), h('div', { class: 'scroll' }, h('table', null,
-      h('thead', null, h('tr', null, ['Output', 'FPS', 'Dropped', 'Bitrate', 'Destination'].map((c) => h('th', { scope: 'col' }, c)))),
+      h('thead', null, h('tr', null, ['Output', 'FPS', 'Dropped', 'Bitrate', 'Latency', 'Destination'].map((c) => h('th', { scope: 'col' }, c)))),
       h('tbody', null, p.outputs.map((o) => h('tr', null, h('td', null, o.name), h('td', { class: 'num' }, fmt.num(o.fps, 1)),
         h('td', { class: 'num' }, fmt.num(o.dropped || 0)), h('td', { class: 'num' }, fmt.bitrate(o.bitrate)),
+        h('td', { class: 'num', 'data-latency-ms': o.latency_ms || '', title: 'pipeline latency: source packet read to encoded packet' },
+          o.latency_ms ? `${fmt.num(o.latency_ms)} ms` : '–'),
         h('td', null, o.restream ? `${o.connected ? 'connected' : 'not connected'}${o.reconnects ? `, ${o.reconnects} reconnects` : ''}${o.last_error ? ` — ${o.last_error}` : ''}` : '–')))))));
   }
 
