@@ -496,8 +496,13 @@ func (m *Master) ready() error {
 		if !m.node.Member() {
 			return errors.New("this master is not a member of the cluster (not added yet, or removed)")
 		}
-		if id, _ := m.node.Leader(); id == "" {
+		switch id, _ := m.node.Leader(); id {
+		case "":
 			return errors.New("the cluster has no leader")
+		case m.node.ID():
+			// Elected, and loading the farm (or paused by a restore): it serves nothing
+			// yet, and neither do the followers, which forward to it.
+			return errors.New("this master leads the cluster but its services are still starting")
 		}
 		return nil
 	}

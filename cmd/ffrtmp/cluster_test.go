@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -125,12 +126,32 @@ func (c *testCluster) waitFor(what string, ok func(*api.ClusterStatus) bool) *ap
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		st, err = c.admin.ClusterStatus(ctx)
 		cancel()
-		if err == nil && ok(st) {
+		if err == nil && ok(st) && c.leaderServes(st.Leader) {
 			return st
 		}
 	}
 	c.t.Fatalf("cluster: no %s within 15 s; last status %+v, %v", what, st, err)
 	return nil
+}
+
+// leaderServes reports whether the leader named id (none: true) answers /readyz: elected is
+// not yet serving, while it loads the farm, and until then every member answers 503.
+func (c *testCluster) leaderServes(id string) bool {
+	m := c.masters[id]
+	if m == nil {
+		return true
+	}
+	req, err := http.NewRequest(http.MethodGet, m.url+"/readyz", nil)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+clusterAdminKey)
+	resp, err := (&http.Client{Timeout: 2 * time.Second}).Do(req)
+	if err != nil {
+		return false
+	}
+	resp.Body.Close()
+	return resp.StatusCode == http.StatusOK
 }
 
 // member finds id among st's members.
