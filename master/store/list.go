@@ -22,7 +22,7 @@ type Filter struct {
 	CreatedAfter  time.Time // inclusive
 	CreatedBefore time.Time // exclusive
 	// Text keeps the jobs with it in their ID, input, outputs, preset, scenario, node, error
-	// or labels (SearchFields), ignoring case, as the API shows them (secrets redacted). A
+	// or labels (searchFields), ignoring case, as the API shows them (secrets redacted). A
 	// whole job ID finds that job alone. At most MaxTextLen bytes.
 	Text string
 	// Cursor continues a previous page: only jobs older than this ID.
@@ -62,8 +62,7 @@ type RawJob struct {
 func (s *Store) ListJobsRaw(ctx context.Context, f Filter) ([]RawJob, string, error) {
 	var jobs []RawJob
 	next, err := s.walk(f, func(k, v []byte) error {
-		var r record
-		js, err := decodeHeader(v, &r)
+		js, err := recordJSON(v)
 		if err != nil {
 			return fmt.Errorf("job %s: %w", ulid.ULID(k), err)
 		}
@@ -205,8 +204,7 @@ func (w *listWalk) page(jobs *bolt.Bucket, iters []*revIter, pre *indexCheck, co
 			continue
 		}
 		if w.text != nil {
-			var r record
-			js, err := decodeHeader(v, &r)
+			js, err := recordJSON(v)
 			if err != nil {
 				return "", fmt.Errorf("job %s: %w", ulid.ULID(k), err)
 			}

@@ -53,27 +53,42 @@ func (r *record) encode() ([]byte, error) {
 
 // decodeHeader fills r's bookkeeping from v and returns the job's JSON (aliasing v).
 func decodeHeader(v []byte, r *record) ([]byte, error) {
+	nums, idem, js, err := splitRecord(v)
+	if err != nil {
+		return nil, err
+	}
+	r.Version, r.EventSeq, r.EventsDropped = nums[0], int64(nums[1]), int64(nums[2])
+	r.Idem = nil
+	if len(idem) > 0 {
+		r.Idem = bytes.Clone(idem)
+	}
+	return js, nil
+}
+
+// recordJSON returns the job's JSON of record v (aliasing v), copying nothing.
+func recordJSON(v []byte) ([]byte, error) {
+	_, _, js, err := splitRecord(v)
+	return js, err
+}
+
+// splitRecord reads record v: its header numbers (version, event sequence, events dropped,
+// idempotency key length), its idempotency key and its job's JSON, both aliasing v.
+func splitRecord(v []byte) (nums [4]uint64, idem, js []byte, err error) {
 	if len(v) == 0 || v[0] != recordFormat {
-		return nil, errors.New("unknown record format")
+		return nums, nil, nil, errors.New("unknown record format")
 	}
 	rest := v[1:]
-	var nums [4]uint64
 	for i := range nums {
 		n, w := binary.Uvarint(rest)
 		if w <= 0 {
-			return nil, errors.New("truncated record header")
+			return nums, nil, nil, errors.New("truncated record header")
 		}
 		nums[i], rest = n, rest[w:]
 	}
 	if uint64(len(rest)) < nums[3] {
-		return nil, errors.New("truncated record header")
+		return nums, nil, nil, errors.New("truncated record header")
 	}
-	r.Version, r.EventSeq, r.EventsDropped = nums[0], int64(nums[1]), int64(nums[2])
-	r.Idem = nil
-	if nums[3] > 0 {
-		r.Idem = bytes.Clone(rest[:nums[3]])
-	}
-	return rest[nums[3]:], nil
+	return nums, rest[:nums[3]], rest[nums[3]:], nil
 }
 
 func decodeRecord(k, v []byte) (*record, error) {

@@ -12,7 +12,7 @@ import (
 // MaxTextLen bounds Filter.Text, in bytes.
 const MaxTextLen = 256
 
-// textMatcher keeps the jobs whose searchable fields (SearchFields) contain a text, ignoring
+// textMatcher keeps the jobs whose searchable fields (searchFields) contain a text, ignoring
 // case, as the API shows them: a secret the API redacts (a URL's password, a stream key) is
 // not searched, so a search cannot be used to guess one.
 type textMatcher struct {
@@ -58,7 +58,7 @@ func (m *textMatcher) match(js []byte) bool {
 	if err := json.Unmarshal(js, &j); err != nil {
 		return false
 	}
-	for _, f := range SearchFields(j.Redact()) {
+	for _, f := range searchFields(j.Redact()) {
 		if strings.Contains(strings.ToLower(f), m.needle) {
 			return true
 		}
@@ -66,10 +66,10 @@ func (m *textMatcher) match(js []byte) bool {
 	return false
 }
 
-// SearchFields are the parts of a job a text search (Filter.Text) looks in: its ID, input and
+// searchFields are the parts of a job a text search (Filter.Text) looks in: its ID, input and
 // outputs (as paths or URLs, from the request or the spec), preset, scenario, node, error
 // code and message, and labels as key=value.
-func SearchFields(j api.Job) []string {
+func searchFields(j api.Job) []string {
 	f := []string{j.ID, j.Input, j.Output, j.Spec.Input.URL, j.Preset, j.Scenario, j.Node}
 	for _, o := range j.Spec.Outputs {
 		f = append(f, o.Target)
@@ -116,7 +116,8 @@ func newFoldPattern(lower string) foldPattern {
 	return f
 }
 
-// in reports whether s holds the pattern, ignoring ASCII case.
+// in reports whether s holds the pattern, ignoring ASCII case (bytes.EqualFold also folds
+// other letters: a rare false yes, which the decoded fields then settle).
 func (f foldPattern) in(s []byte) bool {
 	for off := 0; ; {
 		rest := s[off:]
@@ -134,24 +135,11 @@ func (f foldPattern) in(s []byte) bool {
 			return false
 		}
 		start := off + i - f.at
-		if start >= 0 && start+len(f.p) <= len(s) && equalFoldASCII(s[start:start+len(f.p)], f.p) {
+		if start >= 0 && start+len(f.p) <= len(s) && bytes.EqualFold(s[start:start+len(f.p)], f.p) {
 			return true
 		}
 		off += i + 1
 	}
-}
-
-// equalFoldASCII reports whether a equals lower, which is in lower case, ignoring ASCII case.
-func equalFoldASCII(a, lower []byte) bool {
-	for i, c := range a {
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != lower[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // idSuccessor returns the key right after id16 k (its last byte plus one, carried).

@@ -41,7 +41,7 @@ export async function render(ctx) {
   let rendered = false;
 
   // matches tells whether a job an event brings belongs on this page: the filters as the
-  // API applies them (the text in the fields its search looks in, store.SearchFields).
+  // API applies them (the text in the fields its search looks in, store's searchFields).
   function matches(j) {
     if (status.value && j.status !== status.value) return false;
     if (queue.value && j.queue !== queue.value) return false;
