@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -23,6 +22,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
+	"github.com/ffrtmp/ffrtmp/internal/testport"
 )
 
 // TestFarmAgainstPrometheus proves the kit on a running farm: `ffrtmp run` with both
@@ -167,12 +167,7 @@ func buildBinaries(t *testing.T) map[string]string {
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	return strconv.Itoa(testport.Free(t))
 }
 
 func waitFor(t *testing.T, limit time.Duration, what string, ok func() bool) {

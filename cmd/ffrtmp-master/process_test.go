@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,6 +17,7 @@ import (
 
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/internal/syncbuf"
+	"github.com/ffrtmp/ffrtmp/internal/testport"
 )
 
 // bin is the ffrtmp-master binary, built once by TestMain: the tests drive it as an operator
@@ -246,12 +246,7 @@ func run(t *testing.T, dir string, environ []string, stdin string, args ...strin
 // freePort returns a TCP port nobody listened on a moment ago.
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", ":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testport.Free(t)
 }
 
 // writeFile writes data to path through a temporary name and a rename, so a master that

@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -19,6 +18,7 @@ import (
 	"github.com/ffrtmp/ffrtmp/api"
 	"github.com/ffrtmp/ffrtmp/api/spec"
 	"github.com/ffrtmp/ffrtmp/hw"
+	"github.com/ffrtmp/ffrtmp/internal/testport"
 	"github.com/ffrtmp/ffrtmp/master"
 	"github.com/ffrtmp/ffrtmp/master/auth"
 	"github.com/ffrtmp/ffrtmp/master/mastertest"
@@ -154,12 +154,7 @@ func TestNoAPIKey(t *testing.T) {
 
 func freePort(t *testing.T) int {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
+	return testport.Free(t)
 }
 
 // startWorker runs the worker binary against h with a fresh data dir, writing under out.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/ffrtmp/ffrtmp/internal/testport"
 )
 
 // The RTMP peer in these tests is the same FFmpeg build's ffmpeg program in listen mode,
@@ -22,12 +23,7 @@ func ffmpegProgram(t *testing.T) string {
 
 func freePort(t *testing.T) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	return strconv.Itoa(testport.Free(t))
 }
 
 // waitListening waits until a socket listens on 127.0.0.1:port. A probe connection would be
